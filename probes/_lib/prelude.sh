@@ -1,0 +1,45 @@
+# clustermax probe prelude. The engine sends, on stdin to `bash -s`: parameter assignments
+# (CMX_PARAM_<NAME>=<shell-quoted value>), this prelude, then the probe's script.
+# Nothing is left on the host: the scratch directory goes away on exit, and cleanup hooks run
+# on normal exit, on timeout (TERM from `timeout`), on Ctrl-C (INT) and on a dropped connection (HUP).
+set -u
+export LC_ALL=C
+CMX_TMP=$(mktemp -d "${TMPDIR:-/tmp}/clustermax.XXXXXXXX") || { echo "clustermax: mktemp failed" >&2; exit 70; }
+CMX_CLEANUP=()
+cmx_on_exit() {
+  local hook
+  for hook in "${CMX_CLEANUP[@]+"${CMX_CLEANUP[@]}"}"; do eval "$hook" >/dev/null 2>&1 || true; done
+  rm -rf "$CMX_TMP"
+}
+trap cmx_on_exit EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
+# cmx_add_cleanup 'command string': run at exit, whatever ends the script (e.g. scancel of a submitted job).
+cmx_add_cleanup() { CMX_CLEANUP+=("$1"); }
+# cmx_have TOOL: is TOOL on PATH (or a function)?
+cmx_have() { command -v "$1" >/dev/null 2>&1; }
+# cmx_section NAME CMD [ARGS...]: run CMD, framing its stdout as a section; stderr, when any,
+# follows as section NAME!stderr. A missing CMD gives rc=127 and missing=CMD.
+cmx_section() {
+  local name=$1 rc
+  shift
+  printf '@@CMX:BEGIN %s@@\n' "$name"
+  if ! cmx_have "$1"; then
+    printf '\n@@CMX:END %s rc=127 missing=%s@@\n' "$name" "$1"
+    return 127
+  fi
+  "$@" 2>"$CMX_TMP/.stderr"
+  rc=$?
+  printf '\n@@CMX:END %s rc=%d@@\n' "$name" "$rc"
+  if [ -s "$CMX_TMP/.stderr" ]; then
+    printf '@@CMX:BEGIN %s!stderr@@\n' "$name"
+    cat "$CMX_TMP/.stderr"
+    printf '\n@@CMX:END %s!stderr rc=0@@\n' "$name"
+  fi
+  return "$rc"
+}
+# cmx_text NAME TEXT: a section holding TEXT (a value the script computed).
+cmx_text() { printf '@@CMX:BEGIN %s@@\n%s\n@@CMX:END %s rc=0@@\n' "$1" "$2" "$1"; }
+# cmx_now: wall clock in seconds with nanoseconds, measured on the host.
+cmx_now() { date +%s.%N; }

@@ -1,0 +1,66 @@
+"""Load probe specs from probes/<id>/probe.yaml (strict: files we own)."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from ..errors import ConfigError
+from ..models import ProbeSpec
+from ..resources import probes_dir
+
+PRELUDE = "_lib/prelude.sh"
+
+
+def load_probe_spec(folder: Path) -> ProbeSpec:
+    path = folder / "probe.yaml"
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        raise ConfigError(path, mark.line + 1 if mark else None, f"invalid YAML: {err}") from None
+    try:
+        spec = ProbeSpec.model_validate(data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(path, None, f"{loc}: {first['msg']}", hint="see clustermax schema probe") from None
+    if spec.id != folder.name:
+        raise ConfigError(path, None, f"id {spec.id!r} differs from its folder name {folder.name!r}")
+    if not (folder / spec.script).is_file():
+        raise ConfigError(path, None, f"script {spec.script!r} not found next to probe.yaml")
+    from ..probe_parsers import PROBE_PARSERS
+
+    if spec.parser not in PROBE_PARSERS:
+        raise ConfigError(path, None, f"parser {spec.parser!r} is not registered in PROBE_PARSERS")
+    return spec
+
+
+@cache
+def load_probe_specs(root: Path | None = None) -> dict[str, ProbeSpec]:
+    """Every probe under ``root`` (default: the shipped probes/), by id, in folder order."""
+    base = root or probes_dir()
+    specs: dict[str, ProbeSpec] = {}
+    for folder in sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))):
+        specs[folder.name] = load_probe_spec(folder)
+    return specs
+
+
+def probe_script(spec: ProbeSpec, root: Path | None = None) -> str:
+    """The text sent to the host: the prelude, then the probe's script."""
+    base = root or probes_dir()
+    prelude = (base / PRELUDE).read_text(encoding="utf-8")
+    script = (base / spec.id / spec.script).read_text(encoding="utf-8")
+    return prelude + "\n" + script
+
+
+def declared_metrics(root: Path | None = None) -> dict[str, tuple[str, str]]:
+    """metric name -> (probe id, unit) over every probe spec."""
+    out: dict[str, tuple[str, str]] = {}
+    for spec in load_probe_specs(root).values():
+        for metric in spec.metrics:
+            out[metric.name] = (spec.id, metric.unit.value)
+    return out

@@ -1,0 +1,48 @@
+"""Pydantic v2 contracts between the pipeline stages."""
+
+from .bundle import SCHEMA_VERSION, Bundle, HostRecord, ImportedFile, Origin, RubricRef, Target
+from .common import Category, FrozenModel, JSONValue, ScalarValue, Unit
+from .probe import EndpointSpec, MetricSpec, ParamSpec, ProbeScope, ProbeSpec
+from .results import CommandResult, Finding, Measurement, ProbeResult, ProbeStatus, Severity, SubStatus
+from .score import (
+    TIER_ORDER,
+    CategoryResult,
+    CriterionResult,
+    HardwareProfile,
+    ScoreResult,
+    Tier,
+    Verdict,
+)
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "TIER_ORDER",
+    "Bundle",
+    "Category",
+    "EndpointSpec",
+    "CategoryResult",
+    "CommandResult",
+    "CriterionResult",
+    "Finding",
+    "FrozenModel",
+    "HardwareProfile",
+    "HostRecord",
+    "ImportedFile",
+    "JSONValue",
+    "Measurement",
+    "MetricSpec",
+    "Origin",
+    "ParamSpec",
+    "ProbeResult",
+    "ProbeScope",
+    "ProbeSpec",
+    "ProbeStatus",
+    "RubricRef",
+    "ScalarValue",
+    "Severity",
+    "SubStatus",
+    "Target",
+    "Tier",
+    "Unit",
+    "Verdict",
+]
