@@ -17,6 +17,7 @@ PROBE_PARSERS: dict[str, str] = {
     "gpu_health": "clustermax.probe_parsers.gpu_health:parse",
     "nccl_allreduce": "clustermax.probe_parsers.nccl_allreduce:parse",
     "ttfj": "clustermax.probe_parsers.ttfj:parse",
+    "ttfj_kubernetes": "clustermax.probe_parsers.ttfj_kubernetes:parse",
     "fabric": "clustermax.probe_parsers.fabric:parse",
     "monitoring": "clustermax.probe_parsers.monitoring:parse",
 }
