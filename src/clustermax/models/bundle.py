@@ -90,7 +90,9 @@ class Bundle(BaseModel):
     hosts: list[HostRecord] = Field(default_factory=list)
     commands: list[CommandResult] = Field(default_factory=list, description="Every raw command result.")
     results: list[ProbeResult] = Field(default_factory=list, description="Every probe result.")
-    imports: list[ImportedFile] = Field(default_factory=list, description="Files read by `clustermax import`.")
+    imports: list[ImportedFile] = Field(
+        default_factory=list, description="Files read by `clustermax import`."
+    )
     rubric: RubricRef | None = Field(default=None, description="Rubric the audit scored with, if any.")
 
     def measurements(self) -> Iterator[Measurement]:

@@ -18,7 +18,15 @@ ProbeScope = Literal["host", "login", "node", "cluster"]
 """
 
 ProbeCategory = Literal[
-    "system", "scheduler", "orchestration", "gpu", "networking", "fabric", "monitoring", "lifecycle", "storage"
+    "system",
+    "scheduler",
+    "orchestration",
+    "gpu",
+    "networking",
+    "fabric",
+    "monitoring",
+    "lifecycle",
+    "storage",
 ]
 
 
@@ -59,7 +67,8 @@ class ProbeSpec(FrozenModel):
     metrics: list[MetricSpec]
     params: dict[str, ParamSpec] = Field(default_factory=dict)
     endpoints: list[EndpointSpec] = Field(
-        default_factory=list, description="HTTP endpoints fetched after the script, through the SSH connection."
+        default_factory=list,
+        description="HTTP endpoints fetched after the script, through the SSH connection.",
     )
     remediation: dict[str, str] = Field(
         default_factory=dict, description="Remediation text per finding code (or per substatus)."

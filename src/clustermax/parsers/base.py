@@ -42,10 +42,10 @@ class ParserInfo:
     """'module:function' returning a confidence in [0, 1] that a text is this kind's output."""
 
     def load(self) -> Callable[[str], ParsedOutput]:
-        return _load(self.target)  # type: ignore[no-any-return]
+        return _load(self.target)  # type: ignore[return-value]
 
     def load_detect(self) -> Callable[[str], float]:
-        return _load(self.detect_target)  # type: ignore[no-any-return]
+        return _load(self.detect_target)  # type: ignore[return-value]
 
 
 def _load(target: str) -> object:

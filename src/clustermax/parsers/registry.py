@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from .base import ParseError, ParsedOutput, ParserInfo
+from .base import ParsedOutput, ParseError, ParserInfo
 
 _P = "clustermax.parsers."
 
 
 def _info(kind: str, module: str, func: str, description: str) -> ParserInfo:
-    return ParserInfo(kind, description, f"{_P}{module}:{func}", f"{_P}{module}:detect_{func.removeprefix('parse_')}")
+    return ParserInfo(
+        kind, description, f"{_P}{module}:{func}", f"{_P}{module}:detect_{func.removeprefix('parse_')}"
+    )
 
 
 PARSERS: dict[str, ParserInfo] = {
@@ -18,7 +20,9 @@ PARSERS: dict[str, ParserInfo] = {
         _info("nvidia-smi", "nvidia_smi", "parse_nvidia_smi", "nvidia-smi table, -q, or --query-gpu CSV"),
         _info("nvidia-smi-topo", "nvidia_smi_topo", "parse_nvidia_smi_topo", "nvidia-smi topo -m matrix"),
         _info("dcgmi-diag", "dcgmi", "parse_dcgmi_diag", "dcgmi diag tables (DCGM 3.x and 4.x)"),
-        _info("xid", "kernel_log", "parse_xid", "kernel log (dmesg, dmesg -T, syslog, journalctl): Xid events"),
+        _info(
+            "xid", "kernel_log", "parse_xid", "kernel log (dmesg, dmesg -T, syslog, journalctl): Xid events"
+        ),
         _info("sinfo", "slurm", "parse_sinfo", "sinfo (default, -s, -N, -o with header)"),
         _info("scontrol-node", "slurm", "parse_scontrol_node", "scontrol show node (multi-line or -o)"),
         _info("scontrol-partition", "slurm", "parse_scontrol_partition", "scontrol show partition"),
@@ -27,7 +31,9 @@ PARSERS: dict[str, ParserInfo] = {
         _info("squeue", "slurm", "parse_squeue", "squeue (default or -o with header)"),
         _info("slurm-messages", "slurm", "parse_slurm_messages", "messages of sbatch / srun / salloc"),
         _info("kubectl-version", "kubectl", "parse_kubectl_version", "kubectl version / oc version"),
-        _info("kubectl-nodes", "kubectl", "parse_kubectl_nodes", "kubectl get nodes -o json|yaml, describe node"),
+        _info(
+            "kubectl-nodes", "kubectl", "parse_kubectl_nodes", "kubectl get nodes -o json|yaml, describe node"
+        ),
         _info("ibstat", "infiniband", "parse_ibstat", "ibstat, ibstatus, ibv_devinfo"),
     )
 }

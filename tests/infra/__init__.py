@@ -1,0 +1,1 @@
+"""Real test infrastructure: OpenSSH hosts and a Slurm cluster in network namespaces."""
