@@ -1,0 +1,1 @@
+"""The audit engine: probe loader, probe runner, planner, parallel collection, journal, re-parsing."""

@@ -1,0 +1,294 @@
+"""Run one probe on one host: build its script, run it, fetch its endpoints, parse, make a ProbeResult.
+
+This is the contract probe authors rely on (keep it stable)::
+
+    run_probe(transport, spec, host, params, context) -> (list[CommandResult], ProbeResult)
+
+What reaches the host, on stdin to the fixed command line ``timeout -k 10 <seconds> bash -s`` (``bash -l -s``
+when a login shell is asked for), in this order:
+
+1. context variables, exported: ``CMX_HOST``, ``CMX_ROLE`` (login|compute|local), ``CMX_PLATFORM``
+   (slurm|kubernetes|bare|unknown), ``CMX_NODES`` (space-separated compute node names), ``CMX_NODE_ADDRS``
+   (their addresses, same order);
+2. one ``CMX_PARAM_<NAME>=<value>`` line per parameter (NAME upper-cased), exported. Values are passed
+   through :func:`shlex.quote`: str as is, int/float as ``str()``, bool as ``1``/``0``, None as the empty
+   string, lists as their items joined by single spaces, dicts as JSON;
+3. the prelude (``probes/_lib/prelude.sh``), then the probe's script.
+
+No value ever reaches a shell unquoted, and the command line itself never carries a value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shlex
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from ..models import CommandResult, JSONValue, ProbeResult, ProbeSpec, ProbeStatus, SubStatus
+from ..probe_parsers import ProbeParseInput, ProbeParseOutput, get_probe_parser, split_sections
+from ..transport.base import DEFAULT_MAX_OUTPUT, KILL_GRACE_S, RawRun, Transport, utcnow
+from .loader import probe_script
+
+Role = Literal["login", "compute", "local"]
+Platform = Literal["slurm", "kubernetes", "bare", "unknown"]
+
+LOCAL_DEADLINE_EXTRA_S = KILL_GRACE_S + 5
+"""The local deadline is the remote timeout plus the remote KILL grace plus this margin."""
+
+HTTP_TIMEOUT_S = 10.0
+
+_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass
+class ProbeContext:
+    """Where and how a probe runs (given to the script as CMX_* variables)."""
+
+    role: Role = "local"
+    platform: Platform = "unknown"
+    nodes: list[str] = field(default_factory=list)
+    node_addrs: list[str] = field(default_factory=list)
+    stop: threading.Event | None = None
+    """Set on Ctrl-C/SIGTERM: the running command gets TERM (its cleanup traps run), the result says so."""
+    login_shell: bool = False
+    """Run ``bash -l -s`` (the inventory asks for a login shell)."""
+    probes_root: Path | None = None
+    """Where probes/ lives (default: the shipped one)."""
+    max_output: int = DEFAULT_MAX_OUTPUT
+
+
+def param_text(value: JSONValue) -> str:
+    """How a parameter value is written into the script (before quoting)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, (int, float, str)):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return " ".join(param_text(v) for v in value)
+    return json.dumps(value, sort_keys=True)
+
+
+def remote_command(timeout_s: float, login_shell: bool = False) -> str:
+    """The fixed command line: ``timeout -k 10 <int seconds> bash -s``."""
+    seconds = max(1, int(-(-timeout_s // 1)))  # ceil, at least 1
+    shell = "bash -l -s" if login_shell else "bash -s"
+    return f"timeout -k {KILL_GRACE_S} {seconds} {shell}"
+
+
+def build_script(
+    spec: ProbeSpec, host: str, params: Mapping[str, JSONValue], context: ProbeContext | None = None
+) -> str:
+    """The exact text sent on stdin for ``spec`` on ``host``."""
+    ctx = context or ProbeContext()
+    lines = [
+        "# clustermax context",
+        f"export CMX_HOST={shlex.quote(host)}",
+        f"export CMX_ROLE={shlex.quote(ctx.role)}",
+        f"export CMX_PLATFORM={shlex.quote(ctx.platform)}",
+        f"export CMX_NODES={shlex.quote(' '.join(ctx.nodes))}",
+        f"export CMX_NODE_ADDRS={shlex.quote(' '.join(ctx.node_addrs))}",
+        f"export CMX_PROBE={shlex.quote(spec.id)}",
+    ]
+    for name in sorted(params):
+        if not _NAME_RE.match(name):
+            raise ValueError(f"parameter name {name!r} of probe {spec.id} is not a valid identifier")
+        lines.append(f"export CMX_PARAM_{name.upper()}={shlex.quote(param_text(params[name]))}")
+    return "\n".join(lines) + "\n" + probe_script(spec, ctx.probes_root)
+
+
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", errors="replace")
+
+
+def command_result(
+    raw: RawRun, *, host: str, probe_id: str, step: str, command: str, script_sha256: str | None = None
+) -> CommandResult:
+    notes = []
+    if raw.stdout_truncated:
+        notes.append("stdout cut at the output cap")
+    if raw.stderr_truncated:
+        notes.append("stderr cut at the output cap")
+    if raw.timed_out:
+        notes.append("cut at its timeout")
+    if raw.interrupted:
+        notes.append("interrupted (clustermax was stopped)")
+    return CommandResult(
+        id=f"{host}/{probe_id}/{step}",
+        host=host,
+        probe_id=probe_id,
+        step=step,
+        command=command,
+        script_sha256=script_sha256,
+        exit_code=raw.exit_code,
+        stdout=_text(raw.stdout),
+        stderr=_text(raw.stderr),
+        started_at=raw.started_at,
+        duration_s=round(raw.duration_s, 6),
+        timed_out=raw.timed_out,
+        stdout_truncated=raw.stdout_truncated,
+        stderr_truncated=raw.stderr_truncated,
+        note="; ".join(notes) or None,
+        error=raw.error,
+    )
+
+
+def is_timeout(cmd: CommandResult, spec: ProbeSpec) -> bool:
+    """Cut at its timeout: locally, or by the remote ``timeout`` (exit 124, or 137 after -k)."""
+    if cmd.timed_out:
+        return True
+    return cmd.exit_code in (124, 137) and cmd.duration_s >= spec.timeout_s * 0.95
+
+
+def _usable(out: ProbeParseOutput) -> bool:
+    return any(m.value is not None for m in out.measurements)
+
+
+def result_from_commands(
+    spec: ProbeSpec,
+    host: str,
+    params: Mapping[str, JSONValue],
+    commands: list[CommandResult],
+) -> ProbeResult:
+    """Derive the ProbeResult from raw command results (pure: also used by re-parsing)."""
+    by_step = {c.step: c for c in commands}
+    main = by_step.get("main")
+    started = min((c.started_at for c in commands), default=utcnow())
+    duration = round(sum(c.duration_s for c in commands), 6)
+    base = {
+        "probe_id": spec.id,
+        "host": host,
+        "started_at": started,
+        "duration_s": duration,
+        "command_ids": [c.id for c in commands],
+        "params": dict(params),
+    }
+    if main is None:
+        return ProbeResult(
+            status=ProbeStatus.ERROR, substatus=SubStatus.COMMAND_FAILED, message="no main command", **base
+        )
+    timed_out = is_timeout(main, spec)
+    interrupted = main.error == "interrupted" or bool(main.note and "interrupted" in main.note)
+    if main.exit_code is None and not timed_out and not main.stdout:
+        sub = SubStatus.INTERRUPTED if interrupted else SubStatus.UNREACHABLE
+        return ProbeResult(
+            status=ProbeStatus.ERROR,
+            substatus=sub,
+            message=f"the script did not run to completion: {main.error or 'no exit status'}",
+            remediation=spec.remediation.get(sub.value),
+            **base,
+        )
+    sections = split_sections(main.stdout)
+    parse_in = ProbeParseInput(spec=spec, host=host, commands=by_step, sections=sections, params=dict(params))
+    try:
+        out = get_probe_parser(spec.parser)(parse_in)
+    except Exception as err:  # a parser bug must never crash the audit
+        return ProbeResult(
+            status=ProbeStatus.ERROR,
+            substatus=SubStatus.PARSE_ERROR,
+            message=f"parser {spec.parser!r} failed: {type(err).__name__}: {err}",
+            **base,
+        )
+    if interrupted and not _usable(out):
+        return ProbeResult(
+            status=ProbeStatus.ERROR,
+            substatus=SubStatus.INTERRUPTED,
+            message="interrupted before the probe finished",
+            **base,
+        )
+    if timed_out and not _usable(out):
+        return ProbeResult(
+            status=ProbeStatus.ERROR,
+            substatus=SubStatus.TIMEOUT,
+            message=f"cut at its {spec.timeout_s:g} s timeout before producing a usable result",
+            remediation=spec.remediation.get(SubStatus.TIMEOUT.value),
+            facts=out.facts,
+            **base,
+        )
+    message = out.message
+    if timed_out:
+        message = (message + " " if message else "") + f"(cut at its {spec.timeout_s:g} s timeout; partial)"
+    remediation = out.remediation
+    if remediation is None and out.substatus is not None:
+        remediation = spec.remediation.get(out.substatus.value)
+    return ProbeResult(
+        status=out.status,
+        substatus=out.substatus,
+        message=message,
+        remediation=remediation,
+        measurements=out.measurements,
+        findings=out.findings,
+        facts=out.facts,
+        **base,
+    )
+
+
+def run_probe(
+    transport: Transport,
+    spec: ProbeSpec,
+    host: str,
+    params: dict[str, JSONValue],
+    context: ProbeContext | None = None,
+) -> tuple[list[CommandResult], ProbeResult]:
+    """Run ``spec`` on ``host`` through ``transport``; never raises for a probe or parser failure."""
+    ctx = context or ProbeContext()
+    script = build_script(spec, host, params, ctx).encode("utf-8")
+    digest = hashlib.sha256(script).hexdigest()
+    command = remote_command(spec.timeout_s, ctx.login_shell)
+    raw = transport.run(
+        command,
+        stdin=script,
+        timeout_s=spec.timeout_s + LOCAL_DEADLINE_EXTRA_S,
+        max_output=ctx.max_output,
+        stop=ctx.stop,
+    )
+    commands = [
+        command_result(raw, host=host, probe_id=spec.id, step="main", command=command, script_sha256=digest)
+    ]
+    stopped = ctx.stop is not None and ctx.stop.is_set()
+    for endpoint in spec.endpoints:
+        if stopped:
+            break
+        commands.append(_fetch_endpoint(transport, spec, host, params, endpoint.name, endpoint.port_param,
+                                        endpoint.path))  # fmt: skip
+    return commands, result_from_commands(spec, host, params, commands)
+
+
+def _fetch_endpoint(
+    transport: Transport,
+    spec: ProbeSpec,
+    host: str,
+    params: Mapping[str, JSONValue],
+    name: str,
+    port_param: str,
+    path: str,
+) -> CommandResult:
+    port_value = params.get(port_param)
+    if port_value is None and port_param in spec.params:
+        port_value = spec.params[port_param].default
+    started = utcnow()
+    t0 = time.monotonic()
+    try:
+        port = int(port_value)  # type: ignore[arg-type]
+        if not 0 < port < 65536:
+            raise ValueError
+    except (TypeError, ValueError):
+        raw = RawRun(
+            None, b"", b"", started, 0.0, error=f"parameter {port_param} is not a port: {port_value!r}"
+        )
+        return command_result(raw, host=host, probe_id=spec.id, step=name, command=f"GET {path}")
+    command = f"GET http://127.0.0.1:{port}{path}"
+    try:
+        status, body, error = transport.http_get(port, path, HTTP_TIMEOUT_S)
+    except Exception as err:  # a transport bug must not crash the audit
+        status, body, error = None, b"", f"{type(err).__name__}: {err}"
+    raw = RawRun(status, body, b"", started, time.monotonic() - t0, error=error)
+    return command_result(raw, host=host, probe_id=spec.id, step=name, command=command)

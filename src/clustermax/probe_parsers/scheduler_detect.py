@@ -1,0 +1,103 @@
+"""scheduler_detect: is Slurm there (and which version), does kubectl answer, is nvidia-smi there (pure).
+
+Facts for the planner: ``platform`` (slurm | kubernetes | bare), ``slurm``, ``kubernetes``, ``nvidia_smi``
+(booleans), ``slurm_version``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..models import Measurement, ProbeStatus, ScalarValue, SubStatus, Unit
+from .base import ProbeParseInput, ProbeParseOutput, Section
+
+_SLURM_VERSION = re.compile(r"^slurm(?:-wlm)?\s+(?P<v>\d+\.\d+(?:\.\d+)?\S*)", re.MULTILINE | re.IGNORECASE)
+_SERVER_VERSION = re.compile(r"^Server Version:\s*(?P<v>\S+)", re.MULTILINE)
+
+
+def _present(section: Section | None) -> bool | None:
+    """True/False when the section says whether the tool is there; None when the section is absent."""
+    if section is None:
+        return None
+    if section.missing is not None or section.rc == 127:
+        return False
+    return section.rc is not None
+
+
+def slurm_version(text: str) -> str | None:
+    m = _SLURM_VERSION.search(text)
+    return m.group("v") if m else None
+
+
+def kubectl_server_version(text: str) -> str | None:
+    m = _SERVER_VERSION.search(text)
+    return m.group("v") if m else None
+
+
+def parse(inp: ProbeParseInput) -> ProbeParseOutput:
+    s = inp.sections
+    sinfo = s.get("sinfo-version")
+    slurm_present = _present(sinfo)
+    version = slurm_version(sinfo.text) if sinfo is not None and sinfo.ok else None
+
+    kubectl_present = _present(s.get("kubectl-client"))
+    context = s.get("kubectl-context")
+    server = s.get("kubectl-server")
+    kube_configured: bool | None
+    if kubectl_present is None:
+        kube_configured = None
+    elif not kubectl_present:
+        kube_configured = False
+    elif context is None:
+        kube_configured = None  # the script did not get that far
+    elif not context.ok or not context.text.strip():
+        kube_configured = False
+    else:
+        kube_configured = bool(server is not None and server.ok and kubectl_server_version(server.text))
+
+    nvsmi = s.get("nvidia-smi-path")
+    nvidia_present: bool | None = None
+    if nvsmi is not None and nvsmi.rc is not None:
+        nvidia_present = nvsmi.ok and bool(nvsmi.text.strip())
+
+    platform: str | None
+    slurm_usable = bool(slurm_present and version)
+    if slurm_usable:
+        platform = "slurm"
+    elif kube_configured:
+        platform = "kubernetes"
+    elif slurm_present is None and kube_configured is None:
+        platform = None  # nothing was measured
+    else:
+        platform = "bare"
+
+    values: dict[str, tuple[ScalarValue, Unit]] = {
+        "scheduler.slurm_present": (slurm_present, Unit.BOOL),
+        "scheduler.slurm_version": (version, Unit.VERSION),
+        "scheduler.kubectl_present": (kubectl_present, Unit.BOOL),
+        "scheduler.kubectl_configured": (kube_configured, Unit.BOOL),
+        "scheduler.nvidia_smi_present": (nvidia_present, Unit.BOOL),
+        "scheduler.platform": (platform, Unit.TEXT),
+    }
+    out = ProbeParseOutput(
+        measurements=[
+            Measurement(metric=name, value=value, unit=unit, host=inp.host)
+            for name, (value, unit) in values.items()
+        ]
+    )
+    out.facts = {
+        "platform": platform or "unknown",
+        "slurm": slurm_usable,
+        "kubernetes": bool(kube_configured),
+        "nvidia_smi": bool(nvidia_present),
+        "slurm_version": version,
+    }
+    if platform is None:
+        out.status = ProbeStatus.ERROR
+        out.substatus = SubStatus.COMMAND_FAILED
+        out.message = "the detection script produced no usable output"
+        return out
+    flags = ((f"Slurm {version or ''}".strip(), slurm_usable), ("Kubernetes", kube_configured))
+    found = [name for name, flag in (*flags, ("nvidia-smi", nvidia_present)) if flag]
+    out.message = f"platform {platform}" + (f" ({', '.join(found)})" if found else "")
+    return out
