@@ -1,0 +1,100 @@
+"""Small text helpers shared by the tool-output parsers (pure, fast, never raising).
+
+Other parsers may import from here: :func:`normalize` (line endings, ANSI escapes, NUL bytes),
+:func:`strip_launcher_prefixes` (``mpirun --tag-output`` and ``srun -l`` prefixes), and the
+lenient number converters :func:`to_float` / :func:`to_int` that map ``N/A``, ``[Not Supported]``,
+NaN and infinities to ``None`` (an absent value is null, never 0).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+# `mpirun --tag-output`: "[1,0]<stdout>:"; `mpirun --timestamp-output` adds a date first;
+# `srun -l` / `srun --label`: "0: " (right-aligned with spaces when there are 10+ tasks).
+_MPI_TAG = re.compile(r"^(?:[A-Z][a-z]{2} [A-Z][a-z]{2} +\d+ [\d:]+ \d{4}: )?\[\d+,\d+\]<(?:stdout|stderr)>: ?", re.M)
+_SRUN_LABEL = re.compile(r"^ *\d{1,6}: ", re.M)
+
+NA_WORDS = frozenset(
+    {"n/a", "na", "none", "-", "", "[n/a]", "[not supported]", "not supported", "[unknown error]", "unknown"}
+)
+
+
+def normalize(text: str) -> str:
+    """Unify line endings and drop ANSI colour escapes and NUL bytes."""
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\x1b" in text:
+        text = _ANSI.sub("", text)
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    return text
+
+
+def strip_launcher_prefixes(text: str) -> tuple[str, str | None]:
+    """Remove per-line launcher prefixes. Returns the text and which prefix was found (or None).
+
+    The ``srun -l`` form ("0: ") is only removed when most non-empty lines carry it, so a
+    stray "12: " inside ordinary output is left alone.
+    """
+    if "]<std" in text and _MPI_TAG.search(text):
+        return _MPI_TAG.sub("", text), "mpirun --tag-output"
+    if ": " in text:
+        lines = [line for line in text.split("\n", 200)[:200] if line.strip()]
+        if lines:
+            labelled = sum(1 for line in lines if _SRUN_LABEL.match(line))
+            if labelled * 2 > len(lines):
+                return _SRUN_LABEL.sub("", text), "srun -l"
+    return text, None
+
+
+def to_float(value: str | None) -> float | None:
+    """Parse a number the way tools print it; None for N/A-like words, NaN, infinities, garbage."""
+    if value is None:
+        return None
+    s = value.strip()
+    if s.lower() in NA_WORDS:
+        return None
+    try:
+        f = float(s)
+    except ValueError:
+        return None
+    if math.isnan(f) or math.isinf(f):
+        return None
+    return f
+
+
+def to_int(value: str | None) -> int | None:
+    """Parse an integer (also "12.0" or "0x1f"); None when it is not one."""
+    if value is None:
+        return None
+    s = value.strip()
+    if s.lower() in NA_WORDS:
+        return None
+    try:
+        return int(s, 0) if s.lower().startswith("0x") else int(s)
+    except ValueError:
+        f = to_float(s)
+        if f is None or not f.is_integer() or abs(f) > 2**63:
+            return None
+        return int(f)
+
+
+def leading_number(value: str | None) -> float | None:
+    """The number at the start of ``value`` ("700.00 W" -> 700.0, "30C" -> 30.0, "N/A" -> None)."""
+    if value is None:
+        return None
+    m = _LEADING_NUMBER.match(value.strip())
+    return to_float(m.group(0)) if m else None
+
+
+_LEADING_NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
+
+
+def one_line(text: str, limit: int = 160) -> str:
+    """A short single-line excerpt of ``text`` for error messages."""
+    s = " ".join(text.split())
+    return s if len(s) <= limit else s[: limit - 3] + "..."

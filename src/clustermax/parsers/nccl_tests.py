@@ -1,0 +1,537 @@
+"""nccl-tests / rccl-tests logs (any collective, any release) -> :class:`NcclTestsOutput`.
+
+Formats handled (see docs/parsers-gpu.md):
+
+* the column header decides the columns: ``size count type [redop] [root] time algbw busbw
+  #wrong|error`` repeated for out-of-place and in-place; very old builds print a float ``error``
+  column and no ``redop``/``root`` (all_gather) or ``root`` without ``redop`` (broadcast);
+  rccl-tests may append extra columns (ignored);
+* every line may carry an ``mpirun --tag-output`` (``[1,0]<stdout>:``) or ``srun -l`` (``0: ``)
+  prefix; ``NCCL INFO`` lines, MPI help messages and shell noise between rows are skipped;
+* the newest header (``# nccl-tests version ...``, ``# Collective test starting: ...``);
+* several runs concatenated in one file: every run is in ``runs``; the top-level fields are
+  those of the first run, and a warning says so.
+
+busbw is checked against algbw x the documented factor (nccl-tests doc/PERFORMANCE.md) and the
+printed "Avg bus bandwidth" against the mean recomputed from the rows; disagreements are warnings.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ._text import normalize, strip_launcher_prefixes, to_float
+from .base import ParsedOutput, ParseError
+
+KIND = "nccl-tests"
+
+Collective = Literal["all_reduce", "all_gather", "reduce_scatter", "alltoall", "broadcast", "reduce", "sendrecv"]
+COLLECTIVES: tuple[str, ...] = (
+    "all_reduce",
+    "all_gather",
+    "reduce_scatter",
+    "alltoall",
+    "broadcast",
+    "reduce",
+    "sendrecv",
+)
+
+
+def busbw_factor(collective: str | None, ranks: int | None) -> float | None:
+    """busbw / algbw per nccl-tests doc/PERFORMANCE.md; None when it cannot be known."""
+    if collective is None or ranks is None or ranks < 1:
+        return None
+    n = ranks
+    if collective == "all_reduce":
+        return 2 * (n - 1) / n
+    if collective in ("reduce_scatter", "all_gather", "alltoall"):
+        return (n - 1) / n
+    if collective in ("broadcast", "reduce", "sendrecv"):
+        return 1.0
+    return None
+
+
+class NcclRow(BaseModel):
+    """One message size of one run. GB/s as printed; in-place fields null when the log has none."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    size_bytes: int
+    count: int | None
+    dtype: str | None
+    redop: str | None
+    root: int | None = None
+    oop_time_us: float | None
+    oop_algbw_gbps: float | None
+    oop_busbw_gbps: float | None
+    oop_wrong: int | None = Field(description="#wrong; null when the log has a float 'error' column or none.")
+    oop_error: float | None = Field(default=None, description="Old builds' float 'error' column.")
+    ip_time_us: float | None = None
+    ip_algbw_gbps: float | None = None
+    ip_busbw_gbps: float | None = None
+    ip_wrong: int | None = None
+    ip_error: float | None = None
+
+
+class _RunFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    impl: Literal["nccl-tests", "rccl-tests"] = Field(default="nccl-tests", description="Which test suite.")
+    collective: Collective | None = Field(default=None, description="Null when the log does not tell.")
+    ranks: int | None = Field(default=None, description="Ranks in the device list; null without one.")
+    nodes: int | None = Field(default=None, description="Distinct hosts in the device list.")
+    hosts: list[str] = Field(default_factory=list, description="Hosts in the device list, in order.")
+    gpu_model: str | None = None
+    nccl_version: str | None = Field(default=None, description="NCCL (or RCCL) library version.")
+    nccl_tests_version: str | None = None
+    min_bytes: int | None = None
+    max_bytes: int | None = Field(default=None, description="maxBytes of the '# nThread' line (-e).")
+    rows: list[NcclRow] = Field(default_factory=list)
+    avg_busbw_gbps: float | None = Field(default=None, description="The printed 'Avg bus bandwidth' footer.")
+    avg_busbw_computed_gbps: float | None = Field(
+        default=None, description="Mean busbw over every printed value (out-of-place and in-place), as nccl-tests."
+    )
+    peak_busbw_gbps: float | None = Field(default=None, description="Max busbw over all rows, oop and ip.")
+    max_size_bytes: int | None = None
+    busbw_at_max_size_gbps: float | None = Field(default=None, description="Out-of-place busbw at max size.")
+    wrong_total: int | None = Field(default=None, description="Sum of #wrong; null when no #wrong column.")
+    out_of_bounds_ok: bool | None = None
+    out_of_bounds_values: int | None = None
+    busbw_factor: float | None = Field(default=None, description="busbw/algbw factor used for the check.")
+    busbw_mismatch_rows: int = Field(default=0, description="Rows whose printed busbw disagrees with the factor.")
+
+
+class NcclRun(_RunFields):
+    """One run of one collective."""
+
+
+class NcclTestsOutput(ParsedOutput, _RunFields):
+    """Parsed nccl-tests log. Top-level run fields describe the first run; ``runs`` has them all."""
+
+    runs: list[NcclRun] = Field(default_factory=list, description="Every run in the file, in order.")
+
+
+# ---------------------------------------------------------------------------------------------
+
+_DEVICE = re.compile(
+    r"^#?\s*Rank\s+(\d+)\s+(?:Group\s+\d+\s+)?Pid\s+\d+\s+on\s+(\S+)\s+device\s+(\d+)\s+\[([^\]]*)\]\s*(.*?)\s*$"
+)
+_NTHREAD = re.compile(r"minBytes\s+(\d+)\s+maxBytes\s+(\d+)")
+_PERF_NAME = re.compile(r"\b(all_reduce|all_gather|reduce_scatter|alltoall|broadcast|reduce|sendrecv)_perf\b")
+_STARTING = re.compile(r"Collective test (?:starting|concluded):\s*(\S+)")
+_TESTS_VERSION = re.compile(r"nccl-tests version\s+(\S+)(?:.*?nccl-library=(\d+))?")
+_NCCL_VERSION = re.compile(r"\b(?:NCCL|RCCL) version\s*:?\s*(\d+\.\d+\.\d+)")
+_OOB = re.compile(r"Out of bounds values\s*:\s*(\d+)\s+(\w+)")
+_AVG = re.compile(r"Avg bus bandwidth\s*:\s*(\S+)")
+_INT = re.compile(r"\d+$")
+
+
+def _code_to_version(code: str) -> str | None:
+    """nccl-library=23003 -> '2.30.3' (NCCL_VERSION_CODE since 2.9: major*10000+minor*100+patch)."""
+    try:
+        n = int(code)
+    except ValueError:
+        return None
+    if n >= 10000:
+        return f"{n // 10000}.{(n // 100) % 100}.{n % 100}"
+    if n >= 1000:
+        return f"{n // 1000}.{(n // 100) % 10}.{n % 100}"
+    return None
+
+
+class _Columns:
+    """Positions of the fields in a data row, from the header (or guessed from a row)."""
+
+    __slots__ = ("blocks", "lead", "wrong_is_error")
+
+    def __init__(self, lead: list[str], blocks: list[list[str]]) -> None:
+        self.lead = lead
+        self.blocks = blocks
+        self.wrong_is_error = [("error" in b) for b in blocks]
+
+    @property
+    def width(self) -> int:
+        return len(self.lead) + sum(len(b) for b in self.blocks)
+
+
+def _columns_from_header(tokens: list[str]) -> _Columns | None:
+    names = [t.lower().lstrip("#") or "wrong" for t in tokens]
+    names = ["wrong" if t in ("wrong",) else t for t in names]
+    if "time" not in names:
+        return None
+    first = names.index("time")
+    lead = names[:first]
+    if not lead or lead[0] != "size":
+        return None
+    rest = names[first:]
+    blocks: list[list[str]] = []
+    current: list[str] = []
+    for name in rest:
+        if name == "time" and current:
+            blocks.append(current)
+            current = []
+        if name in ("time", "algbw", "busbw", "wrong", "error"):
+            current.append(name)
+    if current:
+        blocks.append(current)
+    blocks = blocks[:2]
+    return _Columns(lead, blocks)
+
+
+def _guess_columns(ntok: int) -> _Columns:
+    block_new = ["time", "algbw", "busbw", "wrong"]
+    if ntok >= 13:
+        return _Columns(["size", "count", "type", "redop", "root"], [block_new, block_new])
+    if ntok == 12:
+        return _Columns(["size", "count", "type", "redop"], [block_new, block_new])
+    if ntok == 11:
+        return _Columns(["size", "count", "type"], [block_new, block_new])
+    return _Columns(["size", "count", "type", "redop", "root"], [block_new])
+
+
+class _Run:
+    def __init__(self) -> None:
+        self.collective: str | None = None
+        self.devices: list[tuple[int, str, str]] = []
+        self.columns: _Columns | None = None
+        self.rows: list[NcclRow] = []
+        self.avg: float | None = None
+        self.oob_ok: bool | None = None
+        self.oob_values: int | None = None
+        self.min_bytes: int | None = None
+        self.max_bytes: int | None = None
+        self.nccl_version: str | None = None
+        self.tests_version: str | None = None
+        self.rccl = False
+        self.footer = False
+        self.warnings: list[str] = []
+        self.guessed = False
+        self.started = False
+
+    def empty(self) -> bool:
+        return not (self.rows or self.devices or self.columns or self.started)
+
+
+def _wrong(value: str, is_error: bool) -> tuple[int | None, float | None]:
+    if is_error:
+        return None, to_float(value)
+    if value.isdigit():
+        return int(value), None
+    return None, None
+
+
+def _row(tokens: list[str], cols: _Columns) -> NcclRow | None:
+    lead = cols.lead
+    nlead = len(lead)
+    if len(tokens) < nlead + len(cols.blocks[0]) if cols.blocks else True:
+        return None
+    values = dict(zip(lead, tokens))
+    size_s = values.get("size", "")
+    if not size_s.isdigit():
+        return None
+    count_s = values.get("count")
+    root_s = values.get("root")
+    pos = nlead
+    out: list[tuple[float | None, float | None, float | None, int | None, float | None]] = []
+    for block, is_error in zip(cols.blocks, cols.wrong_is_error):
+        part = tokens[pos : pos + len(block)]
+        pos += len(block)
+        if len(part) < len(block):
+            break
+        fields = dict(zip(block, part))
+        wrong_s = fields.get("wrong", fields.get("error"))
+        wrong, err = _wrong(wrong_s, is_error) if wrong_s is not None else (None, None)
+        out.append(
+            (to_float(fields.get("time")), to_float(fields.get("algbw")), to_float(fields.get("busbw")), wrong, err)
+        )
+    if not out:
+        return None
+    oop = out[0]
+    ip = out[1] if len(out) > 1 else (None, None, None, None, None)
+    root: int | None = None
+    if root_s is not None and root_s.lstrip("-").isdigit():
+        root = int(root_s)
+    return NcclRow.model_construct(
+        size_bytes=int(size_s),
+        count=int(count_s) if count_s is not None and count_s.isdigit() else None,
+        dtype=values.get("type"),
+        redop=values.get("redop"),
+        root=root,
+        oop_time_us=oop[0],
+        oop_algbw_gbps=oop[1],
+        oop_busbw_gbps=oop[2],
+        oop_wrong=oop[3],
+        oop_error=oop[4],
+        ip_time_us=ip[0],
+        ip_algbw_gbps=ip[1],
+        ip_busbw_gbps=ip[2],
+        ip_wrong=ip[3],
+        ip_error=ip[4],
+    )
+
+
+def _finish(run: _Run) -> NcclRun:
+    warnings = run.warnings
+    hosts: list[str] = []
+    seen: set[str] = set()
+    for _, host, _ in run.devices:
+        if host not in seen:
+            seen.add(host)
+            hosts.append(host)
+    ranks = len({r for r, _, _ in run.devices}) or None
+    model = Counter(name for _, _, name in run.devices if name).most_common(1)
+    collective = run.collective if run.collective in COLLECTIVES else None
+    rows = run.rows
+    factor = busbw_factor(collective, ranks)
+    mismatches = 0
+    first_bad: str | None = None
+    values: list[float] = []
+    for row in rows:
+        for alg, bus in ((row.oop_algbw_gbps, row.oop_busbw_gbps), (row.ip_algbw_gbps, row.ip_busbw_gbps)):
+            if bus is not None:
+                values.append(bus)
+            if factor is None or alg is None or bus is None:
+                continue
+            expected = alg * factor
+            # both printed with 2 decimals: algbw's rounding is scaled by the factor
+            if abs(expected - bus) > 0.011 + 0.005 * factor + 0.002 * bus:
+                mismatches += 1
+                if first_bad is None:
+                    first_bad = f"size {row.size_bytes}: printed {bus:g}, algbw x factor = {expected:.2f}"
+    if mismatches:
+        warnings.append(
+            f"busbw disagrees with algbw x {factor:.4f} (doc/PERFORMANCE.md factor for {collective} "
+            f"with {ranks} ranks) in {mismatches} value(s); first at {first_bad}"
+        )
+    computed = round(sum(values) / len(values), 4) if values else None
+    if run.avg is not None and computed is not None:
+        if abs(run.avg - computed) > 0.01 + 0.005 * abs(computed):
+            warnings.append(
+                f"printed Avg bus bandwidth {run.avg:g} differs from the mean of the rows {computed:g}"
+            )
+    peak = max(values) if values else None
+    max_size = max((r.size_bytes for r in rows), default=None)
+    at_max: float | None = None
+    if max_size is not None:
+        for r in rows:
+            if r.size_bytes == max_size:
+                at_max = r.oop_busbw_gbps
+    wrongs = [w for r in rows for w in (r.oop_wrong, r.ip_wrong) if w is not None]
+    if rows and not run.footer:
+        warnings.append("no 'Out of bounds values' / 'Avg bus bandwidth' footer: the run may have been cut short")
+    if rows and run.guessed:
+        warnings.append("no column header before the rows: columns were inferred from the row width")
+    if not rows and (run.devices or run.columns):
+        warnings.append("no result rows: the run ended before printing any")
+    return NcclRun.model_construct(
+        impl="rccl-tests" if run.rccl else "nccl-tests",
+        collective=collective,
+        ranks=ranks,
+        nodes=len(hosts) or None,
+        hosts=hosts,
+        gpu_model=model[0][0] if model else None,
+        nccl_version=run.nccl_version,
+        nccl_tests_version=run.tests_version,
+        min_bytes=run.min_bytes,
+        max_bytes=run.max_bytes,
+        rows=rows,
+        avg_busbw_gbps=run.avg,
+        avg_busbw_computed_gbps=computed,
+        peak_busbw_gbps=peak,
+        max_size_bytes=max_size,
+        busbw_at_max_size_gbps=at_max,
+        wrong_total=sum(wrongs) if wrongs else None,
+        out_of_bounds_ok=run.oob_ok,
+        out_of_bounds_values=run.oob_values,
+        busbw_factor=round(factor, 6) if factor is not None else None,
+        busbw_mismatch_rows=mismatches,
+    )
+
+
+def parse_nccl_tests(text: str) -> NcclTestsOutput:
+    """Parse an nccl-tests / rccl-tests log. Raises :class:`ParseError` when it is not one."""
+    if not isinstance(text, str):
+        raise ParseError(KIND, "expected text")
+    text = normalize(text)
+    text, prefix = strip_launcher_prefixes(text)
+    runs: list[_Run] = []
+    run = _Run()
+    pending_collective: str | None = None
+    pending_version: str | None = None
+    rccl_seen = False
+
+    def new_run() -> _Run:
+        nonlocal run
+        if not run.empty():
+            runs.append(run)
+        run = _Run()
+        run.rccl = rccl_seen
+        return run
+
+    for raw in text.split("\n"):
+        line = raw.strip()
+        if not line:
+            continue
+        c0 = line[0]
+        if c0.isdigit():
+            tokens = line.split()
+            if not tokens[0].isdigit():
+                continue
+            cols = run.columns
+            if cols is None:
+                if len(tokens) < 8 or not _looks_numeric_row(tokens):
+                    continue
+                if run.footer:
+                    new_run()
+                run.columns = cols = _guess_columns(len(tokens))
+                run.guessed = True
+            elif run.footer:
+                # rows after a footer without a new header: a new run with the same columns
+                new_run().columns = cols
+            row = _row(tokens, cols)
+            if row is None:
+                run.warnings.append(f"unreadable row skipped: {line[:80]}")
+                continue
+            if run.collective is None and pending_collective is not None:
+                run.collective = pending_collective
+            if run.nccl_version is None and pending_version is not None:
+                run.nccl_version = pending_version
+            run.rows.append(row)
+            continue
+        body = line[1:].strip() if c0 == "#" else line
+        if not body:
+            continue
+        b0 = body[:4]
+        if b0 == "size" or b0 == "Size":
+            tokens = body.split()
+            lowered = [t.lower() for t in tokens]
+            if "count" in lowered and "time" in lowered:
+                cols_h = _columns_from_header(tokens)
+                if cols_h is not None:
+                    if run.rows or run.footer:
+                        new_run()
+                    run.columns = cols_h
+                continue
+        elif b0 == "Rank":
+            m = _DEVICE.match(body)
+            if m:
+                if run.rows or run.footer:
+                    new_run()
+                run.devices.append((int(m.group(1)), m.group(2), m.group(5)))
+                continue
+        elif b0 == "nThr":
+            if run.rows or run.footer or run.devices:
+                new_run()
+            run.started = True
+            m2 = _NTHREAD.search(body)
+            if m2:
+                run.min_bytes, run.max_bytes = int(m2.group(1)), int(m2.group(2))
+            if run.collective is None and pending_collective is not None:
+                run.collective = pending_collective
+            if pending_version and run.nccl_version is None:
+                run.nccl_version = pending_version
+            continue
+        elif b0 == "Out ":
+            m3 = _OOB.search(body)
+            if m3:
+                run.oob_values = int(m3.group(1))
+                run.oob_ok = m3.group(2).upper() == "OK"
+                run.footer = True
+                continue
+        elif b0 == "Avg ":
+            m4 = _AVG.search(body)
+            if m4:
+                run.avg = to_float(m4.group(1))
+                run.footer = True
+                continue
+        elif b0 == "Coll":
+            m5 = _STARTING.search(body)
+            if m5:
+                name = _collective_name(m5.group(1))
+                if "starting" in body:
+                    if run.rows or run.footer or run.devices or run.started:
+                        new_run()
+                    run.started = True
+                    run.collective = name
+                    if pending_version:
+                        run.nccl_version = run.nccl_version or pending_version
+                elif run.collective is None:
+                    run.collective = name
+                pending_collective = None
+                continue
+        elif b0 == "nccl" and body.startswith("nccl-tests version"):
+            m6 = _TESTS_VERSION.search(body)
+            if m6:
+                if run.rows or run.footer:
+                    new_run()
+                run.tests_version = m6.group(1)
+                if m6.group(2):
+                    pending_version = _code_to_version(m6.group(2))
+                    run.nccl_version = pending_version
+            continue
+        # any other line: launcher commands, NCCL INFO, version banners, shell noise
+        if "_perf" in line:
+            m7 = _PERF_NAME.search(line)
+            if m7:
+                name = m7.group(1)
+                if run.rows or run.footer:
+                    new_run()
+                    pending_collective = name
+                elif run.started or run.devices:
+                    run.collective = run.collective or name
+                else:
+                    pending_collective = name
+                    run.collective = name
+        if "version" in line.lower():
+            if "rccl" in line.lower():
+                rccl_seen = True
+                run.rccl = True
+            m8 = _NCCL_VERSION.search(line)
+            if m8:
+                if run.nccl_version is None:
+                    run.nccl_version = m8.group(1)
+                pending_version = pending_version or m8.group(1)
+    if not run.empty():
+        runs.append(run)
+
+    runs = [r for r in runs if r.rows or r.devices or r.columns or r.footer]
+    if not runs or not any(r.rows or r.columns or r.devices for r in runs):
+        raise ParseError(
+            KIND,
+            "expected nccl-tests output (a '#  size  count  type ... busbw' header and result rows); found none",
+        )
+    finished = [_finish(r) for r in runs]
+    first = finished[0]
+    warnings: list[str] = []
+    if prefix:
+        warnings.append(f"stripped '{prefix}' line prefixes")
+    for i, (r, fr) in enumerate(zip(runs, finished)):
+        for w in r.warnings:
+            warnings.append(f"run {i}: {w}" if len(finished) > 1 else w)
+    if len(finished) > 1:
+        warnings.append(f"{len(finished)} runs in one file: top-level fields describe run 0; see 'runs'")
+    data = {name: getattr(first, name) for name in _RunFields.model_fields}
+    return NcclTestsOutput.model_construct(warnings=warnings, runs=finished, **data)
+
+
+def _collective_name(binary: str) -> str | None:
+    name = binary.rsplit("/", 1)[-1].removesuffix("_perf").removesuffix("_mpi")
+    return name if name in COLLECTIVES else None
+
+
+def _looks_numeric_row(tokens: list[str]) -> bool:
+    return tokens[1].isdigit() and not tokens[2][:1].isdigit()
+
+
+def detect_nccl_tests(text: str) -> float:
+    """Confidence that ``text`` is an nccl-tests / rccl-tests log."""
+    head = text[:200_000]
+    if "Avg bus bandwidth" in head or ("algbw" in head and "busbw" in head):
+        return 0.95
+    if "# nThread" in head and "minBytes" in head:
+        return 0.8
+    return 0.0

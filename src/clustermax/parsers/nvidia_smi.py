@@ -1,0 +1,555 @@
+"""nvidia-smi output -> :class:`NvidiaSmiOutput`. The format is detected:
+
+* ``table``: the default table, every driver generation (narrow pre-530 layout, 530-545 layout,
+  wide 550+ layout), processes present or absent, truncated product names ("Tesla V100-SXM2...")
+  and PCI domains above 0000;
+* ``query``: ``nvidia-smi -q`` (also ``-q -d SECTION``), old and new key names ("Clocks Throttle
+  Reasons" / "Clocks Event Reasons", "Power Readings" / "GPU Power Readings");
+* ``csv``: ``--query-gpu=... --format=csv`` with or without header and units. Without a header
+  the columns are taken from a ``--query-gpu=`` command line in the text when there is one.
+
+Keys are documented in docs/parsers-gpu.md. Values nvidia-smi prints as N/A are null.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ._text import leading_number, normalize, to_int
+from .base import ParsedOutput, ParseError
+
+KIND = "nvidia-smi"
+
+
+class NvidiaSmiGpu(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    index: int | None = None
+    name: str | None = None
+    name_truncated: bool = Field(default=False, description="nvidia-smi cut the name ('...').")
+    bus_id: str | None = Field(default=None, description="PCI bus id as printed, e.g. 00000000:18:00.0.")
+    persistence_mode: bool | None = None
+    pstate: str | None = None
+    temperature_c: float | None = None
+    power_draw_w: float | None = None
+    power_limit_w: float | None = None
+    memory_used_mib: float | None = None
+    memory_total_mib: float | None = None
+    utilization_pct: float | None = None
+    ecc_uncorrected_volatile: int | None = Field(default=None, description="Volatile uncorrectable ECC errors.")
+    fan_pct: float | None = None
+    pcie_gen_current: int | None = None
+    pcie_gen_max: int | None = None
+    pcie_width_current: int | None = None
+    pcie_width_max: int | None = None
+    remapped_rows_pending: bool | None = None
+    remapped_rows_failure: bool | None = None
+    retired_pages_pending: bool | None = None
+    clocks_event_reasons_active: list[str] | None = Field(
+        default=None, description="Clocks event (throttle) reasons that are Active; null when not reported."
+    )
+    serial: str | None = None
+    uuid: str | None = None
+    vbios: str | None = None
+
+
+class NvidiaSmiProcess(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    gpu: int | None
+    pid: int | None
+    type: str | None
+    name: str | None
+    memory_mib: float | None
+
+
+class NvidiaSmiOutput(ParsedOutput):
+    format: Literal["table", "query", "csv"]
+    driver_version: str | None = None
+    cuda_version: str | None = None
+    gpu_count: int = 0
+    attached_gpus: int | None = Field(default=None, description="'Attached GPUs' of -q (may exceed gpu_count).")
+    gpus: list[NvidiaSmiGpu] = Field(default_factory=list)
+    processes: list[NvidiaSmiProcess] | None = Field(
+        default=None, description="Processes of the table; null when the output has no process table."
+    )
+
+
+# ----------------------------------------------------------------------------------------- table
+
+_HEADER = re.compile(r"NVIDIA-SMI\s+(\S+)\s+Driver Version:\s*(\S+)(?:\s+CUDA Version:\s*(\S+))?")
+_BUS = re.compile(r"^\s*([0-9A-Fa-f]{4,8}:[0-9A-Fa-f]{2}:[0-9A-Fa-f]{2}\.[0-9A-Fa-f])\s+(\S+)\s*$")
+_GPU_CELL = re.compile(r"^\s*(\d+)\s+(.*?)\s+(On|Off)\s*$")
+_PROC = re.compile(r"^\|\s+(\d+|N/A)\s+(?:(\S+)\s+(\S+)\s+)?(\d+)\s+([CGM+]+)\s+(.*?)\s+(\d+MiB|N/A)\s*\|$")
+_USED_TOTAL = re.compile(r"(\S+)\s*/\s*(\S+)")
+_POWER = re.compile(r"(\d+(?:\.\d+)?W|N/A|ERR!|\[N/A\])\s*/\s*(\d+(?:\.\d+)?W|N/A|ERR!|\[N/A\])")
+
+
+def _bool_onoff(v: str | None) -> bool | None:
+    if v is None:
+        return None
+    s = v.strip().lower()
+    if s in ("on", "enabled", "yes", "active"):
+        return True
+    if s in ("off", "disabled", "no", "not active"):
+        return False
+    return None
+
+
+def _parse_table(lines: list[str], warnings: list[str]) -> NvidiaSmiOutput:
+    driver = cuda = None
+    gpus: list[NvidiaSmiGpu] = []
+    processes: list[NvidiaSmiProcess] | None = None
+    tables = 0
+    current: NvidiaSmiGpu | None = None
+    expect_second = False
+    in_procs = False
+    skipping = False
+    for line in lines:
+        if "NVIDIA-SMI" in line:
+            m = _HEADER.search(line)
+            if m:
+                tables += 1
+                if tables > 1:
+                    skipping = True
+                    continue
+                driver, cuda = m.group(2), m.group(3)
+            continue
+        if skipping:
+            continue
+        if "Processes:" in line:
+            in_procs = True
+            processes = []
+            continue
+        if in_procs:
+            pm = _PROC.match(line.rstrip())
+            if pm and processes is not None:
+                processes.append(
+                    NvidiaSmiProcess(
+                        gpu=to_int(pm.group(1)),
+                        pid=to_int(pm.group(4)),
+                        type=pm.group(5),
+                        name=pm.group(6),
+                        memory_mib=leading_number(pm.group(7)),
+                    )
+                )
+            continue
+        if not line.startswith("|"):
+            expect_second = False
+            continue
+        cells = line.split("|")
+        if len(cells) < 4:
+            continue
+        if expect_second and current is not None:
+            expect_second = False
+            _fill_second_line(current, cells, warnings)
+            continue
+        gm = _GPU_CELL.match(cells[1])
+        bm = _BUS.match(cells[2])
+        if gm and bm:
+            name = gm.group(2).strip()
+            ecc = cells[3].strip()
+            current = NvidiaSmiGpu(
+                index=int(gm.group(1)),
+                name=name,
+                name_truncated=name.endswith("..."),
+                bus_id=bm.group(1),
+                persistence_mode=_bool_onoff(gm.group(3)),
+                ecc_uncorrected_volatile=to_int(ecc),
+            )
+            gpus.append(current)
+            expect_second = True
+    if tables > 1:
+        warnings.append(f"{tables} nvidia-smi tables in one input: only the first is reported")
+    if any(g.name_truncated for g in gpus):
+        warnings.append("nvidia-smi truncated the product name; use -q or --query-gpu=name for the full name")
+    return NvidiaSmiOutput(
+        format="table",
+        driver_version=driver,
+        cuda_version=cuda,
+        gpu_count=len(gpus),
+        gpus=gpus,
+        processes=processes,
+    )
+
+
+def _fill_second_line(gpu: NvidiaSmiGpu, cells: list[str], warnings: list[str]) -> None:
+    # "| N/A   30C    P0            100W /  700W |       1MiB /  81559MiB |      0%      Default |"
+    first = cells[1]
+    power = None
+    pm = _POWER.search(first)
+    if pm:
+        power = pm.group(1)
+        gpu.power_limit_w = leading_number(pm.group(2))
+        tokens = first[: pm.start()].split()
+    else:
+        tokens = first.split()
+    if len(tokens) >= 3:
+        fan, temp, perf = tokens[0], tokens[1], tokens[2]
+        gpu.fan_pct = leading_number(fan)
+        gpu.temperature_c = leading_number(temp)
+        gpu.pstate = perf if perf.startswith("P") else None
+    gpu.power_draw_w = leading_number(power)
+    mem = _USED_TOTAL.search(cells[2])
+    if mem:
+        gpu.memory_used_mib = leading_number(mem.group(1))
+        gpu.memory_total_mib = leading_number(mem.group(2))
+    util = cells[3].split()
+    if util:
+        gpu.utilization_pct = leading_number(util[0])
+
+
+# ----------------------------------------------------------------------------------------- -q
+
+_KV = re.compile(r"^( *)([^:]+?)\s*:\s?(.*?)\s*$")
+_GPU_Q = re.compile(r"^GPU ([0-9A-Fa-f]{4,8}:[0-9A-Fa-f]{2}:[0-9A-Fa-f]{2}\.[0-9A-Fa-f])\s*$")
+_TOP_KEYS = {"Driver Version": "driver", "CUDA Version": "cuda", "Attached GPUs": "attached"}
+
+
+def _parse_query(lines: list[str], warnings: list[str]) -> NvidiaSmiOutput:
+    top: dict[str, str] = {}
+    sections: list[tuple[str, dict[str, str]]] = []
+    current: dict[str, str] | None = None
+    stack: list[tuple[int, str]] = []
+    elided = False
+    logs = 0
+    for line in lines:
+        if not line.strip():
+            continue
+        if "NVSMI LOG" in line:
+            logs += 1
+            if logs > 1:
+                break
+            continue
+        stripped = line.strip()
+        if stripped in ("...", "…", "[...]"):
+            elided = True
+            continue
+        gm = _GPU_Q.match(line)
+        if gm:
+            current = {}
+            sections.append((gm.group(1), current))
+            stack = []
+            continue
+        indent = len(line) - len(line.lstrip(" "))
+        m = _KV.match(line)
+        if m is None or ":" not in line:
+            key, value = stripped, None
+        else:
+            key, value = m.group(2).strip(), m.group(3)
+        if current is None:
+            if value is not None and key in _TOP_KEYS:
+                top[_TOP_KEYS[key]] = value
+            continue
+        while stack and stack[-1][0] >= indent:
+            stack.pop()
+        path = "/".join([s for _, s in stack] + [key])
+        if value is None or value == "":
+            stack.append((indent, key))
+            if value == "":
+                current[path] = ""
+        else:
+            current[path] = value
+    gpus = [_gpu_from_query(i, bus, kv) for i, (bus, kv) in enumerate(sections)]
+    attached = to_int(top.get("attached"))
+    if logs > 1:
+        warnings.append("several -q logs in one input: only the first is reported")
+    if elided:
+        warnings.append("the output contains author-elided lines ('...'): some GPUs or fields are missing")
+    if attached is not None and attached != len(gpus):
+        warnings.append(f"'Attached GPUs' says {attached} but {len(gpus)} GPU section(s) were found")
+    return NvidiaSmiOutput(
+        format="query",
+        driver_version=top.get("driver"),
+        cuda_version=top.get("cuda"),
+        gpu_count=len(gpus),
+        attached_gpus=attached,
+        gpus=gpus,
+        processes=None,
+    )
+
+
+def _yes_no(v: str | None) -> bool | None:
+    return _bool_onoff(v)
+
+
+def _first(kv: dict[str, str], *keys: str) -> str | None:
+    for k in keys:
+        v = kv.get(k)
+        if v is not None:
+            return v
+    return None
+
+
+def _gpu_from_query(index: int, bus: str, kv: dict[str, str]) -> NvidiaSmiGpu:
+    name = kv.get("Product Name")
+    reasons: list[str] | None = None
+    for section in ("Clocks Event Reasons", "Clocks Throttle Reasons"):
+        prefix = section + "/"
+        items = [(k[len(prefix) :], v) for k, v in kv.items() if k.startswith(prefix)]
+        if items:
+            reasons = [k.rsplit("/", 1)[-1] for k, v in items if v.strip().lower() == "active"]
+            break
+    ecc_vals: list[int] = []
+    ecc_seen = False
+    for k, v in kv.items():
+        if k.startswith("ECC Errors/Volatile/"):
+            sub = k[len("ECC Errors/Volatile/") :]
+            if "Uncorr" in sub or (sub.startswith("Double Bit") and sub.endswith("Total")):
+                ecc_seen = True
+                n = to_int(v)
+                if n is not None:
+                    ecc_vals.append(n)
+    return NvidiaSmiGpu(
+        index=index,
+        name=name,
+        name_truncated=bool(name and name.endswith("...")),
+        bus_id=bus,
+        persistence_mode=_bool_onoff(kv.get("Persistence Mode")),
+        pstate=kv.get("Performance State"),
+        temperature_c=leading_number(kv.get("Temperature/GPU Current Temp")),
+        power_draw_w=leading_number(
+            _first(kv, "GPU Power Readings/Power Draw", "Power Readings/Power Draw", "GPU Power Readings/Average Power Draw")
+        ),
+        power_limit_w=leading_number(
+            _first(
+                kv,
+                "GPU Power Readings/Current Power Limit",
+                "Power Readings/Enforced Power Limit",
+                "Power Readings/Power Limit",
+                "GPU Power Readings/Enforced Power Limit",
+            )
+        ),
+        memory_used_mib=leading_number(kv.get("FB Memory Usage/Used")),
+        memory_total_mib=leading_number(kv.get("FB Memory Usage/Total")),
+        utilization_pct=leading_number(kv.get("Utilization/Gpu")),
+        ecc_uncorrected_volatile=sum(ecc_vals) if ecc_vals else (None if not ecc_seen else None),
+        fan_pct=leading_number(kv.get("Fan Speed")),
+        pcie_gen_current=to_int(kv.get("PCI/GPU Link Info/PCIe Generation/Current")),
+        pcie_gen_max=to_int(kv.get("PCI/GPU Link Info/PCIe Generation/Max")),
+        pcie_width_current=_width(kv.get("PCI/GPU Link Info/Link Width/Current")),
+        pcie_width_max=_width(kv.get("PCI/GPU Link Info/Link Width/Max")),
+        remapped_rows_pending=_yes_no(kv.get("Remapped Rows/Pending")),
+        remapped_rows_failure=_yes_no(kv.get("Remapped Rows/Remapping Failure Occurred")),
+        retired_pages_pending=_yes_no(
+            _first(kv, "Retired Pages/Pending Page Blacklist", "Retired Pages/Pending Page Retirement")
+        ),
+        clocks_event_reasons_active=reasons,
+        serial=_na(kv.get("Serial Number")),
+        uuid=_na(kv.get("GPU UUID")),
+        vbios=_na(kv.get("VBIOS Version")),
+    )
+
+
+def _na(v: str | None) -> str | None:
+    if v is None or v.strip().upper() in ("N/A", "", "[N/A]"):
+        return None
+    return v.strip()
+
+
+def _width(v: str | None) -> int | None:
+    return to_int(v.strip().rstrip("xX").lstrip("xX")) if v else None
+
+
+# ----------------------------------------------------------------------------------------- csv
+
+_QUERY_CMD = re.compile(r"--query-gpu[= ]([A-Za-z0-9_.,]+)")
+_CSV_FIELD = re.compile(r"^[a-z_][a-z0-9_.]*(?: \[[^\]]*\])?$")
+
+# clocks_event_reasons bitmask (nvml.h nvmlClocksEventReason*)
+_REASON_BITS = (
+    (0x1, "Idle"),
+    (0x2, "Applications Clocks Setting"),
+    (0x4, "SW Power Cap"),
+    (0x8, "HW Slowdown"),
+    (0x10, "Sync Boost"),
+    (0x20, "SW Thermal Slowdown"),
+    (0x40, "HW Thermal Slowdown"),
+    (0x80, "HW Power Brake Slowdown"),
+    (0x100, "Display Clock Setting"),
+)
+
+
+def _csv_header(line: str) -> list[str] | None:
+    fields = [f.strip() for f in line.split(",")]
+    if len(fields) >= 1 and all(_CSV_FIELD.match(f) for f in fields) and any("." in f or f in _CSV_MAP for f in fields):
+        return [f.split(" [", 1)[0] for f in fields]
+    return None
+
+
+_CSV_MAP = {
+    "index": "index",
+    "name": "name",
+    "gpu_name": "name",
+    "pci.bus_id": "bus_id",
+    "gpu_bus_id": "bus_id",
+    "persistence_mode": "persistence_mode",
+    "pstate": "pstate",
+    "temperature.gpu": "temperature_c",
+    "power.draw": "power_draw_w",
+    "power.draw.instant": "power_draw_w",
+    "power.draw.average": "power_draw_w",
+    "power.limit": "power_limit_w",
+    "enforced.power.limit": "power_limit_w",
+    "memory.used": "memory_used_mib",
+    "memory.total": "memory_total_mib",
+    "utilization.gpu": "utilization_pct",
+    "ecc.errors.uncorrected.volatile.total": "ecc_uncorrected_volatile",
+    "pcie.link.gen.current": "pcie_gen_current",
+    "pcie.link.gen.gpucurrent": "pcie_gen_current",
+    "pcie.link.gen.max": "pcie_gen_max",
+    "pcie.link.gen.gpumax": "pcie_gen_max",
+    "pcie.link.width.current": "pcie_width_current",
+    "pcie.link.width.max": "pcie_width_max",
+    "serial": "serial",
+    "uuid": "uuid",
+    "gpu_uuid": "uuid",
+    "vbios_version": "vbios",
+    "fan.speed": "fan_pct",
+    "clocks_event_reasons.active": "clocks_event_reasons_active",
+    "clocks_throttle_reasons.active": "clocks_event_reasons_active",
+    "remapped_rows.pending": "remapped_rows_pending",
+    "remapped_rows.failure": "remapped_rows_failure",
+    "retired_pages.pending": "retired_pages_pending",
+}
+_FLOAT_FIELDS = {
+    "temperature_c",
+    "power_draw_w",
+    "power_limit_w",
+    "memory_used_mib",
+    "memory_total_mib",
+    "utilization_pct",
+    "fan_pct",
+}
+_INT_FIELDS = {"index", "ecc_uncorrected_volatile", "pcie_gen_current", "pcie_gen_max", "pcie_width_current", "pcie_width_max"}
+_BOOL_FIELDS = {"persistence_mode", "remapped_rows_pending", "remapped_rows_failure", "retired_pages_pending"}
+
+
+def _reasons_from_mask(v: str) -> list[str] | None:
+    n = to_int(v)
+    if n is None:
+        return None
+    return [name for bit, name in _REASON_BITS if n & bit]
+
+
+def _parse_csv(lines: list[str], warnings: list[str]) -> NvidiaSmiOutput:
+    columns: list[str] | None = None
+    driver: str | None = None
+    gpus: list[NvidiaSmiGpu] = []
+    unnamed = 0
+    for line in lines:
+        s = line.strip()
+        if not s:
+            continue
+        if "--query-gpu" in s:
+            m = _QUERY_CMD.search(s)
+            if m:
+                columns = [c for c in m.group(1).split(",") if c]
+            continue
+        header = _csv_header(s) if "," in s or _CSV_FIELD.match(s) else None
+        if header is not None:
+            columns = header
+            continue
+        if s.startswith("$") or s.startswith("#"):
+            continue
+        values = [v.strip() for v in s.split(",")]
+        if columns is None:
+            unnamed += 1
+            continue
+        if len(values) != len(columns):
+            warnings.append(f"CSV row with {len(values)} values for {len(columns)} columns skipped")
+            continue
+        gpu = NvidiaSmiGpu()
+        for col, val in zip(columns, values):
+            if col == "driver_version":
+                driver = driver or (val if val and "N/A" not in val else None)
+                continue
+            field = _CSV_MAP.get(col)
+            if field is None:
+                continue
+            if field in _FLOAT_FIELDS:
+                setattr(gpu, field, leading_number(val))
+            elif field in _INT_FIELDS:
+                setattr(gpu, field, to_int(val) if field == "index" else _int_lead(val))
+            elif field in _BOOL_FIELDS:
+                setattr(gpu, field, _bool_onoff(val))
+            elif field == "clocks_event_reasons_active":
+                gpu.clocks_event_reasons_active = _reasons_from_mask(val)
+            else:
+                setattr(gpu, field, _na(val))
+        if gpu.name:
+            gpu.name_truncated = gpu.name.endswith("...")
+        if gpu.index is None:
+            gpu.index = len(gpus)
+        gpus.append(gpu)
+    if unnamed:
+        warnings.append(
+            f"{unnamed} CSV row(s) without a header or --query-gpu command line: columns unknown, rows skipped"
+        )
+    return NvidiaSmiOutput(format="csv", driver_version=driver, gpu_count=len(gpus), gpus=gpus)
+
+
+def _int_lead(v: str) -> int | None:
+    f = leading_number(v)
+    return int(f) if f is not None and f.is_integer() else None
+
+
+# ----------------------------------------------------------------------------------------- entry
+
+
+def _which(text: str) -> str | None:
+    if "NVSMI LOG" in text or _GPU_Q.search(text[:20000].replace("\r", "")) and " : " in text:
+        if "NVSMI LOG" in text or re.search(r"^GPU [0-9A-Fa-f]{4,8}:", text, re.M):
+            return "query"
+    if "NVIDIA-SMI" in text and "Driver Version" in text:
+        return "table"
+    if "--query-gpu" in text:
+        return "csv"
+    for line in text.split("\n", 50)[:50]:
+        if "," in line and _csv_header(line.strip()) is not None:
+            return "csv"
+    if re.search(r"^\|\s+\d+\s+.*\s(On|Off)\s*\|\s*[0-9A-Fa-f]{4,8}:", text, re.M):
+        return "table"
+    return None
+
+
+def parse_nvidia_smi(text: str) -> NvidiaSmiOutput:
+    """Parse any nvidia-smi output format. Raises :class:`ParseError` when it is none of them."""
+    if not isinstance(text, str):
+        raise ParseError(KIND, "expected text")
+    text = normalize(text)
+    fmt = _which(text)
+    if fmt is None:
+        raise ParseError(
+            KIND,
+            "expected nvidia-smi output: the default table, 'nvidia-smi -q', or '--query-gpu ... --format=csv'",
+        )
+    lines = text.split("\n")
+    warnings: list[str] = []
+    if fmt == "table":
+        out = _parse_table(lines, warnings)
+    elif fmt == "query":
+        out = _parse_query(lines, warnings)
+    else:
+        out = _parse_csv(lines, warnings)
+    if not out.gpus and out.driver_version is None:
+        raise ParseError(KIND, f"recognised an nvidia-smi {fmt} but found no GPU and no driver version in it")
+    out.warnings = warnings
+    return out
+
+
+def detect_nvidia_smi(text: str) -> float:
+    head = text[:100_000]
+    if "NVSMI LOG" in head or ("NVIDIA-SMI" in head and "Driver Version" in head):
+        return 0.95
+    if "--query-gpu" in head:
+        return 0.9
+    for line in head.split("\n", 20)[:20]:
+        if "," in line and _csv_header(line.strip()) is not None:
+            return 0.7
+    if re.search(r"^GPU [0-9A-Fa-f]{4,8}:[0-9A-Fa-f]{2}:[0-9A-Fa-f]{2}\.\d\s*$", head, re.M) and " : " in head:
+        return 0.8
+    return 0.0
