@@ -1,0 +1,292 @@
+"""Parser for InfiniBand / RoCE port listings: ``ibstat``, ``ibstatus`` and ``ibv_devinfo [-v]``.
+
+States are normalised to lower case (``active``, ``down``, ``init``, ``armed``, ``active_defer``) and
+physical states to lower case without separators (``linkup``, ``polling``, ``disabled``, ``sleep``,
+``portconfigurationtraining``, ``linkerrorrecovery``, ``phytest``).
+
+``rate_gbps`` is in Gb/s: ibstat's ``Rate:`` as printed, ibstatus's leading number of
+``400 Gb/sec (4X NDR)``, and for ``ibv_devinfo -v`` the active width times the lane speed
+(``4X`` x ``100.0 Gbps`` = 400). Plain ``ibv_devinfo`` prints neither, so its rate is null.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .base import ParsedOutput, ParseError
+
+__all__ = ["IbPort", "IbstatOutput", "detect_ibstat", "parse_ibstat"]
+
+
+class IbPort(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ca: str = Field(description="HCA name, e.g. mlx5_0.")
+    port: int | None = Field(description="Port number on the HCA.")
+    state: str | None = Field(default=None, description="active, down, init, armed, active_defer.")
+    physical_state: str | None = Field(default=None, description="linkup, polling, disabled, sleep ...")
+    rate_gbps: float | None = Field(default=None, description="Link rate in Gb/s (see module doc).")
+    link_layer: str | None = Field(default=None, description="InfiniBand or Ethernet, as printed.")
+    firmware: str | None = Field(default=None, description="HCA firmware version (not in ibstatus).")
+    ca_type: str | None = Field(default=None, description="CA type (MT4129 = ConnectX-7) or vendor_part_id.")
+    width: str | None = Field(default=None, description="Active width (ibstatus / ibv_devinfo -v), e.g. 4X.")
+    speed: str | None = Field(
+        default=None, description="Lane speed or generation as printed (NDR, 100.0 Gbps)."
+    )
+    base_lid: str | None = None
+    sm_lid: str | None = None
+
+
+class IbstatOutput(ParsedOutput):
+    ports: list[IbPort] = Field(default_factory=list)
+    format: str | None = Field(default=None, description="ibstat, ibstatus or ibv_devinfo.")
+
+
+def _norm_state(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    m = re.match(r"^\d+:\s*(.+)$", value)  # ibstatus: "4: ACTIVE"
+    if m:
+        value = m.group(1)
+    value = re.sub(r"\s*\(\d+\)\s*$", "", value)  # ibv_devinfo: "PORT_ACTIVE (4)"
+    value = value.strip().upper()
+    if value.startswith("PORT_"):
+        value = value[5:]
+    value = {"INITIALIZE": "INIT", "INITIALIZED": "INIT", "INITIALIZING": "INIT"}.get(value, value)
+    return value.lower() or None
+
+
+def _norm_phys(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    m = re.match(r"^\d+:\s*(.+)$", value)
+    if m:
+        value = m.group(1)
+    value = re.sub(r"\s*\(\d+\)\s*$", "", value)
+    value = re.sub(r"[\s_\-]", "", value).lower()
+    return value or None
+
+
+def _number(value: str | None) -> float | None:
+    if value is None:
+        return None
+    m = re.match(r"^\s*(\d{1,6}(?:\.\d+)?)", value)
+    if not m:
+        return None
+    number = float(m.group(1))
+    return number
+
+
+def _text(text: object) -> str:
+    if not isinstance(text, str):
+        raise ParseError("ibstat", f"expected text, got {type(text).__name__}")
+    body = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+    if not body.strip():
+        raise ParseError("ibstat", "empty output")
+    return body
+
+
+_KV = re.compile(r"^\s*(?P<key>[A-Za-z][A-Za-z0-9_ ]*?)\s*:\s*(?P<value>.*?)\s*$")
+
+
+def parse_ibstat(text: str) -> IbstatOutput:
+    """Parse ``ibstat``, ``ibstatus`` or ``ibv_devinfo`` output (the format is recognised from the text)."""
+    body = _text(text)
+    if re.search(r"^\s*CA '[^']*'", body, re.M):
+        return _parse_ibstat(body)
+    if re.search(r"^\s*Infiniband device '[^']*' port \d+ status:", body, re.M):
+        return _parse_ibstatus(body)
+    if re.search(r"^\s*hca_id:\s*\S+", body, re.M):
+        return _parse_devinfo(body)
+    raise ParseError("ibstat", "no \"CA '...'\", \"Infiniband device '...'\" or 'hca_id:' line")
+
+
+def _finish(ports: list[IbPort], fmt: str, warnings: list[str]) -> IbstatOutput:
+    if not ports:
+        warnings.append("no port found (the HCAs may have no ports, or the output is cut)")
+    for p in ports:
+        if p.state is None:
+            warnings.append(f"{p.ca} port {p.port}: no state (the output may be cut here)")
+    return IbstatOutput(ports=ports, format=fmt, warnings=warnings)
+
+
+def _parse_ibstat(body: str) -> IbstatOutput:
+    ports: list[IbPort] = []
+    warnings: list[str] = []
+    ca: str | None = None
+    ca_info: dict[str, str] = {}
+    port: dict[str, str] | None = None
+    port_no: int | None = None
+
+    def flush() -> None:
+        nonlocal port
+        if ca is not None and port is not None:
+            ports.append(_ibstat_port(ca, port_no, port, ca_info))
+        port = None
+
+    for number, line in enumerate(body.split("\n"), start=1):
+        if not line.strip():
+            continue
+        m_ca = re.match(r"^\s*CA '(?P<ca>[^']*)'", line)
+        if m_ca:
+            flush()
+            ca, ca_info = m_ca.group("ca"), {}
+            continue
+        m_port = re.match(r"^\s*Port (?P<n>\d+):\s*$", line)
+        if m_port and ca is not None:
+            flush()
+            port, port_no = {}, int(m_port.group("n"))
+            continue
+        m = _KV.match(line)
+        if m and ca is not None:
+            key = m.group("key").strip().lower()
+            if port is not None:
+                port.setdefault(key, m.group("value"))
+            else:
+                ca_info.setdefault(key, m.group("value"))
+            continue
+        if line.strip().startswith(("ibpanic", "ibwarn", "ibstat:", "ibstat ")) or "failed" in line:
+            warnings.append(f"line {number}: {line.strip()[:160]}")
+    flush()
+    return _finish(ports, "ibstat", warnings)
+
+
+def _ibstat_port(ca: str, port_no: int | None, port: dict[str, str], ca_info: dict[str, str]) -> IbPort:
+    rate_text = port.get("rate")
+    return IbPort(
+        ca=ca,
+        port=port_no,
+        state=_norm_state(port.get("state")),
+        physical_state=_norm_phys(port.get("physical state")),
+        rate_gbps=_number(rate_text),
+        link_layer=port.get("link layer") or None,
+        firmware=ca_info.get("firmware version") or None,
+        ca_type=ca_info.get("ca type") or None,
+        width=port.get("active width") or None,
+        speed=None,
+        base_lid=port.get("base lid"),
+        sm_lid=port.get("sm lid"),
+    )
+
+
+def _parse_ibstatus(body: str) -> IbstatOutput:
+    ports: list[IbPort] = []
+    warnings: list[str] = []
+    current: dict[str, str] | None = None
+    ca = ""
+    port_no: int | None = None
+
+    def flush() -> None:
+        if current is not None:
+            rate = current.get("rate")
+            width = speed = None
+            if rate:
+                m = re.search(r"\((?P<w>\d+X)\s+(?P<s>[^)]+)\)", rate)
+                if m:
+                    width, speed = m.group("w"), m.group("s").strip()
+            ports.append(
+                IbPort(
+                    ca=ca,
+                    port=port_no,
+                    state=_norm_state(current.get("state")),
+                    physical_state=_norm_phys(current.get("phys state")),
+                    rate_gbps=_number(rate),
+                    link_layer=current.get("link_layer") or None,
+                    width=width,
+                    speed=speed,
+                    base_lid=current.get("base lid"),
+                    sm_lid=current.get("sm lid"),
+                )
+            )
+
+    for line in body.split("\n"):
+        m_dev = re.match(r"^\s*Infiniband device '(?P<ca>[^']*)' port (?P<p>\d+) status:", line)
+        if m_dev:
+            flush()
+            current, ca, port_no = {}, m_dev.group("ca"), int(m_dev.group("p"))
+            continue
+        m = _KV.match(line)
+        if m and current is not None:
+            current.setdefault(m.group("key").strip().lower(), m.group("value"))
+        elif line.strip() and current is None:
+            warnings.append(f"ignored: {line.strip()[:160]}")
+    flush()
+    return _finish(ports, "ibstatus", warnings)
+
+
+_WIDTH = re.compile(r"^(?P<n>\d+)X\b", re.I)
+
+
+def _parse_devinfo(body: str) -> IbstatOutput:
+    ports: list[IbPort] = []
+    warnings: list[str] = []
+    ca: str | None = None
+    ca_info: dict[str, str] = {}
+    port: dict[str, str] | None = None
+    port_no: int | None = None
+
+    def flush() -> None:
+        nonlocal port
+        if ca is not None and port is not None:
+            width_text = port.get("active_width")
+            speed_text = port.get("active_speed")
+            rate = None
+            if width_text and speed_text:
+                wm = _WIDTH.match(width_text.strip())
+                lane = _number(speed_text)
+                if wm and lane is not None:
+                    rate = round(int(wm.group("n")) * lane, 3)
+            ports.append(
+                IbPort(
+                    ca=ca,
+                    port=port_no,
+                    state=_norm_state(port.get("state")),
+                    physical_state=_norm_phys(port.get("phys_state")),
+                    rate_gbps=rate,
+                    link_layer=port.get("link_layer") or None,
+                    firmware=ca_info.get("fw_ver") or None,
+                    ca_type=ca_info.get("vendor_part_id") or None,
+                    width=re.sub(r"\s*\(\d+\)$", "", width_text) if width_text else None,
+                    speed=re.sub(r"\s*\(\d+\)$", "", speed_text) if speed_text else None,
+                    base_lid=port.get("port_lid"),
+                    sm_lid=port.get("sm_lid"),
+                )
+            )
+        port = None
+
+    for line in body.split("\n"):
+        if not line.strip():
+            continue
+        m_hca = re.match(r"^\s*hca_id:\s*(?P<ca>\S+)", line)
+        if m_hca:
+            flush()
+            ca, ca_info = m_hca.group("ca"), {}
+            continue
+        m_port = re.match(r"^\s*port:\s*(?P<n>\d+)\s*$", line)
+        if m_port and ca is not None:
+            flush()
+            port, port_no = {}, int(m_port.group("n"))
+            continue
+        m = _KV.match(line)
+        if m and ca is not None:
+            key = m.group("key").strip().lower()
+            (port if port is not None else ca_info).setdefault(key, m.group("value"))
+    flush()
+    return _finish(ports, "ibv_devinfo", warnings)
+
+
+def detect_ibstat(text: str) -> float:
+    if not isinstance(text, str):
+        return 0.0
+    head = text[:6000]
+    if re.search(r"^\s*CA '[^']*'", head, re.M) and "Port " in head:
+        return 0.95
+    if re.search(r"^\s*Infiniband device '[^']*' port \d+ status:", head, re.M):
+        return 0.95
+    if re.search(r"^\s*hca_id:\s*\S+", head, re.M) and "transport:" in head:
+        return 0.95
+    return 0.0

@@ -1,0 +1,501 @@
+"""Parsers for ``kubectl version`` / ``oc version`` and for node objects (``kubectl get nodes -o json|yaml``,
+a single Node, or ``kubectl describe node`` text).
+
+Pure functions; they raise only :class:`ParseError`. YAML is read with ``yaml.safe_load``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from .base import ParsedOutput, ParseError
+
+__all__ = [
+    "KubeNode",
+    "KubectlNodesOutput",
+    "KubectlVersionOutput",
+    "detect_kubectl_nodes",
+    "detect_kubectl_version",
+    "is_gpu_resource",
+    "parse_kubectl_nodes",
+    "parse_kubectl_version",
+]
+
+
+def _text(kind: str, text: object) -> str:
+    if not isinstance(text, str):
+        raise ParseError(kind, f"expected text, got {type(text).__name__}")
+    cleaned = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+    if not cleaned.strip():
+        raise ParseError(kind, "empty output")
+    return cleaned
+
+
+def _first_json(text: str) -> Any:
+    """Decode the first JSON object in ``text`` (kubectl may print warnings around it); None if none."""
+    start = text.find("{")
+    while start != -1:
+        try:
+            value, _ = json.JSONDecoder().raw_decode(text, start)
+        except (ValueError, RecursionError):
+            start = text.find("{", start + 1)
+            if start > 2000:
+                return None
+            continue
+        return value
+    return None
+
+
+# ------------------------------------------------------------------------------------------- version
+
+
+class KubectlVersionOutput(ParsedOutput):
+    client_version: str | None = Field(
+        default=None, description="kubectl (or oc's Kubernetes) client version."
+    )
+    server_version: str | None = Field(default=None, description="Kubernetes API server version.")
+    kustomize_version: str | None = None
+    openshift_version: str | None = Field(default=None, description="OpenShift server version (oc version).")
+    oc_version: str | None = Field(
+        default=None, description="oc client version (OpenShift 3.x 'oc v3...' line)."
+    )
+    server_error: str | None = Field(
+        default=None, description="Why there is no server version ('The connection to the server ...')."
+    )
+    format: str | None = Field(default=None, description="json, yaml, go-struct, short or oc3.")
+
+
+_GIT_VERSION = re.compile(r'GitVersion:"(?P<v>[^"]*)"')
+_SERVER_ERRORS = (
+    re.compile(r"^The connection to the server .* was refused.*$"),
+    re.compile(r"^Unable to connect to the server.*$"),
+    re.compile(r"^error: You must be logged in to the server.*$"),
+    re.compile(r"^error: .*(server|connection|dial tcp|certificate).*$", re.I),
+    re.compile(r"^Error from server.*$"),
+)
+
+
+def _version_value(raw: str) -> str | None:
+    raw = raw.strip()
+    m = _GIT_VERSION.search(raw)
+    if m:
+        return m.group("v") or None
+    if raw.startswith(("version.Info", "&version.Info")):
+        return None
+    token = raw.split()[0] if raw.split() else ""
+    return token or None
+
+
+def parse_kubectl_version(text: str) -> KubectlVersionOutput:
+    """Parse ``kubectl version`` in every format it has had, and ``oc version`` (3.x and 4.x)."""
+    kind = "kubectl-version"
+    body = _text(kind, text)
+    warnings: list[str] = []
+    lines = [line.strip() for line in body.split("\n") if line.strip()]
+    for line in lines:
+        if line.upper().startswith("WARNING"):
+            warnings.append(line)
+    server_error = next((line for line in lines for p in _SERVER_ERRORS if p.match(line)), None)
+    stripped = body.lstrip()
+    if stripped.startswith("{"):
+        data = _first_json(body)
+        if isinstance(data, dict):
+            return _version_from_mapping(data, "json", warnings, server_error)
+    if re.search(r"^(clientVersion|serverVersion):\s*$", body, re.M):
+        yaml_lines = [
+            line
+            for line in body.split("\n")
+            if not re.match(r"^(WARNING|The connection|Unable to|error:)", line)
+        ]
+        try:
+            data = yaml.safe_load("\n".join(yaml_lines))
+        except yaml.YAMLError as err:
+            raise ParseError(
+                kind, f"YAML version output is not valid YAML: {str(err).splitlines()[0]}"
+            ) from None
+        if isinstance(data, dict):
+            return _version_from_mapping(data, "yaml", warnings, server_error)
+    out: dict[str, str | None] = {}
+    fmt: str | None = None
+    in_server = False
+    for line in lines:
+        m = re.match(r"^(?P<key>[A-Za-z ]+?) Version: (?P<value>.+)$", line)
+        if m:
+            key = m.group("key").strip().lower()
+            value = _version_value(m.group("value"))
+            if "version.Info" in m.group("value"):
+                fmt = "go-struct"
+            elif fmt is None:
+                fmt = "short"
+            target = {
+                "client": "client_version",
+                "server": "server_version",
+                "kubernetes server": "server_version",
+                "kustomize": "kustomize_version",
+                "openshift": "openshift_version",
+                "openshift server": "openshift_version",
+            }.get(key)
+            if target and target not in out:
+                out[target] = value
+            continue
+        m3 = re.match(r"^(?P<tool>oc|kubernetes|openshift) (?P<v>v\S+)$", line)
+        if m3:
+            fmt = "oc3"
+            tool = m3.group("tool")
+            if tool == "oc":
+                out.setdefault("oc_version", m3.group("v"))
+            elif tool == "openshift":
+                out.setdefault("openshift_version", m3.group("v"))
+            elif in_server:
+                out.setdefault("server_version", m3.group("v"))
+            else:
+                out.setdefault("client_version", m3.group("v"))
+            continue
+        if re.match(r"^Server https?://", line):
+            in_server = True
+    if not out and server_error is None:
+        raise ParseError(
+            kind, "no 'Client Version:' / 'Server Version:' line (expected kubectl version output)"
+        )
+    if out.get("server_version") is None and server_error:
+        warnings.append(f"no server version: {server_error}")
+    return KubectlVersionOutput(
+        client_version=out.get("client_version"),
+        server_version=out.get("server_version"),
+        kustomize_version=out.get("kustomize_version"),
+        openshift_version=out.get("openshift_version"),
+        oc_version=out.get("oc_version"),
+        server_error=server_error,
+        format=fmt,
+        warnings=warnings,
+    )
+
+
+def _version_from_mapping(
+    data: dict[str, Any], fmt: str, warnings: list[str], server_error: str | None
+) -> KubectlVersionOutput:
+    def git(key: str) -> str | None:
+        block = data.get(key)
+        if isinstance(block, dict):
+            value = block.get("gitVersion")
+            return str(value) if value not in (None, "") else None
+        return None
+
+    client, server = git("clientVersion"), git("serverVersion")
+    kustomize = data.get("kustomizeVersion")
+    openshift = data.get("openshiftVersion")
+    if client is None and server is None:
+        raise ParseError("kubectl-version", f"{fmt} has no clientVersion/serverVersion gitVersion")
+    if server is None and server_error:
+        warnings.append(f"no server version: {server_error}")
+    return KubectlVersionOutput(
+        client_version=client,
+        server_version=server,
+        kustomize_version=str(kustomize) if kustomize else None,
+        openshift_version=str(openshift) if openshift else None,
+        server_error=server_error,
+        format=fmt,
+        warnings=warnings,
+    )
+
+
+def detect_kubectl_version(text: str) -> float:
+    if not isinstance(text, str):
+        return 0.0
+    head = text[:4000]
+    if re.search(r"^(Client|Server|Kubernetes Server) Version: ", head, re.M):
+        return 0.95
+    if re.search(r'"(clientVersion|serverVersion)"\s*:', head) or re.search(
+        r"^clientVersion:\s*$", head, re.M
+    ):
+        return 0.9
+    if re.search(r"^oc v\d", head, re.M):
+        return 0.8
+    return 0.0
+
+
+# --------------------------------------------------------------------------------------------- nodes
+
+_GPU_RESOURCE = re.compile(
+    r"^(nvidia\.com/(gpu(\..+)?|mig-.+)|amd\.com/gpu(\..+)?|gpu\.intel\.com/.+|habana\.ai/gaudi)$"
+)
+_WHOLE_GPU = ("nvidia.com/gpu", "amd.com/gpu", "habana.ai/gaudi")
+
+
+def is_gpu_resource(name: str) -> bool:
+    """nvidia.com/gpu(.shared), nvidia.com/mig-*, amd.com/gpu, gpu.intel.com/*, habana.ai/gaudi."""
+    return bool(_GPU_RESOURCE.match(name))
+
+
+class KubeNode(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(description="metadata.name; null when the input had only part of a node.")
+    gpu_capacity: int | None = Field(
+        default=None,
+        description="Whole GPUs in capacity (nvidia.com/gpu + amd.com/gpu + habana.ai/gaudi); 0 when the "
+        "node "
+        "has a capacity list without them; null when capacity was not shown.",
+    )
+    gpu_allocatable: int | None = None
+    gpu_product: str | None = Field(
+        default=None, description="nvidia.com/gpu.product or amd.com/gpu.product-name."
+    )
+    gpu_count_label: int | None = Field(
+        default=None, description="nvidia.com/gpu.count (or amd.com/gpu.count)."
+    )
+    labels: dict[str, str] = Field(default_factory=dict)
+    ready: bool | None = Field(default=None, description="Ready condition; null when not shown or Unknown.")
+    gpu_resources: dict[str, str] = Field(
+        default_factory=dict, description="Every GPU resource in capacity (shared and MIG variants too)."
+    )
+    capacity: dict[str, str] = Field(default_factory=dict)
+    allocatable: dict[str, str] = Field(default_factory=dict)
+    unschedulable: bool | None = None
+
+
+class KubectlNodesOutput(ParsedOutput):
+    nodes: list[KubeNode] = Field(default_factory=list)
+    format: str | None = Field(default=None, description="json, yaml or describe.")
+
+
+def _qty(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\d{1,18}", value.strip()):
+        return int(value.strip())
+    return None
+
+
+def _gpu_total(resources: dict[str, str], known: bool) -> int | None:
+    if not known:
+        return None
+    total = 0
+    for key in _WHOLE_GPU:
+        if key in resources:
+            q = _qty(resources[key])
+            if q is None:
+                return None
+            total += q
+    return total
+
+
+def _build_node(
+    name: str | None,
+    labels: dict[str, str],
+    capacity: dict[str, str] | None,
+    allocatable: dict[str, str] | None,
+    ready: bool | None,
+    unschedulable: bool | None,
+) -> KubeNode:
+    cap = capacity or {}
+    alloc = allocatable or {}
+    product = labels.get("nvidia.com/gpu.product") or labels.get("amd.com/gpu.product-name")
+    count_label = _qty(labels.get("nvidia.com/gpu.count") or labels.get("amd.com/gpu.count"))
+    return KubeNode(
+        name=name,
+        gpu_capacity=_gpu_total(cap, capacity is not None),
+        gpu_allocatable=_gpu_total(alloc, allocatable is not None),
+        gpu_product=product,
+        gpu_count_label=count_label,
+        labels=labels,
+        ready=ready,
+        gpu_resources={k: v for k, v in cap.items() if is_gpu_resource(k)},
+        capacity=cap,
+        allocatable=alloc,
+        unschedulable=unschedulable,
+    )
+
+
+def _str_map(value: object) -> dict[str, str] | None:
+    if not isinstance(value, dict):
+        return None
+    return {str(k): "" if v is None else str(v) for k, v in value.items()}
+
+
+def _node_from_object(obj: dict[str, Any], warnings: list[str]) -> KubeNode:
+    meta: dict[str, Any] = obj["metadata"] if isinstance(obj.get("metadata"), dict) else {}
+    status: dict[str, Any] = obj["status"] if isinstance(obj.get("status"), dict) else {}
+    spec: dict[str, Any] = obj["spec"] if isinstance(obj.get("spec"), dict) else {}
+    name = meta.get("name") if isinstance(meta.get("name"), str) else None
+    if name is None:
+        warnings.append("a node without metadata.name (only part of the object was given)")
+    ready = None
+    conditions = status.get("conditions")
+    if isinstance(conditions, list):
+        for cond in conditions:
+            if isinstance(cond, dict) and cond.get("type") == "Ready":
+                ready = {"True": True, "False": False}.get(str(cond.get("status")))
+    unsched = spec.get("unschedulable")
+    return _build_node(
+        name,
+        _str_map(meta.get("labels")) or {},
+        _str_map(status.get("capacity")),
+        _str_map(status.get("allocatable")),
+        ready,
+        bool(unsched) if isinstance(unsched, bool) else (False if spec else None),
+    )
+
+
+def _nodes_from_data(data: object, warnings: list[str]) -> list[KubeNode] | None:
+    if isinstance(data, list):
+        nodes: list[KubeNode] = []
+        for item in data:
+            sub = _nodes_from_data(item, warnings)
+            nodes.extend(sub or [])
+        return nodes
+    if not isinstance(data, dict):
+        return None
+    kind = data.get("kind")
+    if kind in ("NodeList", "List") or (kind is None and isinstance(data.get("items"), list)):
+        items = data.get("items")
+        if not isinstance(items, list):
+            return []
+        out = []
+        for item in items:
+            if isinstance(item, dict) and item.get("kind", "Node") == "Node":
+                out.append(_node_from_object(item, warnings))
+            elif isinstance(item, dict):
+                warnings.append(f"skipped a {item.get('kind')} item")
+        return out
+    if kind == "Node" or "status" in data or "metadata" in data:
+        return [_node_from_object(data, warnings)]
+    return None
+
+
+def parse_kubectl_nodes(text: str) -> KubectlNodesOutput:
+    """Parse ``kubectl get nodes -o json|yaml`` (List/NodeList), one Node, or ``kubectl describe node``."""
+    kind = "kubectl-nodes"
+    body = _text(kind, text)
+    warnings: list[str] = []
+    stripped = body.lstrip()
+    if stripped.startswith(("{", "[")):
+        data: object = _first_json(body) if stripped.startswith("{") else None
+        if data is None:
+            try:
+                data = json.loads(stripped)
+            except (ValueError, RecursionError):
+                data = None
+        nodes = _nodes_from_data(data, warnings)
+        if nodes is None:
+            raise ParseError(kind, "JSON is not a Node, NodeList or List (or is cut short)")
+        return KubectlNodesOutput(nodes=nodes, format="json", warnings=warnings)
+    if re.search(r"^Name:\s+\S", body, re.M) or re.search(r"^(Capacity|Allocatable|Labels):", body, re.M):
+        return _parse_describe(body, warnings)
+    if re.search(r"^\s*(apiVersion|kind|items|metadata|status):", body, re.M):
+        try:
+            docs = [d for d in yaml.safe_load_all(body) if d is not None]
+        except yaml.YAMLError as err:
+            raise ParseError(kind, f"not valid YAML: {str(err).splitlines()[0]}") from None
+        except RecursionError:
+            raise ParseError(kind, "YAML nested too deeply") from None
+        nodes = _nodes_from_data(docs if len(docs) != 1 else docs[0], warnings)
+        if nodes is None:
+            raise ParseError(kind, "YAML is not a Node, NodeList or List")
+        return KubectlNodesOutput(nodes=nodes, format="yaml", warnings=warnings)
+    if re.search(r"^\s+[a-z0-9.\-]+/[A-Za-z0-9_.\-]+=", body, re.M):
+        return _parse_describe(body, warnings)
+    raise ParseError(kind, "neither node JSON/YAML nor kubectl describe node text")
+
+
+_SECTION = re.compile(r"^(?P<key>[A-Z][A-Za-z ]*):\s*(?P<value>.*)$")
+
+
+def _parse_describe(body: str, warnings: list[str]) -> KubectlNodesOutput:
+    blocks: list[list[str]] = []
+    current: list[str] = []
+    for line in body.split("\n"):
+        if line.startswith("Name:") and current:
+            blocks.append(current)
+            current = []
+        current.append(line)
+    if current:
+        blocks.append(current)
+    nodes = []
+    for block in blocks:
+        node = _describe_block(block, warnings)
+        if node is not None:
+            nodes.append(node)
+    if not nodes:
+        raise ParseError("kubectl-nodes", "describe text without a node name, labels or resources")
+    return KubectlNodesOutput(nodes=nodes, format="describe", warnings=warnings)
+
+
+def _describe_block(block: list[str], warnings: list[str]) -> KubeNode | None:
+    name: str | None = None
+    labels: dict[str, str] = {}
+    capacity: dict[str, str] | None = None
+    allocatable: dict[str, str] | None = None
+    ready: bool | None = None
+    unschedulable: bool | None = None
+    section: str | None = None
+    for line in block:
+        if not line.strip():
+            continue
+        m = _SECTION.match(line)
+        if m and not line.startswith(" "):
+            section = m.group("key")
+            value = m.group("value").strip()
+            if section == "Name":
+                name = value or None
+            elif section == "Labels" and value and value != "<none>":
+                _label(value, labels)
+            elif section == "Capacity":
+                capacity = {}
+            elif section == "Allocatable":
+                allocatable = {}
+            elif section == "Unschedulable":
+                unschedulable = value.lower() == "true"
+            continue
+        if not line.startswith((" ", "\t")) and not m:
+            if line.strip() != "...":
+                section = None
+            continue
+        content = line.strip()
+        if section == "Labels" or (section is None and "=" in content and "/" in content.split("=")[0]):
+            _label(content, labels)
+        elif section in ("Capacity", "Allocatable"):
+            key, sep, value = content.partition(":")
+            if sep:
+                target = capacity if section == "Capacity" else allocatable
+                if target is not None:
+                    target[key.strip()] = value.strip()
+        elif section == "Conditions":
+            parts = content.split()
+            if len(parts) >= 2 and parts[0] == "Ready":
+                ready = {"True": True, "False": False}.get(parts[1])
+    if name is None and not labels and capacity is None and allocatable is None:
+        return None
+    if name is None:
+        warnings.append("describe text without a 'Name:' line (only part of the node was given)")
+    return _build_node(name, labels, capacity, allocatable, ready, unschedulable)
+
+
+def _label(content: str, labels: dict[str, str]) -> None:
+    key, sep, value = content.partition("=")
+    if sep and key.strip() and " " not in key.strip():
+        labels[key.strip()] = value.strip()
+
+
+def detect_kubectl_nodes(text: str) -> float:
+    if not isinstance(text, str):
+        return 0.0
+    head = text[:6000]
+    if re.search(r'"kind":\s*"(NodeList|Node)"', head) or re.search(
+        r"^kind: (NodeList|Node)\s*$", head, re.M
+    ):
+        return 0.95
+    if re.search(r"^Name:\s+\S", head, re.M) and re.search(
+        r"^(Capacity|Allocatable|Taints|Labels):", head, re.M
+    ):
+        return 0.85
+    if re.search(r"nvidia\.com/gpu", head) and re.search(r"^\s*(allocatable|capacity):", head, re.M):
+        return 0.6
+    return 0.0
