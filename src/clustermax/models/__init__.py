@@ -2,6 +2,7 @@
 
 from .bundle import SCHEMA_VERSION, Bundle, HostRecord, ImportedFile, Origin, RubricRef, Target
 from .common import Category, FrozenModel, JSONValue, ScalarValue, Unit
+from .inventory import HostDefaults, Inventory, InventoryHost, ProfileOverride
 from .probe import EndpointSpec, MetricSpec, ParamSpec, ProbeScope, ProbeSpec
 from .results import CommandResult, Finding, Measurement, ProbeResult, ProbeStatus, Severity, SubStatus
 from .score import (
@@ -26,8 +27,11 @@ __all__ = [
     "Finding",
     "FrozenModel",
     "HardwareProfile",
+    "HostDefaults",
     "HostRecord",
     "ImportedFile",
+    "Inventory",
+    "InventoryHost",
     "JSONValue",
     "Measurement",
     "MetricSpec",
@@ -37,6 +41,7 @@ __all__ = [
     "ProbeScope",
     "ProbeSpec",
     "ProbeStatus",
+    "ProfileOverride",
     "RubricRef",
     "ScalarValue",
     "ScoreResult",

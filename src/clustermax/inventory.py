@@ -1,0 +1,225 @@
+"""Load an inventory YAML file: line-precise errors, warnings for unknown keys, host shorthands.
+
+A host entry is either a mapping (``{name, host, user, port, identity_file, proxy_jump, expected_gpus}``)
+or a string ``[user@]host[:port]``. Relative ``identity_file`` and ``known_hosts`` paths are relative to
+the inventory file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from .errors import ConfigError
+from .models import JSONValue, ProbeSpec
+from .models.inventory import HostDefaults, Inventory, InventoryHost, ProfileOverride
+
+Loc = tuple[str | int, ...]
+HINT = "see `clustermax schema inventory` and examples/inventory.slurm.yaml"
+
+
+@dataclass
+class LoadedInventory:
+    inventory: Inventory
+    path: Path
+    warnings: list[str] = field(default_factory=list)
+
+
+def _line_map(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> None:
+    lines.setdefault(loc, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            sub = (*loc, str(key_node.value))
+            lines[sub] = key_node.start_mark.line + 1
+            _line_map(value_node, sub, lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            sub = (*loc, i)
+            lines[sub] = item.start_mark.line + 1
+            _line_map(item, sub, lines)
+
+
+class _Doc:
+    def __init__(self, path: Path, lines: dict[Loc, int]) -> None:
+        self.path = path
+        self.lines = lines
+        self.warnings: list[str] = []
+
+    def line(self, loc: Loc) -> int | None:
+        probe = tuple(loc)
+        while probe:
+            if probe in self.lines:
+                return self.lines[probe]
+            probe = probe[:-1]
+        return self.lines.get(())
+
+    def where(self, loc: Loc) -> str:
+        line = self.line(loc)
+        return f"{self.path}:{line}" if line else str(self.path)
+
+    def error(self, loc: Loc, message: str, hint: str | None = HINT) -> ConfigError:
+        return ConfigError(self.path, self.line(loc), message, hint=hint)
+
+    def warn(self, loc: Loc, message: str) -> None:
+        self.warnings.append(f"{self.where(loc)}: warning: {message}")
+
+
+def _dotted(loc: Loc) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _known_keys(doc: _Doc, data: dict[str, Any], model: type[BaseModel], loc: Loc) -> dict[str, Any]:
+    known = set(model.model_fields)
+    out = {}
+    for key, value in data.items():
+        if key in known:
+            out[key] = value
+        else:
+            doc.warn((*loc, key), f"unknown key {_dotted((*loc, key))!r} ignored")
+    return out
+
+
+def _host_entry(doc: _Doc, raw: Any, loc: Loc) -> dict[str, Any]:
+    if isinstance(raw, str):
+        from .transport.ssh import parse_destination
+
+        try:
+            user, host, port = parse_destination(raw)
+        except ValueError as err:
+            raise doc.error(loc, f"{_dotted(loc)}: {err}") from None
+        entry: dict[str, Any] = {"name": host, "host": host}
+        if user:
+            entry["user"] = user
+        if port:
+            entry["port"] = port
+        return entry
+    if not isinstance(raw, dict):
+        raise doc.error(loc, f"{_dotted(loc)}: a host is a mapping or a '[user@]host[:port]' string")
+    entry = _known_keys(doc, raw, InventoryHost, loc)
+    if "name" not in entry:
+        if "host" not in entry:
+            raise doc.error(loc, f"{_dotted(loc)}: a host needs 'name' or 'host'")
+        entry["name"] = str(entry["host"])
+    return entry
+
+
+def _resolve_path(base: Path, value: Any) -> Any:
+    if not isinstance(value, str) or not value:
+        return value
+    p = Path(value).expanduser()
+    return str(p if p.is_absolute() else (base / p))
+
+
+def load_inventory(path: str | Path, probe_specs: dict[str, ProbeSpec] | None = None) -> LoadedInventory:
+    """Read and validate an inventory; ConfigError (file:line, hint) on any bad value."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(path, None, f"cannot read the inventory: {err.strerror or err}") from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise ConfigError(path, mark.line + 1 if mark else None, f"invalid YAML: {problem}") from None
+    lines: dict[Loc, int] = {}
+    if node is not None:
+        _line_map(node, (), lines)
+    doc = _Doc(path, lines)
+    if not isinstance(data, dict):
+        raise doc.error((), "an inventory is a mapping with at least 'cluster' and 'login' (or 'compute')")
+    data = _known_keys(doc, data, Inventory, ())
+    base = path.parent
+    if "login" in data and data["login"] is not None:
+        data["login"] = _host_entry(doc, data["login"], ("login",))
+    compute = data.get("compute", "discover")
+    if isinstance(compute, list):
+        data["compute"] = [_host_entry(doc, h, ("compute", i)) for i, h in enumerate(compute)]
+    elif compute != "discover":
+        raise doc.error(("compute",), "compute: expected 'discover' or a list of hosts")
+    if isinstance(data.get("defaults"), dict):
+        data["defaults"] = _known_keys(doc, data["defaults"], HostDefaults, ("defaults",))
+        if "identity_file" in data["defaults"]:
+            data["defaults"]["identity_file"] = _resolve_path(base, data["defaults"]["identity_file"])
+    if isinstance(data.get("profile"), dict):
+        data["profile"] = _known_keys(doc, data["profile"], ProfileOverride, ("profile",))
+    for key in ("login",):
+        if isinstance(data.get(key), dict) and "identity_file" in data[key]:
+            data[key]["identity_file"] = _resolve_path(base, data[key]["identity_file"])
+    if isinstance(data.get("compute"), list):
+        for entry in data["compute"]:
+            if "identity_file" in entry:
+                entry["identity_file"] = _resolve_path(base, entry["identity_file"])
+    if isinstance(data.get("known_hosts"), str):
+        data["known_hosts"] = [data["known_hosts"]]
+    if isinstance(data.get("known_hosts"), list):
+        data["known_hosts"] = [_resolve_path(base, p) for p in data["known_hosts"]]
+    if "probes" in data:
+        data["probes"] = _check_probes(doc, data["probes"], probe_specs)
+    try:
+        inventory = Inventory.model_validate(data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        loc = tuple(first["loc"])
+        # pydantic adds the union member ('list[InventoryHost]', 'literal[...]') to locs; drop those
+        loc = tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p.startswith("literal"))))
+        raise doc.error(loc, f"{_dotted(loc) or 'inventory'}: {first['msg']}") from None
+    if inventory.login is None and not isinstance(inventory.compute, list):
+        raise doc.error((), "the inventory needs a 'login' host (or an explicit 'compute' list)")
+    names: dict[str, Loc] = {}
+    hosts: list[tuple[InventoryHost, Loc]] = []
+    if inventory.login is not None:
+        hosts.append((inventory.login, ("login",)))
+    if isinstance(inventory.compute, list):
+        hosts += [(h, ("compute", i)) for i, h in enumerate(inventory.compute)]
+    for host, loc in hosts:
+        if host.name in names and not (loc[0] == "compute" and names[host.name] == ("login",)):
+            raise doc.error(loc, f"host name {host.name!r} is used twice", hint="give each host its own name")
+        names[host.name] = loc
+    return LoadedInventory(inventory, path, doc.warnings)
+
+
+def _check_probes(doc: _Doc, raw: Any, specs: dict[str, ProbeSpec] | None) -> dict[str, dict[str, JSONValue]]:
+    from .engine.params import coerce_param
+
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise doc.error(("probes",), "probes: expected a mapping {probe_id: {param: value}}")
+    out: dict[str, dict[str, JSONValue]] = {}
+    for probe_id, params in raw.items():
+        loc: Loc = ("probes", str(probe_id))
+        if params is None:
+            continue
+        if not isinstance(params, dict):
+            raise doc.error(loc, f"probes.{probe_id}: expected a mapping of parameters")
+        if specs is not None and probe_id not in specs:
+            doc.warn(loc, f"unknown probe {probe_id!r} ignored (see `clustermax probes list`)")
+            continue
+        spec = specs.get(probe_id) if specs is not None else None
+        values: dict[str, JSONValue] = {}
+        for name, value in params.items():
+            ploc = (*loc, str(name))
+            if spec is None:
+                values[str(name)] = value
+                continue
+            if name not in spec.params:
+                known = ", ".join(sorted(spec.params)) or "none"
+                doc.warn(ploc, f"probe {probe_id} has no parameter {name!r} (known: {known}); ignored")
+                continue
+            try:
+                values[str(name)] = coerce_param(spec.params[name], value)
+            except ValueError as err:
+                raise doc.error(ploc, f"probes.{probe_id}.{name}: {err}",
+                                hint=spec.params[name].description) from None  # fmt: skip
+        out[str(probe_id)] = values
+    return out
