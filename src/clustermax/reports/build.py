@@ -1,0 +1,842 @@
+"""Build the report model from (bundle, score) pairs. Pure: no clock, no file, no network."""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .. import __version__
+from ..models.bundle import Bundle, HostRecord
+from ..models.common import ScalarValue
+from ..models.results import Measurement, ProbeResult, ProbeStatus, Severity, SubStatus
+from ..models.score import TIER_ORDER, CriterionResult, ScoreResult, Verdict
+from .model import (
+    BusbwCurve,
+    ClusterReport,
+    CoverageItem,
+    CoverageReason,
+    CurvePoint,
+    FindingItem,
+    HealthCell,
+    HealthCheck,
+    HealthMatrix,
+    HealthRow,
+    HealthStatus,
+    KeyMetric,
+    ReferenceLine,
+    Report,
+    RunMeta,
+    TtfjSample,
+)
+from .text import clean_tree
+
+SEVERITY_ORDER: tuple[Severity, ...] = (
+    Severity.CRITICAL,
+    Severity.HIGH,
+    Severity.MEDIUM,
+    Severity.LOW,
+    Severity.INFO,
+)
+
+ReferenceLookup = Callable[[Bundle, ScoreResult], list[ReferenceLine]]
+
+BAND_LOW = 16 * 1024**2
+BAND_HIGH = 512 * 1024**2
+"""The 16 MiB - 512 MiB message-size band that matters for real training (ClusterMAX 1.0)."""
+
+
+# ----------------------------------------------------------------------------------------------- public
+
+
+def build_report(
+    items: Sequence[tuple[Bundle, ScoreResult]],
+    *,
+    compare: bool = False,
+    redact: bool = False,
+    redact_secret: str | None = None,
+    references: ReferenceLookup | None = None,
+) -> Report:
+    """The report model of one cluster, or of several in leaderboard order when ``compare``.
+
+    Every string is cleaned of control sequences; with ``redact``, host names, IP addresses and user
+    names are replaced by stable pseudonyms (see :mod:`clustermax.redact`).
+    """
+    if not items:
+        raise ValueError("build_report needs at least one (bundle, score) pair")
+    lookup = references or rubric_references(None)
+    clusters = [
+        build_cluster_report(bundle, score, references=lookup(bundle, score)) for bundle, score in items
+    ]
+    if compare:
+        clusters.sort(key=leaderboard_key)
+    report = Report(
+        mode="compare" if compare or len(clusters) > 1 else "single",
+        generated_by=f"clustermax {__version__}",
+        redacted=redact,
+        clusters=clusters,
+    )
+    tree = clean_tree(report.model_dump(mode="json"))
+    if redact:
+        from ..redact import Redactor
+
+        redactor = Redactor.for_bundles([bundle for bundle, _ in items], secret=redact_secret)
+        tree = redactor.tree(tree)
+        tree["redacted"] = True
+    return Report.model_validate(tree)
+
+
+def leaderboard_key(cluster: ClusterReport) -> tuple[int, float, str, str]:
+    """Best first: tier, then score, then names (a stable order for equal scores)."""
+    return (-TIER_ORDER.index(cluster.tier), -cluster.score, cluster.provider or "", cluster.cluster)
+
+
+def rubric_references(rubric: Any | None = None) -> ReferenceLookup:
+    """Reference lines from the rubric's hardware reference table (rubrics/references.yaml).
+
+    Intra-node: the GPU's ``allreduce_busbw_intra`` figure. Inter-node: the fabric's per-NIC
+    ``nic_allreduce_busbw`` times the node's compute NICs, as the default rubric's thresholds scale it.
+    """
+    try:
+        from ..errors import ClustermaxError
+        from ..scoring import load_rubric
+        from ..scoring.references import resolve_figure
+        from ..scoring.validate import references_of
+
+        refs = references_of(rubric if rubric is not None else load_rubric(None))
+    except (ImportError, ClustermaxError):
+        return lambda bundle, score: []
+
+    def lookup(bundle: Bundle, score: ScoreResult) -> list[ReferenceLine]:
+        lines: list[ReferenceLine] = []
+        intra = resolve_figure(refs, score.profile, "gpu.allreduce_busbw_intra")
+        if intra is not None:
+            lines.append(
+                ReferenceLine(
+                    scope="intra",
+                    busbw_gbps=intra.figure.value,
+                    label=f"{intra.ref_id}: {intra.figure.conditions}",
+                    source=intra.figure.source,
+                )
+            )
+        nic = resolve_figure(refs, score.profile, "fabric.nic_allreduce_busbw")
+        nics = score.profile.nic_count
+        if nic is not None and nics:
+            lines.append(
+                ReferenceLine(
+                    scope="inter",
+                    busbw_gbps=round(nic.figure.value * nics, 3),
+                    label=f"{nics} x {nic.figure.value:g} GB/s per NIC ({nic.ref_id})",
+                    source=nic.figure.source,
+                )
+            )
+        return lines
+
+    return lookup
+
+
+def build_cluster_report(
+    bundle: Bundle, score: ScoreResult, *, references: list[ReferenceLine] | None = None
+) -> ClusterReport:
+    refs = references or []
+    curves = nccl_curves(bundle.measurements())
+    return ClusterReport(
+        cluster=score.cluster,
+        provider=score.provider,
+        platform=bundle.target.platform,
+        tier=score.tier,
+        score=score.score,
+        coverage=score.coverage,
+        gates_failed=list(score.gates_failed),
+        profile=score.profile,
+        categories=list(score.categories),
+        criteria=list(score.criteria),
+        findings=findings(bundle, score),
+        health=health_matrix(bundle),
+        curves=curves,
+        references=refs,
+        ttfj=ttfj_samples(bundle.measurements()),
+        coverage_items=coverage_items(bundle, score),
+        key_metrics=key_metrics(bundle, score, refs),
+        meta=run_meta(bundle, score),
+    )
+
+
+# ------------------------------------------------------------------------------------------- findings
+
+_CRITERION_SEVERITY = {Verdict.FAIL: Severity.HIGH, Verdict.WARN: Severity.MEDIUM}
+
+
+def findings(bundle: Bundle, score: ScoreResult) -> list[FindingItem]:
+    """Probe findings (grouped over hosts) and failing/warning criteria, most severe first."""
+    grouped: dict[tuple[str, str, Severity, str | None], list[tuple[str | None, str]]] = defaultdict(list)
+    for result in bundle.results:
+        for finding in result.findings:
+            key = (result.probe_id, finding.code, finding.severity, finding.remediation)
+            grouped[key].append(
+                (finding.host or (None if result.host == "cluster" else result.host), finding.message)
+            )
+        if result.status is ProbeStatus.FAILED and not result.findings:
+            key = (result.probe_id, f"{result.probe_id}.failed", Severity.HIGH, result.remediation)
+            host = None if result.host == "cluster" else result.host
+            grouped[key].append((host, result.message or f"{result.probe_id} failed"))
+    items: list[FindingItem] = []
+    for (probe_id, code, severity, remediation), occurrences in grouped.items():
+        hosts = sorted({h for h, _ in occurrences if h}, key=natural_key)
+        messages = list(dict.fromkeys(m for _, m in occurrences))
+        message = messages[0]
+        if len(messages) > 1:
+            message += f" (and {len(messages) - 1} similar on other hosts)"
+        items.append(
+            FindingItem(
+                severity=severity,
+                code=code,
+                message=message,
+                remediation=remediation,
+                hosts=hosts,
+                source="probe",
+                source_id=probe_id,
+            )
+        )
+    gated = " ".join(score.gates_failed)
+    for criterion in score.criteria:
+        if criterion.verdict not in _CRITERION_SEVERITY:
+            continue
+        severity = _CRITERION_SEVERITY[criterion.verdict]
+        if (
+            criterion.verdict is Verdict.FAIL
+            and criterion.id
+            and re.search(rf"\b{re.escape(criterion.id)}\b", gated)
+        ):
+            severity = Severity.CRITICAL
+        items.append(
+            FindingItem(
+                severity=severity,
+                code=f"criterion:{criterion.id}",
+                message=f"{criterion.title}: {criterion.explanation}",
+                remediation=criterion.remediation,
+                hosts=sorted(criterion.hosts, key=natural_key),
+                source="criterion",
+                source_id=criterion.id,
+            )
+        )
+    items.sort(key=lambda f: (SEVERITY_ORDER.index(f.severity), f.source != "criterion", f.code, f.hosts))
+    return items
+
+
+# --------------------------------------------------------------------------------------- health matrix
+
+
+@dataclass(frozen=True)
+class _HealthSpec:
+    id: str
+    title: str
+    probe: str
+    metrics: tuple[str, ...]
+    codes: tuple[str, ...]
+    judge: Callable[[Mapping[str, ScalarValue]], tuple[HealthStatus, str | None, str | None]]
+
+
+def _num(value: ScalarValue) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def _count(values: Mapping[str, ScalarValue], metric: str) -> int | None:
+    number = _num(values.get(metric))
+    return None if number is None else int(number)
+
+
+def _judge_gpus(v: Mapping[str, ScalarValue]) -> tuple[HealthStatus, str | None, str | None]:
+    count, expected = _count(v, "gpu.count"), _count(v, "gpu.expected_count")
+    ok = v.get("gpu.count_ok")
+    value = (
+        f"{count}/{expected}"
+        if count is not None and expected is not None
+        else (str(count) if count is not None else None)
+    )
+    if ok is None and count is not None and expected is not None:
+        ok = count >= expected
+    if ok is False:
+        return "fail", value, f"{count} of {expected} expected GPUs visible"
+    if ok is None and count is None:
+        return "unknown", None, "not measured"
+    return "pass", value, None
+
+
+def _judge_ecc(v: Mapping[str, ScalarValue]) -> tuple[HealthStatus, str | None, str | None]:
+    n = _count(v, "gpu.ecc_uncorrected")
+    if n is None:
+        return "unknown", None, "not measured"
+    return ("fail", str(n), f"{n} uncorrectable ECC errors") if n > 0 else ("pass", "0", None)
+
+
+def _judge_memory(v: Mapping[str, ScalarValue]) -> tuple[HealthStatus, str | None, str | None]:
+    failed = _count(v, "gpu.remapped_rows_failed")
+    pending = _count(v, "gpu.remapped_rows_pending")
+    retired = _count(v, "gpu.retired_pages_pending")
+    if failed is None and pending is None and retired is None:
+        return "unknown", None, "not measured"
+    if failed:
+        return "fail", str(failed), f"row remapping failed on {failed} GPU(s)"
+    if pending or retired:
+        what = []
+        if pending:
+            what.append(f"row remapping pending on {pending} GPU(s)")
+        if retired:
+            what.append(f"page retirement pending on {retired} GPU(s)")
+        return "warn", str((pending or 0) + (retired or 0)), "; ".join(what)
+    return "pass", "0", None
+
+
+def _judge_xid(v: Mapping[str, ScalarValue]) -> tuple[HealthStatus, str | None, str | None]:
+    off_bus = v.get("gpu.fallen_off_bus")
+    critical = _count(v, "gpu.xid_critical")
+    events = _count(v, "gpu.xid_events")
+    if off_bus is None and critical is None and events is None:
+        return "unknown", None, "not measured"
+    if off_bus is True:
+        return "fail", "Xid 79", "a GPU fell off the bus (Xid 79)"
+    if critical:
+        return "fail", str(critical), f"{critical} hardware or reset-required Xid event(s)"
+    if events:
+        return "warn", str(events), f"{events} Xid event(s) in the window"
+    return "pass", "0", None
+
+
+def _judge_positive(
+    metric: str, status: HealthStatus, what: str
+) -> Callable[..., tuple[HealthStatus, str | None, str | None]]:
+    def judge(v: Mapping[str, ScalarValue]) -> tuple[HealthStatus, str | None, str | None]:
+        n = _count(v, metric)
+        if n is None:
+            return "unknown", None, "not measured"
+        return (status, str(n), f"{n} {what}") if n > 0 else ("pass", "0", None)
+
+    return judge
+
+
+def _judge_true(
+    metric: str, status: HealthStatus, reason: str
+) -> Callable[..., tuple[HealthStatus, str | None, str | None]]:
+    def judge(v: Mapping[str, ScalarValue]) -> tuple[HealthStatus, str | None, str | None]:
+        value = v.get(metric)
+        if value is None:
+            return "unknown", None, "not measured"
+        if value is False:
+            return status, "no", reason
+        return "pass", "yes", None
+
+    return judge
+
+
+def _judge_dcgm(v: Mapping[str, ScalarValue]) -> tuple[HealthStatus, str | None, str | None]:
+    result = v.get("gpu.dcgm_diag")
+    failed = _count(v, "gpu.dcgm_failed_tests")
+    if result is None:
+        return "unknown", None, "not measured"
+    text = str(result).lower()
+    if text == "fail" or (failed or 0) > 0:
+        return "fail", str(result), f"dcgmi diag: {failed or 'some'} test(s) failed"
+    if text == "warn":
+        return "warn", str(result), "dcgmi diag reported warnings"
+    return "pass", str(result), None
+
+
+def _judge_ports(v: Mapping[str, ScalarValue]) -> tuple[HealthStatus, str | None, str | None]:
+    ports = _count(v, "fabric.ports")
+    down = _count(v, "fabric.ports_down")
+    if ports == 0:
+        return "n/a", "0 ports", "no InfiniBand/RoCE port on this node"
+    if down is None:
+        return "unknown", None, "not measured"
+    if down > 0:
+        return "fail", f"{down} down", f"{down} of {ports if ports is not None else '?'} ports not active"
+    return "pass", f"{ports} up" if ports is not None else "0 down", None
+
+
+HEALTH_CHECKS: tuple[_HealthSpec, ...] = (
+    _HealthSpec(
+        "gpus", "GPUs visible", "gpu_health", ("gpu.count", "gpu.count_ok"), ("gpu-missing",), _judge_gpus
+    ),
+    _HealthSpec("ecc", "ECC", "gpu_health", ("gpu.ecc_uncorrected",), ("ecc",), _judge_ecc),
+    _HealthSpec(
+        "memory",
+        "Row remap / retired pages",
+        "gpu_health",
+        ("gpu.remapped_rows_failed", "gpu.remapped_rows_pending", "gpu.retired_pages_pending"),
+        ("remapped", "retired"),
+        _judge_memory,
+    ),
+    _HealthSpec(
+        "xid",
+        "Xid / bus",
+        "gpu_health",
+        ("gpu.xid_events", "gpu.xid_critical", "gpu.fallen_off_bus"),
+        ("xid", "fallen-off-bus"),
+        _judge_xid,
+    ),
+    _HealthSpec(
+        "nvlink",
+        "NVLink",
+        "gpu_health",
+        ("gpu.nvlink_inactive",),
+        ("nvlink",),
+        _judge_positive("gpu.nvlink_inactive", "fail", "NVLink link(s) inactive"),
+    ),
+    _HealthSpec(
+        "pcie",
+        "PCIe link",
+        "gpu_health",
+        ("gpu.pcie_degraded",),
+        ("pcie",),
+        _judge_positive("gpu.pcie_degraded", "warn", "GPU(s) below their PCIe width/generation"),
+    ),
+    _HealthSpec(
+        "throttle",
+        "Throttling",
+        "gpu_health",
+        ("gpu.throttled",),
+        ("throttl",),
+        _judge_positive("gpu.throttled", "warn", "GPU(s) throttling at idle"),
+    ),
+    _HealthSpec(
+        "persistence",
+        "Persistence mode",
+        "gpu_health",
+        ("gpu.persistence_mode",),
+        ("persistence",),
+        _judge_true("gpu.persistence_mode", "warn", "persistence mode is off"),
+    ),
+    _HealthSpec(
+        "dcgm", "DCGM diag", "gpu_health", ("gpu.dcgm_diag", "gpu.dcgm_failed_tests"), ("dcgm",), _judge_dcgm
+    ),
+    _HealthSpec(
+        "ib",
+        "IB/RoCE ports",
+        "fabric",
+        ("fabric.ports", "fabric.ports_down"),
+        ("ports-down", "rate"),
+        _judge_ports,
+    ),
+    _HealthSpec(
+        "gdr",
+        "GPUDirect RDMA",
+        "fabric",
+        ("fabric.gpudirect_rdma",),
+        ("gpudirect",),
+        _judge_true("fabric.gpudirect_rdma", "warn", "GPUDirect RDMA is not ready"),
+    ),
+    _HealthSpec(
+        "exporter",
+        "DCGM exporter",
+        "monitoring",
+        ("monitoring.dcgm_exporter",),
+        ("dcgm-exporter",),
+        _judge_true("monitoring.dcgm_exporter", "warn", "no DCGM exporter answers on the node"),
+    ),
+)
+
+_HEALTH_PROBES = frozenset(spec.probe for spec in HEALTH_CHECKS)
+_UNREACHABLE_STATES = frozenset({"unreachable", "auth", "host-key", "timeout", "interrupted"})
+
+
+def _norm(code: str) -> str:
+    return re.sub(r"[._\s]+", "-", code.lower())
+
+
+def health_matrix(bundle: Bundle) -> HealthMatrix:
+    """Node x check: every node-level health check, with the failing reason of each cell."""
+    values: dict[str, dict[str, ScalarValue]] = defaultdict(dict)
+    for m in bundle.measurements():
+        if m.host and m.value is not None:
+            values[m.host].setdefault(m.metric, m.value)
+    results: dict[tuple[str, str], ProbeResult] = {}
+    host_findings: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for result in bundle.results:
+        if result.probe_id in _HEALTH_PROBES:
+            results[(result.host, result.probe_id)] = result
+        for finding in result.findings:
+            host = finding.host or result.host
+            host_findings[host].append((_norm(finding.code), finding.message))
+    records = {record.name: record for record in bundle.hosts}
+    health_metrics = {metric for spec in HEALTH_CHECKS for metric in spec.metrics}
+    hosts = {h for h, vals in values.items() if health_metrics & vals.keys()}
+    hosts |= {host for host, _ in results if host != "cluster"}
+    hosts |= {r.name for r in bundle.hosts if r.role in ("compute", "local")}
+    if not hosts:
+        return HealthMatrix()
+    used = [spec for spec in HEALTH_CHECKS if any(set(spec.metrics) & values[h].keys() for h in hosts)]
+    show_reach = bundle.kind == "audit"
+    checks = ([HealthCheck(id="reach", title="Reachable")] if show_reach else []) + [
+        HealthCheck(id=spec.id, title=spec.title) for spec in used
+    ]
+    rows: list[HealthRow] = []
+    for host in sorted(hosts, key=natural_key):
+        record: HostRecord | None = records.get(host)
+        state = record.state if record else ("imported" if bundle.kind == "import" else "ok")
+        cells: list[HealthCell] = []
+        if show_reach:
+            if state in _UNREACHABLE_STATES:
+                reason = f"{state}: {record.error}" if record and record.error else state
+                cells.append(HealthCell(check="reach", status="fail", value=state, reason=reason))
+            elif state == "ok":
+                cells.append(HealthCell(check="reach", status="pass", value="ok"))
+            else:
+                cells.append(HealthCell(check="reach", status="unknown", value=state, reason=state))
+        for spec in used:
+            cells.append(
+                _health_cell(spec, values.get(host, {}), results.get((host, spec.probe)), host_findings[host])
+            )
+        rows.append(HealthRow(host=host, role=record.role if record else "node", state=state, cells=cells))
+    return HealthMatrix(checks=checks, rows=rows)
+
+
+def _health_cell(
+    spec: _HealthSpec,
+    values: Mapping[str, ScalarValue],
+    result: ProbeResult | None,
+    host_findings: list[tuple[str, str]],
+) -> HealthCell:
+    if not set(spec.metrics) & values.keys():
+        if result is not None and result.status in (ProbeStatus.ERROR, ProbeStatus.SKIPPED):
+            why = _coverage_reason(result)
+            status: HealthStatus = "n/a" if why == "not applicable" else "unknown"
+            detail = f"{spec.probe}: {result.substatus.value if result.substatus else result.status.value}"
+            if result.message:
+                detail += f": {result.message}"
+            return HealthCell(check=spec.id, status=status, reason=detail)
+        return HealthCell(check=spec.id, status="unknown", reason="not measured")
+    status, value, judged = spec.judge(values)
+    reason: str | None = judged
+    if status in ("fail", "warn"):
+        for code, message in host_findings:
+            if any(part in code for part in spec.codes):
+                reason = f"{reason}: {message}" if reason else message
+                break
+    return HealthCell(check=spec.id, status=status, value=value, reason=reason)
+
+
+# ------------------------------------------------------------------------------------------ NCCL curves
+
+
+def _int_label(labels: Mapping[str, str], key: str) -> int | None:
+    try:
+        return int(labels[key])
+    except (KeyError, ValueError):
+        return None
+
+
+def nccl_curves(measurements: Iterable[Measurement]) -> list[BusbwCurve]:
+    """One curve (busbw against message size) per run of each collective/scope/node-count configuration."""
+    points: dict[tuple[str, str, str, int | None, int | None, str | None], dict[int, float]] = defaultdict(
+        dict
+    )
+    for m in measurements:
+        if m.metric != "nccl.busbw":
+            continue
+        value = _num(m.value)
+        size = _int_label(m.labels, "size_bytes")
+        if value is None or size is None:
+            continue
+        key = (
+            m.labels.get("collective", "all_reduce"),
+            m.labels.get("impl", "nccl"),
+            m.labels.get("scope", "intra"),
+            _int_label(m.labels, "nodes"),
+            _int_label(m.labels, "ranks"),
+            m.labels.get("run"),
+        )
+        points[key][size] = value
+    curves = [
+        BusbwCurve(
+            collective=collective,
+            impl=impl,
+            scope=scope,
+            nodes=nodes,
+            ranks=ranks,
+            run=run,
+            points=[CurvePoint(size_bytes=s, busbw_gbps=v) for s, v in sorted(by_size.items())],
+        )
+        for (collective, impl, scope, nodes, ranks, run), by_size in points.items()
+    ]
+    curves.sort(
+        key=lambda c: (
+            c.collective,
+            c.scope != "intra",
+            c.nodes or 0,
+            c.impl,
+            c.ranks or 0,
+            natural_key(c.run or ""),
+        )
+    )
+    return curves
+
+
+def median_curve(curves: Sequence[BusbwCurve]) -> list[CurvePoint]:
+    """Per message size, the median busbw over the given runs."""
+    by_size: dict[int, list[float]] = defaultdict(list)
+    for curve in curves:
+        for point in curve.points:
+            by_size[point.size_bytes].append(point.busbw_gbps)
+    return [CurvePoint(size_bytes=s, busbw_gbps=statistics.median(v)) for s, v in sorted(by_size.items())]
+
+
+# ------------------------------------------------------------------------------------------------ TTFJ
+
+_TTFJ_KINDS = {"ttfj.batch_total": "batch", "ttfj.interactive_total": "interactive", "ttfj.pod_total": "pod"}
+
+
+def ttfj_samples(measurements: Iterable[Measurement]) -> list[TtfjSample]:
+    samples = []
+    for m in measurements:
+        kind = _TTFJ_KINDS.get(m.metric)
+        value = _num(m.value)
+        if kind is None or value is None:
+            continue
+        seconds = value / 1000 if m.unit.value == "ms" else value
+        samples.append(TtfjSample(kind=kind, run=m.labels.get("run"), seconds=seconds))
+    samples.sort(key=lambda s: (list(_TTFJ_KINDS.values()).index(s.kind), natural_key(s.run or "")))
+    return samples
+
+
+# -------------------------------------------------------------------------------------------- coverage
+
+_SUBSTATUS_REASON: dict[SubStatus, CoverageReason] = {
+    SubStatus.NOT_INSTALLED: "not installed",
+    SubStatus.UNREACHABLE: "unreachable",
+    SubStatus.AUTH: "unreachable",
+    SubStatus.HOST_KEY: "unreachable",
+    SubStatus.TIMEOUT: "unreachable",
+    SubStatus.INTERRUPTED: "unreachable",
+    SubStatus.NOT_APPLICABLE: "not applicable",
+    SubStatus.UNSUPPORTED: "not applicable",
+    SubStatus.NO_PERMISSION: "could not measure",
+    SubStatus.PARSE_ERROR: "could not measure",
+    SubStatus.COMMAND_FAILED: "could not measure",
+}
+
+
+def _coverage_reason(result: ProbeResult) -> CoverageReason:
+    if result.substatus is not None:
+        return _SUBSTATUS_REASON.get(result.substatus, "could not measure")
+    return "not applicable" if result.status is ProbeStatus.SKIPPED else "could not measure"
+
+
+def coverage_items(bundle: Bundle, score: ScoreResult) -> list[CoverageItem]:
+    """What was not measured, and why: hosts, probes, criteria, imported files."""
+    items: list[CoverageItem] = []
+    for record in bundle.hosts:
+        if record.state in _UNREACHABLE_STATES:
+            items.append(
+                CoverageItem(
+                    subject=record.name,
+                    kind="host",
+                    hosts=[record.name],
+                    reason="unreachable",
+                    detail=f"{record.state}: {record.error}" if record.error else record.state,
+                )
+            )
+    grouped: dict[tuple[str, CoverageReason, str], list[str]] = defaultdict(list)
+    for result in bundle.results:
+        if result.status not in (ProbeStatus.ERROR, ProbeStatus.SKIPPED):
+            continue
+        sub = result.substatus.value if result.substatus else result.status.value
+        detail = f"{sub}: {result.message}" if result.message else sub
+        grouped[(result.probe_id, _coverage_reason(result), detail)].append(result.host)
+    for (probe_id, reason, detail), hosts in grouped.items():
+        items.append(
+            CoverageItem(
+                subject=probe_id,
+                kind="probe",
+                hosts=sorted({h for h in hosts if h != "cluster"}, key=natural_key),
+                reason=reason,
+                detail=detail,
+            )
+        )
+    for imported in bundle.imports:
+        if imported.status != "imported":
+            items.append(
+                CoverageItem(
+                    subject=imported.path,
+                    kind="import",
+                    hosts=[imported.host] if imported.host else [],
+                    reason="could not measure",
+                    detail=f"{imported.status}: {imported.reason}" if imported.reason else imported.status,
+                )
+            )
+    for criterion in score.criteria:
+        if criterion.verdict is Verdict.NOT_MEASURED:
+            items.append(
+                CoverageItem(
+                    subject=criterion.id,
+                    kind="criterion",
+                    reason="not measured",
+                    detail=criterion.explanation,
+                )
+            )
+        elif criterion.verdict is Verdict.NOT_APPLICABLE:
+            items.append(
+                CoverageItem(
+                    subject=criterion.id,
+                    kind="criterion",
+                    reason="not applicable",
+                    detail=criterion.explanation,
+                )
+            )
+    order = ("host", "probe", "import", "criterion")
+    items.sort(key=lambda i: (order.index(i.kind), i.reason, natural_key(i.subject)))
+    return items
+
+
+# ----------------------------------------------------------------------------------------- key metrics
+
+
+def _nccl_pick(
+    measurements: Sequence[Measurement], scope: str, collective: str = "all_reduce"
+) -> tuple[list[Measurement], str | None]:
+    """The measurements of the preferred configuration for a scope: nccl over torch, most nodes."""
+    relevant = [
+        m
+        for m in measurements
+        if m.metric.startswith("nccl.")
+        and m.labels.get("scope") == scope
+        and m.labels.get("collective", "all_reduce") == collective
+    ]
+    if not relevant:
+        return [], None
+
+    def config_key(m: Measurement) -> tuple[int, int, int]:
+        return (
+            1 if m.labels.get("impl", "nccl") == "nccl" else 0,
+            _int_label(m.labels, "nodes") or 0,
+            _int_label(m.labels, "ranks") or 0,
+        )
+
+    best = max(config_key(m) for m in relevant)
+    chosen = [m for m in relevant if config_key(m) == best]
+    sample = chosen[0].labels
+    nodes, ranks = sample.get("nodes", "?"), sample.get("ranks")
+    detail = f"{collective}, {nodes} node{'s' if nodes != '1' else ''}"
+    if ranks:
+        detail += f", {ranks} ranks"
+    detail += f" ({sample.get('impl', 'nccl')})"
+    return chosen, detail
+
+
+def _median_of(measurements: Sequence[Measurement], metric: str) -> tuple[float | None, int]:
+    values = [v for m in measurements if m.metric == metric and (v := _num(m.value)) is not None]
+    return (statistics.median(values), len(values)) if values else (None, 0)
+
+
+def key_metrics(bundle: Bundle, score: ScoreResult, references: Sequence[ReferenceLine]) -> list[KeyMetric]:
+    all_m = list(bundle.measurements())
+    ref_by_scope = {r.scope: r.busbw_gbps for r in references}
+    metrics: list[KeyMetric] = []
+    for scope, scope_title in (("intra", "intra-node"), ("inter", "inter-node")):
+        chosen, detail = _nccl_pick(all_m, scope)
+        peak, _ = _median_of(chosen, "nccl.busbw_peak_median")
+        runs_detail = ""
+        if peak is None:
+            peak, n = _median_of(chosen, "nccl.busbw_peak")
+            runs_detail = f", median of {n} run(s)" if n else ""
+        band, n_band = _median_of(chosen, "nccl.busbw_band_mean")
+        ref = ref_by_scope.get(scope)
+        for metric_id, title, value, extra in (
+            (f"nccl_{scope}_peak", f"All-reduce peak busbw, {scope_title}", peak, runs_detail),
+            (
+                f"nccl_{scope}_band",
+                f"All-reduce busbw 16-512 MiB, {scope_title}",
+                band,
+                f", median of {n_band} run(s)" if n_band else "",
+            ),
+        ):
+            metrics.append(
+                KeyMetric(
+                    id=metric_id,
+                    title=title,
+                    value=value,
+                    unit="GB/s",
+                    reference=ref,
+                    fraction_of_reference=(value / ref) if value is not None and ref else None,
+                    detail=(detail + extra) if detail else None,
+                )
+            )
+    ttfj, ttfj_detail = None, None
+    for metric, label in (("ttfj.batch_total_median", "batch job"), ("ttfj.pod_total_median", "pod")):
+        ttfj, _ = _median_of(all_m, metric)
+        if ttfj is not None:
+            ttfj_detail = f"median, one-GPU {label}, submit to end"
+            break
+    if ttfj is None:
+        samples = ttfj_samples(all_m)
+        if samples:
+            ttfj = statistics.median(s.seconds for s in samples)
+            ttfj_detail = f"median of {len(samples)} sample(s)"
+    metrics.append(
+        KeyMetric(id="ttfj_median", title="Time to first job", value=ttfj, unit="s", detail=ttfj_detail)
+    )
+    healthy = {m.host: m.value for m in all_m if m.metric == "gpu.healthy" and m.host and m.value is not None}
+    failures = sum(1 for v in healthy.values() if v is False) if healthy else None
+    metrics.append(
+        KeyMetric(
+            id="gpu_health_failures",
+            title="Nodes failing GPU health",
+            value=failures,
+            unit="count",
+            detail=f"of {len(healthy)} node(s) checked" if healthy else None,
+        )
+    )
+    metrics.append(
+        KeyMetric(
+            id="coverage",
+            title="Coverage",
+            value=score.coverage,
+            unit="ratio",
+            detail="fraction of the rubric's weight measured or attested",
+        )
+    )
+    return metrics
+
+
+# ------------------------------------------------------------------------------------------- metadata
+
+
+def run_meta(bundle: Bundle, score: ScoreResult) -> RunMeta:
+    duration = (bundle.ended_at - bundle.started_at).total_seconds() if bundle.ended_at else None
+    return RunMeta(
+        kind=bundle.kind,
+        tool_version=bundle.origin.tool_version,
+        python=bundle.origin.python,
+        platform=bundle.origin.platform,
+        run_from=bundle.origin.run_from,
+        command=bundle.origin.command,
+        rubric_id=score.rubric.id,
+        rubric_version=score.rubric.version,
+        rubric_sha256=score.rubric.sha256,
+        bundle_sha256=score.bundle_sha256,
+        started_at=bundle.started_at,
+        ended_at=bundle.ended_at,
+        duration_s=duration,
+        complete=bundle.complete,
+        hosts=sorted((r.name for r in bundle.hosts), key=natural_key),
+        hosts_ok=sum(1 for r in bundle.hosts if r.state == "ok"),
+        commands=len(bundle.commands),
+        imported_files=len(bundle.imports),
+    )
+
+
+# ------------------------------------------------------------------------------------------------ misc
+
+
+def natural_key(text: str) -> tuple[Any, ...]:
+    """Sort node2 before node10."""
+    return tuple(int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", text))
+
+
+def criterion_sort_key(criterion: CriterionResult) -> tuple[str, str]:
+    return (criterion.category, criterion.id)

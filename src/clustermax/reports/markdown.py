@@ -1,0 +1,315 @@
+"""GitHub-flavoured Markdown, fit for a CI step summary or a pull-request comment."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from ..models.score import Verdict
+from .build import BAND_HIGH, BAND_LOW, median_curve
+from .model import ClusterReport, HealthMatrix, Report
+from .tables import (
+    KEY_METRIC_COLUMNS,
+    TIER_LABEL,
+    VERDICT_LABEL,
+    category_matrix,
+    display_name,
+    format_key_metric,
+    key_metrics_frame,
+    leaderboard_frame,
+)
+from .text import fmt_duration, fmt_pct, fmt_size, fmt_value, one_line
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~^$])")
+VERDICT_ICON = {
+    Verdict.PASS: "✅",
+    Verdict.WARN: "⚠️",
+    Verdict.FAIL: "❌",
+    Verdict.NOT_MEASURED: "➖",
+    Verdict.NOT_APPLICABLE: "▫️",
+}
+HEALTH_ICON = {"pass": "✅", "warn": "⚠️", "fail": "❌", "unknown": "❔", "n/a": "▫️"}
+
+
+def esc(text: object, limit: int = 400) -> str:
+    """Inline-safe Markdown: one line, HTML entities for <>&, backslash before Markdown punctuation."""
+    flat = one_line(str(text), limit)
+    flat = flat.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MD_SPECIAL.sub(r"\\\1", flat)
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]], align: Sequence[str] | None = None) -> str:
+    """A GFM table; cells must already be escaped."""
+    if not rows:
+        return "_none_\n"
+    marks = align or ["---"] * len(header)
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(marks) + " |"]
+    lines += ["| " + " | ".join(cell if cell else " " for cell in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def render_markdown(report: Report) -> str:
+    if report.mode == "compare":
+        return _compare(report)
+    return _single(report.clusters[0], redacted=report.redacted, generated_by=report.generated_by)
+
+
+def _tier_line(cluster: ClusterReport) -> str:
+    return (
+        f"**Tier: {TIER_LABEL[cluster.tier.value]}** · score **{cluster.score:.1f}**/100 · "
+        f"coverage {fmt_pct(cluster.coverage)}"
+    )
+
+
+def _single(cluster: ClusterReport, *, redacted: bool, generated_by: str) -> str:
+    out: list[str] = [f"# clustermax report: {esc(display_name(cluster))}\n", _tier_line(cluster) + "\n"]
+    if cluster.gates_failed:
+        out.append("Tier held down by: " + "; ".join(esc(g) for g in cluster.gates_failed) + "\n")
+    counts = cluster.verdict_counts()
+    out.append(
+        f"{counts['pass']} pass · {counts['warn']} warn · {counts['fail']} fail · "
+        f"{counts['not_measured']} not measured · {counts['not_applicable']} not applicable"
+        + (" · _redacted_" if redacted else "")
+        + "\n"
+    )
+    out.append("## Categories\n")
+    out.append(
+        table(
+            ["Category", "Score", "Weight", "Coverage"],
+            [
+                [
+                    esc(c.title),
+                    "—" if c.score is None else f"{c.score:.1f}",
+                    f"{c.weight:g}",
+                    fmt_pct(c.coverage),
+                ]
+                for c in cluster.categories
+            ],
+            ["---", "---:", "---:", "---:"],
+        )
+    )
+    out.append("## Criteria\n")
+    out.append(
+        table(
+            ["", "Criterion", "Verdict", "Observed", "Threshold", "Threshold source"],
+            [
+                [
+                    VERDICT_ICON[c.verdict],
+                    f"**{esc(c.id)}** {esc(c.title)}" + (" 🖊️ _attested_" if c.attested else ""),
+                    VERDICT_LABEL[c.verdict],
+                    esc(fmt_value(c.observed, c.unit), 120),
+                    esc(c.threshold or "—", 160),
+                    esc(c.reference_source or "—", 160),
+                ]
+                for c in cluster.criteria
+            ],
+        )
+    )
+    attested = [c for c in cluster.criteria if c.attested]
+    if attested:
+        out.append("🖊️ _Attested_: the verdict comes from a signed-off attestation, not from a measurement.\n")
+        for c in attested:
+            links = ", ".join(f"<{e}>" if _is_http(e) else esc(e) for e in c.evidence) or "no evidence link"
+            out.append(f"- **{esc(c.id)}**: {links}")
+        out.append("")
+    out.append("## Findings\n")
+    if not cluster.findings:
+        out.append("No findings.\n")
+    for f in cluster.findings:
+        hosts = (
+            f" — {', '.join(esc(h) for h in f.hosts[:12])}"
+            + (f" and {len(f.hosts) - 12} more" if len(f.hosts) > 12 else "")
+            if f.hosts
+            else ""
+        )
+        out.append(f"- **{f.severity.value.upper()}** `{_code(f.code)}`{hosts}: {esc(f.message)}")
+        if f.remediation:
+            out.append(f"  - Remediation: {esc(f.remediation)}")
+    out.append("")
+    out.append(_health(cluster.health))
+    out.append(_nccl(cluster))
+    out.append(_ttfj(cluster))
+    out.append("## Coverage\n")
+    out.append(
+        table(
+            ["What", "Kind", "Reason", "Hosts", "Detail"],
+            [
+                [esc(i.subject), i.kind, i.reason, esc(", ".join(i.hosts), 200), esc(i.detail, 240)]
+                for i in cluster.coverage_items
+            ],
+        )
+    )
+    out.append(_meta(cluster, generated_by))
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _code(code: str) -> str:
+    return one_line(code, 80).replace("`", "'")
+
+
+def _is_http(url: str) -> bool:
+    return bool(re.match(r"https?://[^\s<>\"]+$", url))
+
+
+def _health(health: HealthMatrix) -> str:
+    out = ["## Node health\n"]
+    if not health.rows:
+        return "\n".join([*out, "No node-level health data.\n"])
+    notes: dict[str, int] = {}
+    rows = []
+    for row in health.rows:
+        cells = [esc(row.host)]
+        for cell in row.cells:
+            text = HEALTH_ICON[cell.status]
+            if cell.status != "pass" and cell.reason:
+                number = notes.setdefault(cell.reason, len(notes) + 1)
+                text += f" [{number}]"
+            cells.append(text)
+        rows.append(cells)
+    out.append(table(["Node", *[esc(c.title) for c in health.checks]], rows))
+    if notes:
+        out.append("Notes:\n")
+        out += [f"{n}. {esc(reason, 300)}" for reason, n in notes.items()]
+        out.append("")
+    out.append("✅ pass · ⚠️ warn · ❌ fail · ❔ unknown · ▫️ not applicable\n")
+    return "\n".join(out)
+
+
+def _nccl(cluster: ClusterReport) -> str:
+    out = ["## NCCL bus bandwidth\n"]
+    if not cluster.curves:
+        return "\n".join([*out, "No NCCL measurements.\n"])
+    for ref in cluster.references:
+        out.append(f"Reference ({esc(ref.scope)}-node): **{ref.busbw_gbps:g} GB/s** — {esc(ref.label)}")
+        if ref.source:
+            out[-1] += f" (source: {esc(ref.source)})"
+    out.append("")
+    configs: dict[str, list[int]] = {}
+    for i, curve in enumerate(cluster.curves):
+        configs.setdefault(curve.config, []).append(i)
+    for config, indexes in configs.items():
+        curves = [cluster.curves[i] for i in indexes]
+        sizes = sorted({p.size_bytes for c in curves for p in c.points})
+        header = ["Size", *[f"run {esc(c.run or '?')}" for c in curves], "median"]
+        median = {p.size_bytes: p.busbw_gbps for p in median_curve(curves)}
+        rows = []
+        for size in sizes:
+            band = " ◂" if BAND_LOW <= size <= BAND_HIGH else ""
+            row = [fmt_size(size) + band]
+            for c in curves:
+                value = next((p.busbw_gbps for p in c.points if p.size_bytes == size), None)
+                row.append("—" if value is None else f"{value:.1f}")
+            row.append(f"{median[size]:.1f}")
+            rows.append(row)
+        out.append(f"<details><summary>{esc(config)}: busbw (GB/s) by message size</summary>\n")
+        out.append(table(header, rows, ["---", *["---:"] * (len(header) - 1)]))
+        out.append("◂ inside the 16-512 MiB band.\n\n</details>\n")
+    return "\n".join(out)
+
+
+def _ttfj(cluster: ClusterReport) -> str:
+    out = ["## Time to first job\n"]
+    if not cluster.ttfj:
+        return "\n".join([*out, "Not measured.\n"])
+    out.append(
+        table(
+            ["Kind", "Run", "Seconds"],
+            [[s.kind, esc(s.run or "—"), f"{s.seconds:.2f}"] for s in cluster.ttfj],
+            ["---", "---", "---:"],
+        )
+    )
+    return "\n".join(out)
+
+
+def _meta(cluster: ClusterReport, generated_by: str) -> str:
+    m = cluster.meta
+    rows = [
+        [
+            "Bundle",
+            f"{m.kind}, {'complete' if m.complete else 'incomplete'}, sha256 `{m.bundle_sha256[:16]}…`",
+        ],
+        ["Tool", esc(f"clustermax {m.tool_version} (Python {m.python}, {m.platform})")],
+        ["Rubric", f"{esc(m.rubric_id)} {esc(m.rubric_version)}, sha256 `{m.rubric_sha256[:16]}…`"],
+        ["When", f"{m.started_at.isoformat()} for {fmt_duration(m.duration_s)}"],
+        ["From", esc(m.run_from or "unknown")],
+        ["Hosts", f"{len(m.hosts)} ({m.hosts_ok} reachable): " + esc(", ".join(m.hosts), 600)],
+        [
+            "Commands",
+            str(m.commands) + (f", {m.imported_files} imported file(s)" if m.imported_files else ""),
+        ],
+        ["Platform", esc(cluster.platform)],
+        ["Hardware", esc(_profile(cluster))],
+        ["Report", esc(generated_by)],
+    ]
+    if m.command:
+        rows.insert(2, ["Command", f"`{_code(m.command)}`"])
+    return "## Run\n\n" + table(["", ""], rows)
+
+
+def _profile(cluster: ClusterReport) -> str:
+    p = cluster.profile
+    parts = [
+        p.gpu_model or "GPU unknown",
+        f"{p.gpus_per_node} GPUs/node" if p.gpus_per_node else None,
+        p.fabric,
+        f"{p.nic_count}x{p.nic_rate_gbps:g} Gb/s" if p.nic_count and p.nic_rate_gbps else None,
+        f"({p.source})",
+    ]
+    return " ".join(x for x in parts if x)
+
+
+def _compare(report: Report) -> str:
+    out = [f"# clustermax comparison: {len(report.clusters)} clusters\n"]
+    if report.redacted:
+        out.append("_Host names, addresses and user names are redacted._\n")
+    board = leaderboard_frame(report)
+    out.append("## Leaderboard\n")
+    out.append(
+        table(
+            ["#", "Provider", "Tier", "Score", "Coverage", "Pass", "Warn", "Fail", "Not measured"],
+            [
+                [
+                    str(rank),
+                    esc(row["provider"]),
+                    f"**{row['tier']}**",
+                    f"{row['score']:.1f}",
+                    fmt_pct(row["coverage"]),
+                    str(row["pass"]),
+                    str(row["warn"]),
+                    str(row["fail"]),
+                    str(row["not measured"]),
+                ]
+                for rank, row in board.iterrows()
+            ],
+            ["---:", "---", "---", "---:", "---:", "---:", "---:", "---:", "---:"],
+        )
+    )
+    matrix = category_matrix(report)
+    out.append("## Categories\n")
+    if not matrix.empty:
+        out.append(
+            table(
+                ["Category", *[esc(c) for c in matrix.columns]],
+                [
+                    [esc(index), *["—" if v != v else f"{v:.0f}" for v in row]]
+                    for index, row in zip(matrix.index, matrix.itertuples(index=False), strict=True)
+                ],
+                ["---", *["---:"] * len(matrix.columns)],
+            )
+        )
+    metrics = key_metrics_frame(report)
+    columns = [c for c in KEY_METRIC_COLUMNS if c in metrics.columns]
+    out.append("## Key metrics\n")
+    out.append(
+        table(
+            ["Provider", *[KEY_METRIC_COLUMNS[c][0] for c in columns]],
+            [
+                [esc(provider), *[format_key_metric(c, row[c]) for c in columns]]
+                for provider, row in metrics.iterrows()
+            ],
+            ["---", *["---:"] * len(columns)],
+        )
+    )
+    out.append('Busbw is all-reduce, out of place; "/ ref" is the fraction of the hardware reference.\n')
+    out.append(f"_Rendered by {esc(report.generated_by)}._\n")
+    return "\n".join(out)

@@ -1,0 +1,237 @@
+"""Tables shared by the renderers, built with pandas (imported lazily by the callers of these functions)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, cast
+
+from ..models.score import Verdict
+from .model import ClusterReport, Report
+from .text import fmt_value
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+VERDICT_LABEL = {
+    Verdict.PASS: "pass",
+    Verdict.WARN: "warn",
+    Verdict.FAIL: "fail",
+    Verdict.NOT_MEASURED: "not measured",
+    Verdict.NOT_APPLICABLE: "not applicable",
+}
+TIER_LABEL = {
+    "platinum": "Platinum",
+    "gold": "Gold",
+    "silver": "Silver",
+    "bronze": "Bronze",
+    "underperforming": "Underperforming",
+}
+KEY_METRIC_ORDER = (
+    "nccl_intra_peak",
+    "nccl_intra_band",
+    "nccl_inter_peak",
+    "nccl_inter_band",
+    "ttfj_median",
+    "gpu_health_failures",
+    "coverage",
+)
+
+
+def display_name(cluster: ClusterReport) -> str:
+    """'provider / cluster', or the cluster alone."""
+    if cluster.provider and cluster.provider != cluster.cluster:
+        return f"{cluster.provider} / {cluster.cluster}"
+    return cluster.cluster
+
+
+def criteria_frame(cluster: ClusterReport) -> pd.DataFrame:
+    """One row per criterion (the single-cluster CSV)."""
+    import pandas as pd
+
+    rows = [
+        {
+            "cluster": cluster.cluster,
+            "provider": cluster.provider,
+            "criterion": c.id,
+            "title": c.title,
+            "category": c.category,
+            "verdict": c.verdict.value,
+            "observed": fmt_value(c.observed) if c.observed is not None else None,
+            "unit": c.unit,
+            "threshold": c.threshold,
+            "reference_source": c.reference_source,
+            "weight": c.weight,
+            "points": c.points,
+            "attested": c.attested,
+            "evidence": " ".join(c.evidence) or None,
+            "explanation": c.explanation,
+            "remediation": c.remediation,
+            "hosts": " ".join(c.hosts) or None,
+        }
+        for c in cluster.criteria
+    ]
+    return cast(
+        "pd.DataFrame",
+        pd.DataFrame(rows, columns=list(rows[0]) if rows else ["cluster", "criterion", "verdict"]),
+    )
+
+
+def leaderboard_frame(report: Report) -> pd.DataFrame:
+    import pandas as pd
+
+    rows = []
+    for rank, c in enumerate(report.clusters, start=1):
+        counts = c.verdict_counts()
+        rows.append(
+            {
+                "rank": rank,
+                "provider": display_name(c),
+                "tier": TIER_LABEL[c.tier.value],
+                "score": round(c.score, 1),
+                "coverage": round(c.coverage, 3),
+                "pass": counts["pass"],
+                "warn": counts["warn"],
+                "fail": counts["fail"],
+                "not measured": counts["not_measured"],
+                "gates failed": len(c.gates_failed),
+            }
+        )
+    return cast("pd.DataFrame", pd.DataFrame(rows).set_index("rank"))
+
+
+def category_matrix(report: Report) -> pd.DataFrame:
+    """Category x provider scores (0-100; NaN where nothing in the category was measured)."""
+    import pandas as pd
+
+    records = []
+    titles: dict[str, str] = {}
+    for c in report.clusters:
+        for cat in c.categories:
+            titles.setdefault(cat.id, cat.title)
+            records.append({"category": cat.id, "provider": display_name(c), "score": cat.score})
+    if not records:
+        return cast("pd.DataFrame", pd.DataFrame())
+    frame = pd.DataFrame(records).pivot_table(
+        index="category", columns="provider", values="score", aggfunc="first", dropna=False, sort=False
+    )
+    frame = frame.reindex(columns=[display_name(c) for c in report.clusters])
+    frame.index = pd.Index([titles[i] for i in frame.index], name="category")
+    return cast("pd.DataFrame", frame)
+
+
+def key_metrics_frame(report: Report) -> pd.DataFrame:
+    """Provider x key metric, with fractions of the reference next to the busbw figures."""
+    import pandas as pd
+
+    rows: list[dict[str, Any]] = []
+    for c in report.clusters:
+        row: dict[str, Any] = {"provider": display_name(c), "tier": TIER_LABEL[c.tier.value]}
+        for metric_id in KEY_METRIC_ORDER:
+            metric = c.key_metric(metric_id)
+            row[metric_id] = metric.value if metric else None
+            if metric_id.startswith("nccl_"):
+                row[f"{metric_id}_ref_frac"] = metric.fraction_of_reference if metric else None
+        rows.append(row)
+    return cast("pd.DataFrame", pd.DataFrame(rows).set_index("provider"))
+
+
+KEY_METRIC_COLUMNS: dict[str, tuple[str, str | None]] = {
+    "nccl_intra_peak": ("Intra peak busbw", "GB/s"),
+    "nccl_intra_peak_ref_frac": ("Intra peak / ref", "%"),
+    "nccl_intra_band": ("Intra 16-512 MiB", "GB/s"),
+    "nccl_intra_band_ref_frac": ("Intra band / ref", "%"),
+    "nccl_inter_peak": ("Inter peak busbw", "GB/s"),
+    "nccl_inter_peak_ref_frac": ("Inter peak / ref", "%"),
+    "nccl_inter_band": ("Inter 16-512 MiB", "GB/s"),
+    "nccl_inter_band_ref_frac": ("Inter band / ref", "%"),
+    "ttfj_median": ("TTFJ median", "s"),
+    "gpu_health_failures": ("GPU health failures", None),
+    "coverage": ("Coverage", "%"),
+}
+
+
+def format_key_metric(column: str, value: Any) -> str:
+    """A cell of the key-metrics table for people (NaN and None read 'not measured')."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "—"
+    _, unit = KEY_METRIC_COLUMNS.get(column, (column, None))
+    if unit == "%":
+        return f"{float(value) * 100:.0f}%"
+    if column == "gpu_health_failures":
+        return str(int(value))
+    return fmt_value(float(value), unit)
+
+
+def comparison_long_frame(report: Report) -> pd.DataFrame:
+    """The whole comparison as one long table: one row per provider x metric (the comparison CSV)."""
+    import pandas as pd
+
+    rows: list[dict[str, Any]] = []
+    for rank, c in enumerate(report.clusters, start=1):
+        base = {"rank": rank, "provider": c.provider, "cluster": c.cluster, "tier": c.tier.value}
+
+        def add(metric: str, title: str, value: Any, unit: str | None, **extra: Any) -> None:
+            rows.append({**base, "metric": metric, "title": title, "value": value, "unit": unit, **extra})  # noqa: B023
+
+        add("score", "Score", c.score, "points")
+        add("coverage", "Coverage", c.coverage, "ratio")
+        for cat in c.categories:
+            add(f"category.{cat.id}", cat.title, cat.score, "points", coverage=cat.coverage)
+        for metric in c.key_metrics:
+            if metric.id == "coverage":
+                continue
+            add(
+                f"key.{metric.id}",
+                metric.title,
+                metric.value,
+                metric.unit,
+                reference=metric.reference,
+                fraction_of_reference=metric.fraction_of_reference,
+                detail=metric.detail,
+            )
+        for criterion in c.criteria:
+            add(
+                f"criterion.{criterion.id}",
+                criterion.title,
+                fmt_value(criterion.observed) if criterion.observed is not None else None,
+                criterion.unit,
+                verdict=criterion.verdict.value,
+                attested=criterion.attested,
+            )
+    columns = [
+        "rank",
+        "provider",
+        "cluster",
+        "tier",
+        "metric",
+        "title",
+        "value",
+        "unit",
+        "reference",
+        "fraction_of_reference",
+        "coverage",
+        "verdict",
+        "attested",
+        "detail",
+    ]
+    return cast("pd.DataFrame", pd.DataFrame(rows).reindex(columns=columns))
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Neutralise spreadsheet formulas in text cells (OWASP CSV injection): prefix them with a quote."""
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or str(out[column].dtype).startswith("str"):
+            out[column] = out[column].map(_csv_cell)
+    return cast("pd.DataFrame", out)
+
+
+def _csv_cell(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        try:
+            float(value)
+        except ValueError:
+            return "'" + value
+    return value
