@@ -23,9 +23,7 @@ _SCALE: dict[Unit, tuple[str, float]] = {
     Unit.GIB: ("size", float(2**30)),
 }
 
-NUMERIC_UNITS: frozenset[Unit] = frozenset(
-    u for u in Unit if u not in (Unit.BOOL, Unit.TEXT, Unit.VERSION)
-)
+NUMERIC_UNITS: frozenset[Unit] = frozenset(u for u in Unit if u not in (Unit.BOOL, Unit.TEXT, Unit.VERSION))
 """Units whose values are numbers."""
 
 
@@ -40,7 +38,7 @@ def dimension(unit: Unit) -> str:
 
 
 def convertible(src: Unit, dst: Unit) -> bool:
-    return src == dst or dimension(src) == dimension(dst) and src in _SCALE and dst in _SCALE
+    return src == dst or (dimension(src) == dimension(dst) and src in _SCALE and dst in _SCALE)
 
 
 def convert(value: float, src: Unit, dst: Unit) -> float:

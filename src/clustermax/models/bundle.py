@@ -72,6 +72,9 @@ class RubricRef(FrozenModel):
     id: str
     version: str
     sha256: str = Field(description="SHA-256 of the rubric file's bytes.")
+    references_sha256: str | None = Field(
+        default=None, description="SHA-256 of the hardware reference table the rubric was scored with."
+    )
 
 
 class Bundle(BaseModel):

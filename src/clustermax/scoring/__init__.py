@@ -1,0 +1,43 @@
+"""Scoring: rubrics, hardware references, attestations and evaluation of a bundle into a tier.
+
+Entry points for the engine and report stages::
+
+    from clustermax.scoring import load_rubric, score_bundle, rubric_ref, load_bundle
+
+    rubric = load_rubric(None)              # the default rubric (rubrics/clustermax-v1.yaml)
+    result = score_bundle(bundle, rubric)   # -> models.ScoreResult
+    bundle.rubric = rubric_ref(rubric)
+"""
+
+from __future__ import annotations
+
+from .attestations import Attestation, Attestations, load_attestations
+from .bundle_load import load_bundle
+from .engine import Trace, evaluate, explain_criterion, rubric_ref, score_bundle, tier_at_least
+from .references import References, detect_profile
+from .rubric import Criterion, Gate, Rubric, Threshold, TierRule
+from .validate import Problem, check_rubric_file, default_rubric_path, load_rubric
+
+__all__ = [
+    "Attestation",
+    "Attestations",
+    "Criterion",
+    "Gate",
+    "Problem",
+    "References",
+    "Rubric",
+    "Threshold",
+    "TierRule",
+    "Trace",
+    "check_rubric_file",
+    "default_rubric_path",
+    "detect_profile",
+    "evaluate",
+    "explain_criterion",
+    "load_attestations",
+    "load_bundle",
+    "load_rubric",
+    "rubric_ref",
+    "score_bundle",
+    "tier_at_least",
+]

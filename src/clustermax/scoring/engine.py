@@ -1,0 +1,742 @@
+"""Evaluation: a bundle + a rubric (+ attestations) -> a ScoreResult. Pure and deterministic.
+
+Per criterion: select the measurements (metric + label filter), convert them to the metric's unit,
+aggregate across hosts and runs, compare with the pass/warn thresholds (absolute, or relative to the
+hardware reference of the detected profile), and explain the verdict in one sentence. Missing data is
+*not measured* (never pass, never fail); a criterion for another platform is *not applicable*.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..models.bundle import Bundle, RubricRef
+from ..models.common import Unit
+from ..models.results import Measurement, ProbeResult, ProbeStatus, SubStatus
+from ..models.score import (
+    TIER_ORDER,
+    CategoryResult,
+    CriterionResult,
+    HardwareProfile,
+    ScoreResult,
+    Tier,
+    Verdict,
+)
+from ..units import NUMERIC_UNITS, UnitError, convert
+from .attestations import Attestations
+from .references import References, detect_profile, resolve_figure
+from .rubric import RANKED_TIERS, Criterion, Rubric, Threshold
+from .validate import MetricInfo, load_rubric, metric_catalog, references_of
+
+_RANK = {Verdict.FAIL: 0, Verdict.WARN: 1, Verdict.PASS: 2}
+_FALSY_TEXT = frozenset({"", "false", "no", "0", "none", "off"})
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _round(value: Any) -> Any:
+    """Floats to 6 significant digits, so output is byte-identical everywhere."""
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            return None
+        return float(f"{value:.6g}")
+    return value
+
+
+_UNITLESS = frozenset({"text", "bool", "version", "count", "ratio"})
+
+
+def _fmt(value: Any, unit: str | None = None) -> str:
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, float):
+        text = f"{value:.6g}"
+    else:
+        text = str(value)
+    show = unit and unit not in _UNITLESS and not isinstance(value, bool)
+    return f"{text} {unit}" if show else text
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() not in _FALSY_TEXT
+    return bool(value)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _version(text: Any) -> tuple[int, ...]:
+    return tuple(int(p) for p in re.findall(r"\d+", str(text)))
+
+
+def rubric_ref(rubric: Rubric) -> RubricRef:
+    """The exact identity of a rubric (id, version, file hash, reference-table hash)."""
+    references_of(rubric)
+    return RubricRef(
+        id=rubric.id,
+        version=rubric.version,
+        sha256=rubric.sha256,
+        references_sha256=rubric._references_sha256 or None,
+    )
+
+
+# --------------------------------------------------------------------------- context
+
+
+@dataclass
+class _Context:
+    bundle: Bundle
+    rubric: Rubric
+    refs: References
+    attestations: Attestations | None
+    catalog: dict[str, MetricInfo]
+    by_metric: dict[str, list[Measurement]]
+    results_by_probe: dict[str, list[ProbeResult]]
+    profile: HardwareProfile
+    platform: str | None
+
+
+def _platform(bundle: Bundle, by_metric: dict[str, list[Measurement]]) -> str | None:
+    if bundle.target.platform != "unknown":
+        return bundle.target.platform
+    values = Counter(str(m.value) for m in by_metric.get("scheduler.platform", ()) if m.value is not None)
+    if values:
+        best = sorted(values.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+        return best if best in ("slurm", "kubernetes", "bare") else None
+    return None
+
+
+_CATALOG: dict[str, MetricInfo] = {}
+
+
+def _catalog() -> dict[str, MetricInfo]:
+    if not _CATALOG:
+        _CATALOG.update(metric_catalog())
+    return _CATALOG
+
+
+def _context(bundle: Bundle, rubric: Rubric, attestations: Attestations | None) -> _Context:
+    by_metric: dict[str, list[Measurement]] = {}
+    results_by_probe: dict[str, list[ProbeResult]] = {}
+    for result in bundle.results:
+        results_by_probe.setdefault(result.probe_id, []).append(result)
+        for m in result.measurements:
+            by_metric.setdefault(m.metric, []).append(m)
+    refs = references_of(rubric)
+    override = bundle.target.profile_override
+    profile = detect_profile(by_metric, refs, dict(override) if override else None)
+    return _Context(
+        bundle=bundle,
+        rubric=rubric,
+        refs=refs,
+        attestations=attestations,
+        catalog=_catalog(),
+        by_metric=by_metric,
+        results_by_probe=results_by_probe,
+        profile=profile,
+        platform=_platform(bundle, by_metric),
+    )
+
+
+# --------------------------------------------------------------------------- trace
+
+
+@dataclass
+class Row:
+    """One value a criterion read."""
+
+    metric: str
+    host: str | None
+    labels: dict[str, str]
+    raw: Any
+    unit: str | None
+    value: Any = None
+    """The value in the criterion's unit (None when excluded)."""
+    verdict: Verdict | None = None
+    excluded: str | None = None
+
+
+@dataclass
+class Trace:
+    """How one verdict was reached (for ``clustermax score --explain``)."""
+
+    criterion: Criterion
+    result: CriterionResult
+    rows: list[Row] = field(default_factory=list)
+    unit: str | None = None
+    pass_value: Any = None
+    warn_value: Any = None
+    references: list[str] = field(default_factory=list)
+    profile: HardwareProfile | None = None
+    platform: str | None = None
+
+
+@dataclass
+class _Resolved:
+    value: Any
+    text: str
+    reference: str | None = None
+    source: str | None = None
+
+
+class _NoReference(Exception):
+    pass
+
+
+def _resolve(ctx: _Context, thr: Threshold | None, unit: Unit | None) -> _Resolved | None:
+    if thr is None:
+        return None
+    scale = 1.0
+    scale_text = ""
+    if thr.scale_by is not None:
+        prop = ctx.profile.nic_count if thr.scale_by == "nic_count" else ctx.profile.gpus_per_node
+        if prop is None:
+            raise _NoReference(f"the hardware profile has no {thr.scale_by} to scale the threshold by")
+        scale = float(prop)
+        scale_text = f" x {thr.scale_by} {prop}"
+    if thr.reference is not None:
+        found = resolve_figure(ctx.refs, ctx.profile, thr.reference)
+        if found is None:
+            what = ctx.profile.gpu_model if thr.reference.startswith("gpu.") else ctx.profile.fabric
+            raise _NoReference(f"no hardware reference {thr.reference} for {what or 'an undetected profile'}")
+        fig = found.figure
+        base = fig.value
+        if fig.unit is not None and unit is not None:
+            base = convert(base, fig.unit, unit)
+        value = base * thr.factor * scale
+        shown_unit = unit.value if unit else (fig.unit.value if fig.unit else None)
+        fig_text = _fmt(fig.value, fig.unit.value if fig.unit else None)
+        text = (
+            f"{_fmt(_round(value), shown_unit)} (= {thr.factor:g} x {fig_text}"
+            f" {thr.reference} of {found.ref_id}{scale_text})"
+        )
+        return _Resolved(value, text, f"{found.ref_id}:{thr.reference}", f"{found.ref_id}: {fig.source}")
+    if thr.value is None:  # scale_by only
+        value = thr.factor * scale
+        return _Resolved(value, f"{_fmt(_round(value))} (= {thr.factor:g}{scale_text})")
+    if isinstance(thr.value, list):
+        values = [
+            convert(float(v), thr.unit, unit) if thr.unit and unit and _is_number(v) else v for v in thr.value
+        ]
+        shown = unit.value if unit and thr.unit else (thr.unit.value if thr.unit else None)
+        return _Resolved(
+            values, "[" + ", ".join(_fmt(_round(v)) for v in values) + "]" + (f" {shown}" if shown else "")
+        )
+    if _is_number(thr.value):
+        value = float(thr.value)
+        if thr.unit is not None and unit is not None:
+            value = convert(value, thr.unit, unit)
+        value = value * thr.factor * scale
+        shown = unit.value if unit else (thr.unit.value if thr.unit else None)
+        note = (
+            f" (= {thr.describe()})"
+            if (thr.factor != 1.0 or thr.scale_by or (thr.unit and unit and thr.unit != unit))
+            else ""
+        )
+        return _Resolved(value, _fmt(_round(value), shown) + note)
+    return _Resolved(thr.value, _fmt(thr.value))
+
+
+def _test(value: Any, compare: str, thr: Any, unit: Unit | None) -> bool:
+    if compare in (">=", "<="):
+        if unit is Unit.VERSION or (isinstance(value, str) and not _is_number(thr)):
+            got = _version(value)
+            floors = thr if isinstance(thr, list) else [thr]
+            parsed = sorted(_version(f) for f in floors)
+            if not isinstance(thr, list):
+                return got >= parsed[0] if compare == ">=" else got <= parsed[0]
+            same = [f for f in parsed if f[:1] == got[:1]]
+            if same:  # per-branch floors: the floor of the value's own branch
+                return got >= same[0] if compare == ">=" else got <= same[0]
+            return bool(parsed) and got[:1] > parsed[-1][:1] if compare == ">=" else False
+        if not _is_number(value):
+            return False
+        return float(value) >= float(thr) if compare == ">=" else float(value) <= float(thr)
+    if compare == "between":
+        return _is_number(value) and float(thr[0]) <= float(value) <= float(thr[1])
+    if compare == "==":
+        return _equal(value, thr)
+    if compare == "in":
+        return any(_equal(value, t) for t in thr)
+    raise ValueError(compare)  # pragma: no cover
+
+
+def _equal(a: Any, b: Any) -> bool:
+    if isinstance(a, str) or isinstance(b, str):
+        return str(a).strip().lower() == str(b).strip().lower()
+    if isinstance(a, bool) or isinstance(b, bool):
+        return bool(a) is bool(b)
+    return bool(float(a) == float(b))
+
+
+def _judge_how(
+    value: Any, crit: Criterion, p: _Resolved | None, w: _Resolved | None, unit: Unit | None
+) -> tuple[Verdict, str]:
+    """The verdict for one value, and how: 'pass', 'warn' (met the warn threshold) or 'miss'."""
+    miss = Verdict.WARN if crit.soft else Verdict.FAIL
+    if crit.compare in ("true", "false"):
+        ok = _truthy(value) if crit.compare == "true" else not _truthy(value)
+        return (Verdict.PASS, "pass") if ok else (miss, "miss")
+    assert p is not None
+    if _test(value, crit.compare, p.value, unit):
+        return Verdict.PASS, "pass"
+    if w is not None and _test(value, crit.compare, w.value, unit):
+        return Verdict.WARN, "warn"
+    return miss, "miss"
+
+
+def _judge(
+    value: Any, crit: Criterion, p: _Resolved | None, w: _Resolved | None, unit: Unit | None
+) -> Verdict:
+    return _judge_how(value, crit, p, w, unit)[0]
+
+
+def _label_match(labels: dict[str, str], wanted: dict[str, str | list[str]]) -> bool:
+    for key, want in wanted.items():
+        got = labels.get(key)
+        if got is None:
+            return False
+        if isinstance(want, list):
+            if got not in want:
+                return False
+        elif got != want:
+            return False
+    return True
+
+
+def _describe_selection(crit: Criterion) -> str:
+    names = "+".join(crit.metric)
+    if crit.labels:
+        names += (
+            "{"
+            + ",".join(f"{k}={'|'.join(v) if isinstance(v, list) else v}" for k, v in crit.labels.items())
+            + "}"
+        )
+    return names
+
+
+def _not_measured_reason(ctx: _Context, crit: Criterion) -> tuple[Verdict, str]:
+    probes = sorted({ctx.catalog[m].probe for m in crit.metric if m in ctx.catalog})
+    results = [r for pid in probes for r in ctx.results_by_probe.get(pid, [])]
+    what = _describe_selection(crit)
+    names = ", ".join(probes) or "no probe"
+    if not results:
+        return Verdict.NOT_MEASURED, f"Not measured: probe {names} did not run, so there is no {what}."
+    if all(r.status is ProbeStatus.SKIPPED and r.substatus is SubStatus.NOT_APPLICABLE for r in results):
+        msg = results[0].message or "not applicable here"
+        return Verdict.NOT_APPLICABLE, f"Not applicable: probe {names} does not apply ({msg})."
+    bad = [r for r in results if r.status in (ProbeStatus.ERROR, ProbeStatus.SKIPPED)]
+    if bad:
+        first = bad[0]
+        sub = first.substatus.value if first.substatus else first.status.value
+        msg = f": {first.message}" if first.message else ""
+        return (
+            Verdict.NOT_MEASURED,
+            f"Not measured: probe {names} could not measure on {len(bad)} of {len(results)} host(s) "
+            f"({sub}{msg}).",
+        )
+    return Verdict.NOT_MEASURED, f"Not measured: probe {names} ran but reported no {what}."
+
+
+def _phrase(how: str, crit: Criterion, p: _Resolved | None, w: _Resolved | None) -> str:
+    advisory = "; advisory, so warn" if crit.soft else ""
+    if crit.compare in ("true", "false"):
+        return f"is {crit.compare} as required" if how == "pass" else f"is not {crit.compare}{advisory}"
+    assert p is not None
+    op = "within" if crit.compare == "between" else crit.compare
+    if how == "pass":
+        return f"meets pass ({op} {p.text})"
+    if how == "warn" and w is not None:
+        return f"misses pass ({op} {p.text}) but meets warn ({op} {w.text})"
+    text = f"misses pass ({op} {p.text})"
+    if w is not None:
+        text += f" and warn ({op} {w.text})"
+    return text + advisory
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+def _result(
+    crit: Criterion,
+    verdict: Verdict,
+    explanation: str,
+    *,
+    rubric: Rubric,
+    observed: Any = None,
+    unit: str | None = None,
+    threshold: str | None = None,
+    reference_source: str | None = None,
+    hosts: list[str] | None = None,
+    attested: bool = False,
+    evidence: list[str] | None = None,
+) -> CriterionResult:
+    if verdict is Verdict.PASS:
+        points: float | None = crit.weight
+    elif verdict is Verdict.WARN:
+        points = crit.weight * rubric.warn_credit
+    elif verdict is Verdict.FAIL:
+        points = 0.0
+    else:
+        points = None
+    return CriterionResult(
+        id=crit.id,
+        title=crit.title,
+        category=crit.category.value,
+        verdict=verdict,
+        observed=_round(observed),
+        unit=unit,
+        threshold=threshold,
+        reference_source=reference_source,
+        explanation=explanation,
+        remediation=crit.remediation if verdict in (Verdict.WARN, Verdict.FAIL) else None,
+        weight=_round(float(crit.weight)),
+        points=_round(points) if points is not None else None,
+        attested=attested,
+        evidence=evidence or [],
+        cmax_ids=list(crit.cmax),
+        metrics=list(crit.metric)
+        if crit.metric
+        else ([f"attestation:{crit.attestation}"] if crit.attestation else []),
+        hosts=hosts or [],
+    )
+
+
+def _evaluate(ctx: _Context, crit: Criterion) -> Trace:
+    rubric = ctx.rubric
+    trace = Trace(criterion=crit, result=None, profile=ctx.profile, platform=ctx.platform)  # type: ignore[arg-type]
+
+    def done(result: CriterionResult) -> Trace:
+        trace.result = result
+        return trace
+
+    if ctx.platform is not None and ctx.platform not in crit.platforms:
+        return done(
+            _result(
+                crit,
+                Verdict.NOT_APPLICABLE,
+                f"Not applicable: applies to {', '.join(crit.platforms)}; this cluster runs {ctx.platform}.",
+                rubric=rubric,
+            )
+        )
+
+    unit: Unit | None = None
+    if crit.metric and crit.metric[0] in ctx.catalog:
+        unit = ctx.catalog[crit.metric[0]].unit
+    judged_unit = None if crit.aggregate in ("count", "fraction", "distinct") else unit
+    trace.unit = unit.value if unit else crit.unit
+
+    try:
+        p = _resolve(ctx, crit.pass_, judged_unit)
+        w = _resolve(ctx, crit.warn, judged_unit)
+    except _NoReference as err:
+        return done(
+            _result(
+                crit, Verdict.NOT_MEASURED, f"Not measured: {err}, so it cannot be judged.", rubric=rubric
+            )
+        )
+    except UnitError as err:
+        return done(_result(crit, Verdict.NOT_MEASURED, f"Not measured: {err}.", rubric=rubric))
+    trace.pass_value = p.value if p else None
+    trace.warn_value = w.value if w else None
+    trace.references = [r.reference for r in (p, w) if r is not None and r.reference]
+    threshold = None
+    if p is not None:
+        op = crit.compare
+        threshold = f"pass {op} {p.text}" + (f"; warn {op} {w.text}" if w else "")
+    elif crit.compare in ("true", "false"):
+        threshold = f"pass: {crit.compare}" + ("; otherwise warn" if crit.soft else "")
+    sources = [r.source for r in (p, w) if r is not None and r.source]
+    reference_source = sources[0] if sources else crit.source
+
+    # attestation criteria
+    if crit.attestation is not None:
+        att = ctx.attestations.attestations.get(crit.attestation) if ctx.attestations else None
+        if att is None or att.value is None:
+            why = "not attested" if att is None else "attested as unknown (value null)"
+            return done(
+                _result(
+                    crit,
+                    Verdict.NOT_MEASURED,
+                    f"Not measured: {crit.attestation} is {why}; no probe can measure it "
+                    "(add it to an attestations file with evidence).",
+                    rubric=rubric,
+                    threshold=threshold,
+                    reference_source=reference_source,
+                    unit=crit.unit,
+                    evidence=list(att.evidence) if att else None,
+                )
+            )
+        verdict, how = _judge_how(att.value, crit, p, w, None)
+        trace.rows.append(
+            Row(f"attestation:{crit.attestation}", None, {}, att.value, crit.unit, att.value, verdict)
+        )
+        return done(
+            _result(
+                crit,
+                verdict,
+                f"Attested {crit.attestation} = {_fmt(att.value, crit.unit)}: {_phrase(how, crit, p, w)}.",
+                rubric=rubric,
+                observed=att.value,
+                unit=crit.unit,
+                threshold=threshold,
+                reference_source=reference_source,
+                attested=True,
+                evidence=list(att.evidence),
+            )
+        )
+
+    # measured criteria: select, convert
+    rows: list[Row] = []
+    for metric in crit.metric:
+        for m in ctx.by_metric.get(metric, ()):
+            if crit.labels and not _label_match(m.labels, crit.labels):
+                continue
+            row = Row(metric, m.host, dict(m.labels), m.value, m.unit.value)
+            if m.value is None:
+                row.excluded = "not measured (null)"
+            elif unit is not None and m.unit is not unit and _is_number(m.value):
+                try:
+                    row.value = convert(float(m.value), m.unit, unit)
+                except UnitError:
+                    row.excluded = f"unit {m.unit.value} does not convert to {unit.value}"
+            else:
+                row.value = m.value
+            rows.append(row)
+    trace.rows = rows
+    values = [r for r in rows if r.excluded is None]
+    if not values:
+        verdict, why = _not_measured_reason(ctx, crit)
+        if rows:
+            what = _describe_selection(crit)
+            why = f"Not measured: every {what} value is null or unusable ({rows[0].excluded})."
+            verdict = Verdict.NOT_MEASURED
+        return done(
+            _result(crit, verdict, why, rubric=rubric, threshold=threshold, reference_source=reference_source)
+        )
+
+    agg = crit.aggregate
+    observed: Any
+    bad_hosts: list[str] = []
+    shown_unit = trace.unit
+    if agg in ("all", "any"):
+        hows: dict[int, str] = {}
+        for i, r in enumerate(values):
+            r.verdict, hows[i] = _judge_how(r.value, crit, p, w, unit)
+        order = sorted(range(len(values)), key=lambda i: _RANK[values[i].verdict or Verdict.FAIL])
+        pick_i = order[0] if agg == "all" else order[-1]
+        pick = values[pick_i]
+        verdict, how = pick.verdict or Verdict.FAIL, hows[pick_i]
+        if crit.compare in ("true", "false"):
+            truths = [_truthy(r.value) for r in values]
+            observed = all(truths) if agg == "all" else any(truths)
+        else:
+            observed = pick.value
+        if verdict is not Verdict.PASS:
+            bad_hosts = [r.host or "cluster" for r in values if r.verdict is not Verdict.PASS]
+    elif agg in ("min", "max", "median", "mean", "sum"):
+        numbers = [float(r.value) for r in values if _is_number(r.value)]
+        for r in values:
+            if not _is_number(r.value):
+                r.excluded = "not a number"
+        if not numbers:
+            return done(
+                _result(
+                    crit,
+                    Verdict.NOT_MEASURED,
+                    f"Not measured: no numeric {_describe_selection(crit)} value to take the {agg} of.",
+                    rubric=rubric,
+                    threshold=threshold,
+                    reference_source=reference_source,
+                )
+            )
+        numeric_rows = [r for r in values if r.excluded is None]
+        if agg == "min":
+            observed = min((r.value for r in numeric_rows), key=float)
+        elif agg == "max":
+            observed = max((r.value for r in numeric_rows), key=float)
+        elif agg == "median":
+            observed = float(statistics.median(numbers))
+        elif agg == "mean":
+            observed = math.fsum(numbers) / len(numbers)
+        else:
+            observed = math.fsum(numbers)
+        verdict, how = _judge_how(observed, crit, p, w, unit)
+        if verdict is not Verdict.PASS and agg != "sum":
+            for r in values:
+                if r.excluded is None:
+                    r.verdict = _judge(r.value, crit, p, w, unit)
+            bad_hosts = [r.host or "cluster" for r in values if r.verdict not in (None, Verdict.PASS)]
+    else:
+        if agg == "count":
+            observed = len(values)
+        elif agg == "fraction":
+            observed = sum(1 for r in values if _truthy(r.value)) / len(values)
+            bad_hosts = [r.host or "cluster" for r in values if not _truthy(r.value)]
+        else:  # distinct
+            observed = len({str(r.value).strip().lower() for r in values})
+        shown_unit = None
+        verdict, how = _judge_how(observed, crit, p, w, None)
+        if verdict is Verdict.PASS:
+            bad_hosts = []
+    counted = sum(1 for r in values if r.excluded is None)
+    explanation = (
+        f"{agg} over {counted} value(s) of {_describe_selection(crit)} is "
+        f"{_fmt(_round(observed), shown_unit)}: "
+        f"{_phrase(how, crit, p, w)}."
+    )
+    return done(
+        _result(
+            crit,
+            verdict,
+            explanation,
+            rubric=rubric,
+            observed=observed,
+            unit=shown_unit,
+            threshold=threshold,
+            reference_source=reference_source,
+            hosts=sorted(set(bad_hosts)),
+        )
+    )
+
+
+# --------------------------------------------------------------------------- scoring
+
+
+def _gate_ok(gate_criteria: list[str], allow_warn: bool, verdicts: dict[str, Verdict]) -> bool:
+    found = [verdicts[c] for c in gate_criteria if c in verdicts]
+    if found and all(v is Verdict.NOT_APPLICABLE for v in found):
+        return True
+    good = {Verdict.PASS, Verdict.WARN} if allow_warn else {Verdict.PASS}
+    return any(v in good for v in found)
+
+
+def _tier(
+    rubric: Rubric, score: float, coverage: float, cat_cov: dict[str, float], verdicts: dict[str, Verdict]
+) -> tuple[Tier, list[str]]:
+    achieved = Tier.UNDERPERFORMING
+    blocked: list[str] = []
+    stopped = False
+    for tier in reversed(RANKED_TIERS):  # bronze first
+        rule = rubric.tiers[tier]
+        if score + 1e-9 < rule.min_score:
+            break
+        failures: list[str] = []
+        if coverage + 1e-9 < rule.min_coverage:
+            failures.append(f"{tier.value}:coverage")
+        for cat, need in rule.min_category_coverage.items():
+            if cat_cov.get(cat.value, 0.0) + 1e-9 < need:
+                failures.append(f"{tier.value}:coverage.{cat.value}")
+        for gate in rule.gates:
+            if not _gate_ok(gate.criteria, gate.allow_warn, verdicts):
+                failures.append(f"{tier.value}:" + "|".join(gate.criteria))
+        if failures:
+            stopped = True
+            blocked.extend(failures)
+        elif not stopped:
+            achieved = tier
+    return achieved, blocked
+
+
+def bundle_digest(bundle: Bundle) -> str:
+    """SHA-256 of the bundle's canonical JSON, without the ``rubric`` field it may carry."""
+    return hashlib.sha256(bundle.model_dump_json(exclude={"rubric"}).encode()).hexdigest()
+
+
+def evaluate(
+    bundle: Bundle, rubric: Rubric, attestations: Attestations | None = None
+) -> tuple[ScoreResult, list[Trace]]:
+    ctx = _context(bundle, rubric, attestations)
+    traces = [_evaluate(ctx, crit) for crit in rubric.criteria]
+    criteria = [t.result for t in traces]
+    verdicts = {c.id: c.verdict for c in criteria}
+
+    categories: list[CategoryResult] = []
+    cat_cov: dict[str, float] = {}
+    score_num = score_den = cov_num = cov_den = 0.0
+    scored = {Verdict.PASS, Verdict.WARN, Verdict.FAIL}
+    for cat in rubric.categories:
+        mine = [c for c in criteria if c.category == cat.id.value]
+        applicable = math.fsum(c.weight for c in mine if c.verdict is not Verdict.NOT_APPLICABLE)
+        judged = math.fsum(c.weight for c in mine if c.verdict in scored)
+        points = math.fsum(c.points or 0.0 for c in mine if c.verdict in scored)
+        coverage = judged / applicable if applicable > 0 else 0.0
+        cat_score = 100.0 * points / judged if judged > 0 else None
+        cat_cov[cat.id.value] = coverage
+        if cat_score is not None:
+            score_num += cat.weight * cat_score
+            score_den += cat.weight
+        if applicable > 0:
+            cov_num += cat.weight * coverage
+            cov_den += cat.weight
+        categories.append(
+            CategoryResult(
+                id=cat.id.value,
+                title=cat.title,
+                score=round(cat_score, 2) if cat_score is not None else None,
+                weight=_round(float(cat.weight)),
+                coverage=round(coverage, 4),
+            )
+        )
+    score = round(score_num / score_den, 2) if score_den > 0 else 0.0
+    coverage = round(cov_num / cov_den, 4) if cov_den > 0 else 0.0
+    tier, blocked = _tier(rubric, score, coverage, {k: round(v, 4) for k, v in cat_cov.items()}, verdicts)
+    result = ScoreResult(
+        cluster=bundle.target.cluster,
+        provider=bundle.target.provider,
+        bundle_sha256=bundle_digest(bundle),
+        tier=tier,
+        score=score,
+        coverage=coverage,
+        categories=categories,
+        criteria=criteria,
+        gates_failed=blocked,
+        rubric=rubric_ref(rubric),
+        profile=ctx.profile,
+    )
+    return result, traces
+
+
+def score_bundle(
+    bundle: Bundle, rubric: Rubric | None = None, attestations: Attestations | None = None
+) -> ScoreResult:
+    """Score one bundle (default rubric when ``rubric`` is None). Pure: same input, same output."""
+    return evaluate(bundle, rubric or load_rubric(None), attestations)[0]
+
+
+def explain_criterion(
+    bundle: Bundle, criterion_id: str, rubric: Rubric | None = None, attestations: Attestations | None = None
+) -> Trace | None:
+    """The trace of one criterion's verdict, or None when the rubric has no such criterion."""
+    rub = rubric or load_rubric(None)
+    crit = rub.criterion(criterion_id)
+    if crit is None:
+        return None
+    ctx = _context(bundle, rub, attestations)
+    return _evaluate(ctx, crit)
+
+
+def tier_at_least(tier: Tier, floor: Tier) -> bool:
+    return TIER_ORDER.index(tier) >= TIER_ORDER.index(floor)
+
+
+__all__ = [
+    "NUMERIC_UNITS",
+    "Row",
+    "Trace",
+    "bundle_digest",
+    "evaluate",
+    "explain_criterion",
+    "rubric_ref",
+    "score_bundle",
+    "tier_at_least",
+]

@@ -1,0 +1,406 @@
+"""Rubric loading and validation: every problem with its file, line and a hint.
+
+:func:`check_rubric_file` returns all problems (for ``clustermax rubric validate``);
+:func:`load_rubric` raises :class:`~clustermax.errors.ConfigError` on the first one.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from ..errors import ConfigError
+from ..models.common import Unit
+from ..resources import rubrics_dir
+from ..units import NUMERIC_UNITS, convertible
+from .references import References
+from .rubric import NUMERIC_AGGREGATES, NUMERIC_COMPARES, Criterion, Rubric, Threshold
+from .yamlsrc import Loc, YamlDoc, parse_yaml
+
+DEFAULT_RUBRIC = "clustermax-v1.yaml"
+WEIGHT_TOTAL = 100.0
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    line: int | None
+    message: str
+    hint: str | None = None
+
+    def render(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line is not None else self.path
+        return f"{where}: {self.message}" + (f" (hint: {self.hint})" if self.hint else "")
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    probe: str
+    unit: Unit
+    labels: frozenset[str]
+
+
+def metric_catalog(probes_root: Path | None = None) -> dict[str, MetricInfo]:
+    """metric name -> (probe, unit, label keys), from the probe specs (probes/*/probe.yaml).
+
+    Reads only the specs' metric declarations (not scripts or parsers), so scoring works from a
+    bundle whatever the state of the probe scripts.
+    """
+    from ..models.probe import ProbeSpec
+    from ..resources import probes_dir
+
+    base = probes_root or probes_dir()
+    out: dict[str, MetricInfo] = {}
+    for folder in sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))):
+        spec_file = folder / "probe.yaml"
+        if not spec_file.is_file():
+            continue
+        try:
+            spec = ProbeSpec.model_validate(yaml.safe_load(spec_file.read_text(encoding="utf-8")))
+        except (yaml.YAMLError, ValidationError) as err:
+            raise ConfigError(spec_file, None, f"invalid probe spec: {str(err).splitlines()[0]}") from None
+        for metric in spec.metrics:
+            out[metric.name] = MetricInfo(spec.id, metric.unit, frozenset(metric.labels))
+    return out
+
+
+def default_rubric_path() -> Path:
+    return rubrics_dir() / DEFAULT_RUBRIC
+
+
+def _loc_text(loc: Loc) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "document"
+
+
+def _suggest(word: str, options: list[str]) -> str | None:
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else None
+
+
+def load_references(path: Path) -> tuple[References | None, list[Problem]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        return None, [Problem(str(path), None, f"cannot read the hardware references: {err}")]
+    try:
+        doc = parse_yaml(text, path)
+    except ConfigError as err:
+        return None, [Problem(str(path), err.line, err.message.split(": ", 1)[-1], err.hint)]
+    try:
+        refs = References.model_validate(doc.data)
+    except ValidationError as err:
+        return None, [
+            Problem(str(path), doc.line(tuple(e["loc"])), f"{_loc_text(tuple(e['loc']))}: {e['msg']}")
+            for e in err.errors()
+        ]
+    problems = [Problem(str(path), line, f"duplicate key {_loc_text(loc)}") for loc, line in doc.duplicates]
+    return refs, problems
+
+
+def _check_threshold(
+    doc: YamlDoc,
+    loc: Loc,
+    thr: Threshold | None,
+    crit: Criterion,
+    unit: Unit | None,
+    refs: References | None,
+) -> list[Problem]:
+    if thr is None:
+        return []
+    problems: list[Problem] = []
+    line = doc.line(loc)
+    if thr.unit is not None and unit is not None and not convertible(thr.unit, unit):
+        problems.append(
+            Problem(
+                doc.path,
+                line,
+                f"criterion {crit.id!r}: threshold unit {thr.unit.value} does not convert to the metric's "
+                f"unit {unit.value}",
+                hint=f"write the threshold in {unit.value} (or a unit of the same kind)",
+            )
+        )
+    if thr.reference is not None and refs is not None:
+        names = sorted(refs.figure_names())
+        if thr.reference not in names:
+            problems.append(
+                Problem(
+                    doc.path,
+                    line,
+                    f"criterion {crit.id!r}: unknown hardware reference {thr.reference!r}",
+                    hint=_suggest(thr.reference, names) or "see rubrics/references.yaml for the figure names",
+                )
+            )
+        elif unit is not None:
+            kind, _, fig = thr.reference.partition(".")
+            table = refs.gpus if kind == "gpu" else refs.fabrics
+            for ref_id, ref in table.items():
+                figure = ref.figures.get(fig)
+                if figure is not None and figure.unit is not None and not convertible(figure.unit, unit):
+                    problems.append(
+                        Problem(
+                            doc.path,
+                            line,
+                            f"criterion {crit.id!r}: reference {thr.reference} of {ref_id} is in "
+                            f"{figure.unit.value}, which does not convert to {unit.value}",
+                        )
+                    )
+                    break
+    if crit.compare in NUMERIC_COMPARES and unit is not Unit.VERSION:
+        values = thr.value if isinstance(thr.value, list) else [thr.value]
+        if any(isinstance(v, (bool, str)) for v in values if v is not None):
+            problems.append(
+                Problem(
+                    doc.path,
+                    line,
+                    f"criterion {crit.id!r}: compare {crit.compare!r} needs numbers, got {thr.value!r}",
+                    hint="write e.g. '400 Gb/s' or 0.9",
+                )
+            )
+    return problems
+
+
+def check_rubric(
+    doc: YamlDoc,
+    references_path: Path | None = None,
+    probes_root: Path | None = None,
+) -> tuple[Rubric | None, References | None, list[Problem]]:
+    """Validate a parsed rubric document: structure (pydantic), then cross-references."""
+    problems = [Problem(doc.path, line, f"duplicate key {_loc_text(loc)}") for loc, line in doc.duplicates]
+    try:
+        rubric = Rubric.model_validate(doc.data)
+    except ValidationError as err:
+        for e in err.errors():
+            loc = tuple(e["loc"])
+            msg = e["msg"].removeprefix("Value error, ")
+            hint = None
+            if e["type"] == "extra_forbidden":
+                msg = f"unknown key {loc[-1]!r}"
+                hint = "see docs/scoring.md for the keys a rubric takes"
+            elif e["type"] == "enum" and len(loc) >= 3 and loc[-1] == "category":
+                hint = "one of: " + ", ".join(e.get("ctx", {}).get("expected", "").split(", "))
+            problems.append(Problem(doc.path, doc.line(loc), f"{_loc_text(loc)}: {msg}", hint))
+        return None, None, problems
+
+    base = Path(doc.path).parent
+    ref_path = references_path or (base / rubric.references)
+    refs, ref_problems = load_references(ref_path)
+    problems += ref_problems
+    catalog = metric_catalog(probes_root)
+    metric_names = sorted(catalog)
+
+    # categories and weights
+    seen_cat: set[str] = set()
+    for i, cat in enumerate(rubric.categories):
+        if cat.id.value in seen_cat:
+            problems.append(
+                Problem(doc.path, doc.line(("categories", i)), f"category {cat.id.value!r} twice")
+            )
+        seen_cat.add(cat.id.value)
+    total = sum(c.weight for c in rubric.categories)
+    if abs(total - WEIGHT_TOTAL) > 1e-6:
+        problems.append(
+            Problem(
+                doc.path,
+                doc.line(("categories",)),
+                f"category weights add up to {total:g}, not {WEIGHT_TOTAL:g}",
+                hint="adjust the weights so they sum to 100",
+            )
+        )
+
+    # criteria
+    ids: dict[str, int] = {}
+    used_metrics: set[str] = set()
+    for i, crit in enumerate(rubric.criteria):
+        at: Loc = ("criteria", i)
+        if crit.id in ids:
+            problems.append(
+                Problem(doc.path, doc.line((*at, "id")), f"criterion id {crit.id!r} is used twice")
+            )
+        ids[crit.id] = i
+        if crit.category.value not in seen_cat:
+            problems.append(
+                Problem(
+                    doc.path,
+                    doc.line((*at, "category")),
+                    f"criterion {crit.id!r}: unknown category {crit.category.value!r} (not in categories)",
+                    hint="add it under categories: or pick one listed there",
+                )
+            )
+        unit: Unit | None = None
+        for metric in crit.metric:
+            used_metrics.add(metric)
+            info = catalog.get(metric)
+            if info is None:
+                problems.append(
+                    Problem(
+                        doc.path,
+                        doc.line((*at, "metric")),
+                        f"criterion {crit.id!r}: unknown metric {metric!r} (no probe declares it)",
+                        hint=_suggest(metric, metric_names) or "see the metrics in probes/*/probe.yaml",
+                    )
+                )
+                continue
+            if unit is None:
+                unit = info.unit
+            elif not convertible(info.unit, unit):
+                problems.append(
+                    Problem(
+                        doc.path,
+                        doc.line((*at, "metric")),
+                        f"criterion {crit.id!r}: cannot pool metrics in {unit.value} and {info.unit.value}",
+                    )
+                )
+            for key in crit.labels:
+                if key not in info.labels:
+                    known = ", ".join(sorted(info.labels)) or "none"
+                    problems.append(
+                        Problem(
+                            doc.path,
+                            doc.line((*at, "labels", key)),
+                            f"criterion {crit.id!r}: metric {metric!r} has no label {key!r} ({known})",
+                        )
+                    )
+        if unit is not None:
+            numeric = unit in NUMERIC_UNITS
+            if crit.aggregate in NUMERIC_AGGREGATES and not numeric:
+                problems.append(
+                    Problem(
+                        doc.path,
+                        doc.line((*at, "aggregate")),
+                        f"criterion {crit.id!r}: aggregate {crit.aggregate!r} needs numbers, "
+                        f"but the metric is {unit.value}",
+                        hint="use all, any, count, fraction or distinct",
+                    )
+                )
+            if (
+                crit.compare in NUMERIC_COMPARES
+                and not numeric
+                and crit.aggregate not in ("count", "fraction", "distinct")
+                and unit is not Unit.VERSION
+            ):
+                problems.append(
+                    Problem(
+                        doc.path,
+                        doc.line((*at, "compare")),
+                        f"criterion {crit.id!r}: compare {crit.compare!r} needs numbers, but the metric is "
+                        f"{unit.value}",
+                    )
+                )
+        judged_unit = None if crit.aggregate in ("count", "fraction", "distinct") else unit
+        for key, thr in (("pass", crit.pass_), ("warn", crit.warn)):
+            problems += _check_threshold(doc, (*at, key), thr, crit, judged_unit, refs)
+
+    # tiers and gates
+    for tier, rule in rubric.tiers.items():
+        for g, gate in enumerate(rule.gates):
+            for name in gate.criteria:
+                if name not in ids:
+                    problems.append(
+                        Problem(
+                            doc.path,
+                            doc.line(("tiers", tier.value, "gates", g)),
+                            f"tier {tier.value}: gate names a missing criterion {name!r}",
+                            hint=_suggest(name, sorted(ids)) or "gates list criterion ids",
+                        )
+                    )
+        for cov_cat in rule.min_category_coverage:
+            if cov_cat.value not in seen_cat:
+                problems.append(
+                    Problem(
+                        doc.path,
+                        doc.line(("tiers", tier.value, "min_category_coverage", cov_cat.value)),
+                        f"tier {tier.value}: unknown category {cov_cat.value!r} in min_category_coverage",
+                    )
+                )
+
+    # informational metrics
+    for i, metric in enumerate(rubric.informational):
+        if metric not in catalog:
+            problems.append(
+                Problem(
+                    doc.path,
+                    doc.line(("informational", i)),
+                    f"informational: unknown metric {metric!r}",
+                    hint=_suggest(metric, metric_names),
+                )
+            )
+        elif metric in used_metrics:
+            problems.append(
+                Problem(
+                    doc.path,
+                    doc.line(("informational", i)),
+                    f"informational: metric {metric!r} is also read by a criterion",
+                    hint="remove it from informational",
+                )
+            )
+    return rubric, refs, problems
+
+
+def check_rubric_file(
+    path: str | Path, probes_root: Path | None = None
+) -> tuple[Rubric | None, list[Problem]]:
+    """Every problem of a rubric file. Returns the rubric (with its references) when there is none."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as err:
+        return None, [Problem(str(path), None, f"cannot read: {err.strerror or err}", "check the path")]
+    try:
+        doc = parse_yaml(raw.decode("utf-8"), path)
+    except UnicodeDecodeError:
+        return None, [Problem(str(path), None, "not UTF-8 text")]
+    except ConfigError as err:
+        return None, [Problem(str(path), err.line, err.message.split(": ", 1)[-1], err.hint)]
+    rubric, refs, problems = check_rubric(doc, probes_root=probes_root)
+    if rubric is None or problems:
+        return None, problems
+    rubric._sha256 = hashlib.sha256(raw).hexdigest()
+    rubric._references = refs
+    if refs is not None:
+        ref_path = p.parent / rubric.references
+        rubric._references_sha256 = hashlib.sha256(ref_path.read_bytes()).hexdigest()
+    return rubric, []
+
+
+_DEFAULT_CACHE: dict[str, Rubric] = {}
+
+
+def load_rubric(path: str | Path | None = None) -> Rubric:
+    """Load and validate a rubric (None: the default rubric). Raises ConfigError on the first problem."""
+    target = Path(path) if path is not None else default_rubric_path()
+    key = str(target.resolve()) if path is None else ""
+    if key and key in _DEFAULT_CACHE:
+        return _DEFAULT_CACHE[key]
+    rubric, problems = check_rubric_file(target)
+    if rubric is None:
+        first = problems[0]
+        more = f" ({len(problems) - 1} more problem(s): run `clustermax rubric validate {target}`)"
+        raise ConfigError(
+            first.path, first.line, first.message + (more if len(problems) > 1 else ""), hint=first.hint
+        )
+    if key:
+        _DEFAULT_CACHE[key] = rubric
+    return rubric
+
+
+def references_of(rubric: Rubric) -> References:
+    """The hardware references a rubric was loaded with (the default table for rubrics built in code)."""
+    refs = rubric._references
+    if isinstance(refs, References):
+        return refs
+    ref_path = rubrics_dir() / rubric.references
+    loaded, problems = load_references(ref_path)
+    if loaded is None:
+        first = problems[0]
+        raise ConfigError(first.path, first.line, first.message)
+    rubric._references = loaded
+    rubric._references_sha256 = hashlib.sha256(ref_path.read_bytes()).hexdigest()
+    return loaded
