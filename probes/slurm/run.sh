@@ -6,7 +6,10 @@
 # would otherwise swallow the rest of it.
 
 cmx_slurm_main() {
-  local multi=${CMX_PARAM_MULTI_NODE:-true} node_ssh=${CMX_PARAM_NODE_SSH:-true}
+  local multi=true node_ssh=true
+  # booleans arrive as 1/0 from the engine
+  case ${CMX_PARAM_MULTI_NODE:-1} in 0 | false | no | off) multi=false ;; esac
+  case ${CMX_PARAM_NODE_SSH:-1} in 0 | false | no | off) node_ssh=false ;; esac
   local step_timeout=${CMX_PARAM_STEP_TIMEOUT_S:-30} me tag
   case $step_timeout in '' | *[!0-9]*) step_timeout=30 ;; esac
   me=$(id -un 2>/dev/null || echo "${USER:-}")
