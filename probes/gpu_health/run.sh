@@ -1,6 +1,6 @@
 # gpu_health: runs on every GPU node. Read-only: changes no GPU setting.
 # Sections (parsed by clustermax.probe_parsers.gpu_health):
-#   host, now, uptime          computed values (hostname, epoch seconds, /proc/uptime)
+#   host, now, uptime, tz      computed values (hostname, epoch seconds, /proc/uptime, UTC offset)
 #   nvidia-smi-q               nvidia-smi -q (count, model, driver, CUDA, persistence, temperatures, power,
 #                              clocks event reasons, ECC, retired pages, remapped rows, PCIe link)
 #   nvidia-smi-nvlink          nvidia-smi nvlink -s (per-link speed or "<inactive>")
@@ -18,6 +18,7 @@ case $dcgm_timeout in '' | *[!0-9]*) dcgm_timeout=300 ;; esac
 cmx_text host "$(hostname 2>/dev/null || uname -n)"
 cmx_text now "$(date +%s)"
 cmx_text uptime "$(cat /proc/uptime 2>/dev/null)"
+cmx_text tz "$(date +%z)"
 
 cmx_section nvidia-smi-q nvidia-smi -q
 cmx_section nvidia-smi-nvlink nvidia-smi nvlink -s
@@ -33,10 +34,10 @@ cmx_klog_journal() {
   return 0
 }
 cmx_klog_dmesg() {
-  if dmesg --time-format iso >"$CMX_TMP/klog" 2>"$CMX_TMP/klog.err"; then
-    :
-  elif grep -qi 'unrecognized option\|invalid argument' "$CMX_TMP/klog.err"; then
-    dmesg >"$CMX_TMP/klog" || return $?  # busybox/old util-linux: seconds since boot (see the uptime section)
+  if dmesg -T >"$CMX_TMP/klog" 2>"$CMX_TMP/klog.err"; then
+    :  # [Wed Jul 31 23:14:18 2024] local time (see the tz section)
+  elif grep -qi 'unrecognized option\|invalid option\|invalid argument' "$CMX_TMP/klog.err"; then
+    dmesg >"$CMX_TMP/klog" || return $?  # busybox: [seconds since boot] (see the uptime section)
   else
     cat "$CMX_TMP/klog.err" >&2
     return 1
