@@ -1,9 +1,166 @@
-"""`clustermax` commands of this area (being built; see the issues)."""
+"""`clustermax score` and `clustermax rubric validate|show`: offline scoring of saved bundles.
+
+Only typer and the standard library are imported at module level (keeps `clustermax --help` fast);
+the scoring package (pydantic, yaml, rich) loads inside the commands.
+
+Exit codes: 0 ok, 1 a bundle scored below --fail-under, 2 usage or configuration error (bad rubric,
+bundle, attestations, unknown criterion), 4 unexpected error.
+"""
 
 from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
 
 import typer
 
 
+class ScoreFormat(str, Enum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+
+
+class TierName(str, Enum):
+    platinum = "platinum"
+    gold = "gold"
+    silver = "silver"
+    bronze = "bronze"
+    underperforming = "underperforming"
+
+
+_BUNDLES = typer.Argument(
+    ..., help="Bundle files (bundle.json) or the directories holding them.", show_default=False
+)
+_RUBRIC = typer.Option(None, "--rubric", help="Rubric YAML (default: the built-in clustermax-v1 rubric).")
+_ATTEST = typer.Option(None, "--attestations", help="Attestations YAML for what no probe can measure.")
+_REPARSE = typer.Option(
+    False, "--reparse", help="Re-derive measurements from the raw outputs with today's parsers."
+)
+_FAIL_UNDER = typer.Option(None, "--fail-under", help="Exit 1 when a bundle scores below this tier.")
+_FORMAT = typer.Option(
+    ScoreFormat.table, "--format", "-f", help="Output format (json: a list, one per bundle)."
+)
+_RUBRIC_FILE = typer.Argument(None, help="Rubric YAML (default: the built-in rubric).")
+_EXPLAIN = typer.Option(
+    None, "--explain", help="Show how one criterion's verdict was reached, and nothing else."
+)
+
+
+def score(
+    bundles: list[Path] = _BUNDLES,
+    rubric: Path | None = _RUBRIC,
+    attestations: Path | None = _ATTEST,
+    reparse: bool = _REPARSE,
+    fail_under: TierName | None = _FAIL_UNDER,
+    fmt: ScoreFormat = _FORMAT,
+    explain: str | None = _EXPLAIN,
+) -> None:
+    """Score saved bundles against a rubric and print the tier, score, coverage and every verdict."""
+    from .errors import BelowTierError, UsageError
+    from .models.score import Tier
+    from .scoring import evaluate, load_attestations, load_bundle, load_rubric, render, tier_at_least
+
+    rub = load_rubric(rubric)
+    att = load_attestations(attestations) if attestations is not None else None
+    if att is not None:
+        read = {c.attestation for c in rub.criteria if c.attestation}
+        unused = sorted(set(att.attestations) - read)
+        if unused:
+            typer.echo(f"warning: the rubric reads no attestation named {', '.join(unused)}", err=True)
+    if explain is not None and rub.criterion(explain) is None:
+        import difflib
+
+        close = difflib.get_close_matches(explain, [c.id for c in rub.criteria], n=1)
+        raise UsageError(
+            f"rubric {rub.id} has no criterion {explain!r}",
+            hint=f"did you mean {close[0]!r}?" if close else "`clustermax rubric show` lists the criteria",
+        )
+
+    loaded = [load_bundle(path) for path in bundles]
+    if reparse:
+        import importlib
+
+        try:  # written by the engine helper; imported by name so scoring works without it
+            reparse_bundle = importlib.import_module("clustermax.engine.reparse").reparse_bundle
+        except (ImportError, AttributeError):
+            raise UsageError(
+                "--reparse is not available: this build has no clustermax.engine.reparse",
+                hint="score without --reparse, or upgrade clustermax",
+            ) from None
+        loaded = [reparse_bundle(b) for b in loaded]
+
+    results = []
+    chunks: list[str] = []
+    for bundle in loaded:
+        if att is not None and att.cluster and att.cluster != bundle.target.cluster:
+            typer.echo(
+                f"warning: attestations are for {att.cluster!r}, the bundle for {bundle.target.cluster!r}",
+                err=True,
+            )
+        result, traces = evaluate(bundle, rub, att)
+        results.append(result)
+        if explain is not None:
+            trace = next(t for t in traces if t.criterion.id == explain)
+            chunks.append(render.explain_text(trace, bundle.target.cluster))
+        elif fmt is ScoreFormat.table:
+            chunks.append(render.score_table(result))
+        elif fmt is ScoreFormat.markdown:
+            chunks.append(render.score_markdown(result))
+    if explain is None and fmt is ScoreFormat.json:
+        chunks = [render.scores_json(results)]
+    sys.stdout.write("\n".join(chunks))
+    sys.stdout.flush()
+
+    if fail_under is not None:
+        floor = Tier(fail_under.value)
+        below = [r for r in results if not tier_at_least(r.tier, floor)]
+        if below:
+            names = ", ".join(f"{r.cluster} ({r.tier.value})" for r in below)
+            raise BelowTierError(f"below {floor.value}: {names}")
+
+
+rubric_app = typer.Typer(
+    name="rubric", help="Check and show scoring rubrics.", no_args_is_help=True, rich_markup_mode=None
+)
+
+_RUBRIC_FILES = typer.Argument(..., help="Rubric YAML files to check.", show_default=False)
+
+
+@rubric_app.command("validate")
+def rubric_validate(files: list[Path] = _RUBRIC_FILES) -> None:
+    """Check rubric files: every problem with its file, line and a hint; exit 2 when there is one."""
+    from .errors import ConfigError
+    from .scoring import check_rubric_file
+
+    failed = 0
+    for path in files:
+        rubric, problems = check_rubric_file(path)
+        if problems:
+            failed += 1
+            for problem in problems:
+                typer.echo(problem.render())
+        elif rubric is not None:
+            typer.echo(f"{path}: ok ({rubric.id} {rubric.version}, {len(rubric.criteria)} criteria)")
+    if failed:
+        raise ConfigError(
+            files[0] if len(files) == 1 else f"{failed} rubric file(s)", None, "rubric validation failed"
+        )
+
+
+@rubric_app.command("show")
+def rubric_show(
+    file: Path | None = _RUBRIC_FILE,
+) -> None:
+    """Print a rubric as readable tables: tiers, categories, criteria and thresholds."""
+    from .scoring import load_rubric
+    from .scoring.render import rubric_table
+
+    sys.stdout.write(rubric_table(load_rubric(file)))
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the app."""
+    app.command("score")(score)
+    app.add_typer(rubric_app)

@@ -439,9 +439,16 @@ def _evaluate(ctx: _Context, crit: Criterion) -> Trace:
         p = _resolve(ctx, crit.pass_, judged_unit)
         w = _resolve(ctx, crit.warn, judged_unit)
     except _NoReference as err:
+        configured = f"pass {crit.compare} {crit.pass_.describe()}" if crit.pass_ else None
+        if configured and crit.warn:
+            configured += f"; warn {crit.compare} {crit.warn.describe()}"
         return done(
             _result(
-                crit, Verdict.NOT_MEASURED, f"Not measured: {err}, so it cannot be judged.", rubric=rubric
+                crit,
+                Verdict.NOT_MEASURED,
+                f"Not measured: {err}, so it cannot be judged.",
+                rubric=rubric,
+                threshold=configured,
             )
         )
     except UnitError as err:
