@@ -40,6 +40,13 @@ VERDICT_STYLE = {
     Verdict.NOT_MEASURED: "dim",
     Verdict.NOT_APPLICABLE: "dim",
 }
+_VERDICT_RANK = {
+    Verdict.FAIL: 0,
+    Verdict.WARN: 1,
+    Verdict.PASS: 2,
+    Verdict.NOT_MEASURED: 3,
+    Verdict.NOT_APPLICABLE: 4,
+}
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 
 
@@ -100,12 +107,14 @@ def _single(console: Console, cluster: ClusterReport, table_box: box.Box) -> Non
             _t(fmt_pct(cat.coverage)),
         )
     console.print(categories)
-    criteria = Table(title="Criteria", box=table_box, title_justify="left")
+    criteria = Table(title="Criteria measured or attested", box=table_box, title_justify="left")
     criteria.add_column("verdict")
     criteria.add_column("criterion")
     criteria.add_column("observed", justify="right")
     criteria.add_column("threshold")
-    for c in cluster.criteria:
+    shown = [c for c in cluster.criteria if c.verdict in (Verdict.PASS, Verdict.WARN, Verdict.FAIL)]
+    shown.sort(key=lambda c: (_VERDICT_RANK[c.verdict], c.category, c.id))
+    for c in shown:
         title = _t(f"{c.id}  {c.title}")
         if c.attested:
             title.append(" [attested]", style="magenta")
@@ -116,6 +125,14 @@ def _single(console: Console, cluster: ClusterReport, table_box: box.Box) -> Non
             _t(c.threshold or "—"),
         )
     console.print(criteria)
+    hidden = len(cluster.criteria) - len(shown)
+    if hidden:
+        console.print(
+            _t(
+                f"{hidden} criteria not measured or not applicable: see the full report (coverage section)",
+                "dim",
+            )
+        )
     if cluster.findings:
         console.print(Text("Findings", style="bold"))
         for f in cluster.findings[:15]:
