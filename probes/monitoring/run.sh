@@ -1,0 +1,8 @@
+# Monitoring endpoints: which TCP ports listen on this node (the DCGM exporter and node exporter ports).
+# The /metrics bodies are fetched by clustermax itself through the SSH connection (probe.yaml endpoints),
+# so no port is ever opened to the outside. Read-only.
+DCGM_PORT=${CMX_PARAM_DCGM_EXPORTER_PORT:-9400}
+NODE_PORT=${CMX_PARAM_NODE_EXPORTER_PORT:-9100}
+cmx_text ports "dcgm_exporter_port=$DCGM_PORT node_exporter_port=$NODE_PORT"
+cmx_section listening ss -Htln
+exit 0

@@ -1,0 +1,147 @@
+"""Parser of the ``monitoring`` probe: does a DCGM exporter / node exporter answer, and what does it export.
+
+Steps: ``main`` (sections ``ports`` and ``listening``: ``ss -Htln``) and one step per endpoint of the
+spec, ``dcgm-exporter`` and ``node-exporter``, whose stdout is the HTTP body and exit code the HTTP status
+(None when nothing answered).
+
+GPU health metrics looked for in the DCGM exporter's body (:data:`GPU_HEALTH_METRICS`); a metric counts
+as exported when the body has a sample or a ``# TYPE`` line for it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..models import CommandResult, Finding, Measurement, Severity, Unit
+from .base import ProbeParseInput, ProbeParseOutput, Section
+
+GPU_HEALTH_METRICS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("DCGM_FI_DEV_XID_ERRORS",), "last Xid error"),
+    (
+        ("DCGM_FI_DEV_ECC_DBE_VOL_TOTAL", "DCGM_FI_DEV_ECC_DBE_AGG_TOTAL"),
+        "uncorrectable (double-bit) ECC errors",
+    ),
+    (
+        ("DCGM_FI_DEV_ECC_SBE_VOL_TOTAL", "DCGM_FI_DEV_ECC_SBE_AGG_TOTAL"),
+        "correctable (single-bit) ECC errors",
+    ),
+    (("DCGM_FI_DEV_GPU_TEMP",), "GPU temperature"),
+    (("DCGM_FI_DEV_MEMORY_TEMP",), "HBM temperature"),
+    (("DCGM_FI_DEV_POWER_USAGE",), "power draw"),
+    (("DCGM_FI_DEV_ROW_REMAP_FAILURE",), "row remapping failure"),
+    (("DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS",), "rows remapped after uncorrectable errors"),
+    (("DCGM_FI_DEV_RETIRED_DBE", "DCGM_FI_DEV_RETIRED_PENDING"), "retired pages (pre-Ampere)"),
+    (("DCGM_FI_DEV_PCIE_REPLAY_COUNTER",), "PCIe replays"),
+    (("DCGM_FI_DEV_NVLINK_BANDWIDTH_TOTAL",), "NVLink bandwidth"),
+    (
+        ("DCGM_FI_DEV_NVLINK_CRC_FLIT_ERROR_COUNT_TOTAL", "DCGM_FI_DEV_NVLINK_CRC_DATA_ERROR_COUNT_TOTAL"),
+        "NVLink CRC errors",
+    ),
+    (("DCGM_FI_DEV_THERMAL_VIOLATION",), "thermal throttling time"),
+    (("DCGM_FI_DEV_POWER_VIOLATION",), "power throttling time"),
+)
+"""(metric names, any of which counts; what it tells) for the GPU health signals a fleet should scrape."""
+
+_NAME = re.compile(r"^(?:# (?:TYPE|HELP) )?([A-Za-z_:][A-Za-z0-9_:]*)")
+
+
+def exported_names(body: str) -> set[str]:
+    """Metric names in a Prometheus text body (samples, and HELP/TYPE lines)."""
+    names = set()
+    for line in body.splitlines():
+        line = line.strip()
+        if not line or (line.startswith("#") and not line.startswith(("# TYPE ", "# HELP "))):
+            continue
+        m = _NAME.match(line)
+        if m:
+            names.add(m.group(1))
+    return names
+
+
+def _listening_ports(sec: Section | None) -> set[int] | None:
+    if sec is None or not sec.ok:
+        return None
+    ports = set()
+    for line in sec.text.splitlines():
+        fields = line.split()
+        for f in fields[2:5]:
+            if ":" in f:
+                tail = f.rsplit(":", 1)[1]
+                if tail.isdigit():
+                    ports.add(int(tail))
+                    break
+    return ports
+
+
+def _port(inp: ProbeParseInput, param: str) -> int | None:
+    value = inp.params.get(param)
+    if value is None and param in inp.spec.params:
+        value = inp.spec.params[param].default
+    try:
+        return int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
+def _answers(cmd: CommandResult | None, listening: set[int] | None, port: int | None) -> bool | None:
+    """True: HTTP 200 on /metrics; False: nothing answers; None: could not tell."""
+    if cmd is None:
+        return None
+    if cmd.exit_code == 200:
+        return True
+    if cmd.exit_code is not None:
+        return False  # something answered, but not with metrics (404, 500 ...)
+    err = (cmd.error or "").lower()
+    if any(s in err for s in ("refused", "connect", "no route", "reset")):
+        return False
+    if listening is not None and port is not None and port not in listening:
+        return False
+    return None
+
+
+def parse(inp: ProbeParseInput) -> ProbeParseOutput:
+    out = ProbeParseOutput()
+    listening = _listening_ports(inp.sections.get("listening"))
+    dcgm_cmd, node_cmd = inp.commands.get("dcgm-exporter"), inp.commands.get("node-exporter")
+    dcgm = _answers(dcgm_cmd, listening, _port(inp, "dcgm_exporter_port"))
+    node = _answers(node_cmd, listening, _port(inp, "node_exporter_port"))
+    host = inp.host
+    out.measurements.append(
+        Measurement(metric="monitoring.dcgm_exporter", value=dcgm, unit=Unit.BOOL, host=host)
+    )
+    out.measurements.append(
+        Measurement(metric="monitoring.node_exporter", value=node, unit=Unit.BOOL, host=host)
+    )
+    present: list[str] = []
+    missing: list[str] = []
+    if dcgm and dcgm_cmd is not None:
+        names = exported_names(dcgm_cmd.stdout)
+        for alternatives, _what in GPU_HEALTH_METRICS:
+            hit = next((n for n in alternatives if n in names), None)
+            (present if hit else missing).append(hit or alternatives[0])
+        if not any(n.startswith("DCGM_") for n in names):
+            out.findings.append(Finding(code="monitoring.dcgm-exporter-empty", severity=Severity.MEDIUM, host=host,
+                                        message="the DCGM exporter port answers but exports no DCGM_ metric"))  # fmt: skip
+    out.measurements += [
+        Measurement(metric="monitoring.gpu_health_metrics", value=len(present) if dcgm else None, unit=Unit.COUNT,
+                    host=host),
+        Measurement(metric="monitoring.gpu_metrics_missing", value=",".join(missing) if dcgm else None,
+                    unit=Unit.TEXT, host=host),
+        Measurement(metric="monitoring.gpu_metrics_exported", value=",".join(present) if dcgm else None,
+                    unit=Unit.TEXT, host=host),
+    ]  # fmt: skip
+    if dcgm is False:
+        out.findings.append(Finding(code="monitoring.no-dcgm-exporter", severity=Severity.MEDIUM, host=host,
+                                    message="no DCGM exporter answers on this node",
+                                    remediation=inp.spec.remediation.get("no-dcgm-exporter")))  # fmt: skip
+    if node is False:
+        out.findings.append(Finding(code="monitoring.no-node-exporter", severity=Severity.LOW, host=host,
+                                    message="no node exporter answers on this node",
+                                    remediation=inp.spec.remediation.get("no-node-exporter")))  # fmt: skip
+    parts = [
+        f"DCGM exporter: {'yes' if dcgm else 'no' if dcgm is False else 'unknown'}"
+        + (f" ({len(present)}/{len(GPU_HEALTH_METRICS)} health metrics)" if dcgm else ""),
+        f"node exporter: {'yes' if node else 'no' if node is False else 'unknown'}",
+    ]
+    out.message = "; ".join(parts)
+    return out
