@@ -1,0 +1,57 @@
+"""Re-derive every probe result of a bundle from its raw command results, with today's parsers.
+
+Pure and offline: ``clustermax score --reparse`` calls it, so a bundle made by an older clustermax is
+scored with the current parsers. Connection-level errors (the host was unreachable, refused our key,
+...) and results without commands are kept as they were: there is nothing to re-parse.
+
+Commands made by ``clustermax import`` (step ``import:<kind>``) are re-parsed by
+``clustermax.importer.reparse_import_command(cmd)`` (imported lazily), which returns the new ProbeResult
+for that command (or an object with ``status``/``substatus``/``message``/``measurements``/``findings``/
+``facts``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from ..models import Bundle, CommandResult, ProbeResult, ProbeSpec
+from .loader import load_probe_specs
+from .runner import result_from_commands
+
+_FIELDS = ("status", "substatus", "message", "remediation", "measurements", "findings", "facts")
+
+
+def _reparse_import(result: ProbeResult, cmd: CommandResult) -> ProbeResult:
+    importer = importlib.import_module("clustermax.importer")
+    new: Any = importer.reparse_import_command(cmd)
+    if isinstance(new, ProbeResult):
+        return new
+    update = {f: getattr(new, f) for f in _FIELDS if hasattr(new, f)}
+    return result.model_copy(update=update)
+
+
+def reparse_result(
+    result: ProbeResult, commands: dict[str, CommandResult], specs: dict[str, ProbeSpec]
+) -> ProbeResult:
+    """``result`` re-derived from its commands (unchanged when there is nothing to re-parse)."""
+    cmds = [commands[cid] for cid in result.command_ids if cid in commands]
+    if not cmds:
+        return result
+    imports = [c for c in cmds if c.step.startswith("import:")]
+    if imports:
+        return _reparse_import(result, imports[0])
+    spec = specs.get(result.probe_id)
+    if spec is None:
+        return result
+    fresh = result_from_commands(spec, result.host, result.params, cmds)
+    return fresh.model_copy(update={"started_at": result.started_at, "duration_s": result.duration_s})
+
+
+def reparse_bundle(bundle: Bundle, specs: dict[str, ProbeSpec] | None = None) -> Bundle:
+    """A copy of ``bundle`` whose results are re-derived from its raw commands."""
+    if specs is None:
+        specs = load_probe_specs() if any(not c.step.startswith("import:") for c in bundle.commands) else {}
+    commands = {c.id: c for c in bundle.commands}
+    results = [reparse_result(r, commands, specs) for r in bundle.results]
+    return bundle.model_copy(update={"results": results})
