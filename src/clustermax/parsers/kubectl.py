@@ -467,9 +467,9 @@ def _describe_block(block: list[str], warnings: list[str]) -> KubeNode | None:
                 target = capacity if section == "Capacity" else allocatable
                 if target is not None:
                     target[key.strip()] = value.strip()
-        elif section == "Conditions":
+        elif section in ("Conditions", None):
             parts = content.split()
-            if len(parts) >= 2 and parts[0] == "Ready":
+            if len(parts) >= 2 and parts[0] == "Ready" and parts[1] in ("True", "False", "Unknown"):
                 ready = {"True": True, "False": False}.get(parts[1])
     if name is None and not labels and capacity is None and allocatable is None:
         return None
@@ -498,4 +498,8 @@ def detect_kubectl_nodes(text: str) -> float:
         return 0.85
     if re.search(r"nvidia\.com/gpu", head) and re.search(r"^\s*(allocatable|capacity):", head, re.M):
         return 0.6
+    if re.search(r"^Capacity:\s*$", head, re.M) and re.search(r"^Allocatable:\s*$", head, re.M):
+        return 0.5  # part of a describe node
+    if re.search(r"^\s+(nvidia|amd)\.com/gpu\.[a-z.\-]+=\S", head, re.M):
+        return 0.4  # node labels as describe prints them
     return 0.0

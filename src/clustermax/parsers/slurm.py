@@ -255,18 +255,26 @@ def _records(lines: list[str], first_key: str) -> list[list[tuple[str, str]]]:
     records: list[list[tuple[str, str]]] = []
     start = re.compile(rf"^\s*{first_key}=")
     current: list[tuple[str, str]] | None = None
-    for line in lines:
+    # a record ends at a blank line unless the next text is still indented (24.05 prints an empty
+    # indented line before Reason=); next_indented[i]: the next non-blank line after i is indented
+    next_indented = [False] * (len(lines) + 1)
+    for index in range(len(lines) - 1, -1, -1):
+        line = lines[index]
+        next_indented[index] = line[:1].isspace() if line.strip() else next_indented[index + 1]
+    for index, line in enumerate(lines):
+        if not line.strip():
+            if not next_indented[index + 1]:
+                current = None
+            continue
         if start.match(line):
             current = []
             records.append(current)
             one_line = len(_KEY.findall(line)) > 8
             current.extend(_kv_line(line.strip(), one_line))
-        elif current is not None and line.strip():
+        elif current is not None:
             if not _KEY.search(line.strip()):
                 continue
             current.extend(_kv_line(line.strip(), False))
-        elif not line.strip():
-            current = None
     return records
 
 
