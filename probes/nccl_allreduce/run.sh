@@ -1,0 +1,506 @@
+# nccl_allreduce: runs once, on the login node (or the single target), and launches through the scheduler.
+# Sections (parsed by clustermax.probe_parsers.nccl_allreduce):
+#   plan                 key=value lines: platform, launcher, impl, binary, gpus_per_node, nodes_available,
+#                        node_counts, mpi, image, skipped reasons
+#   nccl-env             NCCL_* variables of the launching environment (before clustermax sets any)
+#   nccl-conf            /etc/nccl.conf and ~/.nccl.conf as found on the launching host
+#   sinfo                sinfo -h -N -o '%N|%G|%t' (Slurm: GPU nodes and their GRES)
+#   srun-mpi             srun --mpi=list (Slurm: which MPI plugins exist)
+#   discover             what one compute node has (Slurm: one srun step): binary, torch, NCCL env, nccl.conf
+#   run-n<N>-r<R>-meta   key=value lines of one run: impl, nodes, ranks, gpus_per_node, launcher, command
+#   run-n<N>-r<R>        the run's output (rank 0 only); rc=124/137: cut by run_timeout_s (hung)
+#   skip-n<N>            why node count N was not run
+set -o pipefail 2>/dev/null || true
+P_COLL=${CMX_PARAM_COLLECTIVE:-all_reduce}
+P_MIN=${CMX_PARAM_MIN_BYTES:-16M}
+P_MAX=${CMX_PARAM_MAX_BYTES:-8G}
+P_STEP=${CMX_PARAM_STEP_FACTOR:-2}
+P_ITERS=${CMX_PARAM_ITERS:-20}
+P_WARM=${CMX_PARAM_WARMUP_ITERS:-5}
+P_REPS=${CMX_PARAM_REPETITIONS:-3}
+P_NODES=${CMX_PARAM_NODE_COUNTS:-1 2 4}
+P_GPN=${CMX_PARAM_GPUS_PER_NODE:-}
+P_PATH=${CMX_PARAM_NCCL_TESTS_PATH:-}
+P_IMAGE=${CMX_PARAM_CONTAINER_IMAGE:-}
+P_RUN_TIMEOUT=${CMX_PARAM_RUN_TIMEOUT_S:-600}
+P_BUDGET=${CMX_PARAM_BUDGET_S:-1700}
+P_MPI=${CMX_PARAM_SRUN_MPI:-}
+P_PARTITION=${CMX_PARAM_PARTITION:-}
+platform=${CMX_PLATFORM:-bare}
+for v in "$P_STEP" "$P_ITERS" "$P_WARM" "$P_REPS" "$P_RUN_TIMEOUT" "$P_BUDGET"; do
+  case $v in '' | *[!0-9]*) cmx_text error "a numeric parameter is not a whole number: '$v'"; exit 2 ;; esac
+done
+case $P_COLL in
+  all_reduce | all_gather | reduce_scatter | alltoall) ;;
+  *) cmx_text error "collective must be all_reduce, all_gather, reduce_scatter or alltoall (got '$P_COLL')"; exit 2 ;;
+esac
+case "$P_MIN$P_MAX" in *[!0-9KMGTkmgt]*) cmx_text error "min_bytes/max_bytes must look like 16M or 8G"; exit 2 ;; esac
+BIN="${P_COLL}_perf"
+JOB="clustermax-nccl-$$"
+T0=$(date +%s)
+PLAN=""
+plan() { PLAN="$PLAN$1
+"; }
+plan "platform=$platform"
+plan "collective=$P_COLL"
+
+cmx_text nccl-env "$(env | grep '^NCCL_' | sort)"
+cmx_nccl_conf() {
+  local f
+  for f in /etc/nccl.conf "$HOME/.nccl.conf"; do
+    [ -r "$f" ] && { printf '# %s\n' "$f"; cat "$f"; }
+  done
+  return 0
+}
+cmx_section nccl-conf cmx_nccl_conf
+
+if [ "$platform" = kubernetes ]; then
+  plan "skipped=kubernetes: launching through an MPIJob is not implemented; run on Slurm or bare hosts"
+  cmx_text plan "$PLAN"
+  exit 0
+fi
+
+# The torch fallback benchmark, kept in sync with probes/nccl_allreduce/torch_allreduce.py.
+cmx_torch_bench() {
+  cat <<'CMX_TORCH_PY'
+# clustermax fallback collective benchmark (torch.distributed), used when nccl-tests is not installed.
+# Launched by torchrun (RANK, WORLD_SIZE, LOCAL_RANK set). Rank 0 prints one line per event:
+#
+#   #cmx-torch {"kind": "header", "version": 1, "collective": ..., "dtype": ..., "world_size": N,
+#               "nodes": M, "iters": I, "warmup": W, "min_bytes": B, "max_bytes": E, "step_factor": F,
+#               "backend": "nccl", "torch": ..., "cuda": ..., "nccl": "2.21.5", "device": "NVIDIA H100 ..."}
+#   #cmx-torch {"kind": "row", "size_bytes": S, "count": C, "dtype": ..., "time_us": T,
+#               "algbw_gbps": A, "busbw_gbps": B, "wrong": K}
+#   #cmx-torch {"kind": "skip", "size_bytes": S, "reason": "..."}
+#   #cmx-torch {"kind": "done", "rows": R, "peak_busbw_gbps": P}
+#
+# Sizes follow nccl-tests: S is the size of the (largest) buffer, algbw = S / time, busbw = algbw x factor
+# with factor 2(n-1)/n for all_reduce and (n-1)/n for all_gather, reduce_scatter and alltoall
+# (nccl-tests doc/PERFORMANCE.md). With one rank the factor is 0 and busbw is 0, as nccl-tests prints.
+# time is the mean over ranks of each rank's mean time per iteration (nccl-tests' default -a 1).
+# "wrong" counts elements that differ from the expected result of one checked call (rank r sends r+1).
+# Keep this file in sync with the copy embedded in run.sh (tests/probes/test_nccl_probe.py checks it).
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from typing import Any
+
+FACTORS = {
+    "all_reduce": "2(n-1)/n",
+    "all_gather": "(n-1)/n",
+    "reduce_scatter": "(n-1)/n",
+    "alltoall": "(n-1)/n",
+}
+DTYPE_SIZES = {"float32": 4, "float16": 2, "bfloat16": 2}
+
+
+def parse_size(text: str) -> int:
+    """'16M' -> 16777216 (K, M, G, T are powers of 1024, as nccl-tests reads -b/-e)."""
+    text = text.strip().upper().rstrip("B")
+    scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+    if text and text[-1] in scale:
+        return int(float(text[:-1]) * scale[text[-1]])
+    return int(text)
+
+
+def sizes(min_bytes: int, max_bytes: int, factor: int) -> list[int]:
+    out, size = [], max(1, min_bytes)
+    while size <= max_bytes:
+        out.append(size)
+        if factor <= 1:
+            break
+        size *= factor
+    return out
+
+
+def bus_factor(collective: str, n: int) -> float:
+    if n < 1:
+        return 0.0
+    if collective == "all_reduce":
+        return 2.0 * (n - 1) / n
+    return (n - 1) / n
+
+
+def make_ops(collective: str, count: int, n: int, rank: int, dtype: Any, device: Any) -> tuple[Any, Any]:
+    """(run, check): one timed call, and one call on known data returning the number of wrong elements."""
+    import torch
+    import torch.distributed as dist
+
+    if collective == "all_reduce":
+        buf = torch.empty(count, dtype=dtype, device=device)
+
+        def run() -> None:
+            dist.all_reduce(buf)
+
+        def check() -> int:
+            buf.fill_(rank + 1)
+            dist.all_reduce(buf)
+            return int((buf != n * (n + 1) / 2).sum().item())
+
+        return run, check
+    if collective == "reduce_scatter":
+        big = torch.empty(count, dtype=dtype, device=device)
+        part = torch.empty(count // n, dtype=dtype, device=device)
+
+        def run() -> None:
+            dist.reduce_scatter_tensor(part, big)
+
+        def check() -> int:
+            big.fill_(rank + 1)
+            dist.reduce_scatter_tensor(part, big)
+            return int((part != n * (n + 1) / 2).sum().item())
+
+        return run, check
+    # all_gather and alltoall: rank r contributes r+1; the result holds 1..n, each count//n times
+    src = torch.empty(count // n if collective == "all_gather" else count, dtype=dtype, device=device)
+    dst = torch.empty(count, dtype=dtype, device=device)
+    want = torch.arange(1, n + 1, dtype=dtype, device=device).repeat_interleave(count // n)
+
+    def run() -> None:
+        if collective == "all_gather":
+            dist.all_gather_into_tensor(dst, src)
+        else:
+            dist.all_to_all_single(dst, src)
+
+    def check() -> int:
+        src.fill_(rank + 1)
+        run()
+        return int((dst != want).sum().item())
+
+    return run, check
+
+
+def emit(kind: str, **fields: object) -> None:
+    print("#cmx-torch " + json.dumps({"kind": kind, **fields}, sort_keys=False), flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--collective", default="all_reduce", choices=sorted(FACTORS))
+    ap.add_argument("--min-bytes", default="16M")
+    ap.add_argument("--max-bytes", default="8G")
+    ap.add_argument("--step-factor", type=int, default=2)
+    ap.add_argument("--iters", type=int, default=20)
+    ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--dtype", default="float32", choices=sorted(DTYPE_SIZES))
+    ap.add_argument("--backend", default="nccl")
+    ap.add_argument("--mem-fraction", type=float, default=0.4, help="largest share of free GPU memory to use")
+    args = ap.parse_args(argv)
+
+    import torch
+    import torch.distributed as dist
+
+    rank = int(os.environ.get("RANK", "0"))
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    nodes = int(os.environ.get("CMX_NODES_COUNT", os.environ.get("GROUP_WORLD_SIZE", "1")))
+    use_cuda = args.backend == "nccl"
+    if use_cuda:
+        torch.cuda.set_device(local_rank)
+        device = torch.device("cuda", local_rank)
+    else:
+        device = torch.device("cpu")
+    dist.init_process_group(backend=args.backend)
+    dtype = getattr(torch, args.dtype)
+    esize = DTYPE_SIZES[args.dtype]
+    n = dist.get_world_size()
+
+    def sync() -> None:
+        if use_cuda:
+            torch.cuda.synchronize(device)
+
+    nccl_version = None
+    if use_cuda:
+        try:
+            nccl_version = ".".join(str(v) for v in torch.cuda.nccl.version())
+        except Exception:  # report what we can
+            nccl_version = None
+    if rank == 0:
+        emit(
+            "header",
+            version=1,
+            collective=args.collective,
+            dtype=args.dtype,
+            world_size=n,
+            nodes=nodes,
+            iters=args.iters,
+            warmup=args.warmup,
+            min_bytes=parse_size(args.min_bytes),
+            max_bytes=parse_size(args.max_bytes),
+            step_factor=args.step_factor,
+            backend=args.backend,
+            torch=torch.__version__,
+            cuda=torch.version.cuda,
+            nccl=nccl_version,
+            device=torch.cuda.get_device_name(device) if use_cuda else "cpu",
+            busbw_factor=FACTORS[args.collective],
+        )
+    peak = 0.0
+    rows = 0
+    for size in sizes(parse_size(args.min_bytes), parse_size(args.max_bytes), args.step_factor):
+        count = size // esize
+        if args.collective in ("all_gather", "reduce_scatter", "alltoall"):
+            count -= count % n
+        if count < max(1, n if args.collective != "all_reduce" else 1):
+            continue
+        need = 2 * count * esize  # two buffers at most (in + out)
+        if use_cuda:
+            free, _total = torch.cuda.mem_get_info(device)
+            fits = torch.tensor([1 if need <= free * args.mem_fraction else 0], device=device)
+            dist.all_reduce(fits, op=dist.ReduceOp.MIN)
+            if int(fits.item()) == 0:
+                if rank == 0:
+                    emit(
+                        "skip",
+                        size_bytes=size,
+                        reason=f"needs {need} B, over {args.mem_fraction} of free memory",
+                    )
+                continue
+        run, check = make_ops(args.collective, count, n, rank, dtype, device)
+        wrong_local = check()
+        for _ in range(args.warmup):
+            run()
+        sync()
+        dist.barrier()
+        t0 = time.perf_counter()
+        for _ in range(args.iters):
+            run()
+        sync()
+        elapsed = (time.perf_counter() - t0) / max(1, args.iters)
+        stats = torch.tensor([elapsed, float(wrong_local)], dtype=torch.float64, device=device)
+        dist.all_reduce(stats)
+        mean_s = float(stats[0].item()) / n
+        wrong = int(stats[1].item())
+        algbw = size / mean_s / 1e9
+        busbw = algbw * bus_factor(args.collective, n)
+        peak = max(peak, busbw)
+        rows += 1
+        if rank == 0:
+            emit(
+                "row",
+                size_bytes=size,
+                count=count,
+                dtype=args.dtype,
+                time_us=round(mean_s * 1e6, 2),
+                algbw_gbps=round(algbw, 3),
+                busbw_gbps=round(busbw, 3),
+                wrong=wrong,
+            )
+    if rank == 0:
+        emit("done", rows=rows, peak_busbw_gbps=round(peak, 3))
+    dist.destroy_process_group()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+CMX_TORCH_PY
+}
+
+# Where is nccl-tests? Prints the path of the binary, or nothing.
+cmx_find_bin() {
+  local d
+  if [ -n "$P_PATH" ] && [ -x "$P_PATH/$BIN" ]; then echo "$P_PATH/$BIN"; return 0; fi
+  if command -v "$BIN" >/dev/null 2>&1; then command -v "$BIN"; return 0; fi
+  for d in /opt/nccl-tests/build /opt/nccl_tests/build /usr/local/nccl-tests/build /usr/local/bin \
+    "$HOME/nccl-tests/build" /opt/hpcx/nccl-tests/build; do
+    [ -x "$d/$BIN" ] && { echo "$d/$BIN"; return 0; }
+  done
+  return 0
+}
+elapsed() { echo $(($(date +%s) - T0)); }
+
+# ---------------------------------------------------------------------------------------------------
+# Slurm
+# ---------------------------------------------------------------------------------------------------
+if [ "$platform" = slurm ]; then
+  plan "launcher=srun"
+  cmx_add_cleanup "scancel --name=$JOB --user=$(id -un)"
+  part_args=()
+  [ -n "$P_PARTITION" ] && part_args=(--partition="$P_PARTITION")
+  cmx_section sinfo sinfo -h -N "${part_args[@]}" -o '%N|%G|%t'
+  # usable GPU nodes: state idle/mix/alloc/comp, GRES gpu:...:N
+  gpn_seen=$(awk -F'|' '$3 ~ /^(idle|mix|alloc|comp)/ && $2 ~ /gpu/ {
+      n=$2; sub(/.*gpu(:[^:(,]*)?:/, "", n); sub(/[^0-9].*/, "", n); if (n+0 > 0) print $1, n+0 }' \
+    <<<"$(sinfo -h -N "${part_args[@]}" -o '%N|%G|%t' 2>/dev/null)" | sort -u)
+  avail=$(printf '%s\n' "$gpn_seen" | grep -c . || true)
+  gmin=$(printf '%s\n' "$gpn_seen" | awk 'NF==2 {print $2}' | sort -n | head -1)
+  gpn=${P_GPN:-$gmin}
+  plan "nodes_available=$avail"
+  plan "gpus_per_node=${gpn:-}"
+  mpi_args=()
+  cmx_section srun-mpi srun --mpi=list
+  if [ -n "$P_MPI" ]; then
+    mpi_args=(--mpi="$P_MPI")
+  elif srun --mpi=list 2>&1 | grep -qw 'pmix'; then
+    mpi_args=(--mpi=pmix)
+  fi
+  plan "mpi=${mpi_args[*]:-default}"
+  img_args=()
+  [ -n "$P_IMAGE" ] && img_args=(--container-image="$P_IMAGE")
+  plan "image=$P_IMAGE"
+  if [ -z "${gpn:-}" ]; then
+    plan "skipped=no idle GPU node found in sinfo (GRES gpu)"
+    cmx_text plan "$PLAN"
+    exit 0
+  fi
+  minutes=$(((P_RUN_TIMEOUT + 59) / 60 + 1))
+  # what one compute node has (binary, torch, NCCL environment, nccl.conf)
+  cmx_discover() {
+    timeout -k 10 120 srun -N1 -n1 --job-name="$JOB" -t 5 "${part_args[@]}" "${img_args[@]}" bash -c '
+      b=$1; p=$2
+      if [ -n "$p" ] && [ -x "$p/$b" ]; then echo "bin=$p/$b"
+      elif command -v "$b" >/dev/null 2>&1; then echo "bin=$(command -v "$b")"
+      else for d in /opt/nccl-tests/build /opt/nccl_tests/build /usr/local/nccl-tests/build "$HOME/nccl-tests/build" /opt/hpcx/nccl-tests/build; do
+        [ -x "$d/$b" ] && { echo "bin=$d/$b"; break; }; done; fi
+      if command -v torchrun >/dev/null 2>&1 && python3 -c "import torch" >/dev/null 2>&1; then echo "torch=$(python3 -c "import torch; print(torch.__version__)")"; fi
+      env | grep "^NCCL_" | sed "s/^/env:/"
+      [ -r /etc/nccl.conf ] && sed "s/^/conf:/" /etc/nccl.conf
+      exit 0' _ "$BIN" "$P_PATH" </dev/null
+  }
+  cmx_discover_tee() { cmx_discover | tee "$CMX_TMP/discover"; }
+  cmx_section discover cmx_discover_tee
+  disc=$(cat "$CMX_TMP/discover" 2>/dev/null)
+  nbin=$(printf '%s\n' "$disc" | sed -n 's/^bin=//p' | head -1)
+  ntorch=$(printf '%s\n' "$disc" | sed -n 's/^torch=//p' | head -1)
+  if [ -n "$nbin" ]; then impl=nccl-tests; elif [ -n "$ntorch" ]; then impl=torch; else impl=none; fi
+  plan "impl=$impl"
+  plan "binary=$nbin"
+  if [ "$impl" = none ]; then
+    plan "skipped=nccl-tests ($BIN) not found on the compute node and no PyTorch/torchrun for the fallback"
+    cmx_text plan "$PLAN"
+    exit 0
+  fi
+  export NCCL_DEBUG=${NCCL_DEBUG:-VERSION}
+  CMX_TORCH_B64=$(cmx_torch_bench | base64 | tr -d '\n')
+  export CMX_TORCH_B64
+  for n in $P_NODES; do
+    if [ "$n" -gt "$avail" ]; then
+      cmx_text "skip-n$n" "only $avail usable GPU node(s)"
+      continue
+    fi
+    for r in $(seq 1 "$P_REPS"); do
+      if [ $(($(elapsed) + P_RUN_TIMEOUT)) -gt "$P_BUDGET" ]; then
+        cmx_text "skip-n$n-r$r" "budget: $(elapsed) s used of budget_s=$P_BUDGET, a run may take run_timeout_s=$P_RUN_TIMEOUT"
+        continue
+      fi
+      common=(-N "$n" --job-name="$JOB" --exclusive -t "$minutes" "${part_args[@]}" "${img_args[@]}")
+      if [ "$impl" = nccl-tests ]; then
+        args=(-b "$P_MIN" -e "$P_MAX" -f "$P_STEP" -n "$P_ITERS" -w "$P_WARM" -c 1)
+        if [ "$n" -eq 1 ]; then
+          # one process drives every GPU of the node: works with and without an MPI build
+          cmd=(srun "${common[@]}" -n 1 --gres=gpu:"$gpn" "$nbin" -g "$gpn" "${args[@]}")
+          ranks=$gpn
+        else
+          cmd=(srun "${common[@]}" --ntasks-per-node="$gpn" --gres=gpu:"$gpn" "${mpi_args[@]}" "$nbin" -g 1 "${args[@]}")
+          ranks=$((n * gpn))
+        fi
+      else
+        cmd=(srun "${common[@]}" --ntasks-per-node=1 --gres=gpu:"$gpn" bash -c '
+          f=$(mktemp); echo "$CMX_TORCH_B64" | base64 -d >"$f"
+          head=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -1)
+          CMX_NODES_COUNT=$SLURM_NNODES torchrun --nnodes="$SLURM_NNODES" --nproc-per-node="$1" \
+            --rdzv-backend=c10d --rdzv-endpoint="$head:29517" --rdzv-id="$SLURM_JOB_ID" "$f" \
+            --collective "$2" --min-bytes "$3" --max-bytes "$4" --step-factor "$5" --iters "$6" --warmup "$7"
+          rc=$?; rm -f "$f"; exit $rc' _ "$gpn" "$P_COLL" "$P_MIN" "$P_MAX" "$P_STEP" "$P_ITERS" "$P_WARM")
+        ranks=$((n * gpn))
+      fi
+      cmx_text "run-n$n-r$r-meta" "impl=$impl
+nodes=$n
+ranks=$ranks
+gpus_per_node=$gpn
+launcher=srun
+timeout_s=$P_RUN_TIMEOUT
+command=${cmd[*]}"
+      cmx_section "run-n$n-r$r" timeout -k 15 "$P_RUN_TIMEOUT" "${cmd[@]}" </dev/null
+      scancel --name="$JOB" --user="$(id -un)" >/dev/null 2>&1 || true
+    done
+  done
+  cmx_text plan "$PLAN"
+  exit 0
+fi
+
+# ---------------------------------------------------------------------------------------------------
+# Bare hosts: the local node with all its GPUs; mpirun over CMX_NODE_ADDRS for more nodes
+# ---------------------------------------------------------------------------------------------------
+plan "launcher=local"
+gpn=$P_GPN
+if [ -z "$gpn" ] && cmx_have nvidia-smi; then
+  gpn=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU ' || true)
+fi
+plan "gpus_per_node=${gpn:-}"
+if [ -z "$gpn" ] || [ "$gpn" -eq 0 ]; then
+  plan "skipped=no GPU on this host (nvidia-smi -L lists none)"
+  cmx_text plan "$PLAN"
+  exit 0
+fi
+lbin=$(cmx_find_bin)
+if [ -n "$lbin" ]; then
+  impl=nccl-tests
+elif cmx_have python3 && python3 -c 'import torch' >/dev/null 2>&1; then
+  impl=torch
+else
+  impl=none
+fi
+plan "impl=$impl"
+plan "binary=$lbin"
+if [ "$impl" = none ]; then
+  plan "skipped=nccl-tests ($BIN) not found (PATH, nccl_tests_path, /opt/nccl-tests/build ...) and no PyTorch for the fallback"
+  cmx_text plan "$PLAN"
+  exit 0
+fi
+read -r -a addrs <<<"${CMX_NODE_ADDRS:-}"
+avail=${#addrs[@]}
+[ "$avail" -lt 1 ] && avail=1
+plan "nodes_available=$avail"
+export NCCL_DEBUG=${NCCL_DEBUG:-VERSION}
+torch_py="$CMX_TMP/torch_allreduce.py"
+cmx_torch_bench >"$torch_py"
+for n in $P_NODES; do
+  if [ "$n" -gt "$avail" ]; then
+    cmx_text "skip-n$n" "only $avail host(s) in the inventory"
+    continue
+  fi
+  if [ "$n" -gt 1 ] && { [ "$impl" != nccl-tests ] || ! cmx_have mpirun; }; then
+    cmx_text "skip-n$n" "multi-node runs on bare hosts need nccl-tests and mpirun (the torch fallback runs on one host only)"
+    continue
+  fi
+  for r in $(seq 1 "$P_REPS"); do
+    if [ $(($(elapsed) + P_RUN_TIMEOUT)) -gt "$P_BUDGET" ]; then
+      cmx_text "skip-n$n-r$r" "budget: $(elapsed) s used of budget_s=$P_BUDGET, a run may take run_timeout_s=$P_RUN_TIMEOUT"
+      continue
+    fi
+    if [ "$impl" = torch ]; then
+      if cmx_have torchrun; then trun=(torchrun); else trun=(python3 -m torch.distributed.run); fi
+      cmd=("${trun[@]}" --standalone --nnodes=1 --nproc-per-node="$gpn" "$torch_py" --collective "$P_COLL"
+        --min-bytes "$P_MIN" --max-bytes "$P_MAX" --step-factor "$P_STEP" --iters "$P_ITERS" --warmup "$P_WARM")
+      ranks=$gpn
+      launcher=torchrun
+    elif [ "$n" -eq 1 ]; then
+      cmd=("$lbin" -g "$gpn" -b "$P_MIN" -e "$P_MAX" -f "$P_STEP" -n "$P_ITERS" -w "$P_WARM" -c 1)
+      ranks=$gpn
+      launcher=local
+    else
+      hosts=""
+      for a in "${addrs[@]:0:$n}"; do hosts="$hosts${hosts:+,}$a:$gpn"; done
+      cmd=(mpirun -np $((n * gpn)) -H "$hosts" --bind-to none -x PATH -x LD_LIBRARY_PATH -x NCCL_DEBUG
+        "$lbin" -g 1 -b "$P_MIN" -e "$P_MAX" -f "$P_STEP" -n "$P_ITERS" -w "$P_WARM" -c 1)
+      for v in $(env | grep '^NCCL_' | cut -d= -f1); do cmd=("${cmd[@]:0:7}" -x "$v" "${cmd[@]:7}"); done
+      ranks=$((n * gpn))
+      launcher=mpirun
+    fi
+    cmx_text "run-n$n-r$r-meta" "impl=$impl
+nodes=$n
+ranks=$ranks
+gpus_per_node=$gpn
+launcher=$launcher
+timeout_s=$P_RUN_TIMEOUT
+command=${cmd[*]}"
+    cmx_section "run-n$n-r$r" timeout -k 15 "$P_RUN_TIMEOUT" "${cmd[@]}" </dev/null
+  done
+done
+cmx_text plan "$PLAN"
+exit 0
