@@ -1,9 +1,101 @@
-"""`clustermax` commands of this area (being built; see the issues)."""
+"""`clustermax parse` (one tool output -> JSON) and `clustermax import` (files -> an import bundle).
+
+Module-level imports stay light (typer + stdlib): parsers load only when a command runs.
+"""
 
 from __future__ import annotations
 
+import sys
+from typing import Annotated
+
 import typer
+
+from .errors import EXIT_USAGE, UsageError
+
+
+def _read(file: str) -> str:
+    if file == "-":
+        data = sys.stdin.buffer.read()
+    else:
+        try:
+            with open(file, "rb") as fh:
+                data = fh.read()
+        except OSError as err:
+            raise UsageError(f"{file}: cannot read: {err.strerror or err}", hint="check the path") from None
+    return data.decode("utf-8", errors="replace")
+
+
+def parse_command(
+    kind: Annotated[str | None, typer.Argument(help="Parser kind (see --list).")] = None,
+    file: Annotated[str | None, typer.Argument(help="File to parse, or - for standard input.")] = None,
+    list_kinds: Annotated[bool, typer.Option("--list", help="Print the parser kinds and exit.")] = False,
+) -> None:
+    """Parse one tool output (KIND FILE) and print it as one JSON object."""
+    from .parsers.base import ParseError
+    from .parsers.registry import PARSERS, get_parser
+
+    if list_kinds:
+        width = max(len(k) for k in PARSERS)
+        for name, info in PARSERS.items():
+            typer.echo(f"{name:<{width}}  {info.description}")
+        return
+    if kind is None or file is None:
+        raise UsageError(
+            "parse needs KIND and FILE", hint="clustermax parse --list shows the kinds; FILE may be -"
+        )
+    try:
+        parser = get_parser(kind).load()
+    except ParseError as err:
+        raise UsageError(str(err), hint="clustermax parse --list shows the kinds") from None
+    text = _read(file)
+    try:
+        parsed = parser(text)
+    except ParseError as err:
+        where = "<stdin>" if file == "-" else file
+        typer.echo(f"error: {where}: {err}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    typer.echo(parsed.model_dump_json(indent=2))
+
+
+def import_command(
+    files: Annotated[list[str], typer.Argument(help="Files of tool output (any mix of kinds).")],
+    provider: Annotated[str, typer.Option("--provider", help="Provider name.")],
+    cluster: Annotated[str, typer.Option("--cluster", help="Cluster name.")],
+    out: Annotated[str, typer.Option("--out", help="Output folder; bundle.json is written there.")],
+    kind: Annotated[
+        str | None, typer.Option("--kind", help="Parser kind for every file (default: detect).")
+    ] = None,
+    host: Annotated[
+        str | None, typer.Option("--host", help="Host of the files (default: from content).")
+    ] = None,
+) -> None:
+    """Import tool outputs gathered by hand into a result bundle (DIR/bundle.json)."""
+    from .importer import import_files, write_bundle
+    from .parsers.base import ParseError
+    from .parsers.registry import get_parser
+
+    if kind is not None:
+        try:
+            get_parser(kind)
+        except ParseError as err:
+            raise UsageError(str(err), hint="clustermax parse --list shows the kinds") from None
+    command_line = "clustermax import " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else "clustermax import"
+    outcome = import_files(
+        files, provider=provider, cluster=cluster, kind=kind, host=host, command_line=command_line
+    )
+    for item in outcome.bundle.imports:
+        what = item.kind or "-"
+        where = f" host={item.host}" if item.host else ""
+        reason = f": {item.reason}" if item.reason else ""
+        typer.echo(f"{item.status:<12} {what:<18} {item.path}{where}{reason}")
+    if outcome.imported == 0:
+        typer.echo("error: no file could be imported; nothing written", err=True)
+        raise typer.Exit(EXIT_USAGE)
+    path = write_bundle(outcome.bundle, out)
+    typer.echo(f"wrote {path} ({outcome.imported} of {len(files)} file(s) imported)")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the app."""
+    """Add `parse` and `import` to the app."""
+    app.command("parse")(parse_command)
+    app.command("import")(import_command)

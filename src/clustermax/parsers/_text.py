@@ -15,7 +15,9 @@ _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 # `mpirun --tag-output`: "[1,0]<stdout>:"; `mpirun --timestamp-output` adds a date first;
 # `srun -l` / `srun --label`: "0: " (right-aligned with spaces when there are 10+ tasks).
-_MPI_TAG = re.compile(r"^(?:[A-Z][a-z]{2} [A-Z][a-z]{2} +\d+ [\d:]+ \d{4}: )?\[\d+,\d+\]<(?:stdout|stderr)>: ?", re.M)
+_MPI_TAG = re.compile(
+    r"^(?:[A-Z][a-z]{2} [A-Z][a-z]{2} +\d+ [\d:]+ \d{4}: )?\[\d+,\d+\]<(?:stdout|stderr)>: ?", re.M
+)
 _SRUN_LABEL = re.compile(r"^ *\d{1,6}: ", re.M)
 
 NA_WORDS = frozenset(

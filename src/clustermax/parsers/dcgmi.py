@@ -35,7 +35,9 @@ class DcgmTest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str
-    category: str | None = Field(default=None, description="Section: Deployment, Integration, Hardware, Stress ...")
+    category: str | None = Field(
+        default=None, description="Section: Deployment, Integration, Hardware, Stress ..."
+    )
     result: Result
     failed_gpus: list[int] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list, description="Warning and Error rows of the test.")
@@ -49,7 +51,8 @@ class DcgmiDiagOutput(ParsedOutput):
     gpu_device_ids: list[str] = Field(default_factory=list)
     tests: list[DcgmTest] = Field(default_factory=list)
     overall: Literal["pass", "fail", "warn"] | None = Field(
-        default=None, description="fail if any test failed, else warn if any warned, else pass (skips do not fail)."
+        default=None,
+        description="fail if any test failed, else warn if any warned, else pass (skips do not fail).",
     )
     failed_tests: int = 0
 
@@ -148,7 +151,9 @@ def parse_dcgmi_diag(text: str) -> DcgmiDiagOutput:
     n_gpus = len(ids) or None
     out_tests = [_finish(t, n_gpus) for t in tests]
     results = {t.result for t in out_tests}
-    overall: Literal["pass", "fail", "warn"] = "fail" if "fail" in results else "warn" if "warn" in results else "pass"
+    overall: Literal["pass", "fail", "warn"] = (
+        "fail" if "fail" in results else "warn" if "warn" in results else "pass"
+    )
     return DcgmiDiagOutput(
         warnings=warnings,
         dcgm_version=meta.get("dcgm"),

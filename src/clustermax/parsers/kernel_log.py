@@ -33,7 +33,8 @@ _CTIME = re.compile(r"^\[([A-Z][a-z]{2} [A-Z][a-z]{2} +\d{1,2} \d\d:\d\d:\d\d \d
 _ISO = re.compile(r"^(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?)\s")
 _SYSLOG = re.compile(r"^([A-Z][a-z]{2} +\d{1,2} \d\d:\d\d:\d\d)\s")
 _KERNELISH = re.compile(
-    r"^(?:\[\s*\d+\.\d+\]|\[[A-Z][a-z]{2} [A-Z][a-z]{2} |[A-Z][a-z]{2} +\d{1,2} \d\d:\d\d:\d\d |\d{4}-\d\d-\d\d[T ]\d\d:)"
+    r"^(?:\[\s*\d+\.\d+\]|\[[A-Z][a-z]{2} [A-Z][a-z]{2} "
+    r"|[A-Z][a-z]{2} +\d{1,2} \d\d:\d\d:\d\d |\d{4}-\d\d-\d\d[T ]\d\d:)"
     r"|kernel:|NVRM",
     re.M,
 )
@@ -49,9 +50,12 @@ class XidEvent(BaseModel):
     message: str
     cause_xid: int | None = Field(default=None, description="'caused by previous Xid N'.")
     severity: str = Field(description="critical, high, medium, low or info (xid_catalog).")
-    category: str = Field(description="hardware, reset-required, application, driver, informational, unknown.")
+    category: str = Field(
+        description="hardware, reset-required, application, driver, informational, unknown."
+    )
     timestamp: float | str | None = Field(
-        default=None, description="Seconds since boot (float) or ISO 8601 string, as the log gives; else null."
+        default=None,
+        description="Seconds since boot (float) or ISO 8601 string, as the log gives; else null.",
     )
     timestamp_raw: str | None = Field(default=None, description="The timestamp text as printed.")
     line: int = Field(description="1-based line number in the input.")

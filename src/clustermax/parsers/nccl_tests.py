@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -29,7 +29,9 @@ from .base import ParsedOutput, ParseError
 
 KIND = "nccl-tests"
 
-Collective = Literal["all_reduce", "all_gather", "reduce_scatter", "alltoall", "broadcast", "reduce", "sendrecv"]
+Collective = Literal[
+    "all_reduce", "all_gather", "reduce_scatter", "alltoall", "broadcast", "reduce", "sendrecv"
+]
 COLLECTIVES: tuple[str, ...] = (
     "all_reduce",
     "all_gather",
@@ -93,7 +95,8 @@ class _RunFields(BaseModel):
     rows: list[NcclRow] = Field(default_factory=list)
     avg_busbw_gbps: float | None = Field(default=None, description="The printed 'Avg bus bandwidth' footer.")
     avg_busbw_computed_gbps: float | None = Field(
-        default=None, description="Mean busbw over every printed value (out-of-place and in-place), as nccl-tests."
+        default=None,
+        description="Mean busbw over every printed value (out-of-place and in-place), as nccl-tests.",
     )
     peak_busbw_gbps: float | None = Field(default=None, description="Max busbw over all rows, oop and ip.")
     max_size_bytes: int | None = None
@@ -102,7 +105,9 @@ class _RunFields(BaseModel):
     out_of_bounds_ok: bool | None = None
     out_of_bounds_values: int | None = None
     busbw_factor: float | None = Field(default=None, description="busbw/algbw factor used for the check.")
-    busbw_mismatch_rows: int = Field(default=0, description="Rows whose printed busbw disagrees with the factor.")
+    busbw_mismatch_rows: int = Field(
+        default=0, description="Rows whose printed busbw disagrees with the factor."
+    )
 
 
 class NcclRun(_RunFields):
@@ -229,7 +234,7 @@ def _row(tokens: list[str], cols: _Columns) -> NcclRow | None:
     nlead = len(lead)
     if len(tokens) < nlead + len(cols.blocks[0]) if cols.blocks else True:
         return None
-    values = dict(zip(lead, tokens))
+    values = dict(zip(lead, tokens, strict=False))
     size_s = values.get("size", "")
     if not size_s.isdigit():
         return None
@@ -237,16 +242,22 @@ def _row(tokens: list[str], cols: _Columns) -> NcclRow | None:
     root_s = values.get("root")
     pos = nlead
     out: list[tuple[float | None, float | None, float | None, int | None, float | None]] = []
-    for block, is_error in zip(cols.blocks, cols.wrong_is_error):
+    for block, is_error in zip(cols.blocks, cols.wrong_is_error, strict=False):
         part = tokens[pos : pos + len(block)]
         pos += len(block)
         if len(part) < len(block):
             break
-        fields = dict(zip(block, part))
+        fields = dict(zip(block, part, strict=False))
         wrong_s = fields.get("wrong", fields.get("error"))
         wrong, err = _wrong(wrong_s, is_error) if wrong_s is not None else (None, None)
         out.append(
-            (to_float(fields.get("time")), to_float(fields.get("algbw")), to_float(fields.get("busbw")), wrong, err)
+            (
+                to_float(fields.get("time")),
+                to_float(fields.get("algbw")),
+                to_float(fields.get("busbw")),
+                wrong,
+                err,
+            )
         )
     if not out:
         return None
@@ -284,7 +295,7 @@ def _finish(run: _Run) -> NcclRun:
             hosts.append(host)
     ranks = len({r for r, _, _ in run.devices}) or None
     model = Counter(name for _, _, name in run.devices if name).most_common(1)
-    collective = run.collective if run.collective in COLLECTIVES else None
+    collective: Collective | None = _as_collective(run.collective)
     rows = run.rows
     factor = busbw_factor(collective, ranks)
     mismatches = 0
@@ -322,7 +333,9 @@ def _finish(run: _Run) -> NcclRun:
                 at_max = r.oop_busbw_gbps
     wrongs = [w for r in rows for w in (r.oop_wrong, r.ip_wrong) if w is not None]
     if rows and not run.footer:
-        warnings.append("no 'Out of bounds values' / 'Avg bus bandwidth' footer: the run may have been cut short")
+        warnings.append(
+            "no 'Out of bounds values' / 'Avg bus bandwidth' footer: the run may have been cut short"
+        )
     if rows and run.guessed:
         warnings.append("no column header before the rows: columns were inferred from the row width")
     if not rows and (run.devices or run.columns):
@@ -502,20 +515,28 @@ def parse_nccl_tests(text: str) -> NcclTestsOutput:
     if not runs or not any(r.rows or r.columns or r.devices for r in runs):
         raise ParseError(
             KIND,
-            "expected nccl-tests output (a '#  size  count  type ... busbw' header and result rows); found none",
+            "expected nccl-tests output (a '#  size  count  type ... busbw' header and result rows);"
+            " found none",
         )
     finished = [_finish(r) for r in runs]
     first = finished[0]
     warnings: list[str] = []
     if prefix:
         warnings.append(f"stripped '{prefix}' line prefixes")
-    for i, (r, fr) in enumerate(zip(runs, finished)):
+    for i, r in enumerate(runs):
         for w in r.warnings:
             warnings.append(f"run {i}: {w}" if len(finished) > 1 else w)
     if len(finished) > 1:
         warnings.append(f"{len(finished)} runs in one file: top-level fields describe run 0; see 'runs'")
     data = {name: getattr(first, name) for name in _RunFields.model_fields}
     return NcclTestsOutput.model_construct(warnings=warnings, runs=finished, **data)
+
+
+def _as_collective(name: str | None) -> Collective | None:
+    for c in get_args(Collective):
+        if name == c:
+            return c  # type: ignore[no-any-return]
+    return None
 
 
 def _collective_name(binary: str) -> str | None:

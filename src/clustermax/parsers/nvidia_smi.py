@@ -39,7 +39,9 @@ class NvidiaSmiGpu(BaseModel):
     memory_used_mib: float | None = None
     memory_total_mib: float | None = None
     utilization_pct: float | None = None
-    ecc_uncorrected_volatile: int | None = Field(default=None, description="Volatile uncorrectable ECC errors.")
+    ecc_uncorrected_volatile: int | None = Field(
+        default=None, description="Volatile uncorrectable ECC errors."
+    )
     fan_pct: float | None = None
     pcie_gen_current: int | None = None
     pcie_gen_max: int | None = None
@@ -71,7 +73,9 @@ class NvidiaSmiOutput(ParsedOutput):
     driver_version: str | None = None
     cuda_version: str | None = None
     gpu_count: int = 0
-    attached_gpus: int | None = Field(default=None, description="'Attached GPUs' of -q (may exceed gpu_count).")
+    attached_gpus: int | None = Field(
+        default=None, description="'Attached GPUs' of -q (may exceed gpu_count)."
+    )
     gpus: list[NvidiaSmiGpu] = Field(default_factory=list)
     processes: list[NvidiaSmiProcess] | None = Field(
         default=None, description="Processes of the table; null when the output has no process table."
@@ -294,12 +298,10 @@ def _gpu_from_query(index: int, bus: str, kv: dict[str, str]) -> NvidiaSmiGpu:
             reasons = [k.rsplit("/", 1)[-1] for k, v in items if v.strip().lower() == "active"]
             break
     ecc_vals: list[int] = []
-    ecc_seen = False
     for k, v in kv.items():
         if k.startswith("ECC Errors/Volatile/"):
             sub = k[len("ECC Errors/Volatile/") :]
             if "Uncorr" in sub or (sub.startswith("Double Bit") and sub.endswith("Total")):
-                ecc_seen = True
                 n = to_int(v)
                 if n is not None:
                     ecc_vals.append(n)
@@ -312,7 +314,13 @@ def _gpu_from_query(index: int, bus: str, kv: dict[str, str]) -> NvidiaSmiGpu:
         pstate=kv.get("Performance State"),
         temperature_c=leading_number(kv.get("Temperature/GPU Current Temp")),
         power_draw_w=leading_number(
-            _first(kv, "GPU Power Readings/Power Draw", "Power Readings/Power Draw", "GPU Power Readings/Average Power Draw")
+            _first(
+                kv,
+                "GPU Power Readings/Instantaneous Power Draw",
+                "GPU Power Readings/Power Draw",
+                "Power Readings/Power Draw",
+                "GPU Power Readings/Average Power Draw",
+            )
         ),
         power_limit_w=leading_number(
             _first(
@@ -326,7 +334,7 @@ def _gpu_from_query(index: int, bus: str, kv: dict[str, str]) -> NvidiaSmiGpu:
         memory_used_mib=leading_number(kv.get("FB Memory Usage/Used")),
         memory_total_mib=leading_number(kv.get("FB Memory Usage/Total")),
         utilization_pct=leading_number(kv.get("Utilization/Gpu")),
-        ecc_uncorrected_volatile=sum(ecc_vals) if ecc_vals else (None if not ecc_seen else None),
+        ecc_uncorrected_volatile=sum(ecc_vals) if ecc_vals else None,
         fan_pct=leading_number(kv.get("Fan Speed")),
         pcie_gen_current=to_int(kv.get("PCI/GPU Link Info/PCIe Generation/Current")),
         pcie_gen_max=to_int(kv.get("PCI/GPU Link Info/PCIe Generation/Max")),
@@ -375,7 +383,11 @@ _REASON_BITS = (
 
 def _csv_header(line: str) -> list[str] | None:
     fields = [f.strip() for f in line.split(",")]
-    if len(fields) >= 1 and all(_CSV_FIELD.match(f) for f in fields) and any("." in f or f in _CSV_MAP for f in fields):
+    if (
+        len(fields) >= 1
+        and all(_CSV_FIELD.match(f) for f in fields)
+        and any("." in f or f in _CSV_MAP for f in fields)
+    ):
         return [f.split(" [", 1)[0] for f in fields]
     return None
 
@@ -424,7 +436,14 @@ _FLOAT_FIELDS = {
     "utilization_pct",
     "fan_pct",
 }
-_INT_FIELDS = {"index", "ecc_uncorrected_volatile", "pcie_gen_current", "pcie_gen_max", "pcie_width_current", "pcie_width_max"}
+_INT_FIELDS = {
+    "index",
+    "ecc_uncorrected_volatile",
+    "pcie_gen_current",
+    "pcie_gen_max",
+    "pcie_width_current",
+    "pcie_width_max",
+}
 _BOOL_FIELDS = {"persistence_mode", "remapped_rows_pending", "remapped_rows_failure", "retired_pages_pending"}
 
 
@@ -463,7 +482,7 @@ def _parse_csv(lines: list[str], warnings: list[str]) -> NvidiaSmiOutput:
             warnings.append(f"CSV row with {len(values)} values for {len(columns)} columns skipped")
             continue
         gpu = NvidiaSmiGpu()
-        for col, val in zip(columns, values):
+        for col, val in zip(columns, values, strict=False):
             if col == "driver_version":
                 driver = driver or (val if val and "N/A" not in val else None)
                 continue
@@ -487,7 +506,8 @@ def _parse_csv(lines: list[str], warnings: list[str]) -> NvidiaSmiOutput:
         gpus.append(gpu)
     if unnamed:
         warnings.append(
-            f"{unnamed} CSV row(s) without a header or --query-gpu command line: columns unknown, rows skipped"
+            f"{unnamed} CSV row(s) without a header or --query-gpu command line:"
+            " columns unknown, rows skipped"
         )
     return NvidiaSmiOutput(format="csv", driver_version=driver, gpu_count=len(gpus), gpus=gpus)
 
@@ -501,9 +521,8 @@ def _int_lead(v: str) -> int | None:
 
 
 def _which(text: str) -> str | None:
-    if "NVSMI LOG" in text or _GPU_Q.search(text[:20000].replace("\r", "")) and " : " in text:
-        if "NVSMI LOG" in text or re.search(r"^GPU [0-9A-Fa-f]{4,8}:", text, re.M):
-            return "query"
+    if "NVSMI LOG" in text or (" : " in text and re.search(r"^GPU [0-9A-Fa-f]{4,8}:", text, re.M)):
+        return "query"
     if "NVIDIA-SMI" in text and "Driver Version" in text:
         return "table"
     if "--query-gpu" in text:
@@ -525,7 +544,8 @@ def parse_nvidia_smi(text: str) -> NvidiaSmiOutput:
     if fmt is None:
         raise ParseError(
             KIND,
-            "expected nvidia-smi output: the default table, 'nvidia-smi -q', or '--query-gpu ... --format=csv'",
+            "expected nvidia-smi output: the default table, 'nvidia-smi -q',"
+            " or '--query-gpu ... --format=csv'",
         )
     lines = text.split("\n")
     warnings: list[str] = []
@@ -550,6 +570,9 @@ def detect_nvidia_smi(text: str) -> float:
     for line in head.split("\n", 20)[:20]:
         if "," in line and _csv_header(line.strip()) is not None:
             return 0.7
-    if re.search(r"^GPU [0-9A-Fa-f]{4,8}:[0-9A-Fa-f]{2}:[0-9A-Fa-f]{2}\.\d\s*$", head, re.M) and " : " in head:
+    if (
+        re.search(r"^GPU [0-9A-Fa-f]{4,8}:[0-9A-Fa-f]{2}:[0-9A-Fa-f]{2}\.\d\s*$", head, re.M)
+        and " : " in head
+    ):
         return 0.8
     return 0.0

@@ -24,11 +24,15 @@ _LABEL = re.compile(r"^(?:GPU\d+|NIC\d+|mlx\d+_\d+|mlx\d+_bond_\d+|[a-z]+\d*_\w+
 class NvidiaSmiTopoOutput(ParsedOutput):
     gpus: list[str] = Field(default_factory=list, description="GPU labels in order (GPU0, GPU1, ...).")
     nics: list[str] = Field(
-        default_factory=list, description="NICs in order, as device names (mlx5_0) when the NIC Legend gives them."
+        default_factory=list,
+        description="NICs in order, as device names (mlx5_0) when the NIC Legend gives them.",
     )
-    nic_devices: dict[str, str] = Field(default_factory=dict, description="NIC label -> device name (NIC Legend).")
+    nic_devices: dict[str, str] = Field(
+        default_factory=dict, description="NIC label -> device name (NIC Legend)."
+    )
     links: dict[str, dict[str, str]] = Field(
-        default_factory=dict, description="Row label -> column label -> link type (X, NV18, PIX, PXB, PHB, NODE, SYS)."
+        default_factory=dict,
+        description="Row label -> column label -> link type (X, NV18, PIX, PXB, PHB, NODE, SYS).",
     )
     cpu_affinity: dict[str, str | None] = Field(default_factory=dict)
     numa_affinity: dict[str, str | None] = Field(default_factory=dict)
@@ -67,7 +71,9 @@ def parse_nvidia_smi_topo(text: str) -> NvidiaSmiTopoOutput:
             trailing = [name for _, name in sorted(found)]
             break
     if header_i < 0:
-        raise ParseError(KIND, "expected 'nvidia-smi topo -m' output: a header row starting with GPU0; found none")
+        raise ParseError(
+            KIND, "expected 'nvidia-smi topo -m' output: a header row starting with GPU0; found none"
+        )
     warnings: list[str] = []
     n = len(labels)
     links: dict[str, dict[str, str]] = {}
@@ -96,10 +102,10 @@ def parse_nvidia_smi_topo(text: str) -> NvidiaSmiTopoOutput:
         values = tokens[1 : 1 + n]
         if len(values) < n:
             warnings.append(f"row {row} has {len(values)} of {n} cells (cut?)")
-        links[row] = {col: val for col, val in zip(labels, values)}
+        links[row] = {col: val for col, val in zip(labels, values, strict=False)}
         rest = tokens[1 + n :]
         if row.startswith("GPU"):
-            extra = dict(zip(trailing, rest))
+            extra = dict(zip(trailing, rest, strict=False))
             cpu[row] = _na(extra.get("CPU Affinity"))
             numa[row] = _na(extra.get("NUMA Affinity"))
             if "GPU NUMA ID" in trailing:
@@ -126,7 +132,11 @@ def parse_nvidia_smi_topo(text: str) -> NvidiaSmiTopoOutput:
 
 def detect_nvidia_smi_topo(text: str) -> float:
     head = text[:50_000]
-    if "GPU0" in head and ("CPU Affinity" in head or "Legend:" in head) and ("NV#" in head or "PIX" in head or " X " in head):
+    if (
+        "GPU0" in head
+        and ("CPU Affinity" in head or "Legend:" in head)
+        and ("NV#" in head or "PIX" in head or " X " in head)
+    ):
         return 0.95
     if re.search(r"^\s*GPU0\s+X\s", head, re.M):
         return 0.7
