@@ -77,9 +77,11 @@ def load_bundle(path: str | Path) -> Bundle:
         raise ConfigError(p, None, f"cannot read the bundle: {err.strerror or err}") from None
     # fast path: the current schema validates straight from bytes (pydantic-core parses the JSON)
     try:
-        return Bundle.model_validate_json(raw)
-    except ValidationError as err:
-        fast_error = err
+        bundle = Bundle.model_validate_json(raw)
+        if bundle.schema_version == SCHEMA_VERSION:
+            return bundle
+    except ValidationError:
+        pass  # report it below, after the schema version check (an old bundle fails here too)
     try:
         data = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
@@ -88,12 +90,12 @@ def load_bundle(path: str | Path) -> Bundle:
     data = _check_version(data, p)
     try:
         return Bundle.model_validate(data)
-    except ValidationError:
-        first = fast_error.errors()[0]
+    except ValidationError as err:
+        first = err.errors()[0]
         loc = ".".join(str(x) for x in first["loc"])
         raise ConfigError(
             p,
             None,
-            f"invalid bundle: {loc}: {first['msg']} ({fast_error.error_count()} problem(s))",
+            f"invalid bundle: {loc}: {first['msg']} ({err.error_count()} problem(s))",
             hint="the file may be damaged or written by an incompatible tool",
         ) from None
