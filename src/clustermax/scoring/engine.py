@@ -578,10 +578,11 @@ def _evaluate(ctx: _Context, crit: Criterion) -> Trace:
         else:
             observed = math.fsum(numbers)
         verdict, how = _judge_how(observed, crit, p, w, unit)
-        if verdict is not Verdict.PASS and agg != "sum":
+        if agg != "sum":
             for r in values:
                 if r.excluded is None:
                     r.verdict = _judge(r.value, crit, p, w, unit)
+        if verdict is not Verdict.PASS and agg != "sum":
             bad_hosts = [r.host or "cluster" for r in values if r.verdict not in (None, Verdict.PASS)]
     else:
         if agg == "count":
