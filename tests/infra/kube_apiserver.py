@@ -298,10 +298,17 @@ class FakeCluster:
                 }
             }
         status["containerStatuses"] = [
-            {"name": c.get("name", ""), "image": c.get("image", ""), "imageID": "", "ready": "running" in state,
-             "restartCount": 0, "started": "running" in state, "state": state}
+            {
+                "name": c.get("name", ""),
+                "image": c.get("image", ""),
+                "imageID": "",
+                "ready": "running" in state,
+                "restartCount": 0,
+                "started": "running" in state,
+                "state": state,
+            }
             for c in containers
-        ]  # fmt: skip
+        ]
         pod["status"] = status
 
     # --- RBAC -----------------------------------------------------------------------------
@@ -312,9 +319,12 @@ class FakeCluster:
         resource_rules, non_resource = [], []
         # what every authenticated user may do (system:basic-user, system:discovery)
         resource_rules.append(
-            {"verbs": ["create"], "apiGroups": ["authorization.k8s.io"],
-             "resources": ["selfsubjectaccessreviews", "selfsubjectrulesreviews"]}
-        )  # fmt: skip
+            {
+                "verbs": ["create"],
+                "apiGroups": ["authorization.k8s.io"],
+                "resources": ["selfsubjectaccessreviews", "selfsubjectrulesreviews"],
+            }
+        )
         non_resource.append(
             {"verbs": ["get"], "nonResourceURLs": ["/api", "/api/*", "/apis", "/apis/*", "/version"]}
         )
@@ -335,8 +345,15 @@ def _path(base: Path, rel: str) -> Path:
 
 
 def status_obj(code: int, reason: str, message: str, name: str = "", kind: str = "") -> Obj:
-    out: Obj = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message,
-                "reason": reason, "code": code}  # fmt: skip
+    out: Obj = {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        "code": code,
+    }
     if name or kind:
         out["details"] = {"name": name, "kind": kind}
     return out
@@ -385,7 +402,7 @@ def _pb_str(fields: dict[int, list[bytes | int]], num: int) -> str:
 
 
 def review_from_protobuf(raw: bytes) -> Obj:
-    """Decode a SelfSubjectAccessReview/SelfSubjectRulesReview sent as Kubernetes protobuf (runtime.Unknown)."""
+    """Decode a SelfSubject{Access,Rules}Review sent as Kubernetes protobuf (a runtime.Unknown)."""
     unknown = _pb_fields(raw[len(PROTO_MAGIC) :])
     type_meta = _pb_fields(bytes(unknown.get(1, [b""])[0]))  # type: ignore[arg-type]
     kind = _pb_str(type_meta, 2)
@@ -431,9 +448,12 @@ def match_fields(selector: str, obj: Obj) -> bool:
     for term in filter(None, (t.strip() for t in selector.split(","))):
         neg = "!=" in term
         k, v = term.replace("!=", "=").replace("==", "=").split("=", 1)
-        actual = {"metadata.name": meta.get("name"), "metadata.namespace": meta.get("namespace"),
-                  "status.phase": obj.get("status", {}).get("phase"),
-                  "spec.nodeName": obj.get("spec", {}).get("nodeName")}.get(k.strip())  # fmt: skip
+        actual = {
+            "metadata.name": meta.get("name"),
+            "metadata.namespace": meta.get("namespace"),
+            "status.phase": obj.get("status", {}).get("phase"),
+            "spec.nodeName": obj.get("spec", {}).get("nodeName"),
+        }.get(k.strip())
         if (actual == v.strip()) == neg:
             return False
     return True
@@ -444,7 +464,7 @@ class Handler(BaseHTTPRequestHandler):
     log_path: Path | None = None
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         if self.log_path:
             with self.log_path.open("a") as fh:
                 fh.write(f"{self.command} {self.path} -> {args[1] if len(args) > 1 else ''}\n")
@@ -468,7 +488,10 @@ class Handler(BaseHTTPRequestHandler):
     def forbidden(self, verb: str, group: str, resource: str, ns: str | None, name: str = "") -> None:
         scope = f'in the namespace "{ns}"' if ns else "at the cluster scope"
         what = f'{resource} "{name}"' if name else resource
-        msg = f'{what} is forbidden: User "{USER}" cannot {verb} resource "{resource}" in API group "{group}" {scope}'
+        msg = (
+            f'{what} is forbidden: User "{USER}" cannot {verb} resource "{resource}" '
+            f'in API group "{group}" {scope}'
+        )
         self.send_json(403, status_obj(403, "Forbidden", msg, name=name, kind=resource))
 
     # --- discovery --------------------------------------------------------------------------
@@ -490,20 +513,29 @@ class Handler(BaseHTTPRequestHandler):
                 "kind": "APIGroupList",
                 "apiVersion": "v1",
                 "groups": [
-                    {"name": g, "versions": [{"groupVersion": f"{g}/{v}", "version": v} for v in vs],
-                     "preferredVersion": {"groupVersion": f"{g}/{vs[0]}", "version": vs[0]}}
+                    {
+                        "name": g,
+                        "versions": [{"groupVersion": f"{g}/{v}", "version": v} for v in vs],
+                        "preferredVersion": {"groupVersion": f"{g}/{vs[0]}", "version": vs[0]},
+                    }
                     for g, vs in sorted(groups.items())
                 ],
-            }  # fmt: skip
+            }
         gv = path.removeprefix("/api/") if path.startswith("/api/") else path.removeprefix("/apis/")
-        if path.startswith("/api/") and gv != "v1" or path.startswith("/apis/") and gv.count("/") != 1:
+        if (path.startswith("/api/") and gv != "v1") or (path.startswith("/apis/") and gv.count("/") != 1):
             return None
         resources = [
-            {"name": rt.plural, "singularName": rt.kind.lower(), "namespaced": rt.namespaced, "kind": rt.kind,
-             "verbs": ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"],
-             "shortNames": SHORT_NAMES.get(rt.plural, [])}
-            for rt in c.types.values() if rt.group_version == gv
-        ]  # fmt: skip
+            {
+                "name": rt.plural,
+                "singularName": rt.kind.lower(),
+                "namespaced": rt.namespaced,
+                "kind": rt.kind,
+                "verbs": ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"],
+                "shortNames": SHORT_NAMES.get(rt.plural, []),
+            }
+            for rt in c.types.values()
+            if rt.group_version == gv
+        ]
         if gv == "authorization.k8s.io/v1":
             resources += [
                 {"name": plural, "singularName": "", "namespaced": False, "kind": kind, "verbs": ["create"]}
@@ -536,7 +568,7 @@ class Handler(BaseHTTPRequestHandler):
             return None
         return key, rt, ns, name, sub
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         url = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
         c = self.cluster
@@ -588,10 +620,17 @@ class Handler(BaseHTTPRequestHandler):
                 if "fieldSelector" in query and not match_fields(query["fieldSelector"], obj):
                     continue
                 items.append({"apiVersion": rt.group_version, "kind": rt.kind, **obj})
-            self.send_json(200, {"kind": f"{rt.kind}List", "apiVersion": rt.group_version,
-                                 "metadata": {"resourceVersion": str(c.rv)}, "items": items})  # fmt: skip
+            self.send_json(
+                200,
+                {
+                    "kind": f"{rt.kind}List",
+                    "apiVersion": rt.group_version,
+                    "metadata": {"resourceVersion": str(c.rv)},
+                    "items": items,
+                },
+            )
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         url = urlsplit(self.path)
         body = self.read_body()
         c = self.cluster
@@ -606,8 +645,13 @@ class Handler(BaseHTTPRequestHandler):
                 if parts[3] == "selfsubjectaccessreviews":
                     ra, nra = spec.get("resourceAttributes"), spec.get("nonResourceAttributes")
                     if ra:
-                        ok = c.allowed(ra.get("verb", ""), ra.get("group", ""), ra.get("resource", ""),
-                                       ra.get("namespace") or None, ra.get("name", ""))  # fmt: skip
+                        ok = c.allowed(
+                            ra.get("verb", ""),
+                            ra.get("group", ""),
+                            ra.get("resource", ""),
+                            ra.get("namespace") or None,
+                            ra.get("name", ""),
+                        )
                     else:
                         ok = bool(nra) and any(
                             r.allows_path(nra.get("verb", ""), nra.get("path", "")) for r in c.rules
@@ -636,7 +680,7 @@ class Handler(BaseHTTPRequestHandler):
             code, obj = c.create_pod(ns, body)
             self.send_json(code, obj)
 
-    def do_DELETE(self) -> None:  # noqa: N802
+    def do_DELETE(self) -> None:
         url = urlsplit(self.path)
         self.read_body()
         c = self.cluster
@@ -697,7 +741,8 @@ def kubeconfig_text(server_url: str, namespace: str = "default") -> str:
         "apiVersion: v1\nkind: Config\n"
         f"clusters:\n- name: fake\n  cluster:\n    server: {server_url}\n"
         "users:\n- name: audit\n  user:\n    token: not-a-secret\n"
-        f"contexts:\n- name: fake\n  context:\n    cluster: fake\n    user: audit\n    namespace: {namespace}\n"
+        "contexts:\n- name: fake\n  context:\n    cluster: fake\n    user: audit\n"
+        f"    namespace: {namespace}\n"
         "current-context: fake\n"
     )
 

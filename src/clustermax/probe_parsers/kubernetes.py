@@ -232,13 +232,13 @@ def _detect(
 ) -> None:
     for comp in comps:
         for row in workloads:
-            kind, ns, name = (row + ["", "", ""])[:3]
+            kind, ns, name = [*row, "", "", ""][:3]
             labels = _labels(row[3]) if len(row) > 3 else {}
             values = {labels.get(k, "") for k in _LABEL_KEYS}
             if any(n in name for n in comp.names) or values & set(comp.label_values):
                 comp.evidence.append(f"{kind} {ns}/{name}")
         for row in pods:
-            ns, name = (row + ["", ""])[:2]
+            ns, name = [*row, "", ""][:2]
             if any(n in name for n in comp.names):
                 comp.evidence.append(f"Pod {ns}/{name}")
         for res in comp.resources:
@@ -313,12 +313,22 @@ def parse(inp: ProbeParseInput) -> ProbeParseOutput:
             out.facts["gpus_per_node"] = max(c for c, k in counts.items() if k == top)
         not_ready = [n.name for n in nodes if n.ready is False]
         if not_ready:
-            out.findings.append(Finding(code="k8s.node-not-ready", severity=Severity.MEDIUM,
-                                        message=f"{len(not_ready)} node(s) not Ready: {', '.join(map(str, not_ready[:10]))}"))  # fmt: skip
+            out.findings.append(
+                Finding(
+                    code="k8s.node-not-ready",
+                    severity=Severity.MEDIUM,
+                    message=f"{len(not_ready)} node(s) not Ready: {', '.join(map(str, not_ready[:10]))}",
+                )
+            )
         if not gpu_nodes:
-            out.findings.append(Finding(code="k8s.no-gpu-nodes", severity=Severity.HIGH,
-                                        message="No node advertises GPU capacity (nvidia.com/gpu, amd.com/gpu)",
-                                        remediation=inp.spec.remediation.get("no-gpu-operator")))  # fmt: skip
+            out.findings.append(
+                Finding(
+                    code="k8s.no-gpu-nodes",
+                    severity=Severity.HIGH,
+                    message="No node advertises GPU capacity (nvidia.com/gpu, amd.com/gpu)",
+                    remediation=inp.spec.remediation.get("no-gpu-operator"),
+                )
+            )
     else:
         for metric in (
             "k8s.nodes",
@@ -328,8 +338,13 @@ def parse(inp: ProbeParseInput) -> ProbeParseOutput:
             "k8s.gpus_allocatable",
         ):
             out.measurements.append(_m(metric, None, Unit.COUNT))
-        out.findings.append(Finding(code="k8s.nodes-unreadable", severity=Severity.INFO,
-                                    message="Nodes could not be listed: " + (_stderr(inp, "nodes") or "no output")[:200]))  # fmt: skip
+        out.findings.append(
+            Finding(
+                code="k8s.nodes-unreadable",
+                severity=Severity.INFO,
+                message="Nodes could not be listed: " + (_stderr(inp, "nodes") or "no output")[:200],
+            )
+        )
 
     # GPU software
     res_sec = inp.sections.get("api-resources")
@@ -350,12 +365,20 @@ def parse(inp: ProbeParseInput) -> ProbeParseOutput:
         value: bool | None = True if comp.evidence else (False if listings_ok else None)
         out.measurements.append(_m(comp.metric, value, Unit.BOOL))
         evidence[comp.metric] = list(dict.fromkeys(comp.evidence))
-        code = {"k8s.gpu_operator": "no-gpu-operator", "k8s.network_operator": "no-network-operator",
-                "k8s.mpi_operator": "no-mpi-operator"}.get(comp.metric)  # fmt: skip
+        code = {
+            "k8s.gpu_operator": "no-gpu-operator",
+            "k8s.network_operator": "no-network-operator",
+            "k8s.mpi_operator": "no-mpi-operator",
+        }.get(comp.metric)
         if value is False and code:
-            out.findings.append(Finding(code=f"k8s.{code}", severity=Severity.MEDIUM,
-                                        message=f"{comp.metric.removeprefix('k8s.').replace('_', ' ')} not found in any namespace",
-                                        remediation=inp.spec.remediation.get(code)))  # fmt: skip
+            out.findings.append(
+                Finding(
+                    code=f"k8s.{code}",
+                    severity=Severity.MEDIUM,
+                    message=f"{comp.metric.removeprefix('k8s.').replace('_', ' ')} not found anywhere",
+                    remediation=inp.spec.remediation.get(code),
+                )
+            )
     out.facts["k8s_components"] = evidence
 
     # storage
@@ -369,13 +392,23 @@ def parse(inp: ProbeParseInput) -> ProbeParseOutput:
     )
     out.facts["default_storage_classes"] = defaults
     if has_default is False:
-        out.findings.append(Finding(code="k8s.no-default-storage-class", severity=Severity.MEDIUM,
-                                    message="No StorageClass is marked default",
-                                    remediation=inp.spec.remediation.get("no-default-storage-class")))  # fmt: skip
+        out.findings.append(
+            Finding(
+                code="k8s.no-default-storage-class",
+                severity=Severity.MEDIUM,
+                message="No StorageClass is marked default",
+                remediation=inp.spec.remediation.get("no-default-storage-class"),
+            )
+        )
     if has_default is not None and not rwx:
-        out.findings.append(Finding(code="k8s.no-rwx", severity=Severity.MEDIUM,
-                                    message="No StorageClass with a provisioner known to offer ReadWriteMany",
-                                    remediation=inp.spec.remediation.get("no-rwx")))  # fmt: skip
+        out.findings.append(
+            Finding(
+                code="k8s.no-rwx",
+                severity=Severity.MEDIUM,
+                message="No StorageClass with a provisioner known to offer ReadWriteMany",
+                remediation=inp.spec.remediation.get("no-rwx"),
+            )
+        )
 
     # RBAC self-check
     out.measurements.append(

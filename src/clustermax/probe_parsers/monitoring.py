@@ -120,24 +120,54 @@ def parse(inp: ProbeParseInput) -> ProbeParseOutput:
             hit = next((n for n in alternatives if n in names), None)
             (present if hit else missing).append(hit or alternatives[0])
         if not any(n.startswith("DCGM_") for n in names):
-            out.findings.append(Finding(code="monitoring.dcgm-exporter-empty", severity=Severity.MEDIUM, host=host,
-                                        message="the DCGM exporter port answers but exports no DCGM_ metric"))  # fmt: skip
+            out.findings.append(
+                Finding(
+                    code="monitoring.dcgm-exporter-empty",
+                    severity=Severity.MEDIUM,
+                    host=host,
+                    message="the DCGM exporter port answers but exports no DCGM_ metric",
+                )
+            )
     out.measurements += [
-        Measurement(metric="monitoring.gpu_health_metrics", value=len(present) if dcgm else None, unit=Unit.COUNT,
-                    host=host),
-        Measurement(metric="monitoring.gpu_metrics_missing", value=",".join(missing) if dcgm else None,
-                    unit=Unit.TEXT, host=host),
-        Measurement(metric="monitoring.gpu_metrics_exported", value=",".join(present) if dcgm else None,
-                    unit=Unit.TEXT, host=host),
-    ]  # fmt: skip
+        Measurement(
+            metric="monitoring.gpu_health_metrics",
+            value=len(present) if dcgm else None,
+            unit=Unit.COUNT,
+            host=host,
+        ),
+        Measurement(
+            metric="monitoring.gpu_metrics_missing",
+            value=",".join(missing) if dcgm else None,
+            unit=Unit.TEXT,
+            host=host,
+        ),
+        Measurement(
+            metric="monitoring.gpu_metrics_exported",
+            value=",".join(present) if dcgm else None,
+            unit=Unit.TEXT,
+            host=host,
+        ),
+    ]
     if dcgm is False:
-        out.findings.append(Finding(code="monitoring.no-dcgm-exporter", severity=Severity.MEDIUM, host=host,
-                                    message="no DCGM exporter answers on this node",
-                                    remediation=inp.spec.remediation.get("no-dcgm-exporter")))  # fmt: skip
+        out.findings.append(
+            Finding(
+                code="monitoring.no-dcgm-exporter",
+                severity=Severity.MEDIUM,
+                host=host,
+                message="no DCGM exporter answers on this node",
+                remediation=inp.spec.remediation.get("no-dcgm-exporter"),
+            )
+        )
     if node is False:
-        out.findings.append(Finding(code="monitoring.no-node-exporter", severity=Severity.LOW, host=host,
-                                    message="no node exporter answers on this node",
-                                    remediation=inp.spec.remediation.get("no-node-exporter")))  # fmt: skip
+        out.findings.append(
+            Finding(
+                code="monitoring.no-node-exporter",
+                severity=Severity.LOW,
+                host=host,
+                message="no node exporter answers on this node",
+                remediation=inp.spec.remediation.get("no-node-exporter"),
+            )
+        )
     parts = [
         f"DCGM exporter: {'yes' if dcgm else 'no' if dcgm is False else 'unknown'}"
         + (f" ({len(present)}/{len(GPU_HEALTH_METRICS)} health metrics)" if dcgm else ""),

@@ -32,7 +32,7 @@ def parse_run_line(text: str) -> dict[str, str]:
 
 
 def pod_reason(sec: Section | None) -> str:
-    """Why a pod is stuck or failed, from its final object: an unschedulable condition or a container state."""
+    """Why a pod is stuck or failed, from its final object: unschedulable condition or container state."""
     if sec is None or not sec.ok:
         return ""
     try:
@@ -120,9 +120,14 @@ def parse(inp: ProbeParseInput) -> ProbeParseOutput:
             reason = pod_reason(inp.sections.get(f"pod-{i}"))
             if reason:
                 why += f": {reason}"
-            out.findings.append(Finding(code="ttfj.pod-failed", severity=Severity.HIGH,
-                                        message=f"test pod {run.get('name', i)} {why} (last phase {phase})",
-                                        remediation=inp.spec.remediation.get("pod-failed")))  # fmt: skip
+            out.findings.append(
+                Finding(
+                    code="ttfj.pod-failed",
+                    severity=Severity.HIGH,
+                    message=f"test pod {run.get('name', i)} {why} (last phase {phase})",
+                    remediation=inp.spec.remediation.get("pod-failed"),
+                )
+            )
         if i == 0:
             continue  # warm-up
         labels = {"run": str(i)}
@@ -136,23 +141,37 @@ def parse(inp: ProbeParseInput) -> ProbeParseOutput:
         if t_sched is not None:
             scheduled.append(t_sched)
     out.measurements += [
-        Measurement(metric="ttfj.pod_total_median", value=round(statistics.median(totals), 3) if totals else None,
-                    unit=Unit.SECONDS),
-        Measurement(metric="ttfj.pod_total_spread", value=round(max(totals) - min(totals), 3) if totals else None,
-                    unit=Unit.SECONDS),
-        Measurement(metric="ttfj.pod_scheduled_median",
-                    value=round(statistics.median(scheduled), 3) if scheduled else None, unit=Unit.SECONDS),
+        Measurement(
+            metric="ttfj.pod_total_median",
+            value=round(statistics.median(totals), 3) if totals else None,
+            unit=Unit.SECONDS,
+        ),
+        Measurement(
+            metric="ttfj.pod_total_spread",
+            value=round(max(totals) - min(totals), 3) if totals else None,
+            unit=Unit.SECONDS,
+        ),
+        Measurement(
+            metric="ttfj.pod_scheduled_median",
+            value=round(statistics.median(scheduled), 3) if scheduled else None,
+            unit=Unit.SECONDS,
+        ),
         Measurement(metric="ttfj.pod_failed", value=failed if runs else None, unit=Unit.COUNT),
-    ]  # fmt: skip
+    ]
     left = inp.sections.get("leftover")
     clean: bool | None = None
     if left is not None and left.ok:
         names = [line.strip() for line in left.text.splitlines() if line.strip()]
         clean = not names
         if names:
-            out.findings.append(Finding(code="ttfj.leftover", severity=Severity.MEDIUM,
-                                        message=f"{len(names)} test pod(s) left behind: {', '.join(names[:10])}",
-                                        remediation=inp.spec.remediation.get("leftover")))  # fmt: skip
+            out.findings.append(
+                Finding(
+                    code="ttfj.leftover",
+                    severity=Severity.MEDIUM,
+                    message=f"{len(names)} test pod(s) left behind: {', '.join(names[:10])}",
+                    remediation=inp.spec.remediation.get("leftover"),
+                )
+            )
     out.measurements.append(Measurement(metric="ttfj.pods_clean", value=clean, unit=Unit.BOOL))
     rid = inp.sections.get("run-id")
     if rid is not None:
@@ -167,6 +186,9 @@ def parse(inp: ProbeParseInput) -> ProbeParseOutput:
             out.remediation = inp.spec.remediation.get("pod-failed")
         else:
             median = statistics.median(totals) if totals else None
-            out.message = (f"median {median:.1f} s from create to succeeded over {len(totals)} pod(s)"
-                           if median is not None else "no timed run completed")  # fmt: skip
+            out.message = (
+                f"median {median:.1f} s from create to succeeded over {len(totals)} pod(s)"
+                if median is not None
+                else "no timed run completed"
+            )
     return out
