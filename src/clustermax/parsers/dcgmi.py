@@ -140,6 +140,7 @@ def parse_dcgmi_diag(text: str) -> DcgmiDiagOutput:
             continue
         if message is not None:
             message.append(chunk)
+    tests = [t for t in tests if t.gpu_results or any(_STATUS.search(x) for x in t.status_text)]
     if not tests:
         raise ParseError(
             KIND, "expected 'dcgmi diag' output: a '| Diagnostic | Result |' table with test rows; found none"

@@ -144,7 +144,8 @@ def parse_xid(text: str) -> XidOutput:
             rest = m.group(3).strip()
             xid = int(m.group(2))
             pid_m = _PID.search(rest)
-            pid = int(pid_m.group(1)) if pid_m and pid_m.group(1).isdigit() else None
+            pid_s = pid_m.group(1) if pid_m else ""
+            pid = int(pid_s) if pid_s.isascii() and pid_s.isdigit() else None
             name_m = _NAME.search(rest)
             process = name_m.group(1).strip() if name_m else None
             if process in ("<unknown>", ""):

@@ -132,7 +132,11 @@ _TESTS_VERSION = re.compile(r"nccl-tests version\s+(\S+)(?:.*?nccl-library=(\d+)
 _NCCL_VERSION = re.compile(r"\b(?:NCCL|RCCL) version\s*:?\s*(\d+\.\d+\.\d+)")
 _OOB = re.compile(r"Out of bounds values\s*:\s*(\d+)\s+(\w+)")
 _AVG = re.compile(r"Avg bus bandwidth\s*:\s*(\S+)")
-_INT = re.compile(r"\d+$")
+_INT_RE = re.compile(r"-?[0-9]+$")
+
+
+def _uint(s: str) -> bool:
+    return s.isascii() and s.isdigit()
 
 
 def _code_to_version(code: str) -> str | None:
@@ -224,7 +228,7 @@ class _Run:
 def _wrong(value: str, is_error: bool) -> tuple[int | None, float | None]:
     if is_error:
         return None, to_float(value)
-    if value.isdigit():
+    if _uint(value):
         return int(value), None
     return None, None
 
@@ -236,7 +240,7 @@ def _row(tokens: list[str], cols: _Columns) -> NcclRow | None:
         return None
     values = dict(zip(lead, tokens, strict=False))
     size_s = values.get("size", "")
-    if not size_s.isdigit():
+    if not _uint(size_s):
         return None
     count_s = values.get("count")
     root_s = values.get("root")
@@ -264,11 +268,11 @@ def _row(tokens: list[str], cols: _Columns) -> NcclRow | None:
     oop = out[0]
     ip = out[1] if len(out) > 1 else (None, None, None, None, None)
     root: int | None = None
-    if root_s is not None and root_s.lstrip("-").isdigit():
+    if root_s is not None and _INT_RE.match(root_s):
         root = int(root_s)
     return NcclRow.model_construct(
         size_bytes=int(size_s),
-        count=int(count_s) if count_s is not None and count_s.isdigit() else None,
+        count=int(count_s) if count_s is not None and _uint(count_s) else None,
         dtype=values.get("type"),
         redop=values.get("redop"),
         root=root,
@@ -390,9 +394,9 @@ def parse_nccl_tests(text: str) -> NcclTestsOutput:
         if not line:
             continue
         c0 = line[0]
-        if c0.isdigit():
+        if _uint(c0):
             tokens = line.split()
-            if not tokens[0].isdigit():
+            if not _uint(tokens[0]):
                 continue
             cols = run.columns
             if cols is None:
@@ -545,7 +549,7 @@ def _collective_name(binary: str) -> str | None:
 
 
 def _looks_numeric_row(tokens: list[str]) -> bool:
-    return tokens[1].isdigit() and not tokens[2][:1].isdigit()
+    return _uint(tokens[1]) and not _uint(tokens[2][:1])
 
 
 def detect_nccl_tests(text: str) -> float:
