@@ -109,7 +109,9 @@ class TestCluster:
 
     def start_daemon(self, name: str, argv: list[str], log: Path) -> subprocess.Popen[bytes]:
         out = log.open("ab")
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent
+        )
         out.close()
         self.procs.append((name, proc))
         return proc
@@ -137,6 +139,29 @@ class TestCluster:
         _remove_network(self.slot)
 
 
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM when the test process dies, even by SIGKILL (no orphaned daemons)."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+def _kill_leftovers(slot: int) -> None:
+    """Stop daemons a killed session of this slot left behind (found by their config path), by PID."""
+    marker = f"/cmx-cluster{slot}-"
+    for proc_dir in Path("/proc").iterdir():
+        if not proc_dir.name.isdigit():
+            continue
+        try:
+            cmdline = (proc_dir / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if marker in cmdline and int(proc_dir.name) != os.getpid():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(proc_dir.name), signal.SIGKILL)
+
+
 def _run(argv: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
     return subprocess.run(argv, check=True, capture_output=True, text=True, **kwargs)  # type: ignore[call-overload,no-any-return]
 
@@ -147,12 +172,15 @@ def _names(slot: int) -> tuple[str, str, str]:
 
 def _remove_network(slot: int) -> None:
     bridge, prefix, _ = _names(slot)
+    _kill_leftovers(slot)
     listing = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=False).stdout
     for line in listing.splitlines():
         ns = line.split()[0] if line.split() else ""
         if ns.startswith(prefix):
+            _kill_netns_processes(ns)
             subprocess.run(["ip", "netns", "del", ns], capture_output=True, check=False)
     subprocess.run(["ip", "link", "del", bridge], capture_output=True, check=False)
+    _delete_stale_veths(prefix)
     for _ in range(50):
         links = subprocess.run(
             ["ip", "-o", "link", "show"], capture_output=True, text=True, check=False
@@ -160,6 +188,29 @@ def _remove_network(slot: int) -> None:
         if f"v-{prefix}" not in links:
             break
         time.sleep(0.1)
+
+
+def _kill_netns_processes(ns: str) -> None:
+    """Kill what still runs in a test namespace (e.g. an sshd session whose client vanished).
+
+    Such a process keeps the namespace, and so its veth, alive after ``ip netns del``; the slot's
+    ``ip link add v-...`` then fails for every later cluster.
+    """
+    pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True, check=False).stdout
+    for pid in pids.split():
+        with contextlib.suppress(ProcessLookupError, ValueError, PermissionError):
+            os.kill(int(pid), signal.SIGKILL)
+
+
+def _delete_stale_veths(prefix: str) -> None:
+    """Delete root-side veths of this slot left by a namespace something else still holds."""
+    links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True, check=False).stdout
+    for line in links.splitlines():
+        parts = line.split(":")
+        if len(parts) > 1:
+            name = parts[1].strip().split("@")[0]
+            if name.startswith(f"v-{prefix}"):
+                subprocess.run(["ip", "link", "del", name], capture_output=True, check=False)
 
 
 @contextlib.contextmanager
