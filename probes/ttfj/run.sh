@@ -196,12 +196,14 @@ kinds=$kinds
 workdir=$CMX_TTFJ_WORK
 args=${CMX_TTFJ_ARGS[*]}"
 
-  # run 0 is the warm-up; a run that times out stops that kind (the next ones would wait as long)
+  # run 0 is the warm-up; a run that times out, or a failed warm-up, stops that kind (the next ones
+  # would wait as long, or fail the same way)
   case ",$kinds," in *,batch,*)
     for i in $(seq 0 "$reps"); do
       cmx_ttfj_batch "$i"
       rc=$?
       [ "$rc" = 2 ] && { cmx_text batch-stopped "run $i did not finish within ${CMX_TTFJ_TIMEOUT}s"; break; }
+      [ "$rc" != 0 ] && [ "$i" = 0 ] && { cmx_text batch-stopped "the warm-up run failed"; break; }
     done
     ;;
   esac
@@ -210,6 +212,7 @@ args=${CMX_TTFJ_ARGS[*]}"
       cmx_ttfj_interactive "$i"
       rc=$?
       [ "$rc" = 2 ] && { cmx_text interactive-stopped "run $i did not finish within ${CMX_TTFJ_TIMEOUT}s"; break; }
+      [ "$rc" != 0 ] && [ "$i" = 0 ] && { cmx_text interactive-stopped "the warm-up run failed"; break; }
     done
     ;;
   esac
