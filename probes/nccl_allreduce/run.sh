@@ -336,7 +336,12 @@ if [ "$platform" = slurm ]; then
   if [ -n "$P_MPI" ]; then
     mpi_args=(--mpi="$P_MPI")
   elif srun --mpi=list 2>&1 | grep -qw 'pmix'; then
-    mpi_args=(--mpi=pmix)
+    # listed is not loadable: try the plugin on a one-task step before relying on it
+    if timeout -k 5 60 srun -N1 -n1 --job-name="$JOB" -t 1 "${part_args[@]}" --mpi=pmix true </dev/null >/dev/null 2>&1; then
+      mpi_args=(--mpi=pmix)
+    else
+      plan "mpi_note=srun lists pmix but a --mpi=pmix step failed: using the cluster's MpiDefault"
+    fi
   fi
   plan "mpi=${mpi_args[*]:-default}"
   img_args=()
@@ -387,7 +392,8 @@ if [ "$platform" = slurm ]; then
         cmx_text "skip-n$n-r$r" "budget: $(elapsed) s used of budget_s=$P_BUDGET, a run may take run_timeout_s=$P_RUN_TIMEOUT"
         continue
       fi
-      common=(-N "$n" --job-name="$JOB" --exclusive -t "$minutes" "${part_args[@]}" "${img_args[@]}")
+      # --exclusive=user: no other user shares the nodes (plain --exclusive forbids the overcommitted step)
+      common=(-N "$n" --job-name="$JOB" --exclusive=user -t "$minutes" "${part_args[@]}" "${img_args[@]}")
       if [ "$impl" = nccl-tests ]; then
         args=(-b "$P_MIN" -e "$P_MAX" -f "$P_STEP" -n "$P_ITERS" -w "$P_WARM" -c 1)
         if [ "$n" -eq 1 ]; then
@@ -395,7 +401,10 @@ if [ "$platform" = slurm ]; then
           cmd=(srun "${common[@]}" -n 1 --gres=gpu:"$gpn" "$nbin" -g "$gpn" "${args[@]}")
           ranks=$gpn
         else
-          cmd=(srun "${common[@]}" --ntasks-per-node="$gpn" --gres=gpu:"$gpn" "${mpi_args[@]}" "$nbin" -g 1 "${args[@]}")
+          # one rank per GPU: -n N*G with --overcommit spreads G tasks on each node, also where a node has
+          # fewer CPUs than GPUs (--ntasks-per-node would refuse such a node)
+          cmd=(srun "${common[@]}" -n $((n * gpn)) --overcommit --gres=gpu:"$gpn" "${mpi_args[@]}"
+            "$nbin" -g 1 "${args[@]}")
           ranks=$((n * gpn))
         fi
       else

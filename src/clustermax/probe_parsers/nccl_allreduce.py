@@ -93,7 +93,9 @@ def _f(value: object) -> float | None:
     return None
 
 
-def _read_run(meta: dict[str, str], sec: Section, nodes: int, rep: int) -> RunData:
+def _read_run(
+    meta: dict[str, str], sec: Section, nodes: int, rep: int, stderr: Section | None = None
+) -> RunData:
     impl = meta.get("impl", "nccl-tests")
     planned = int(meta["ranks"]) if meta.get("ranks", "").isdigit() else None
     run = RunData(nodes=nodes, rep=rep, impl=impl, ranks_planned=planned)
@@ -126,7 +128,8 @@ def _read_run(meta: dict[str, str], sec: Section, nodes: int, rep: int) -> RunDa
                 Row(r.size_bytes, r.oop_algbw_gbps, r.oop_busbw_gbps, r.oop_wrong) for r in parsed.rows
             ]
     if not run.rows and not run.hung:
-        err = sec.text.strip().splitlines()[-1] if sec.text.strip() else f"exit status {sec.rc}"
+        tail = (stderr.text.strip() if stderr else "") or sec.text.strip()
+        err = tail.splitlines()[-1] if tail else f"exit status {sec.rc}"
         run.failed = err[:300]
     return run
 
@@ -196,7 +199,7 @@ def parse(inp: ProbeParseInput) -> ProbeParseOutput:
         if not m:
             continue
         meta = _kv(s[f"{name}-meta"].text) if f"{name}-meta" in s else {}
-        runs.append(_read_run(meta, sec, int(m.group("n")), int(m.group("r"))))
+        runs.append(_read_run(meta, sec, int(m.group("n")), int(m.group("r")), s.get(f"{name}!stderr")))
     runs.sort(key=lambda r: (r.nodes, r.rep))
     if not runs:
         skips = "; ".join(f"{n}: {sec.text.strip()}" for n, sec in s.items() if n.startswith("skip-"))
