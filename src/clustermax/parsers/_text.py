@@ -10,6 +10,11 @@ from __future__ import annotations
 
 import math
 import re
+from typing import TypeVar
+
+from pydantic import BaseModel
+
+M = TypeVar("M", bound=BaseModel)
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
@@ -100,3 +105,47 @@ def one_line(text: str, limit: int = 160) -> str:
     """A short single-line excerpt of ``text`` for error messages."""
     s = " ".join(text.split())
     return s if len(s) <= limit else s[: limit - 3] + "..."
+
+
+_INF = float("inf")
+
+
+def fast_float(s: str) -> float | None:
+    """:func:`to_float` with a fast path for plain numbers (the common case in big tables)."""
+    try:
+        f = float(s)
+    except ValueError:
+        return None
+    if f != f or f == _INF or f == -_INF:
+        return None
+    return f
+
+
+def construct(cls: type[M], values: dict[str, object]) -> M:
+    """Build a pydantic model from already-valid values without validation (like ``model_construct``
+    but without its per-field default handling: ``values`` must name every field)."""
+    obj = cls.__new__(cls)
+    object.__setattr__(obj, "__dict__", values)
+    object.__setattr__(obj, "__pydantic_fields_set__", set(values))
+    object.__setattr__(obj, "__pydantic_extra__", None)
+    object.__setattr__(obj, "__pydantic_private__", None)
+    return obj
+
+
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
+    )
+}
+
+
+def ctime_to_iso(raw: str) -> str | None:
+    """'Wed Jul 31 23:14:18 2024' -> '2024-07-31T23:14:18' (None when it is not that shape)."""
+    parts = raw.split()
+    if len(parts) != 5:
+        return None
+    month = _MONTHS.get(parts[1])
+    if month is None or not parts[2].isdigit() or not parts[4].isdigit() or len(parts[3]) != 8:
+        return None
+    return f"{parts[4]}-{month:02d}-{int(parts[2]):02d}T{parts[3]}"

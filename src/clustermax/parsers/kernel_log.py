@@ -12,11 +12,10 @@ be made ISO, so it goes to ``timestamp_raw`` and ``timestamp`` stays null.
 from __future__ import annotations
 
 import re
-from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ._text import normalize
+from ._text import construct, ctime_to_iso, normalize
 from .base import ParsedOutput, ParseError
 from .xid_catalog import CRITICAL_CLASSES, xid_info
 
@@ -72,10 +71,7 @@ def _timestamp(line: str) -> tuple[float | str | None, str | None]:
     m = _CTIME.match(line)
     if m:
         raw = m.group(1)
-        try:
-            return datetime.strptime(" ".join(raw.split()), "%a %b %d %H:%M:%S %Y").isoformat(), raw
-        except ValueError:
-            return None, raw
+        return ctime_to_iso(raw), raw
     m2 = _ISO.match(line)
     if m2:
         raw = m2.group(1)
@@ -161,18 +157,21 @@ def parse_xid(text: str) -> XidOutput:
             if xid == 79 or "fallen off the bus" in rest:
                 fallen = True
             events.append(
-                XidEvent.model_construct(
-                    xid=xid,
-                    pci=m.group(1),
-                    pid=pid,
-                    process=process,
-                    message=message,
-                    cause_xid=int(cause.group(1)) if cause else None,
-                    severity=info.severity,
-                    category=info.category,
-                    timestamp=ts,
-                    timestamp_raw=raw,
-                    line=line_no,
+                construct(
+                    XidEvent,
+                    {
+                        "xid": xid,
+                        "pci": m.group(1),
+                        "pid": pid,
+                        "process": process,
+                        "message": message,
+                        "cause_xid": int(cause.group(1)) if cause else None,
+                        "severity": info.severity,
+                        "category": info.category,
+                        "timestamp": ts,
+                        "timestamp_raw": raw,
+                        "line": line_no,
+                    },
                 )
             )
             continue

@@ -24,7 +24,7 @@ from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ._text import normalize, strip_launcher_prefixes, to_float
+from ._text import construct, fast_float, normalize, strip_launcher_prefixes, to_float
 from .base import ParsedOutput, ParseError
 
 KIND = "nccl-tests"
@@ -155,16 +155,30 @@ def _code_to_version(code: str) -> str | None:
 class _Columns:
     """Positions of the fields in a data row, from the header (or guessed from a row)."""
 
-    __slots__ = ("blocks", "lead", "wrong_is_error")
+    __slots__ = ("blocks", "lead", "lead_pos", "min_width", "spans", "width", "wrong_is_error")
 
     def __init__(self, lead: list[str], blocks: list[list[str]]) -> None:
         self.lead = lead
         self.blocks = blocks
         self.wrong_is_error = [("error" in b) for b in blocks]
-
-    @property
-    def width(self) -> int:
-        return len(self.lead) + sum(len(b) for b in self.blocks)
+        self.lead_pos = {name: i for i, name in enumerate(lead)}
+        spans: list[tuple[int | None, int | None, int | None, int | None, bool]] = []
+        pos = len(lead)
+        for block, is_error in zip(blocks, self.wrong_is_error, strict=False):
+            idx = {name: pos + k for k, name in enumerate(block)}
+            spans.append(
+                (
+                    idx.get("time"),
+                    idx.get("algbw"),
+                    idx.get("busbw"),
+                    idx.get("wrong", idx.get("error")),
+                    is_error,
+                )
+            )
+            pos += len(block)
+        self.spans = spans
+        self.width = pos
+        self.min_width = len(lead) + (len(blocks[0]) if blocks else 0)
 
 
 def _columns_from_header(tokens: list[str]) -> _Columns | None:
@@ -227,65 +241,70 @@ class _Run:
 
 def _wrong(value: str, is_error: bool) -> tuple[int | None, float | None]:
     if is_error:
-        return None, to_float(value)
+        return None, fast_float(value)
     if _uint(value):
         return int(value), None
     return None, None
 
 
+_NO_BLOCK: tuple[float | None, float | None, float | None, int | None, float | None] = (
+    None,
+    None,
+    None,
+    None,
+    None,
+)
+
+
 def _row(tokens: list[str], cols: _Columns) -> NcclRow | None:
-    lead = cols.lead
-    nlead = len(lead)
-    if len(tokens) < nlead + len(cols.blocks[0]) if cols.blocks else True:
+    n = len(tokens)
+    if not cols.blocks or n < cols.min_width:
         return None
-    values = dict(zip(lead, tokens, strict=False))
-    size_s = values.get("size", "")
+    lp = cols.lead_pos
+    size_s = tokens[lp["size"]] if "size" in lp else ""
     if not _uint(size_s):
         return None
-    count_s = values.get("count")
-    root_s = values.get("root")
-    pos = nlead
-    out: list[tuple[float | None, float | None, float | None, int | None, float | None]] = []
-    for block, is_error in zip(cols.blocks, cols.wrong_is_error, strict=False):
-        part = tokens[pos : pos + len(block)]
-        pos += len(block)
-        if len(part) < len(block):
+    values: list[tuple[float | None, float | None, float | None, int | None, float | None]] = []
+    for t_i, a_i, b_i, w_i, is_error in cols.spans:
+        last = max(i for i in (t_i, a_i, b_i, w_i) if i is not None)
+        if last >= n:
             break
-        fields = dict(zip(block, part, strict=False))
-        wrong_s = fields.get("wrong", fields.get("error"))
-        wrong, err = _wrong(wrong_s, is_error) if wrong_s is not None else (None, None)
-        out.append(
+        wrong, err = _wrong(tokens[w_i], is_error) if w_i is not None else (None, None)
+        values.append(
             (
-                to_float(fields.get("time")),
-                to_float(fields.get("algbw")),
-                to_float(fields.get("busbw")),
+                fast_float(tokens[t_i]) if t_i is not None else None,
+                fast_float(tokens[a_i]) if a_i is not None else None,
+                fast_float(tokens[b_i]) if b_i is not None else None,
                 wrong,
                 err,
             )
         )
-    if not out:
+    if not values:
         return None
-    oop = out[0]
-    ip = out[1] if len(out) > 1 else (None, None, None, None, None)
-    root: int | None = None
-    if root_s is not None and _INT_RE.match(root_s):
-        root = int(root_s)
-    return NcclRow.model_construct(
-        size_bytes=int(size_s),
-        count=int(count_s) if count_s is not None and _uint(count_s) else None,
-        dtype=values.get("type"),
-        redop=values.get("redop"),
-        root=root,
-        oop_time_us=oop[0],
-        oop_algbw_gbps=oop[1],
-        oop_busbw_gbps=oop[2],
-        oop_wrong=oop[3],
-        oop_error=oop[4],
-        ip_time_us=ip[0],
-        ip_algbw_gbps=ip[1],
-        ip_busbw_gbps=ip[2],
-        ip_wrong=ip[3],
-        ip_error=ip[4],
+    oop = values[0]
+    ip = values[1] if len(values) > 1 else _NO_BLOCK
+    i_count, i_type, i_redop, i_root = lp.get("count"), lp.get("type"), lp.get("redop"), lp.get("root")
+    count_s = tokens[i_count] if i_count is not None else None
+    root_s = tokens[i_root] if i_root is not None else None
+    return construct(
+        NcclRow,
+        {
+            "size_bytes": int(size_s),
+            "count": int(count_s) if count_s is not None and _uint(count_s) else None,
+            "dtype": tokens[i_type] if i_type is not None else None,
+            "redop": tokens[i_redop] if i_redop is not None else None,
+            "root": int(root_s) if root_s is not None and _INT_RE.match(root_s) else None,
+            "oop_time_us": oop[0],
+            "oop_algbw_gbps": oop[1],
+            "oop_busbw_gbps": oop[2],
+            "oop_wrong": oop[3],
+            "oop_error": oop[4],
+            "ip_time_us": ip[0],
+            "ip_algbw_gbps": ip[1],
+            "ip_busbw_gbps": ip[2],
+            "ip_wrong": ip[3],
+            "ip_error": ip[4],
+        },
     )
 
 
