@@ -20,7 +20,15 @@ IMG=${IMG//\"/\\\"}
 
 cmx_section kubectl-version "${KC[@]}" version -o json || exit 0
 cmx_text run-id "run_id=$RUN_ID namespace=$NS gpus=$GPUS repetitions=$REPS"
-cmx_add_cleanup '"${KC[@]}" -n "$NS" delete pods -l "clustermax-run=$RUN_ID" --wait=false --ignore-not-found'
+# The first TERM/INT/HUP ends the script; any further one is ignored, so the exit hook below runs to its
+# end (the prelude's handlers would let a second signal cut the hook short).
+trap 'trap "" TERM INT HUP; exit 143' TERM
+trap 'trap "" TERM INT HUP; exit 130' INT
+trap 'trap "" TERM INT HUP; exit 129' HUP
+# The hook ignores TERM/INT/HUP first: on Ctrl-C or timeout the whole process group may get TERM twice
+# (once from clustermax, once forwarded by `timeout`), which would otherwise kill the deleting kubectl.
+# It must finish within timeout's 10 s KILL grace, hence the short request timeout.
+cmx_add_cleanup 'trap "" TERM INT HUP; kubectl --request-timeout=5s --cache-dir "$CMX_TMP/kube-cache" ${CMX_PARAM_CONTEXT:+--context "$CMX_PARAM_CONTEXT"} -n "$NS" delete pods -l "clustermax-run=$RUN_ID" --wait=false --ignore-not-found'
 
 secs() { printf '%s' "${1%.*}"; }
 for i in $(seq 0 "$REPS"); do
