@@ -78,6 +78,7 @@ cmx_torch_bench() {
 # with factor 2(n-1)/n for all_reduce and (n-1)/n for all_gather, reduce_scatter and alltoall
 # (nccl-tests doc/PERFORMANCE.md). With one rank the factor is 0 and busbw is 0, as nccl-tests prints.
 # time is the mean over ranks of each rank's mean time per iteration (nccl-tests' default -a 1).
+# With one rank algbw is null (an in-place collective on one rank moves no data) and busbw is 0.
 # "wrong" counts elements that differ from the expected result of one checked call (rank r sends r+1).
 # Keep this file in sync with the copy embedded in run.sh (tests/probes/test_nccl_probe.py checks it).
 from __future__ import annotations
@@ -276,6 +277,7 @@ def main(argv: list[str] | None = None) -> int:
         wrong = int(stats[1].item())
         algbw = size / mean_s / 1e9
         busbw = algbw * bus_factor(args.collective, n)
+        # one rank: the in-place collective moves no data, so algbw measures nothing (reported as null)
         peak = max(peak, busbw)
         rows += 1
         if rank == 0:
@@ -285,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
                 count=count,
                 dtype=args.dtype,
                 time_us=round(mean_s * 1e6, 2),
-                algbw_gbps=round(algbw, 3),
+                algbw_gbps=round(algbw, 3) if n > 1 else None,
                 busbw_gbps=round(busbw, 3),
                 wrong=wrong,
             )

@@ -61,6 +61,14 @@ def test_single_gpu_host_without_infiniband_has_zero_ports() -> None:
     assert out.findings == []
 
 
+def test_recorded_probe_output_of_a_bare_h100() -> None:
+    out = run_parser((DATA / "probe_fabric" / "h100-fc-bare-local.stdout").read_text())
+    assert out.status is ProbeStatus.OK
+    assert metric(out, "fabric.ports") == 0 and metric(out, "fabric.nic_count") == 0
+    assert metric(out, "fabric.gpudirect_rdma", via="dma-buf") is True
+    assert metric(out, "fabric.gpu_nic_pix") == 0
+
+
 def test_ndr_ports_nic_count_and_rate() -> None:
     out = run_parser(
         section("ib-devices", "mlx5_0")

@@ -209,6 +209,17 @@ def test_read_smi_q_paths() -> None:
     assert g.get("PCI/GPU Link Info/Link Width/Max") == "16x"
 
 
+def test_recorded_probe_output_of_a_bare_h100() -> None:
+    # real stdout of the probe script on a 1 x H100 VM (no DCGM, kernel log via dmesg -T)
+    out = run_parser((DATA / "probe_gpu_health" / "h100-fc-bare-local.stdout").read_text(), expected_gpus=1)
+    assert out.status is ProbeStatus.OK, out.message
+    assert metric(out, "gpu.healthy") is True
+    assert metric(out, "gpu.xid_events") == 0  # NVRM lines, but no Xid
+    assert metric(out, "gpu.nvlink_inactive") == 0  # nvlink -s lists no link on this VM
+    assert metric(out, "gpu.dcgm_diag", level="1") is None  # dcgmi not installed
+    assert metric(out, "gpu.model") == "NVIDIA H100 80GB HBM3"
+
+
 # ------------------------------------------------------------------------------------------ cluster scope
 
 

@@ -187,7 +187,7 @@ def test_torch_output_format_parses() -> None:
             version=1,
             collective="all_reduce",
             dtype="float32",
-            world_size=1,
+            world_size=2,
             nodes=1,
             iters=20,
             warmup=5,
@@ -200,7 +200,7 @@ def test_torch_output_format_parses() -> None:
             nccl="2.28.9",
             device="NVIDIA H100 80GB HBM3",
         )
-        for size, t in ((2**24, 40.0), (2**25, 75.0)):
+        for size, t in ((2**24, 400.0), (2**25, 750.0)):
             algbw = size / (t * 1e-6) / 1e9
             bench.emit(
                 "row",
@@ -209,19 +209,36 @@ def test_torch_output_format_parses() -> None:
                 dtype="float32",
                 time_us=t,
                 algbw_gbps=round(algbw, 3),
-                busbw_gbps=round(algbw * bench.bus_factor("all_reduce", 1), 3),
+                busbw_gbps=round(algbw * bench.bus_factor("all_reduce", 2), 3),
                 wrong=0,
             )
-        bench.emit("done", rows=2, peak_busbw_gbps=0.0)
+        bench.emit("done", rows=2, peak_busbw_gbps=44.739)
     out = run_parser(
-        meta(1, 1, 1, impl="torch") + section("run-n1-r1", "W1126 torchrun noise\n" + buf.getvalue())
+        meta(1, 1, 2, impl="torch") + section("run-n1-r1", "W1126 torchrun noise\n" + buf.getvalue())
     )
-    assert metric_values(out, "nccl.busbw", impl="torch", size_bytes=str(2**25)) == [0.0]
+    assert metric_values(out, "nccl.busbw", impl="torch", size_bytes=str(2**25)) == [
+        pytest.approx(44.739, abs=1e-3)
+    ]
     assert metric_values(out, "nccl.algbw", impl="torch", size_bytes=str(2**25)) == [
-        pytest.approx(447.392, abs=1e-3)
+        pytest.approx(44.739, abs=1e-3)
     ]
     assert metric_values(out, "nccl.version") == ["2.28.9"]
+    assert "torch-fallback" in {f.code for f in out.findings}
+
+
+def test_recorded_torch_fallback_on_one_h100() -> None:
+    # real stdout of the probe on a 1 x H100 bare host (no nccl-tests): 3 torch runs of one rank
+    stdout = (DATA / "probe_nccl" / "h100-fc-bare-torch-1gpu.stdout").read_text()
+    out = run_parser(stdout)
+    assert out.status is ProbeStatus.OK
+    assert metric_values(out, "nccl.version") == ["2.28.9"]
+    assert metric_values(out, "nccl.busbw_peak", run="2", impl="torch", ranks="1") == [0.0]  # 2(n-1)/n = 0
+    # one rank: the in-place all-reduce moves no data, so no bandwidth is claimed
+    assert set(metric_values(out, "nccl.algbw")) == {None}
+    assert metric_values(out, "nccl.busbw_peak_median", runs="3") == [0.0]
+    assert metric_values(out, "nccl.wrong", run="1") == [0]
     assert {"torch-fallback", "single-rank"} <= {f.code for f in out.findings}
+    assert metric_values(out, "nccl.autoconfig") == [True]
 
 
 # ------------------------------------------------------------------------------------ real launch path

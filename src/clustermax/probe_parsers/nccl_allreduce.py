@@ -108,6 +108,9 @@ def _read_run(
         run.ranks_seen = ws if isinstance(ws, int) else None
         nv = header.get("nccl")
         run.nccl_version = nv if isinstance(nv, str) else None
+        if run.ranks_seen == 1:
+            # one rank: the in-place all-reduce moves no data; a time was measured but no bandwidth
+            run.rows = [Row(r.size_bytes, None, r.busbw, r.wrong) for r in rows]
         wrongs = [r.wrong for r in rows if r.wrong is not None]
         run.wrong_total = sum(wrongs) if wrongs else None
     else:
