@@ -556,7 +556,7 @@ def _print_summary(
         per_probe.setdefault(r.probe_id, Counter())[r.status.value] += 1
     if per_probe:
         pw = max(len(p) for p in per_probe)
-        echo("Probes:" + " " * max(1, pw - 4) + "".join(f"{s:>9}" for s in statuses))
+        echo(f"{'Probes:':<{pw + 2}}" + "".join(f"{s:>9}" for s in statuses))
         for pid, counts in per_probe.items():
             echo(f"  {pid:<{pw}}" + "".join(f"{counts.get(s, 0):>9}" for s in statuses))
     problems = [r for r in bundle.results if r.status in (ProbeStatus.FAILED, ProbeStatus.ERROR)]

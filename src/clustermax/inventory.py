@@ -20,6 +20,7 @@ from .models.inventory import HostDefaults, Inventory, InventoryHost, ProfileOve
 
 Loc = tuple[str | int, ...]
 HINT = "see `clustermax schema inventory` and examples/inventory.slurm.yaml"
+"""Appended to validation messages (the error stays on one line)."""
 
 
 @dataclass
@@ -62,7 +63,8 @@ class _Doc:
         return f"{self.path}:{line}" if line else str(self.path)
 
     def error(self, loc: Loc, message: str, hint: str | None = HINT) -> ConfigError:
-        return ConfigError(self.path, self.line(loc), message, hint=hint)
+        """One line: file:line: what is wrong (and where to look)."""
+        return ConfigError(self.path, self.line(loc), f"{message} ({hint})" if hint else message)
 
     def warn(self, loc: Loc, message: str) -> None:
         self.warnings.append(f"{self.where(loc)}: warning: {message}")
@@ -129,7 +131,13 @@ def load_inventory(path: str | Path, probe_specs: dict[str, ProbeSpec] | None = 
         data = yaml.safe_load(text)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
+        context = getattr(err, "context_mark", None)
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        if context is not None and mark is not None and context.line != mark.line:
+            # e.g. an unclosed '[': point at where it opened, say where parsing gave up
+            what = getattr(err, "context", None) or "here"
+            problem = f"{what} that starts here: {problem} (line {mark.line + 1})"
+            mark = context
         raise ConfigError(path, mark.line + 1 if mark else None, f"invalid YAML: {problem}") from None
     lines: dict[Loc, int] = {}
     if node is not None:
@@ -168,7 +176,8 @@ def load_inventory(path: str | Path, probe_specs: dict[str, ProbeSpec] | None = 
     try:
         inventory = Inventory.model_validate(data)
     except ValidationError as err:
-        first = err.errors()[0]
+        # with a union (compute: 'discover' | [hosts]) the deepest location is the one that explains it
+        first = max(err.errors(), key=lambda e: len(e["loc"]))
         loc = tuple(first["loc"])
         # pydantic adds the union member ('list[InventoryHost]', 'literal[...]') to locs; drop those
         loc = tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p.startswith("literal"))))

@@ -259,6 +259,8 @@ class Audit:
             gpn = self._login_facts("gpus_per_node")
             if isinstance(gpn, dict) and isinstance(gpn.get(host.name), int):
                 host_layer["expected_gpus"] = gpn[host.name]
+            elif isinstance(gpn, int) and not isinstance(gpn, bool) and host.role == "compute":
+                host_layer["expected_gpus"] = gpn  # one figure for every node (Kubernetes)
         inv_host: dict[str, JSONValue] = {}
         if host.expected_gpus is not None and "expected_gpus" in spec.params:
             inv_host["expected_gpus"] = host.expected_gpus

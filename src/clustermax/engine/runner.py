@@ -197,11 +197,15 @@ def result_from_commands(
             message=f"parser {spec.parser!r} failed: {type(err).__name__}: {err}",
             **base,
         )
-    if interrupted and not _usable(out):
+    if interrupted:  # always re-run by --resume; what did arrive is kept for the record
         return ProbeResult(
             status=ProbeStatus.ERROR,
             substatus=SubStatus.INTERRUPTED,
-            message="interrupted before the probe finished",
+            message="interrupted before the probe finished"
+            + (" (partial output kept)" if _usable(out) else ""),
+            measurements=out.measurements,
+            findings=out.findings,
+            facts=out.facts,
             **base,
         )
     if timed_out and not _usable(out):
