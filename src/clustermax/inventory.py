@@ -48,7 +48,7 @@ class _Doc:
     def __init__(self, path: Path, lines: dict[Loc, int]) -> None:
         self.path = path
         self.lines = lines
-        self.warnings: list[str] = []
+        self.warnings: list[tuple[int, str]] = []
 
     def line(self, loc: Loc) -> int | None:
         probe = tuple(loc)
@@ -67,7 +67,7 @@ class _Doc:
         return ConfigError(self.path, self.line(loc), f"{message} ({hint})" if hint else message)
 
     def warn(self, loc: Loc, message: str) -> None:
-        self.warnings.append(f"{self.where(loc)}: warning: {message}")
+        self.warnings.append((self.line(loc) or 0, f"{self.where(loc)}: warning: {message}"))
 
 
 def _dotted(loc: Loc) -> str:
@@ -194,7 +194,7 @@ def load_inventory(path: str | Path, probe_specs: dict[str, ProbeSpec] | None = 
         if host.name in names and not (loc[0] == "compute" and names[host.name] == ("login",)):
             raise doc.error(loc, f"host name {host.name!r} is used twice", hint="give each host its own name")
         names[host.name] = loc
-    return LoadedInventory(inventory, path, doc.warnings)
+    return LoadedInventory(inventory, path, [text for _line, text in sorted(doc.warnings)])
 
 
 def _check_probes(doc: _Doc, raw: Any, specs: dict[str, ProbeSpec] | None) -> dict[str, dict[str, JSONValue]]:
