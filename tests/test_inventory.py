@@ -57,12 +57,13 @@ def test_unknown_keys_probes_and_params_warn_with_lines(tmp_path: Path) -> None:
         "probes:\n  nosuch: {x: 1}\n  gpu_health:\n    dcgm_levle: 2\n    dcgm_level: 0\n"
         "shoe_size: 9\n"
     )
-    loaded = load_inventory(f, load_probe_specs())
+    specs = load_probe_specs()
+    known = ", ".join(sorted(specs["gpu_health"].params))
+    loaded = load_inventory(f, specs)
     assert loaded.warnings == [
         f"{f}:4: warning: unknown key 'login.colour' ignored",
         f"{f}:6: warning: unknown probe 'nosuch' ignored (see `clustermax probes list`)",
-        f"{f}:8: warning: probe gpu_health has no parameter 'dcgm_levle' "
-        "(known: dcgm_level, expected_gpus, xid_window_days); ignored",
+        f"{f}:8: warning: probe gpu_health has no parameter 'dcgm_levle' (known: {known}); ignored",
         f"{f}:10: warning: unknown key 'shoe_size' ignored",
     ]
     assert loaded.inventory.probes == {"gpu_health": {"dcgm_level": 0}}
