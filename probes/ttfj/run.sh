@@ -48,7 +48,9 @@ cmx_ttfj_watchdog() {
 
 # Exit hook: cancel, wait for the queue to drain (at most ~3 s), report on fd 3 (the probe's stdout).
 cmx_ttfj_cleanup() {
-  trap '' PIPE
+  # Ctrl-C and the remote `timeout` signal the whole process group, often more than once: a second
+  # TERM arriving while this hook runs would otherwise end the shell half way through it.
+  trap '' PIPE TERM INT HUP
   local left="" rc=0 i
   if [ -n "$CMX_TTFJ_WATCHDOG" ]; then kill "$CMX_TTFJ_WATCHDOG" 2>/dev/null; fi
   if [ -n "$CMX_TTFJ_SRUN_PID" ]; then kill -TERM "$CMX_TTFJ_SRUN_PID" 2>/dev/null; fi

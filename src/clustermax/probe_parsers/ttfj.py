@@ -316,6 +316,8 @@ def parse(inp: ProbeParseInput) -> ProbeParseOutput:
     }
     if left:
         out.facts["left_in_queue"] = left
+    if "cleanup" in s:
+        out.facts["submitted_batch_jobs"] = key_values(s["cleanup"].text).get("jobs", "").split()
 
     def find(code: str, severity: Severity, message: str) -> None:
         out.findings.append(
@@ -348,7 +350,12 @@ def parse(inp: ProbeParseInput) -> ProbeParseOutput:
 
     if not runs:
         out.status, out.substatus = ProbeStatus.ERROR, SubStatus.COMMAND_FAILED
-        out.message = "no job was submitted" + (f": {s['error'].text.strip()}" if "error" in s else "")
+        submitted = key_values(s["cleanup"].text).get("jobs", "").split() if "cleanup" in s else []
+        if submitted:
+            out.message = f"the probe ended before job {submitted[0]} finished; cancelled"
+            out.message += ", nothing left in the queue" if clean else ""
+        else:
+            out.message = "no job was submitted" + (f": {s['error'].text.strip()}" if "error" in s else "")
         return out
     parts = []
     for kind in ("batch", "interactive"):
