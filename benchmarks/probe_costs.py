@@ -1,0 +1,154 @@
+"""What the default probes cost on a cluster, measured on the real 4-node test cluster.
+
+Run (as root, like the test suite): ``.venv/bin/python benchmarks/probe_costs.py [--rounds 3]``
+
+1. A real audit (engine + SSH, compute nodes discovered by the slurm probe) with the default probes
+   except NCCL, DCGM (gpu_health dcgm_level=0) and time to first job. For every host it prints the seconds
+   its probes took, the seconds the same number of bare SSH round trips (``true`` over the same kind of
+   connection) take, and the difference: the cost the probes add per node (target: at most 2 s).
+2. The slurm probe alone, and the time-to-first-job probe alone (default parameters), with their wall
+   time and the GPU-seconds their jobs held.
+
+Timings are medians over ``--rounds`` rounds. Nothing is asserted: this prints measured figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from clustermax.engine.audit import Audit, AuditRequest, HostSpec
+from clustermax.engine.loader import load_probe_specs
+from clustermax.engine.runner import ProbeContext, run_probe
+from clustermax.models import Bundle
+from clustermax.transport.base import Transport
+from clustermax.transport.ssh import SSHConnector, SSHTarget
+from tests.infra.cluster import TestCluster, running_cluster
+
+EXCLUDED = {"nccl_allreduce", "ttfj", "ttfj_kubernetes"}
+
+
+def host_spec(c: TestCluster, name: str, ip: str, role: str) -> HostSpec:
+    target = SSHTarget(
+        alias=name, hostname=ip, user=c.user, identity_files=(str(c.key),), identities_only=True
+    )
+    return HostSpec(name=name, role=role, target=target, address=ip, user=c.user)  # type: ignore[arg-type]
+
+
+def connector(c: TestCluster, tmp: Path) -> SSHConnector:
+    return SSHConnector(
+        known_hosts_files=[c.known_hosts], own_known_hosts=tmp / "own", use_user_known_hosts=False
+    )
+
+
+def audit_once(c: TestCluster, tmp: Path) -> tuple[Bundle, float]:
+    specs = load_probe_specs()
+    selected = [p for p, s in specs.items() if s.default and p not in EXCLUDED]
+    conn = connector(c, tmp)
+
+    def make_node(name: str, addr: str | None) -> HostSpec:
+        return host_spec(c, name, addr or name, "compute")
+
+    def connect(h: HostSpec) -> Transport:
+        return conn.connect(h.target, name=h.name)
+
+    req = AuditRequest(
+        cluster="bench",
+        login=host_spec(c, "login1", c.login.ip, "login"),
+        specs=specs,
+        selected=selected,
+        make_node=make_node,
+        cli_params={"gpu_health": {"dcgm_level": 0}},
+    )
+    t0 = time.monotonic()
+    bundle = Audit(req, connect, tmp / f"out-{time.time_ns()}").run()
+    wall = time.monotonic() - t0
+    conn.close_all()
+    return bundle, wall
+
+
+def bare_round_trips(c: TestCluster, tmp: Path, host: str, ip: str, count: int) -> float:
+    """Seconds for ``count`` bare ``true`` commands on one fresh connection (the probes' own pattern)."""
+    conn = connector(c, tmp)
+    t0 = time.monotonic()
+    transport = conn.connect(host_spec(c, host, ip, "compute").target, name=host)
+    for _ in range(count):
+        transport.run("true", stdin=b"", timeout_s=30)
+    wall = time.monotonic() - t0
+    conn.close_all()
+    return wall
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=3)
+    args = ap.parse_args()
+    with running_cluster(nodes=4) as c, tempfile.TemporaryDirectory(prefix="cmx-bench-") as td:
+        tmp = Path(td)
+        time.sleep(3.5)  # past slurmctld's start-up gate for the first batch job
+        ips = {"login1": c.login.ip, **{h.name: h.ip for h in c.nodes}}
+        per_host: dict[str, list[float]] = {}
+        bare: dict[str, list[float]] = {}
+        counts: dict[str, int] = {}
+        walls: list[float] = []
+        for _ in range(args.rounds):
+            bundle, wall = audit_once(c, tmp)
+            walls.append(wall)
+            for host in ips:
+                results = [r for r in bundle.results if r.host == host]
+                connect_s = next((h.connect_time_s or 0.0 for h in bundle.hosts if h.name == host), 0.0)
+                per_host.setdefault(host, []).append(connect_s + sum(r.duration_s for r in results))
+                counts[host] = len([cmd for cmd in bundle.commands if cmd.host == host])
+                bare.setdefault(host, []).append(bare_round_trips(c, tmp, host, ips[host], counts[host]))
+        ran = sorted({(r.host, r.probe_id, r.status.value) for r in bundle.results})
+        print("probes run in the last audit (host, probe, status):")
+        for host, probe, status in ran:
+            print(f"  {host:8} {probe:18} {status}")
+        print()
+        print(f"audit wall time (median of {args.rounds}): {statistics.median(walls):.2f} s "
+              f"for 1 login + {len(c.nodes)} compute nodes")  # fmt: skip
+        print(f"{'host':8} {'commands':>8} {'probes s':>9} {'bare SSH s':>10} {'added s':>8} {'ratio':>6}")
+        added_nodes = []
+        for host in ips:
+            p, b = statistics.median(per_host[host]), statistics.median(bare[host])
+            if host != "login1":
+                added_nodes.append(p - b)
+            print(f"{host:8} {counts[host]:>8} {p:>9.3f} {b:>10.3f} {p - b:>8.3f} {p / b if b else 0:>6.2f}")
+        added = statistics.median(added_nodes)
+        print(f"added per compute node (median over nodes): {added:.3f} s (target <= 2 s)")
+        skipped = sorted({r.probe_id for r in bundle.results if r.status.value == "skipped"})
+        if skipped:
+            print(f"(skipped here, so not in these figures: {', '.join(skipped)})")
+        print()
+
+        specs = load_probe_specs()
+        conn = connector(c, tmp)
+        login = conn.connect(host_spec(c, "login1", c.login.ip, "login").target, name="login1")
+        ctx = ProbeContext(role="login", platform="slurm")
+        for probe in ("slurm", "ttfj"):
+            walls_p: list[float] = []
+            gpu_s: list[float] = []
+            last = None
+            for _ in range(args.rounds):
+                commands, result = run_probe(login, specs[probe], "login1", {}, ctx)
+                walls_p.append(commands[0].duration_s)
+                runs = result.facts.get("runs") or []
+                gpus = 1 if probe == "ttfj" else 0
+                gpu_s.append(sum((r.get("run_s") or 0.0) * gpus for r in runs if isinstance(r, dict)))
+                last = result
+            assert last is not None
+            wall_text = f"{statistics.median(walls_p):.2f} s (min {min(walls_p):.2f}, max {max(walls_p):.2f})"
+            print(f"{probe} probe alone (defaults): wall {wall_text}, GPU time held by its jobs "
+                  f"{statistics.median(gpu_s):.3f} GPU-s; {last.status.value}: {last.message}")  # fmt: skip
+        conn.close_all()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
