@@ -99,7 +99,7 @@ def score(
                 f"warning: attestations are for {att.cluster!r}, the bundle for {bundle.target.cluster!r}",
                 err=True,
             )
-        result, traces = evaluate(bundle, rub, att)
+        result, traces = evaluate(bundle, rub, att, tracing=explain is not None)
         results.append(result)
         if explain is not None:
             trace = next(t for t in traces if t.criterion.id == explain)

@@ -8,6 +8,7 @@ hardware reference of the detected profile), and explain the verdict in one sent
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import re
@@ -71,9 +72,11 @@ def _truthy(value: Any) -> bool:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    kind = type(value)
+    return kind is float or kind is int or (isinstance(value, (int, float)) and not isinstance(value, bool))
 
 
+@functools.lru_cache(maxsize=1024)
 def _version(text: Any) -> tuple[int, ...]:
     return tuple(int(p) for p in re.findall(r"\d+", str(text)))
 
@@ -103,6 +106,10 @@ class _Context:
     results_by_probe: dict[str, list[ProbeResult]]
     profile: HardwareProfile
     platform: str | None
+    tracing: bool = False
+    plans: dict[Any, Any] = field(default_factory=dict)
+    profile_key: tuple[Any, ...] = ()
+    """The rubric's evaluation cache, fetched once (private attributes are slow to reach)."""
 
 
 def _platform(bundle: Bundle, by_metric: dict[str, list[Measurement]]) -> str | None:
@@ -124,7 +131,9 @@ def _catalog() -> dict[str, MetricInfo]:
     return _CATALOG
 
 
-def _context(bundle: Bundle, rubric: Rubric, attestations: Attestations | None) -> _Context:
+def _context(
+    bundle: Bundle, rubric: Rubric, attestations: Attestations | None, tracing: bool = False
+) -> _Context:
     by_metric: dict[str, list[Measurement]] = {}
     results_by_probe: dict[str, list[ProbeResult]] = {}
     for result in bundle.results:
@@ -144,13 +153,22 @@ def _context(bundle: Bundle, rubric: Rubric, attestations: Attestations | None) 
         results_by_probe=results_by_probe,
         profile=profile,
         platform=_platform(bundle, by_metric),
+        tracing=tracing,
+        plans=rubric._plan,
+        profile_key=(
+            tuple(profile.reference_ids),
+            profile.nic_count,
+            profile.gpus_per_node,
+            profile.gpu_model,
+            profile.fabric,
+        ),
     )
 
 
 # --------------------------------------------------------------------------- trace
 
 
-@dataclass
+@dataclass(slots=True)
 class Row:
     """One value a criterion read."""
 
@@ -158,7 +176,7 @@ class Row:
     host: str | None
     labels: dict[str, str]
     raw: Any
-    unit: str | None
+    unit: Unit | str | None
     value: Any = None
     """The value in the criterion's unit (None when excluded)."""
     verdict: Verdict | None = None
@@ -313,7 +331,19 @@ def _label_match(labels: dict[str, str], wanted: dict[str, str | list[str]]) -> 
     return True
 
 
+_SELECTIONS: dict[int, tuple[Criterion, str]] = {}
+
+
 def _describe_selection(crit: Criterion) -> str:
+    hit = _SELECTIONS.get(id(crit))
+    if hit is not None and hit[0] is crit:
+        return hit[1]
+    text = _selection_text(crit)
+    _SELECTIONS[id(crit)] = (crit, text)
+    return text
+
+
+def _selection_text(crit: Criterion) -> str:
     names = "+".join(crit.metric)
     if crit.labels:
         names += (
@@ -388,27 +418,92 @@ def _result(
         points = 0.0
     else:
         points = None
-    return CriterionResult(
-        id=crit.id,
-        title=crit.title,
-        category=crit.category.value,
-        verdict=verdict,
-        observed=_round(observed),
-        unit=unit,
-        threshold=threshold,
-        reference_source=reference_source,
-        explanation=explanation,
-        remediation=crit.remediation if verdict in (Verdict.WARN, Verdict.FAIL) else None,
-        weight=_round(float(crit.weight)),
-        points=_round(points) if points is not None else None,
-        attested=attested,
-        evidence=evidence or [],
-        cmax_ids=list(crit.cmax),
-        metrics=list(crit.metric)
-        if crit.metric
-        else ([f"attestation:{crit.attestation}"] if crit.attestation else []),
-        hosts=hosts or [],
+    static = _STATIC.get(id(crit))
+    if static is None or static[0] is not crit:
+        names = tuple(crit.metric) if crit.metric else (f"attestation:{crit.attestation}",)
+        static = (crit, crit.category.value, _round(float(crit.weight)), tuple(crit.cmax), names)
+        _STATIC[id(crit)] = static
+    _, category, weight, cmax, metrics = static
+    # validate_python on a plain dict: the same checks as CriterionResult(...), without the kwargs detour
+    result: CriterionResult = _VALIDATE_RESULT(
+        {
+            "id": crit.id,
+            "title": crit.title,
+            "category": category,
+            "verdict": verdict,
+            "observed": _round(observed),
+            "unit": unit,
+            "threshold": threshold,
+            "reference_source": reference_source,
+            "explanation": explanation,
+            "remediation": crit.remediation if verdict is Verdict.WARN or verdict is Verdict.FAIL else None,
+            "weight": weight,
+            "points": _round(points) if points is not None else None,
+            "attested": attested,
+            "evidence": evidence or [],
+            "cmax_ids": list(cmax),
+            "metrics": list(metrics),
+            "hosts": hosts or [],
+        }
     )
+    return result
+
+
+_STATIC: dict[int, tuple[Criterion, str, float, tuple[str, ...], tuple[str, ...]]] = {}
+_VALIDATE_RESULT = CriterionResult.__pydantic_validator__.validate_python
+
+
+@dataclass
+class _Plan:
+    """What a criterion needs that depends only on the rubric and the hardware profile (cached)."""
+
+    unit: Unit | None
+    p: _Resolved | None = None
+    w: _Resolved | None = None
+    threshold: str | None = None
+    reference_source: str | None = None
+    references: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+def _threshold_plan(ctx: _Context, crit: Criterion) -> _Plan:
+    key = (crit.id, ctx.profile_key)
+    cache: dict[Any, _Plan] = ctx.plans
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    unit: Unit | None = None
+    if crit.metric and crit.metric[0] in ctx.catalog:
+        unit = ctx.catalog[crit.metric[0]].unit
+    judged_unit = None if crit.aggregate in ("count", "fraction", "distinct") else unit
+    try:
+        p = _resolve(ctx, crit.pass_, judged_unit)
+        w = _resolve(ctx, crit.warn, judged_unit)
+    except _NoReference as err:
+        configured = f"pass {crit.compare} {crit.pass_.describe()}" if crit.pass_ else None
+        if configured and crit.warn:
+            configured += f"; warn {crit.compare} {crit.warn.describe()}"
+        plan = _Plan(unit, threshold=configured, error=f"Not measured: {err}, so it cannot be judged.")
+    except UnitError as err:
+        plan = _Plan(unit, error=f"Not measured: {err}.")
+    else:
+        threshold = None
+        if p is not None:
+            op = crit.compare
+            threshold = f"pass {op} {p.text}" + (f"; warn {op} {w.text}" if w else "")
+        elif crit.compare in ("true", "false"):
+            threshold = f"pass: {crit.compare}" + ("; otherwise warn" if crit.soft else "")
+        sources = [r.source for r in (p, w) if r is not None and r.source]
+        plan = _Plan(
+            unit,
+            p,
+            w,
+            threshold,
+            sources[0] if sources else crit.source,
+            [r.reference for r in (p, w) if r is not None and r.reference],
+        )
+    cache[key] = plan
+    return plan
 
 
 def _evaluate(ctx: _Context, crit: Criterion) -> Trace:
@@ -429,41 +524,15 @@ def _evaluate(ctx: _Context, crit: Criterion) -> Trace:
             )
         )
 
-    unit: Unit | None = None
-    if crit.metric and crit.metric[0] in ctx.catalog:
-        unit = ctx.catalog[crit.metric[0]].unit
-    judged_unit = None if crit.aggregate in ("count", "fraction", "distinct") else unit
-    trace.unit = unit.value if unit else crit.unit
-
-    try:
-        p = _resolve(ctx, crit.pass_, judged_unit)
-        w = _resolve(ctx, crit.warn, judged_unit)
-    except _NoReference as err:
-        configured = f"pass {crit.compare} {crit.pass_.describe()}" if crit.pass_ else None
-        if configured and crit.warn:
-            configured += f"; warn {crit.compare} {crit.warn.describe()}"
-        return done(
-            _result(
-                crit,
-                Verdict.NOT_MEASURED,
-                f"Not measured: {err}, so it cannot be judged.",
-                rubric=rubric,
-                threshold=configured,
-            )
-        )
-    except UnitError as err:
-        return done(_result(crit, Verdict.NOT_MEASURED, f"Not measured: {err}.", rubric=rubric))
+    plan = _threshold_plan(ctx, crit)
+    trace.unit = plan.unit.value if plan.unit else crit.unit
+    if plan.error is not None:
+        return done(_result(crit, Verdict.NOT_MEASURED, plan.error, rubric=rubric, threshold=plan.threshold))
+    unit, p, w = plan.unit, plan.p, plan.w
+    threshold, reference_source = plan.threshold, plan.reference_source
     trace.pass_value = p.value if p else None
     trace.warn_value = w.value if w else None
-    trace.references = [r.reference for r in (p, w) if r is not None and r.reference]
-    threshold = None
-    if p is not None:
-        op = crit.compare
-        threshold = f"pass {op} {p.text}" + (f"; warn {op} {w.text}" if w else "")
-    elif crit.compare in ("true", "false"):
-        threshold = f"pass: {crit.compare}" + ("; otherwise warn" if crit.soft else "")
-    sources = [r.source for r in (p, w) if r is not None and r.source]
-    reference_source = sources[0] if sources else crit.source
+    trace.references = plan.references
 
     # attestation criteria
     if crit.attestation is not None:
@@ -502,30 +571,43 @@ def _evaluate(ctx: _Context, crit: Criterion) -> Trace:
             )
         )
 
-    # measured criteria: select, convert
+    # measured criteria: select and convert (rows kept only when tracing, for --explain)
+    tracing = ctx.tracing
     rows: list[Row] = []
+    hosts: list[str | None] = []
+    vals: list[Any] = []
+    first_excluded: str | None = None
+    selected = 0
+    labels = crit.labels
     for metric in crit.metric:
         for m in ctx.by_metric.get(metric, ()):
-            if crit.labels and not _label_match(m.labels, crit.labels):
+            if labels and not _label_match(m.labels, labels):
                 continue
-            row = Row(metric, m.host, dict(m.labels), m.value, m.unit.value)
-            if m.value is None:
-                row.excluded = "not measured (null)"
-            elif unit is not None and m.unit is not unit and _is_number(m.value):
+            selected += 1
+            value = m.value
+            excluded = None
+            if value is None:
+                excluded = "not measured (null)"
+            elif unit is not None and m.unit is not unit and _is_number(value):
                 try:
-                    row.value = convert(float(m.value), m.unit, unit)
+                    value = convert(float(value), m.unit, unit)
                 except UnitError:
-                    row.excluded = f"unit {m.unit.value} does not convert to {unit.value}"
-            else:
-                row.value = m.value
-            rows.append(row)
+                    excluded = f"unit {m.unit.value} does not convert to {unit.value}"
+            if excluded is None:
+                hosts.append(m.host)
+                vals.append(value)
+            elif first_excluded is None:
+                first_excluded = excluded
+            if tracing:
+                rows.append(Row(metric, m.host, m.labels, m.value, m.unit, value, None, excluded))
     trace.rows = rows
-    values = [r for r in rows if r.excluded is None]
-    if not values:
+    used = [r for r in rows if r.excluded is None]  # aligned with vals when tracing
+
+    if not vals:
         verdict, why = _not_measured_reason(ctx, crit)
-        if rows:
+        if selected:
             what = _describe_selection(crit)
-            why = f"Not measured: every {what} value is null or unusable ({rows[0].excluded})."
+            why = f"Not measured: every {what} value is null or unusable ({first_excluded})."
             verdict = Verdict.NOT_MEASURED
         return done(
             _result(crit, verdict, why, rubric=rubric, threshold=threshold, reference_source=reference_source)
@@ -533,29 +615,40 @@ def _evaluate(ctx: _Context, crit: Criterion) -> Trace:
 
     agg = crit.aggregate
     observed: Any
-    bad_hosts: list[str] = []
+    bad: list[int] = []  # indexes into vals of values that did not pass
     shown_unit = trace.unit
-    if agg in ("all", "any"):
-        hows: dict[int, str] = {}
-        for i, r in enumerate(values):
-            r.verdict, hows[i] = _judge_how(r.value, crit, p, w, unit)
-        order = sorted(range(len(values)), key=lambda i: _RANK[values[i].verdict or Verdict.FAIL])
-        pick_i = order[0] if agg == "all" else order[-1]
-        pick = values[pick_i]
-        verdict, how = pick.verdict or Verdict.FAIL, hows[pick_i]
-        if crit.compare in ("true", "false"):
-            truths = [_truthy(r.value) for r in values]
-            observed = all(truths) if agg == "all" else any(truths)
-        else:
-            observed = pick.value
+    counted = len(vals)
+    if agg in ("all", "any") and crit.compare in ("true", "false"):
+        want = crit.compare == "true"
+        oks = [_truthy(v) is want for v in vals]
+        ok = all(oks) if agg == "all" else any(oks)
+        truths = [_truthy(v) for v in vals]
+        observed = all(truths) if agg == "all" else any(truths)
+        verdict = Verdict.PASS if ok else (Verdict.WARN if crit.soft else Verdict.FAIL)
+        how = "pass" if ok else "miss"
         if verdict is not Verdict.PASS:
-            bad_hosts = [r.host or "cluster" for r in values if r.verdict is not Verdict.PASS]
+            bad = [i for i, good in enumerate(oks) if not good]
+        if tracing:
+            for r, good in zip(used, oks, strict=True):
+                r.verdict = Verdict.PASS if good else (Verdict.WARN if crit.soft else Verdict.FAIL)
+    elif agg in ("all", "any"):
+        judged = [_judge_how(v, crit, p, w, unit) for v in vals]
+        order = sorted(range(len(vals)), key=lambda i: _RANK[judged[i][0]])
+        pick = order[0] if agg == "all" else order[-1]
+        verdict, how = judged[pick]
+        observed = vals[pick]
+        if verdict is not Verdict.PASS:
+            bad = [i for i, (v, _) in enumerate(judged) if v is not Verdict.PASS]
+        if tracing:
+            for r, (v, _) in zip(used, judged, strict=True):
+                r.verdict = v
     elif agg in ("min", "max", "median", "mean", "sum"):
-        numbers = [float(r.value) for r in values if _is_number(r.value)]
-        for r in values:
-            if not _is_number(r.value):
-                r.excluded = "not a number"
-        if not numbers:
+        idx = [i for i, v in enumerate(vals) if _is_number(v)]
+        if tracing:
+            for r in used:
+                if not _is_number(r.value):
+                    r.excluded = "not a number"
+        if not idx:
             return done(
                 _result(
                     crit,
@@ -566,37 +659,39 @@ def _evaluate(ctx: _Context, crit: Criterion) -> Trace:
                     reference_source=reference_source,
                 )
             )
-        numeric_rows = [r for r in values if r.excluded is None]
+        counted = len(idx)
         if agg == "min":
-            observed = min((r.value for r in numeric_rows), key=float)
+            observed = vals[min(idx, key=lambda i: float(vals[i]))]
         elif agg == "max":
-            observed = max((r.value for r in numeric_rows), key=float)
-        elif agg == "median":
-            observed = float(statistics.median(numbers))
-        elif agg == "mean":
-            observed = math.fsum(numbers) / len(numbers)
+            observed = vals[max(idx, key=lambda i: float(vals[i]))]
         else:
-            observed = math.fsum(numbers)
+            numbers = [float(vals[i]) for i in idx]
+            if agg == "median":
+                observed = float(statistics.median(numbers))
+            elif agg == "mean":
+                observed = math.fsum(numbers) / len(numbers)
+            else:
+                observed = math.fsum(numbers)
         verdict, how = _judge_how(observed, crit, p, w, unit)
-        if agg != "sum":
-            for r in values:
-                if r.excluded is None:
-                    r.verdict = _judge(r.value, crit, p, w, unit)
-        if verdict is not Verdict.PASS and agg != "sum":
-            bad_hosts = [r.host or "cluster" for r in values if r.verdict not in (None, Verdict.PASS)]
+        if agg != "sum" and (tracing or verdict is not Verdict.PASS):
+            per = {i: _judge(vals[i], crit, p, w, unit) for i in idx}
+            bad = [i for i in idx if per[i] is not Verdict.PASS]
+            if tracing:
+                for j, r in enumerate(used):
+                    r.verdict = per.get(j)
     else:
         if agg == "count":
-            observed = len(values)
+            observed = len(vals)
         elif agg == "fraction":
-            observed = sum(1 for r in values if _truthy(r.value)) / len(values)
-            bad_hosts = [r.host or "cluster" for r in values if not _truthy(r.value)]
+            truths = [_truthy(v) for v in vals]
+            observed = sum(truths) / len(vals)
+            bad = [i for i, t in enumerate(truths) if not t]
         else:  # distinct
-            observed = len({str(r.value).strip().lower() for r in values})
+            observed = len({str(v).strip().lower() for v in vals})
         shown_unit = None
         verdict, how = _judge_how(observed, crit, p, w, None)
         if verdict is Verdict.PASS:
-            bad_hosts = []
-    counted = sum(1 for r in values if r.excluded is None)
+            bad = []
     explanation = (
         f"{agg} over {counted} value(s) of {_describe_selection(crit)} is "
         f"{_fmt(_round(observed), shown_unit)}: "
@@ -612,7 +707,7 @@ def _evaluate(ctx: _Context, crit: Criterion) -> Trace:
             unit=shown_unit,
             threshold=threshold,
             reference_source=reference_source,
-            hosts=sorted(set(bad_hosts)),
+            hosts=sorted({hosts[i] or "cluster" for i in bad}),
         )
     )
 
@@ -656,14 +751,31 @@ def _tier(
 
 
 def bundle_digest(bundle: Bundle) -> str:
-    """SHA-256 of the bundle's canonical JSON, without the ``rubric`` field it may carry."""
-    return hashlib.sha256(bundle.model_dump_json(exclude={"rubric"}).encode()).hexdigest()
+    """SHA-256 identifying the evidence of a bundle, independent of how its file was formatted.
+
+    It hashes the bundle's compact JSON (pydantic's serialization) without its ``rubric`` field and
+    without the commands' ``stdout``/``stderr``, followed by, for every command in order, the UTF-8
+    bytes of its stdout and of its stderr, each preceded by its length as 8 big-endian bytes. Same
+    content, same digest; the raw outputs are hashed as bytes instead of being JSON-escaped first.
+    """
+    head = bundle.__pydantic_serializer__.to_json(bundle, exclude=_DIGEST_EXCLUDE)
+    digest = hashlib.sha256(head)
+    for cmd in bundle.commands:
+        for text in (cmd.stdout, cmd.stderr):
+            data = text.encode("utf-8", "surrogatepass")
+            digest.update(len(data).to_bytes(8, "big"))
+            digest.update(data)
+    return digest.hexdigest()
+
+
+_DIGEST_EXCLUDE: Any = {"rubric": True, "commands": {"__all__": {"stdout", "stderr"}}}
 
 
 def evaluate(
-    bundle: Bundle, rubric: Rubric, attestations: Attestations | None = None
+    bundle: Bundle, rubric: Rubric, attestations: Attestations | None = None, *, tracing: bool = False
 ) -> tuple[ScoreResult, list[Trace]]:
-    ctx = _context(bundle, rubric, attestations)
+    """Score a bundle and keep the trace of every verdict (``tracing``: judge every value, for --explain)."""
+    ctx = _context(bundle, rubric, attestations, tracing)
     traces = [_evaluate(ctx, crit) for crit in rubric.criteria]
     criteria = [t.result for t in traces]
     verdicts = {c.id: c.verdict for c in criteria}
@@ -672,8 +784,11 @@ def evaluate(
     cat_cov: dict[str, float] = {}
     score_num = score_den = cov_num = cov_den = 0.0
     scored = {Verdict.PASS, Verdict.WARN, Verdict.FAIL}
+    by_category: dict[str, list[CriterionResult]] = {}
+    for c in criteria:
+        by_category.setdefault(c.category, []).append(c)
     for cat in rubric.categories:
-        mine = [c for c in criteria if c.category == cat.id.value]
+        mine = by_category.get(cat.id.value, [])
         applicable = math.fsum(c.weight for c in mine if c.verdict is not Verdict.NOT_APPLICABLE)
         judged = math.fsum(c.weight for c in mine if c.verdict in scored)
         points = math.fsum(c.points or 0.0 for c in mine if c.verdict in scored)
@@ -729,7 +844,7 @@ def explain_criterion(
     crit = rub.criterion(criterion_id)
     if crit is None:
         return None
-    ctx = _context(bundle, rub, attestations)
+    ctx = _context(bundle, rub, attestations, tracing=True)
     return _evaluate(ctx, crit)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from ..models.common import Unit
 from ..models.score import ScoreResult, Verdict
 from .engine import Trace
 from .rubric import Rubric
@@ -127,7 +128,7 @@ def explain_text(trace: Trace, cluster: str) -> str:
     for row in trace.rows:
         labels = ",".join(f"{k}={v}" for k, v in sorted(row.labels.items()))
         where = row.host or "cluster"
-        shown = _obs(row.raw, row.unit)
+        shown = _obs(row.raw, row.unit.value if isinstance(row.unit, Unit) else row.unit)
         status = (
             f"excluded: {row.excluded}" if row.excluded else (row.verdict.value if row.verdict else "used")
         )

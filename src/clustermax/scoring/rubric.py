@@ -235,6 +235,8 @@ class Rubric(FrozenModel):
     _sha256: str = PrivateAttr(default="")
     _references: Any = PrivateAttr(default=None)
     _references_sha256: str = PrivateAttr(default="")
+    _plan: dict[str, Any] = PrivateAttr(default_factory=dict)
+    """Per-criterion evaluation cache (static facts, thresholds per hardware profile)."""
 
     @field_validator("tiers")
     @classmethod
