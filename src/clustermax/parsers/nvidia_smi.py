@@ -42,6 +42,9 @@ class NvidiaSmiGpu(BaseModel):
     ecc_uncorrected_volatile: int | None = Field(
         default=None, description="Volatile uncorrectable ECC errors."
     )
+    ecc_uncorrected_aggregate: int | None = Field(
+        default=None, description="Aggregate (lifetime) uncorrectable ECC errors; -q and CSV only."
+    )
     fan_pct: float | None = None
     pcie_gen_current: int | None = None
     pcie_gen_max: int | None = None
@@ -297,14 +300,8 @@ def _gpu_from_query(index: int, bus: str, kv: dict[str, str]) -> NvidiaSmiGpu:
         if items:
             reasons = [k.rsplit("/", 1)[-1] for k, v in items if v.strip().lower() == "active"]
             break
-    ecc_vals: list[int] = []
-    for k, v in kv.items():
-        if k.startswith("ECC Errors/Volatile/"):
-            sub = k[len("ECC Errors/Volatile/") :]
-            if "Uncorr" in sub or (sub.startswith("Double Bit") and sub.endswith("Total")):
-                n = to_int(v)
-                if n is not None:
-                    ecc_vals.append(n)
+    ecc_vals = _ecc_uncorrected(kv, "ECC Errors/Volatile/")
+    ecc_aggregate = _ecc_uncorrected(kv, "ECC Errors/Aggregate/")
     return NvidiaSmiGpu(
         index=index,
         name=name,
@@ -335,6 +332,7 @@ def _gpu_from_query(index: int, bus: str, kv: dict[str, str]) -> NvidiaSmiGpu:
         memory_total_mib=leading_number(kv.get("FB Memory Usage/Total")),
         utilization_pct=leading_number(kv.get("Utilization/Gpu")),
         ecc_uncorrected_volatile=sum(ecc_vals) if ecc_vals else None,
+        ecc_uncorrected_aggregate=sum(ecc_aggregate) if ecc_aggregate else None,
         fan_pct=leading_number(kv.get("Fan Speed")),
         pcie_gen_current=to_int(kv.get("PCI/GPU Link Info/PCIe Generation/Current")),
         pcie_gen_max=to_int(kv.get("PCI/GPU Link Info/PCIe Generation/Max")),
@@ -350,6 +348,19 @@ def _gpu_from_query(index: int, bus: str, kv: dict[str, str]) -> NvidiaSmiGpu:
         uuid=_na(kv.get("GPU UUID")),
         vbios=_na(kv.get("VBIOS Version")),
     )
+
+
+def _ecc_uncorrected(kv: dict[str, str], prefix: str) -> list[int]:
+    """Uncorrectable counters under ``prefix`` (SRAM parity, SEC-DED, DRAM; old drivers' Double Bit Total)."""
+    vals: list[int] = []
+    for k, v in kv.items():
+        if k.startswith(prefix):
+            sub = k[len(prefix) :]
+            if "Uncorr" in sub or (sub.startswith("Double Bit") and sub.endswith("Total")):
+                n = to_int(v)
+                if n is not None:
+                    vals.append(n)
+    return vals
 
 
 def _na(v: str | None) -> str | None:
@@ -410,6 +421,7 @@ _CSV_MAP = {
     "memory.total": "memory_total_mib",
     "utilization.gpu": "utilization_pct",
     "ecc.errors.uncorrected.volatile.total": "ecc_uncorrected_volatile",
+    "ecc.errors.uncorrected.aggregate.total": "ecc_uncorrected_aggregate",
     "pcie.link.gen.current": "pcie_gen_current",
     "pcie.link.gen.gpucurrent": "pcie_gen_current",
     "pcie.link.gen.max": "pcie_gen_max",
@@ -439,6 +451,7 @@ _FLOAT_FIELDS = {
 _INT_FIELDS = {
     "index",
     "ecc_uncorrected_volatile",
+    "ecc_uncorrected_aggregate",
     "pcie_gen_current",
     "pcie_gen_max",
     "pcie_width_current",
