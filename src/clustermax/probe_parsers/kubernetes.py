@@ -19,9 +19,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..measure.k8s import kubectl_nodes_measurements
 from ..models import Finding, JSONValue, Measurement, ProbeStatus, Severity, SubStatus, Unit
 from ..parsers.base import ParseError
-from ..parsers.kubectl import parse_kubectl_nodes, parse_kubectl_version
+from ..parsers.kubectl import KubeNode, parse_kubectl_nodes, parse_kubectl_version
 from .base import ProbeParseInput, ProbeParseOutput, Section
 
 RWX_PROVISIONERS: tuple[tuple[str, str], ...] = (
@@ -47,6 +48,22 @@ RWX_PROVISIONERS: tuple[tuple[str, str], ...] = (
 Block-storage provisioners (EBS, Azure Disk, GCE PD, Ceph RBD, local-path ...) do not; NetApp Trident
 and Portworx offer RWX only for some backends/parameters and are not counted.
 """
+
+NODE_COUNT_METRICS = (
+    "k8s.nodes",
+    "k8s.nodes_ready",
+    "k8s.gpu_nodes",
+    "k8s.gpus_capacity",
+    "k8s.gpus_allocatable",
+)
+
+
+def _has_gpus(node: KubeNode) -> bool:
+    """Whole GPUs in capacity, or any other GPU resource (MIG slices, shared GPUs) with a positive count."""
+    if (node.gpu_capacity or 0) > 0:
+        return True
+    return any(v.strip().isdigit() and int(v.strip()) > 0 for v in node.gpu_resources.values())
+
 
 DEFAULT_CLASS_ANNOTATIONS = (
     "storageclass.kubernetes.io/is-default-class",
@@ -177,9 +194,13 @@ def classify_failure(text: str) -> tuple[ProbeStatus, SubStatus, str]:
 
 
 def _m(
-    metric: str, value: bool | int | float | str | None, unit: Unit, labels: dict[str, str] | None = None
+    metric: str,
+    value: bool | int | float | str | None,
+    unit: Unit,
+    labels: dict[str, str] | None = None,
+    host: str | None = None,
 ) -> Measurement:
-    return Measurement(metric=metric, value=value, unit=unit, host=None, labels=labels or {})
+    return Measurement(metric=metric, value=value, unit=unit, host=host, labels=labels or {})
 
 
 def _node_addresses(nodes_json: Any) -> dict[str, str]:
@@ -252,6 +273,13 @@ def _detect(
 
 
 def parse(inp: ProbeParseInput) -> ProbeParseOutput:
+    """Measurements carry the host kubectl ran on (as the shared kubectl mappers do)."""
+    out = _parse(inp)
+    out.measurements = [m if m.host else m.model_copy(update={"host": inp.host}) for m in out.measurements]
+    return out
+
+
+def _parse(inp: ProbeParseInput) -> ProbeParseOutput:
     out = ProbeParseOutput()
     ver = inp.sections.get("kubectl-version")
     if ver is None:
@@ -292,18 +320,15 @@ def parse(inp: ProbeParseInput) -> ProbeParseOutput:
     if parsed is not None:
         nodes = parsed.nodes
         addrs = _node_addresses(nodes_json)
-        gpu_nodes = [n for n in nodes if (n.gpu_capacity or 0) > 0]
-        out.measurements += [
-            _m("k8s.nodes", len(nodes), Unit.COUNT),
-            _m("k8s.nodes_ready", sum(1 for n in nodes if n.ready), Unit.COUNT),
-            _m("k8s.gpu_nodes", len(gpu_nodes), Unit.COUNT),
-            _m("k8s.gpus_capacity", sum(n.gpu_capacity or 0 for n in nodes), Unit.COUNT),
-            _m("k8s.gpus_allocatable", sum(n.gpu_allocatable or 0 for n in nodes), Unit.COUNT),
-        ]
+        gpu_nodes = [n for n in nodes if _has_gpus(n)]
+        node_ms, _ = kubectl_nodes_measurements(parsed, inp.host)
+        out.measurements += node_ms
+        have = {m.metric for m in node_ms}
+        for metric in NODE_COUNT_METRICS:
+            if metric not in have:  # the mapper leaves out what the output cannot tell: say so
+                out.measurements.append(_m(metric, None, Unit.COUNT, host=inp.host))
         for n in nodes:
             node_labels.append(n.labels)
-            if n.gpu_product and n.name:
-                out.measurements.append(_m("k8s.gpu_product", n.gpu_product, Unit.TEXT, {"node": n.name}))
         for n in gpu_nodes:
             facts_nodes.append({"name": n.name, "address": addrs.get(n.name or ""), "gpus": n.gpu_capacity})
         out.facts["compute_nodes"] = facts_nodes
