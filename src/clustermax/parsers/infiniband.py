@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .base import ParsedOutput, ParseError
 
-__all__ = ["IbPort", "IbstatOutput", "detect_ibstat", "parse_ibstat"]
+__all__ = ["IbPort", "IbstatOutput", "detect_ibstat", "parse_ib_sysfs", "parse_ibstat"]
 
 
 class IbPort(BaseModel):
@@ -292,3 +292,52 @@ def detect_ibstat(text: str) -> float:
     if re.search(r"^\s*hca_id:\s*\S+", head, re.M) and "transport:" in head:
         return 0.95
     return 0.0
+
+
+_SYSFS = re.compile(
+    r"^/sys/class/infiniband/(?P<ca>[^/]+)/(?:ports/(?P<port>\d+)/)?(?P<attr>[a-z_]+):(?P<value>.*)$"
+)
+
+
+def parse_ib_sysfs(text: str) -> IbstatOutput:
+    """``grep -H . /sys/class/infiniband/*/{fw_ver,hca_type} .../ports/*/{state,phys_state,rate,link_layer}``
+    lines (what the fabric probe reads when ibstat is not installed) -> the same ports as ibstat gives.
+
+    sysfs prints ``4: ACTIVE`` / ``5: LinkUp`` / ``400 Gb/sec (4X NDR)``; they are normalised as above.
+    Not registered as a parser kind: no one pastes this, only the probe produces it.
+    """
+    if not isinstance(text, str):
+        raise ParseError("ib-sysfs", f"expected text, got {type(text).__name__}")
+    ports: dict[tuple[str, int], dict[str, str]] = {}
+    ca_info: dict[str, dict[str, str]] = {}
+    for line in text.replace("\r\n", "\n").split("\n"):
+        m = _SYSFS.match(line.strip())
+        if not m:
+            continue
+        ca, attr, value = m.group("ca"), m.group("attr"), m.group("value").strip()
+        if m.group("port") is None:
+            ca_info.setdefault(ca, {})[attr] = value
+        else:
+            ports.setdefault((ca, int(m.group("port"))), {})[attr] = value
+    out: list[IbPort] = []
+    for (ca, port_no), attrs in sorted(ports.items()):
+        info = ca_info.get(ca, {})
+        rate = attrs.get("rate")
+        width = None
+        if rate:
+            wm = re.search(r"\((?P<w>\d+X)", rate)
+            width = wm.group("w") if wm else None
+        out.append(
+            IbPort(
+                ca=ca,
+                port=port_no,
+                state=_norm_state(attrs.get("state")),
+                physical_state=_norm_phys(attrs.get("phys_state")),
+                rate_gbps=_number(rate),
+                link_layer=attrs.get("link_layer") or None,
+                firmware=info.get("fw_ver") or None,
+                ca_type=info.get("hca_type") or None,
+                width=width,
+            )
+        )
+    return _finish(out, "sysfs", [])
