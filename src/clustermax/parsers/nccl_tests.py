@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ._text import construct, fast_float, normalize, strip_launcher_prefixes, to_float
+from ._text import fast_float, normalize, strip_launcher_prefixes, to_float
 from .base import ParsedOutput, ParseError
 
 KIND = "nccl-tests"
@@ -155,13 +155,15 @@ def _code_to_version(code: str) -> str | None:
 class _Columns:
     """Positions of the fields in a data row, from the header (or guessed from a row)."""
 
-    __slots__ = ("blocks", "lead", "lead_pos", "min_width", "spans", "width", "wrong_is_error")
+    __slots__ = ("blocks", "lead", "lead_pos", "min_width", "size_first", "spans", "width", "wrong_is_error")
 
     def __init__(self, lead: list[str], blocks: list[list[str]]) -> None:
         self.lead = lead
         self.blocks = blocks
         self.wrong_is_error = [("error" in b) for b in blocks]
         self.lead_pos = {name: i for i, name in enumerate(lead)}
+        # rows are readable once wide enough when the size is their first token (checked by the caller)
+        self.size_first = bool(blocks) and self.lead_pos.get("size") == 0
         spans: list[tuple[int | None, int | None, int | None, int | None, bool]] = []
         pos = len(lead)
         for block, is_error in zip(blocks, self.wrong_is_error, strict=False):
@@ -221,7 +223,8 @@ class _Run:
         self.collective: str | None = None
         self.devices: list[tuple[int, str, str]] = []
         self.columns: _Columns | None = None
-        self.rows: list[NcclRow] = []
+        self.rows: list[str] = []  # the readable row lines, converted in _finish
+        self.widths: list[int] = []  # their token counts
         self.avg: float | None = None
         self.oob_ok: bool | None = None
         self.oob_values: int | None = None
@@ -239,73 +242,139 @@ class _Run:
         return not (self.rows or self.devices or self.columns or self.started)
 
 
-def _wrong(value: str, is_error: bool) -> tuple[int | None, float | None]:
-    if is_error:
-        return None, fast_float(value)
-    if _uint(value):
-        return int(value), None
-    return None, None
+def _readable(tokens: list[str], cols: _Columns) -> bool:
+    """Whether a data row yields a result: wide enough for the first block and an unsigned size.
+
+    (The first block always fits when the row has min_width tokens, so a row that passes here
+    converts to at least the out-of-place block in _build_rows.)"""
+    if not cols.blocks or len(tokens) < cols.min_width:
+        return False
+    i = cols.lead_pos.get("size")
+    return i is not None and _uint(tokens[i])
 
 
-_NO_BLOCK: tuple[float | None, float | None, float | None, int | None, float | None] = (
-    None,
-    None,
-    None,
-    None,
-    None,
+_FIELDS: tuple[str, ...] = (
+    "size_bytes",
+    "count",
+    "dtype",
+    "redop",
+    "root",
+    "oop_time_us",
+    "oop_algbw_gbps",
+    "oop_busbw_gbps",
+    "oop_wrong",
+    "oop_error",
+    "ip_time_us",
+    "ip_algbw_gbps",
+    "ip_busbw_gbps",
+    "ip_wrong",
+    "ip_error",
 )
+_INT_LIST = re.compile(r"-?[0-9]+(?: -?[0-9]+)*")
 
 
-def _row(tokens: list[str], cols: _Columns) -> NcclRow | None:
-    n = len(tokens)
-    if not cols.blocks or n < cols.min_width:
-        return None
+def _float_col(strs: list[str]) -> list[float | None]:
+    """fast_float over a column: one C-level map for the usual all-numbers, all-finite column."""
+    try:
+        vals: list[float | None] = list(map(float, strs))
+    except ValueError:
+        return [fast_float(s) for s in strs]
+    total = sum(vals)  # type: ignore[arg-type]
+    if total - total == 0.0:  # no NaN / infinity in the column (an overflowing sum only takes the slow path)
+        return vals
+    return [v if v is not None and v - v == 0.0 else None for v in vals]
+
+
+def _uint_col(strs: list[str]) -> list[int | None]:
+    """int() of the ASCII-digit tokens of a column, None for the others."""
+    joined = "".join(strs)
+    if joined.isdigit() and joined.isascii():
+        return list(map(int, strs))
+    return [int(s) if _uint(s) else None for s in strs]
+
+
+def _build_rows(lines: list[str], widths: list[int], cols: _Columns) -> tuple[list[NcclRow], list[list[Any]]]:
+    """Readable row lines (and their token counts) -> NcclRow objects and the 15 value columns, in
+    _FIELDS order.
+
+    Converts column by column (C-level split / slice / map) instead of value by value: when every
+    row has the same width (the usual case) all rows are split at once and a column is a slice of
+    that flat token list. The result is the same as converting every row on its own."""
+    n_rows = len(lines)
+    lasts = [max(i for i in span[:4] if i is not None) for span in cols.spans[:2]]
+    width = widths[0]
+    if widths.count(width) == n_rows:
+        flat = " ".join(lines).split()
+
+        def column(i: int, present: list[bool] | None) -> list[str]:
+            return flat[i::width]
+
+        masks: list[list[bool] | None] = [None if last < width else [] for last in lasts]
+    else:
+        token_rows = [line.split() for line in lines]
+
+        def column(i: int, present: list[bool] | None) -> list[str]:
+            if present is None:
+                return [t[i] for t in token_rows]
+            return [t[i] for t, p in zip(token_rows, present, strict=True) if p]
+
+        masks = [[last < w for w in widths] for last in lasts]
+        masks = [None if all(m) else m for m in masks]  # type: ignore[arg-type]
+
+    none_col: list[Any] = [None] * n_rows
     lp = cols.lead_pos
-    size_s = tokens[lp["size"]] if "size" in lp else ""
-    if not _uint(size_s):
-        return None
-    values: list[tuple[float | None, float | None, float | None, int | None, float | None]] = []
-    for t_i, a_i, b_i, w_i, is_error in cols.spans:
-        last = max(i for i in (t_i, a_i, b_i, w_i) if i is not None)
-        if last >= n:
-            break
-        wrong, err = _wrong(tokens[w_i], is_error) if w_i is not None else (None, None)
-        values.append(
-            (
-                fast_float(tokens[t_i]) if t_i is not None else None,
-                fast_float(tokens[a_i]) if a_i is not None else None,
-                fast_float(tokens[b_i]) if b_i is not None else None,
-                wrong,
-                err,
-            )
-        )
-    if not values:
-        return None
-    oop = values[0]
-    ip = values[1] if len(values) > 1 else _NO_BLOCK
-    i_count, i_type, i_redop, i_root = lp.get("count"), lp.get("type"), lp.get("redop"), lp.get("root")
-    count_s = tokens[i_count] if i_count is not None else None
-    root_s = tokens[i_root] if i_root is not None else None
-    return construct(
-        NcclRow,
-        {
-            "size_bytes": int(size_s),
-            "count": int(count_s) if count_s is not None and _uint(count_s) else None,
-            "dtype": tokens[i_type] if i_type is not None else None,
-            "redop": tokens[i_redop] if i_redop is not None else None,
-            "root": int(root_s) if root_s is not None and _INT_RE.match(root_s) else None,
-            "oop_time_us": oop[0],
-            "oop_algbw_gbps": oop[1],
-            "oop_busbw_gbps": oop[2],
-            "oop_wrong": oop[3],
-            "oop_error": oop[4],
-            "ip_time_us": ip[0],
-            "ip_algbw_gbps": ip[1],
-            "ip_busbw_gbps": ip[2],
-            "ip_wrong": ip[3],
-            "ip_error": ip[4],
-        },
-    )
+    out: list[list[Any]] = [_uint_col(column(lp["size"], None))]
+    i = lp.get("count")
+    out.append(none_col if i is None else _uint_col(column(i, None)))
+    for name in ("type", "redop"):
+        i = lp.get(name)
+        out.append(none_col if i is None else column(i, None))
+    i = lp.get("root")
+    if i is None:
+        out.append(none_col)
+    else:
+        root_s = column(i, None)
+        if _INT_LIST.fullmatch(" ".join(root_s)):
+            out.append(list(map(int, root_s)))
+        else:
+            out.append([int(s) if _INT_RE.match(s) else None for s in root_s])
+    for (t_i, a_i, b_i, w_i, is_error), present in zip(cols.spans[:2], masks, strict=False):
+        if present is not None and not any(present):
+            out += [none_col] * 5
+            continue
+        n_sel = n_rows if present is None else sum(present)
+        none_sel: list[Any] = [None] * n_sel
+        block: list[list[Any]] = [
+            none_sel if i is None else _float_col(column(i, present)) for i in (t_i, a_i, b_i)
+        ]
+        if w_i is None:
+            block += [none_sel, none_sel]
+        elif is_error:
+            block += [none_sel, _float_col(column(w_i, present))]
+        else:
+            block += [_uint_col(column(w_i, present)), none_sel]
+        if present is not None:  # scatter back: rows without this block get None
+            for j, c in enumerate(block):
+                it = iter(c)
+                block[j] = [next(it) if p else None for p in present]
+        out.extend(block)
+    while len(out) < len(_FIELDS):
+        out.append(none_col)
+    new = NcclRow.__new__
+    setattr_ = object.__setattr__
+    # every field is set in every row, so one set serves them all (pydantic only ever adds to it)
+    fields_set = set(_FIELDS)
+    rows: list[NcclRow] = []
+    append = rows.append
+    fields = _FIELDS
+    for values in zip(*out, strict=True):
+        obj = new(NcclRow)
+        setattr_(obj, "__dict__", dict(zip(fields, values, strict=True)))
+        setattr_(obj, "__pydantic_fields_set__", fields_set)
+        setattr_(obj, "__pydantic_extra__", None)
+        setattr_(obj, "__pydantic_private__", None)
+        append(obj)
+    return rows, out
 
 
 def _finish(run: _Run) -> NcclRun:
@@ -319,23 +388,28 @@ def _finish(run: _Run) -> NcclRun:
     ranks = len({r for r, _, _ in run.devices}) or None
     model = Counter(name for _, _, name in run.devices if name).most_common(1)
     collective: Collective | None = _as_collective(run.collective)
-    rows = run.rows
+    if run.rows and run.columns is not None:
+        rows, data = _build_rows(run.rows, run.widths, run.columns)
+    else:
+        rows, data = [], [[] for _ in _FIELDS]
+    sizes: list[int] = data[0]
+    oop_alg, oop_bus, oop_wrong = data[6], data[7], data[8]
+    ip_alg, ip_bus, ip_wrong = data[11], data[12], data[13]
     factor = busbw_factor(collective, ranks)
     mismatches = 0
     first_bad: str | None = None
-    values: list[float] = []
-    for row in rows:
-        for alg, bus in ((row.oop_algbw_gbps, row.oop_busbw_gbps), (row.ip_algbw_gbps, row.ip_busbw_gbps)):
-            if bus is not None:
-                values.append(bus)
-            if factor is None or alg is None or bus is None:
-                continue
-            expected = alg * factor
-            # both printed with 2 decimals: algbw's rounding is scaled by the factor
-            if abs(expected - bus) > 0.011 + 0.005 * factor + 0.002 * bus:
-                mismatches += 1
-                if first_bad is None:
-                    first_bad = f"size {row.size_bytes}: printed {bus:g}, algbw x factor = {expected:.2f}"
+    values: list[float] = [v for pair in zip(oop_bus, ip_bus, strict=True) for v in pair if v is not None]
+    if factor is not None:
+        for size, oa, ob, ia, ib in zip(sizes, oop_alg, oop_bus, ip_alg, ip_bus, strict=True):
+            for alg, bus in ((oa, ob), (ia, ib)):
+                if alg is None or bus is None:
+                    continue
+                expected = alg * factor
+                # both printed with 2 decimals: algbw's rounding is scaled by the factor
+                if abs(expected - bus) > 0.011 + 0.005 * factor + 0.002 * bus:
+                    mismatches += 1
+                    if first_bad is None:
+                        first_bad = f"size {size}: printed {bus:g}, algbw x factor = {expected:.2f}"
     if mismatches:
         warnings.append(
             f"busbw disagrees with algbw x {factor:.4f} (doc/PERFORMANCE.md factor for {collective} "
@@ -348,13 +422,13 @@ def _finish(run: _Run) -> NcclRun:
                 f"printed Avg bus bandwidth {run.avg:g} differs from the mean of the rows {computed:g}"
             )
     peak = max(values) if values else None
-    max_size = max((r.size_bytes for r in rows), default=None)
+    max_size = max(sizes, default=None)
     at_max: float | None = None
     if max_size is not None:
-        for r in rows:
-            if r.size_bytes == max_size:
-                at_max = r.oop_busbw_gbps
-    wrongs = [w for r in rows for w in (r.oop_wrong, r.ip_wrong) if w is not None]
+        for size, bus in zip(sizes, oop_bus, strict=True):
+            if size == max_size:
+                at_max = bus
+    wrongs = [w for pair in zip(oop_wrong, ip_wrong, strict=True) for w in pair if w is not None]
     if rows and not run.footer:
         warnings.append(
             "no 'Out of bounds values' / 'Avg bus bandwidth' footer: the run may have been cut short"
@@ -413,9 +487,10 @@ def parse_nccl_tests(text: str) -> NcclTestsOutput:
         if not line:
             continue
         c0 = line[0]
-        if _uint(c0):
+        if "0" <= c0 <= "9":  # a data row (the hot path: keep it lean)
             tokens = line.split()
-            if not _uint(tokens[0]):
+            t0 = tokens[0]
+            if not (t0.isdigit() and t0.isascii()):
                 continue
             cols = run.columns
             if cols is None:
@@ -428,15 +503,16 @@ def parse_nccl_tests(text: str) -> NcclTestsOutput:
             elif run.footer:
                 # rows after a footer without a new header: a new run with the same columns
                 new_run().columns = cols
-            row = _row(tokens, cols)
-            if row is None:
+            n = len(tokens)
+            if not (n >= cols.min_width and cols.size_first) and not _readable(tokens, cols):
                 run.warnings.append(f"unreadable row skipped: {line[:80]}")
                 continue
             if run.collective is None and pending_collective is not None:
                 run.collective = pending_collective
             if run.nccl_version is None and pending_version is not None:
                 run.nccl_version = pending_version
-            run.rows.append(row)
+            run.rows.append(line)
+            run.widths.append(n)
             continue
         body = line[1:].strip() if c0 == "#" else line
         if not body:
