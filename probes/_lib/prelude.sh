@@ -8,13 +8,15 @@ CMX_TMP=$(mktemp -d "${TMPDIR:-/tmp}/clustermax.XXXXXXXX") || { echo "clustermax
 CMX_CLEANUP=()
 cmx_on_exit() {
   local hook
+  trap '' HUP INT TERM  # cleanup must finish: a second signal (timeout(1) and clustermax both send TERM) is ignored
   for hook in "${CMX_CLEANUP[@]+"${CMX_CLEANUP[@]}"}"; do eval "$hook" >/dev/null 2>&1 || true; done
   rm -rf "$CMX_TMP"
 }
 trap cmx_on_exit EXIT
-trap 'exit 129' HUP
-trap 'exit 130' INT
-trap 'exit 143' TERM
+# the first signal ends the script (the EXIT trap then runs the cleanup hooks); later ones are ignored
+trap 'trap "" HUP INT TERM; exit 129' HUP
+trap 'trap "" HUP INT TERM; exit 130' INT
+trap 'trap "" HUP INT TERM; exit 143' TERM
 # cmx_add_cleanup 'command string': run at exit, whatever ends the script (e.g. scancel of a submitted job).
 cmx_add_cleanup() { CMX_CLEANUP+=("$1"); }
 # cmx_have TOOL: is TOOL on PATH (or a function)?
