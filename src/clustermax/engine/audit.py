@@ -20,11 +20,11 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from ..models import (
     Bundle,
@@ -43,6 +43,8 @@ from ..transport.base import ConnectError, Transport, utcnow
 from .journal import Journal, write_bundle
 from .params import merge_params
 from .runner import Platform, ProbeContext, Role, run_probe
+
+_T = TypeVar("_T")
 
 CLUSTER_HOST = "cluster"
 """Host name of cluster-scope results (they run once, through the scheduler, from the login node)."""
@@ -187,6 +189,8 @@ class Audit:
         self.compute_hosts: list[HostSpec] = []
         self.started_at: datetime = previous.started_at if previous else utcnow()
         self.planned: set[tuple[str, str]] = set()
+        self._prewarmed: dict[str, Future[Transport]] = {}
+        self._slots = threading.BoundedSemaphore(max(1, request.concurrency))
         if previous is not None:
             self._keep_previous(previous)
 
@@ -296,7 +300,8 @@ class Audit:
             return True
         t0 = time.monotonic()
         try:
-            transport = self.connect(host)
+            pending = self._prewarmed.pop(host.name, None)
+            transport = pending.result() if pending is not None else self.connect(host)
         except ConnectError as err:
             self._record_host(self._host_record(host, err.kind, err.message, None))
             sub = _CONNECT_SUB[err.kind]
@@ -377,10 +382,37 @@ class Audit:
             write_bundle(bundle, self.out_dir)
         return bundle
 
+    def _prewarm(self, pool: ThreadPoolExecutor) -> None:
+        """Connect to an explicit compute list while the login phase runs (connecting dominates)."""
+        if self.req.compute is None or self.previous is not None:
+            return
+        ids = self._ids("host", "node")
+        for h in self.req.compute[: self.req.max_nodes]:
+            if ids and h.name != self.req.login.name:
+                self._prewarmed[h.name] = pool.submit(self._slotted, self.connect, h)
+
+    def _compute_host(self, host: HostSpec, ids: list[str]) -> bool:
+        pending = self._prewarmed.get(host.name)
+        if pending is not None:
+            wait([pending])  # its connect holds a slot of its own; waiting here must not hold one
+        with self._slots:
+            return self._audit_host(host, ids)
+
+    def _slotted(self, fn: Callable[[HostSpec], _T], host: HostSpec) -> _T:
+        """Run ``fn(host)`` holding one of the ``concurrency`` slots (connects and host audits share them)."""
+        with self._slots:
+            return fn(host)
+
     def _run_phases(self) -> None:
         login = self.req.login
         self.host_order.append(login.name)
         self.events.phase("login", 1)
+        workers = max(1, min(self.req.concurrency, len(self.req.compute or []) or 1))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cmx-connect") as pool:
+            self._prewarm(pool)
+            self._phases_after_prewarm(login)
+
+    def _phases_after_prewarm(self, login: HostSpec) -> None:
         reached = self._audit_host(login, self._ids("host", "login"))
         if not reached:
             # nothing else can run without the login node (discovery, cluster probes)
@@ -413,7 +445,7 @@ class Audit:
         ids = self._ids("host", "node")
         workers = max(1, min(self.req.concurrency, len(self.compute_hosts)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cmx-host") as pool:
-            futures = [pool.submit(self._audit_host, h, ids) for h in self.compute_hosts]
+            futures = [pool.submit(self._compute_host, h, ids) for h in self.compute_hosts]
             for fut in futures:
                 fut.result()
 
