@@ -47,6 +47,19 @@ def test_local_audit_writes_a_bundle_and_prints_a_summary(tmp_path: Path) -> Non
     assert f"Bundle: {out / 'bundle.json'}" in proc.stdout
     assert "system_info" in proc.stdout and "Hosts:" in proc.stdout
     assert len((out / "journal.jsonl").read_text().splitlines()) >= 2 + len(bundle.results)
+    # scored with the default rubric, reports next to the bundle
+    assert bundle.rubric is not None and bundle.rubric.id
+    assert "Tier: " in proc.stdout and f"rubric {bundle.rubric.id}" in proc.stdout
+    assert (out / "report.md").stat().st_size > 0 and (out / "report.html").stat().st_size > 0
+    assert f"Reports: {out / 'report.md'}, {out / 'report.html'}" in proc.stdout
+
+
+def test_bad_rubric_fails_before_auditing(tmp_path: Path) -> None:
+    rubric = tmp_path / "rubric.yaml"
+    rubric.write_text("id: [unclosed\n")
+    proc = run("audit", "--local", "--rubric", str(rubric), "--out", str(tmp_path / "o"))
+    assert proc.returncode == 2 and str(rubric) in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "o" / "journal.jsonl").exists()
 
 
 def test_default_out_dir_is_timestamped_and_announced(tmp_path: Path) -> None:

@@ -439,6 +439,10 @@ def _run_audit(
 
     specs = _load_specs()
     request, known = _build_request(options, specs, warn)
+    if options.get("rubric"):
+        from .scoring import load_rubric
+
+        load_rubric(options["rubric"])  # a bad rubric fails now, not after the audit
     request.origin = Origin(
         tool_version=__version__,
         python=_platform.python_version(),
@@ -503,21 +507,15 @@ def _run_audit(
 def _score_and_report(
     bundle: Bundle, out_dir: Path, rubric_path: str | None
 ) -> tuple[Bundle, typing.Any, list[Path], str | None]:
-    """Score with the rubric, record it in the bundle, write report.md/report.html."""
+    """Score with the rubric, record it in the bundle, write report.md/report.html next to it."""
     from .engine.journal import write_bundle
+    from .reports import write_audit_reports
+    from .scoring import load_rubric, rubric_ref, score_bundle
 
-    try:
-        from .scoring import load_rubric, rubric_ref, score_bundle
-    except ImportError as err:  # scoring ships with clustermax; only a broken install lacks it
-        return bundle, None, [], f"not scored: the scoring module cannot be imported ({err})"
     rubric = load_rubric(rubric_path)
     bundle = bundle.model_copy(update={"rubric": rubric_ref(rubric)})
     write_bundle(bundle, out_dir)
     score = score_bundle(bundle, rubric)
-    try:
-        from .reports import write_audit_reports
-    except ImportError as err:
-        return bundle, score, [], f"reports not written: the reports module cannot be imported ({err})"
     return bundle, score, write_audit_reports(bundle, score, out_dir), None
 
 
