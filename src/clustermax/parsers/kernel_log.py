@@ -15,7 +15,7 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ._text import construct, ctime_to_iso, normalize
+from ._text import ctime_to_iso, normalize
 from .base import ParsedOutput, ParseError
 from .xid_catalog import CRITICAL_CLASSES, xid_info
 
@@ -60,6 +60,9 @@ class XidEvent(BaseModel):
     line: int = Field(description="1-based line number in the input.")
 
 
+_EVENT_FIELDS = frozenset(XidEvent.model_fields)
+
+
 class XidOutput(ParsedOutput):
     events: list[XidEvent] = Field(default_factory=list)
     xids: list[int] = Field(default_factory=list, description="Sorted unique Xid codes.")
@@ -68,18 +71,29 @@ class XidOutput(ParsedOutput):
 
 
 def _timestamp(line: str) -> tuple[float | str | None, str | None]:
-    m = _CTIME.match(line)
-    if m:
-        raw = m.group(1)
-        return ctime_to_iso(raw), raw
-    m2 = _ISO.match(line)
+    c0 = line[:1]
+    if c0 == "[":
+        # only the dmesg -T or the boot-relative form can start with "[" (not ISO, not syslog)
+        if line[1:2].isupper():
+            m0 = _CTIME.match(line)
+            if m0:
+                raw0 = m0.group(1)
+                return ctime_to_iso(raw0), raw0
+        m5 = _MONO.search(line, 0, 80)
+        if m5:
+            try:
+                return float(m5.group(1)), m5.group(1)
+            except ValueError:
+                return None, None
+        return None, None
+    m2 = _ISO.match(line) if c0.isdigit() else None
     if m2:
         raw = m2.group(1)
         iso = raw.replace(",", ".").replace(" ", "T", 1)
         if re.search(r"[+-]\d{4}$", iso):
             iso = iso[:-2] + ":" + iso[-2:]
         return iso, raw
-    m3 = _MONO.search(line[:80])
+    m3 = _MONO.search(line, 0, 80)
     mono: float | None = None
     if m3 and (line.startswith("[") or "kernel:" in line[: m3.start() + 1] or m3.start() < 40):
         try:
@@ -93,14 +107,6 @@ def _timestamp(line: str) -> tuple[float | str | None, str | None]:
     if mono is not None and m3 is not None:
         return mono, m3.group(1)
     return None, None
-
-
-def _line_at(text: str, pos: int) -> tuple[str, int, int]:
-    start = text.rfind("\n", 0, pos) + 1
-    end = text.find("\n", pos)
-    if end < 0:
-        end = len(text)
-    return text[start:end], start, end
 
 
 def _bus(pci: str | None) -> str | None:
@@ -128,21 +134,29 @@ def parse_xid(text: str) -> XidOutput:
     last_end = -1
     line_no = 1
     counted_to = 0
+    rfind, find, count = text.rfind, text.find, text.count
+    xid_search, new = _XID.search, XidEvent.__new__
+    setattr_ = object.__setattr__
     for hit in _HIT.finditer(text):
-        line, start, end = _line_at(text, hit.start())
+        pos = hit.start()
+        start = rfind("\n", 0, pos) + 1
         if start <= last_end:
             continue  # several hits on one line
+        end = find("\n", pos)
+        if end < 0:
+            end = len(text)
+        line = text[start:end]
         last_end = end
-        line_no += text.count("\n", counted_to, start)
+        line_no += count("\n", counted_to, start)
         counted_to = start
-        m = _XID.search(line)
+        m = xid_search(line)
         if m:
             rest = m.group(3).strip()
             xid = int(m.group(2))
-            pid_m = _PID.search(rest)
+            pid_m = _PID.search(rest) if "pid=" in rest else None
             pid_s = pid_m.group(1) if pid_m else ""
             pid = int(pid_s) if pid_s.isascii() and pid_s.isdigit() else None
-            name_m = _NAME.search(rest)
+            name_m = _NAME.search(rest) if "name=" in rest else None
             process = name_m.group(1).strip() if name_m else None
             if process in ("<unknown>", ""):
                 process = None
@@ -151,29 +165,33 @@ def parse_xid(text: str) -> XidOutput:
                 message = rest[name_m.end() :].strip()
             elif pid_m:
                 message = rest[pid_m.end() :].lstrip(", ").strip()
-            cause = _CAUSE.search(rest)
+            cause = _CAUSE.search(rest) if "caused by" in rest else None
             info = xid_info(xid)
             ts, raw = _timestamp(line)
             if xid == 79 or "fallen off the bus" in rest:
                 fallen = True
-            events.append(
-                construct(
-                    XidEvent,
-                    {
-                        "xid": xid,
-                        "pci": m.group(1),
-                        "pid": pid,
-                        "process": process,
-                        "message": message,
-                        "cause_xid": int(cause.group(1)) if cause else None,
-                        "severity": info.severity,
-                        "category": info.category,
-                        "timestamp": ts,
-                        "timestamp_raw": raw,
-                        "line": line_no,
-                    },
-                )
+            event = new(XidEvent)
+            setattr_(
+                event,
+                "__dict__",
+                {
+                    "xid": xid,
+                    "pci": m.group(1),
+                    "pid": pid,
+                    "process": process,
+                    "message": message,
+                    "cause_xid": int(cause.group(1)) if cause else None,
+                    "severity": info.severity,
+                    "category": info.category,
+                    "timestamp": ts,
+                    "timestamp_raw": raw,
+                    "line": line_no,
+                },
             )
+            setattr_(event, "__pydantic_fields_set__", set(_EVENT_FIELDS))
+            setattr_(event, "__pydantic_extra__", None)
+            setattr_(event, "__pydantic_private__", None)
+            events.append(event)
             continue
         g = _FALLEN_GPU.search(line)
         if g:
