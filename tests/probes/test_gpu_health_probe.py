@@ -9,15 +9,12 @@ from datetime import datetime, timezone
 import pytest
 
 from clustermax.engine.runner import ProbeContext, run_probe
+from clustermax.measure.gpu import HostClock, event_age_s
 from clustermax.models import ProbeStatus, SubStatus
+from clustermax.parsers.kernel_log import parse_xid
+from clustermax.parsers.nvidia_smi import parse_nvidia_smi
 from clustermax.probe_parsers.base import ProbeParseInput, split_sections
-from clustermax.probe_parsers.gpu_health import (
-    cluster_findings,
-    cluster_measurements,
-    kernel_events,
-    parse,
-    read_smi_q,
-)
+from clustermax.probe_parsers.gpu_health import cluster_findings, cluster_measurements, parse
 from tests.infra.cluster import TestCluster
 from tests.probes.standins import DATA, Standins, installed_standins, spec, ssh_transport, value
 
@@ -141,9 +138,11 @@ def values_of(out, name: str) -> list[object]:  # type: ignore[no-untyped-def]
 
 
 def test_fallen_off_the_bus_multiline_message() -> None:
-    events = kernel_events((DATA / FALLEN).read_text(), now=None, uptime=2000.0, tz=timezone.utc)
-    assert [e.kind for e in events] == ["fallen-off-bus"]
-    assert events[0].age_s == pytest.approx(2000.0 - 1843.308145)
+    # the shared kernel-log parser reads the multi-line message as one Xid 79 (fallen off the bus)
+    events = parse_xid((DATA / FALLEN).read_text()).events
+    assert [e.xid for e in events] == [79]
+    host_clock = HostClock(now=None, uptime=2000.0, tz=timezone.utc)
+    assert event_age_s(events[0], host_clock) == pytest.approx(2000.0 - 1843.308145)
     out = run_parser(
         clock(AUG_2024)
         + section("nvidia-smi-q", (DATA / H100_Q).read_text())
@@ -201,12 +200,13 @@ def test_truncated_report_never_crashes(cut: float) -> None:
     assert metric(out, "gpu.count") >= 1
 
 
-def test_read_smi_q_paths() -> None:
-    report = read_smi_q((DATA / A100X4_REMAP).read_text())
-    assert report.attached == 4 and len(report.gpus) == 4
+def test_smi_q_fields_the_probe_reads() -> None:
+    # the probe reads -q through the shared nvidia-smi parser (no reader of its own)
+    report = parse_nvidia_smi((DATA / A100X4_REMAP).read_text())
+    assert report.attached_gpus == 4 and len(report.gpus) == 4
     g = report.gpus[1]
-    assert g.get("Remapped Rows/Pending") == "Yes"
-    assert g.get("PCI/GPU Link Info/Link Width/Max") == "16x"
+    assert g.remapped_rows_pending is True
+    assert g.pcie_width_max == 16
 
 
 def test_recorded_probe_output_of_a_bare_h100() -> None:

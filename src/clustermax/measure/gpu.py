@@ -1,33 +1,52 @@
-"""Parsed nvidia-smi / dcgmi diag / kernel-log Xid output -> ``gpu.*`` measurements and findings.
+"""Parsed nvidia-smi / dcgmi diag / kernel-log Xid / topo -m output -> ``gpu.*`` measurements and findings.
+
+The one mapping from these tools' parsed output to metrics: ``clustermax import`` (files gathered by hand)
+and the gpu_health and fabric probe parsers (:mod:`clustermax.probe_parsers.gpu_health`, ``.fabric``)
+both call these functions, so the same text gives the same ``gpu.*`` values whichever way it came in.
 
 Metric names and units are those of ``probes/gpu_health/probe.yaml``; finding codes are the probe's
-remediation keys. Pure functions returning ``(measurements, findings)``; a metric the output cannot
-tell is reported with value ``None`` (not measured), never 0.
+remediation keys (the probe parser attaches the remediation text; an import leaves it to the rubric).
+Pure functions returning ``(measurements, findings)``; a metric the output cannot tell is reported with
+value ``None`` (not measured), never 0.
 
-Semantics (shared with the gpu_health probe parser):
+Semantics (documented for users in docs/probes-gpu.md and docs/parsers-gpu.md):
 
+* gpu.count: GPUs in the output; 0 when the tool failed (``tool_failed``) or the output names a driver
+  but no GPU; null when nothing could be read. gpu.expected_count / gpu.count_ok: only when the caller
+  knows how many GPUs to expect (the probe: parameter or Slurm GRES; an import: null).
 * gpu.throttled: GPUs with an active clocks event reason other than Idle, Applications Clocks
   Setting and Display Clock Setting; not measured when the output has no reasons section.
 * gpu.pcie_degraded: GPUs whose link width is below its maximum, or whose generation is below its
   maximum while not idle (links train down at idle to save power; that is not a fault).
-* gpu.xid_events / gpu.xid_critical / gpu.fallen_off_bus: every event in the given log (an import
-  has no clock to apply the probe's age window); critical = class hardware or reset-required.
+* gpu.ecc_uncorrected (volatile, fails the node) and gpu.ecc_uncorrected_aggregate (lifetime, a
+  medium ``ecc-aggregate`` finding only when the volatile count is zero).
+* gpu.xid_events / gpu.xid_critical / gpu.fallen_off_bus / gpu.xid_event: the events of the log,
+  classed by :mod:`clustermax.parsers.xid_catalog` (critical = class hardware or reset-required).
+  With a :class:`HostClock` and a window (the probe) only events younger than the window count; an
+  event whose age cannot be told is counted. An import has no clock: every event of the file counts.
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
 from ..models import Finding, Measurement, ScalarValue, Severity, Unit
 from ..parsers.dcgmi import DcgmiDiagOutput
-from ..parsers.kernel_log import XidOutput
+from ..parsers.kernel_log import XidEvent, XidOutput
 from ..parsers.nvidia_smi import NvidiaSmiGpu, NvidiaSmiOutput
 from ..parsers.nvidia_smi_topo import NvidiaSmiTopoOutput
 from ..parsers.xid_catalog import CRITICAL_CLASSES
 
 __all__ = [
     "IGNORED_REASONS",
+    "HostClock",
     "dcgmi_measurements",
+    "event_age_s",
     "nvidia_smi_measurements",
     "topo_measurements",
+    "utc_offset",
     "xid_measurements",
 ]
 
@@ -37,6 +56,8 @@ IGNORED_REASONS = frozenset({"idle", "applications clocks setting", "display clo
 
 _UNITS: dict[str, Unit] = {
     "gpu.count": Unit.COUNT,
+    "gpu.expected_count": Unit.COUNT,
+    "gpu.count_ok": Unit.BOOL,
     "gpu.model": Unit.TEXT,
     "gpu.memory_total": Unit.MIB,
     "gpu.driver_version": Unit.VERSION,
@@ -47,15 +68,19 @@ _UNITS: dict[str, Unit] = {
     "gpu.power_limit": Unit.WATTS,
     "gpu.throttled": Unit.COUNT,
     "gpu.ecc_uncorrected": Unit.COUNT,
+    "gpu.ecc_uncorrected_aggregate": Unit.COUNT,
     "gpu.retired_pages_pending": Unit.COUNT,
     "gpu.remapped_rows_pending": Unit.COUNT,
     "gpu.remapped_rows_failed": Unit.COUNT,
     "gpu.pcie_degraded": Unit.COUNT,
     "gpu.xid_events": Unit.COUNT,
     "gpu.xid_critical": Unit.COUNT,
+    "gpu.xid_event": Unit.COUNT,
     "gpu.fallen_off_bus": Unit.BOOL,
     "gpu.dcgm_diag": Unit.TEXT,
     "gpu.dcgm_failed_tests": Unit.COUNT,
+    "gpu.dcgm_test": Unit.TEXT,
+    "fabric.gpu_nic_pix": Unit.COUNT,
 }
 
 
@@ -95,17 +120,44 @@ def _count(gpus: list[NvidiaSmiGpu], attr: str) -> tuple[int | None, list[str]]:
 
 
 def nvidia_smi_measurements(
-    parsed: NvidiaSmiOutput, host: str | None, labels: dict[str, str] | None = None
+    parsed: NvidiaSmiOutput | None,
+    host: str | None,
+    labels: dict[str, str] | None = None,
+    *,
+    expected: int | None = None,
+    tool_failed: bool = False,
 ) -> Result:
+    """Every nvidia-smi-derived ``gpu.*`` metric. ``parsed`` None: the output could not be read.
+
+    ``expected``: GPUs the node should have (None: unknown, so gpu.count_ok is not measured).
+    ``tool_failed``: nvidia-smi exited non-zero; with no GPU read, gpu.count is then 0.
+    """
     out = _Out(host, labels)
-    gpus = parsed.gpus
-    out.m("gpu.count", len(gpus) if gpus or parsed.driver_version else None)
+    gpus = parsed.gpus if parsed is not None else []
+    count: int | None
+    if gpus or (parsed is not None and parsed.driver_version):
+        count = len(gpus)
+    else:
+        count = 0 if tool_failed else None
+    out.m("gpu.count", count)
+    out.m("gpu.expected_count", expected)
+    count_ok = None if count is None or expected is None else count >= expected
+    out.m("gpu.count_ok", count_ok)
+    if count_ok is False:
+        out.f("gpu-missing", Severity.CRITICAL, f"{count} of {expected} expected GPUs are visible")
+    attached = parsed.attached_gpus if parsed is not None else None
+    if attached is not None and gpus and attached != len(gpus):
+        out.f(
+            "gpu-missing",
+            Severity.HIGH,
+            f"nvidia-smi says {attached} GPUs are attached but reports on {len(gpus)}",
+        )
     names = sorted({g.name for g in gpus if g.name})
     out.m("gpu.model", " / ".join(names) if names else None)
     mems = [g.memory_total_mib for g in gpus if g.memory_total_mib is not None]
     out.m("gpu.memory_total", min(mems) if mems else None)
-    out.m("gpu.driver_version", parsed.driver_version)
-    out.m("gpu.cuda_version", parsed.cuda_version)
+    out.m("gpu.driver_version", parsed.driver_version if parsed is not None else None)
+    out.m("gpu.cuda_version", parsed.cuda_version if parsed is not None else None)
     pm = [g.persistence_mode for g in gpus if g.persistence_mode is not None]
     persistence = all(pm) if pm else None
     out.m("gpu.persistence_mode", persistence)
@@ -133,9 +185,19 @@ def nvidia_smi_measurements(
 
     ecc = [g.ecc_uncorrected_volatile for g in gpus if g.ecc_uncorrected_volatile is not None]
     volatile = sum(ecc) if ecc else None
+    lifetime = [g.ecc_uncorrected_aggregate for g in gpus if g.ecc_uncorrected_aggregate is not None]
+    aggregate = sum(lifetime) if lifetime else None
     out.m("gpu.ecc_uncorrected", volatile)
+    out.m("gpu.ecc_uncorrected_aggregate", aggregate)
     if volatile:
         out.f("ecc-uncorrected", Severity.CRITICAL, f"{volatile} volatile uncorrectable ECC error(s)")
+    elif aggregate:
+        out.f(
+            "ecc-aggregate",
+            Severity.MEDIUM,
+            f"{aggregate} uncorrectable ECC error(s) over the GPUs' lifetime"
+            " (none since the last driver load)",
+        )
 
     retired, retired_ids = _count(gpus, "retired_pages_pending")
     pending, pending_ids = _count(gpus, "remapped_rows_pending")
@@ -174,61 +236,148 @@ def nvidia_smi_measurements(
 
 
 def dcgmi_measurements(
-    parsed: DcgmiDiagOutput, host: str | None, labels: dict[str, str] | None = None
+    parsed: DcgmiDiagOutput | None, host: str | None, labels: dict[str, str] | None = None
 ) -> Result:
-    """gpu.dcgm_diag (pass/warn/fail) and gpu.dcgm_failed_tests, labelled with the run ``level``."""
+    """gpu.dcgm_diag (pass/warn/fail), gpu.dcgm_failed_tests and one gpu.dcgm_test per test, labelled
+    with the run ``level`` (``unknown`` for an import). ``parsed`` None: not measured."""
     lab = {"level": "unknown", **(labels or {})}
     out = _Out(host, lab)
+    if parsed is None:
+        out.m("gpu.dcgm_diag", None)
+        out.m("gpu.dcgm_failed_tests", None)
+        return out.result()
     out.m("gpu.dcgm_diag", parsed.overall)
     out.m("gpu.dcgm_failed_tests", parsed.failed_tests)
+    for t in sorted(parsed.tests, key=lambda t: t.name):
+        out.m("gpu.dcgm_test", t.result, test=t.name, failed_gpus=",".join(map(str, t.failed_gpus)))
     failed = [t for t in parsed.tests if t.result == "fail"]
     if failed:
         parts = [
             f"{t.name}" + (f" (GPU {', '.join(map(str, t.failed_gpus))})" if t.failed_gpus else "")
             for t in failed
         ]
-        out.f("dcgm-failed", Severity.HIGH, "dcgmi diag failed: " + "; ".join(parts))
+        run = "dcgmi diag" + (f" -r {lab['level']}" if lab["level"] != "unknown" else "")
+        out.f("dcgm-failed", Severity.HIGH, f"{run} failed: " + "; ".join(parts))
     return out.result()
 
 
-def xid_measurements(parsed: XidOutput, host: str | None, labels: dict[str, str] | None = None) -> Result:
-    """gpu.xid_events, gpu.xid_critical and gpu.fallen_off_bus over every event of the log."""
+@dataclass(frozen=True)
+class HostClock:
+    """The audited host's clock when it printed its kernel log (the probe's now/uptime/tz sections)."""
+
+    now: float | None = None
+    """Epoch seconds."""
+    uptime: float | None = None
+    """Seconds since boot (for dmesg's ``[ 1234.5678]`` stamps)."""
+    tz: timezone = timezone.utc
+    """UTC offset of the host (``dmesg -T`` prints local time without one)."""
+
+
+_OFFSET = re.compile(r"^([+-])(\d{2}):?(\d{2})$")
+
+
+def utc_offset(text: str | None) -> timezone:
+    """``date +%z`` text ('+0100', '-05:30') -> timezone; UTC when it is not one."""
+    m = _OFFSET.match((text or "").strip())
+    if not m:
+        return timezone.utc
+    delta = timedelta(hours=int(m.group(2)), minutes=int(m.group(3)))
+    return timezone(delta if m.group(1) == "+" else -delta)
+
+
+def event_age_s(event: XidEvent, clock: HostClock) -> float | None:
+    """Seconds between the event and the host's clock; None when the log line or the clock cannot tell."""
+    ts = event.timestamp
+    if isinstance(ts, float | int):
+        return None if clock.uptime is None else max(0.0, clock.uptime - float(ts))
+    if isinstance(ts, str) and clock.now is not None:
+        try:
+            when = datetime.fromisoformat(ts.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=clock.tz)
+        return max(0.0, clock.now - when.timestamp())
+    return None
+
+
+def xid_measurements(
+    parsed: XidOutput | None,
+    host: str | None,
+    labels: dict[str, str] | None = None,
+    *,
+    clock: HostClock | None = None,
+    window_days: int | None = None,
+) -> Result:
+    """gpu.xid_events, gpu.xid_critical, gpu.fallen_off_bus and one gpu.xid_event per event.
+
+    ``parsed`` None: the kernel log could not be read (all null). With ``clock`` and ``window_days``
+    only events younger than the window count (an event of unknown age counts).
+    """
     out = _Out(host, labels)
-    events = parsed.events
+    if parsed is None:
+        for name in ("gpu.xid_events", "gpu.xid_critical", "gpu.fallen_off_bus"):
+            out.m(name, None)
+        return out.result()
+    aged = [(e, event_age_s(e, clock) if clock is not None else None) for e in parsed.events]
+    windowed = clock is not None and window_days is not None
+    if windowed:
+        limit = float(window_days or 0) * 86400.0
+        aged = [(e, age) for e, age in aged if age is None or age <= limit]
+    events = [e for e, _ in aged]
     critical = [e for e in events if e.category in CRITICAL_CLASSES]
+    fallen = (
+        any(e.xid == 79 or "fallen off the bus" in e.message for e in events)
+        if windowed
+        else parsed.fallen_off_bus
+    )
     out.m("gpu.xid_events", len(events))
     out.m("gpu.xid_critical", len(critical))
-    out.m("gpu.fallen_off_bus", parsed.fallen_off_bus)
+    out.m("gpu.fallen_off_bus", fallen)
+    for e, age in aged:
+        out.m("gpu.xid_event", e.xid, pci=e.pci or "", **{"class": e.category}, age_s=_age(age))
+    span = f" in {window_days} days" if windowed else ""
     if critical:
         codes = sorted({e.xid for e in critical})
         out.f(
             "xid-critical",
             Severity.CRITICAL,
-            f"{len(critical)} hardware or reset-required Xid event(s): Xid {', '.join(map(str, codes))}",
+            f"{len(critical)} hardware or reset-required Xid event(s){span}:"
+            f" Xid {', '.join(map(str, codes))}",
         )
-    if parsed.fallen_off_bus:
+    elif events:
+        codes = sorted({e.xid for e in events})
+        out.f(
+            "xid-events",
+            Severity.LOW,
+            f"{len(events)} Xid event(s){span} (Xid {', '.join(map(str, codes))}),"
+            " none hardware or reset-required",
+        )
+    if fallen:
         pcis = sorted({e.pci for e in events if e.xid == 79 and e.pci})
         where = f" ({', '.join(pcis)})" if pcis else ""
         out.f("fallen-off-bus", Severity.CRITICAL, f"a GPU has fallen off the bus{where}")
     return out.result()
 
 
+def _age(age: float | None) -> str:
+    return "" if age is None else f"{age:.0f}"
+
+
 def topo_measurements(
-    parsed: NvidiaSmiTopoOutput, host: str | None, labels: dict[str, str] | None = None
+    parsed: NvidiaSmiTopoOutput | None, host: str | None, labels: dict[str, str] | None = None
 ) -> Result:
     """fabric.gpu_nic_pix: GPUs with a NIC at PIX or PXB distance (same PCIe switch tree).
 
-    Not measured when the matrix has no NIC columns (nothing to be near to).
+    0 when the matrix has no NIC column (no GPU has a NIC near it); null when there is no matrix.
     """
-    nic_labels = [c for c in (next(iter(parsed.links.values()), {}) or {}) if not c.startswith("GPU")]
+    out = _Out(host, labels)
     near: int | None = None
-    if nic_labels:
+    if parsed is not None:
         near = 0
         for gpu in parsed.gpus:
             row = parsed.links.get(gpu, {})
-            if any(row.get(nic) in ("PIX", "PXB") for nic in nic_labels):
+            if any(v in ("PIX", "PXB") for col, v in row.items() if not col.startswith("GPU")):
                 near += 1
-    m = Measurement(
-        metric="fabric.gpu_nic_pix", value=near, unit=Unit.COUNT, host=host, labels=dict(labels or {})
-    )
-    return [m], []
+    out.m("fabric.gpu_nic_pix", near)
+    return out.result()
