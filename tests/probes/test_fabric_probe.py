@@ -9,8 +9,9 @@ import pytest
 
 from clustermax.engine.runner import ProbeContext, run_probe
 from clustermax.models import ProbeStatus
+from clustermax.parsers.infiniband import parse_ibstat
 from clustermax.probe_parsers.base import ProbeParseInput, split_sections
-from clustermax.probe_parsers.fabric import gpu_nic_near, parse, read_ibstat
+from clustermax.probe_parsers.fabric import parse
 from tests.infra.cluster import TestCluster
 from tests.probes.standins import DATA, Standins, installed_standins, spec, ssh_transport, value
 
@@ -108,9 +109,11 @@ def test_unreadable_ibstat_is_unknown_not_zero() -> None:
 
 
 def test_read_ibstat_keeps_a_cut_block() -> None:
-    ports = read_ibstat((DATA / H20_400G).read_text())
+    # the probe reads ibstat through the shared parser (no reader of its own)
+    ports = parse_ibstat((DATA / H20_400G).read_text()).ports
     assert len(ports) >= 2 and all(p.ca.startswith("mlx5_") for p in ports)
-    assert gpu_nic_near("not a matrix") is None
+    out = run_parser(section("ib-devices", "") + section("nvidia-smi-topo", "not a matrix"))
+    assert metric(out, "fabric.gpu_nic_pix") is None
 
 
 @pytest.fixture()

@@ -1,10 +1,17 @@
-"""Parsed ibstat/ibstatus/ibv_devinfo -> fabric measurements (``probes/fabric/probe.yaml``).
+"""Parsed ibstat/ibstatus/ibv_devinfo (or sysfs) ports -> fabric measurements (``probes/fabric/probe.yaml``).
 
-* fabric.ports / ports_active / ports_down: all ports; down = any state other than active.
+The one mapping for these metrics: ``clustermax import`` and the fabric probe parser both call
+:func:`ibstat_measurements`, so the same ports give the same ``fabric.*`` values either way.
+
+* fabric.ports / ports_active / ports_down: all ports; down = any state other than active. When the
+  state of a port is not printed (a cut output) ports_active/ports_down are null. No port at all
+  (a node without an RDMA device) is 0 ports, 0 active, 0 down, 0 NICs. ``parsed`` None (the listing
+  could not be read) leaves every port metric null.
 * fabric.port_rate {ca, port}: Gb/s of each active port (a down port's printed rate is not a link rate,
   so it is reported as not measured).
 * fabric.nic_rate: the highest rate among active InfiniBand/Ethernet ports; fabric.nic_count: active
-  ports at that rate (the compute fabric; slower management NICs are left out).
+  ports at that rate (the compute fabric; slower management NICs are left out). Null when ports exist
+  but none is active at a known rate.
 * fabric.link_layer: link layer of those ports (InfiniBand wins a tie); fabric.firmware {ca}.
 
 Findings: ``ports-down`` (ports not active), ``rate-low`` (an active port of the fabric's link layer
@@ -27,23 +34,31 @@ def _rate(value: float) -> int | float:
     return int(value) if float(value).is_integer() else value
 
 
-def ibstat_measurements(parsed: IbstatOutput, host: str) -> Result:
+def ibstat_measurements(
+    parsed: IbstatOutput | None, host: str, labels: dict[str, str] | None = None
+) -> Result:
+    """``labels`` go on fabric.ports (the probe says where the ports were read: ``source``)."""
     out: list[Measurement] = []
     findings: list[Finding] = []
-    ports = parsed.ports
 
     def m(metric: str, value: bool | int | float | str | None, unit: Unit, **labels: str) -> None:
         out.append(Measurement(metric=metric, value=value, unit=unit, host=host, labels=labels))
 
-    m("fabric.ports", len(ports), Unit.COUNT)
-    if not ports:
+    if parsed is None:
+        m("fabric.ports", None, Unit.COUNT, **(labels or {}))
+        for name in ("fabric.ports_active", "fabric.ports_down", "fabric.nic_count"):
+            m(name, None, Unit.COUNT)
+        m("fabric.nic_rate", None, Unit.GBITPS)
+        m("fabric.link_layer", None, Unit.TEXT)
         return out, findings
+    ports = parsed.ports
+    m("fabric.ports", len(ports), Unit.COUNT, **(labels or {}))
     known = [p for p in ports if p.state is not None]
     active = [p for p in known if p.state == "active"]
     down = [p for p in known if p.state != "active"]
-    if len(known) == len(ports):
-        m("fabric.ports_active", len(active), Unit.COUNT)
-        m("fabric.ports_down", len(down), Unit.COUNT)
+    complete = len(known) == len(ports)
+    m("fabric.ports_active", len(active) if complete else None, Unit.COUNT)
+    m("fabric.ports_down", len(down) if complete else None, Unit.COUNT)
     for p in ports:
         rate = _rate(p.rate_gbps) if (p.state == "active" and p.rate_gbps is not None) else None
         m("fabric.port_rate", rate, Unit.GBITPS, ca=p.ca, port=str(p.port) if p.port is not None else "")
@@ -68,11 +83,15 @@ def ibstat_measurements(parsed: IbstatOutput, host: str) -> Result:
                     f"{shown}.",
                 )
             )
+    else:
+        m("fabric.nic_count", 0 if not ports else None, Unit.COUNT)
+        m("fabric.nic_rate", None, Unit.GBITPS)
+        m("fabric.link_layer", None, Unit.TEXT)
     for ca, fw in _firmware(ports).items():
         m("fabric.firmware", fw, Unit.VERSION, ca=ca)
     if down:
         shown = ", ".join(
-            f"{p.ca}:{p.port} {p.state}" + (f"/{p.physical_state}" if p.physical_state else "") for p in down
+            f"{p.ca}/{p.port} {p.state}" + (f"/{p.physical_state}" if p.physical_state else "") for p in down
         )
         findings.append(
             Finding(
