@@ -235,27 +235,34 @@ def _parse_query(lines: list[str], warnings: list[str]) -> NvidiaSmiOutput:
         if stripped in ("...", "…", "[...]"):
             elided = True
             continue
-        gm = _GPU_Q.match(line)
+        gm = _GPU_Q.match(line) if line.startswith("GPU ") else None
         if gm:
             current = {}
             sections.append((gm.group(1), current))
             stack = []
             continue
         indent = len(line) - len(line.lstrip(" "))
-        m = _KV.match(line)
-        if m is None or ":" not in line:
+        # "key : value" (what `^( *)([^:]+?)\s*:\s?(.*?)\s*$` matched, without the regex)
+        colon = line.find(":")
+        value: str | None
+        if colon <= 0:
             key, value = stripped, None
         else:
-            key, value = m.group(2).strip(), m.group(3)
+            key = line[:colon].strip()
+            value = line[colon + 1 :]
+            if value[:1].isspace():
+                value = value[1:]
+            value = value.rstrip()
         if current is None:
             if value is not None and key in _TOP_KEYS:
                 top[_TOP_KEYS[key]] = value
             continue
         while stack and stack[-1][0] >= indent:
             stack.pop()
-        path = "/".join([s for _, s in stack] + [key])
+        # stack entries carry their joined path prefix ("A/B/"), so a key's path is one concatenation
+        path = stack[-1][1] + key if stack else key
         if value is None or value == "":
-            stack.append((indent, key))
+            stack.append((indent, path + "/"))
             if value == "":
                 current[path] = ""
         else:
