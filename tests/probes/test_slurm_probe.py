@@ -223,6 +223,19 @@ def test_slurm_23_11_multi_line_records_from_a_real_h100_cluster(spec: ProbeSpec
     assert [p["name"] for p in out.facts["partitions"]] == ["dev", "8gpus"]
 
 
+def test_slurm_24_05_drained_gpu_node_from_a_github_issue(spec: ProbeSpec) -> None:
+    nodes = (DATA / "scontrol-node" / "awslabs-195-24.05-drain.txt").read_text()
+    out = run_parser(spec, with_sections("testcluster-22.05.8-4nodes.txt", nodes=nodes))
+    [node] = out.facts["compute_nodes"]
+    assert (node["name"], node["gpus"], node["gpu_type"], node["state"], node["usable"]) == (
+        "yigou-dev-102-68", 1, "nvidia-rtx-3090", "IDLE+DRAIN", False,
+    )  # fmt: skip
+    assert out.facts["usable_nodes"] == []
+    bad = next(f for f in out.findings if f.code == "slurm.nodes-unavailable")
+    assert "gres/gpu count reported lower than configured (0 < 1)" in bad.message
+    assert values(out)["slurm.nodes_unavailable_fraction"] == 1.0
+
+
 def test_down_and_drained_nodes_from_the_22_05_fixture(spec: ProbeSpec) -> None:
     nodes = (DATA / "scontrol-node" / "dev-22.05.8-oneliner.txt").read_text()
     out = run_parser(spec, with_sections("testcluster-22.05.8-4nodes.txt", nodes=nodes))
