@@ -95,7 +95,14 @@ def leading_number(value: str | None) -> float | None:
     if value is None:
         return None
     m = _LEADING_NUMBER.match(value.strip())
-    return to_float(m.group(0)) if m else None
+    if m is None:
+        return None
+    # a matched number is never an N/A word: to_float reduces to float() and the finiteness check
+    try:
+        f = float(m.group(0))
+    except ValueError:
+        return None
+    return f if f - f == 0.0 else None
 
 
 _LEADING_NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")

@@ -186,27 +186,31 @@ def _parse_table(lines: list[str], warnings: list[str]) -> NvidiaSmiOutput:
 def _fill_second_line(gpu: NvidiaSmiGpu, cells: list[str], warnings: list[str]) -> None:
     # "| N/A   30C    P0            100W /  700W |       1MiB /  81559MiB |      0%      Default |"
     first = cells[1]
+    new: dict[str, object] = {}
     power = None
     pm = _POWER.search(first)
     if pm:
         power = pm.group(1)
-        gpu.power_limit_w = leading_number(pm.group(2))
+        new["power_limit_w"] = leading_number(pm.group(2))
         tokens = first[: pm.start()].split()
     else:
         tokens = first.split()
     if len(tokens) >= 3:
         fan, temp, perf = tokens[0], tokens[1], tokens[2]
-        gpu.fan_pct = leading_number(fan)
-        gpu.temperature_c = leading_number(temp)
-        gpu.pstate = perf if perf.startswith("P") else None
-    gpu.power_draw_w = leading_number(power)
+        new["fan_pct"] = leading_number(fan)
+        new["temperature_c"] = leading_number(temp)
+        new["pstate"] = perf if perf.startswith("P") else None
+    new["power_draw_w"] = leading_number(power)
     mem = _USED_TOTAL.search(cells[2])
     if mem:
-        gpu.memory_used_mib = leading_number(mem.group(1))
-        gpu.memory_total_mib = leading_number(mem.group(2))
+        new["memory_used_mib"] = leading_number(mem.group(1))
+        new["memory_total_mib"] = leading_number(mem.group(2))
     util = cells[3].split()
     if util:
-        gpu.utilization_pct = leading_number(util[0])
+        new["utilization_pct"] = leading_number(util[0])
+    # plain attribute updates, as the field-by-field assignments did (no validation on assignment)
+    gpu.__dict__.update(new)
+    gpu.__pydantic_fields_set__.update(new)
 
 
 # ----------------------------------------------------------------------------------------- -q
