@@ -337,22 +337,14 @@ def xid_measurements(
     for e, age in aged:
         out.m("gpu.xid_event", e.xid, pci=e.pci or "", **{"class": e.category}, age_s=_age(age))
     span = f" in {window_days} days" if windowed else ""
-    if critical:
-        codes = sorted({e.xid for e in critical})
-        out.f(
-            "xid-critical",
-            Severity.CRITICAL,
-            f"{len(critical)} hardware or reset-required Xid event(s){span}:"
-            f" Xid {', '.join(map(str, codes))}",
-        )
-    elif events:
-        codes = sorted({e.xid for e in events})
-        out.f(
-            "xid-events",
-            Severity.LOW,
-            f"{len(events)} Xid event(s){span} (Xid {', '.join(map(str, codes))}),"
-            " none hardware or reset-required",
-        )
+    if events:
+        codes = ", ".join(map(str, sorted({e.xid for e in critical or events})))
+        if critical:
+            text = f"{len(critical)} hardware or reset-required Xid event(s){span}: Xid {codes}"
+            out.f("xid-critical", Severity.CRITICAL, text)
+        else:
+            text = f"{len(events)} Xid event(s){span} (Xid {codes}), none hardware or reset-required"
+            out.f("xid-events", Severity.LOW, text)
     if fallen:
         pcis = sorted({e.pci for e in events if e.xid == 79 and e.pci})
         where = f" ({', '.join(pcis)})" if pcis else ""

@@ -185,11 +185,7 @@ def _parse_ibstatus(body: str) -> IbstatOutput:
     def flush() -> None:
         if current is not None:
             rate = current.get("rate")
-            width = speed = None
-            if rate:
-                m = re.search(r"\((?P<w>\d+X)\s+(?P<s>[^)]+)\)", rate)
-                if m:
-                    width, speed = m.group("w"), m.group("s").strip()
+            width, speed = _rate_parts(rate)
             ports.append(
                 IbPort(
                     ca=ca,
@@ -218,6 +214,15 @@ def _parse_ibstatus(body: str) -> IbstatOutput:
             warnings.append(f"ignored: {line.strip()[:160]}")
     flush()
     return _finish(ports, "ibstatus", warnings)
+
+
+_RATE_PARTS = re.compile(r"\((?P<w>\d+X)\s+(?P<s>[^)]+)\)")
+
+
+def _rate_parts(rate: str | None) -> tuple[str | None, str | None]:
+    """Width and speed of a ``400 Gb/sec (4X NDR)`` rate (ibstatus, sysfs)."""
+    m = _RATE_PARTS.search(rate) if rate else None
+    return (m.group("w"), m.group("s").strip()) if m else (None, None)
 
 
 _WIDTH = re.compile(r"^(?P<n>\d+)X\b", re.I)
@@ -323,10 +328,7 @@ def parse_ib_sysfs(text: str) -> IbstatOutput:
     for (ca, port_no), attrs in sorted(ports.items()):
         info = ca_info.get(ca, {})
         rate = attrs.get("rate")
-        width = None
-        if rate:
-            wm = re.search(r"\((?P<w>\d+X)", rate)
-            width = wm.group("w") if wm else None
+        width, speed = _rate_parts(rate)
         out.append(
             IbPort(
                 ca=ca,
@@ -338,6 +340,7 @@ def parse_ib_sysfs(text: str) -> IbstatOutput:
                 firmware=info.get("fw_ver") or None,
                 ca_type=info.get("hca_type") or None,
                 width=width,
+                speed=speed,
             )
         )
     return _finish(out, "sysfs", [])
