@@ -36,6 +36,32 @@ def _text(kind: str, text: object) -> str:
     return cleaned
 
 
+_CLOADER: Any = getattr(yaml, "CSafeLoader", None)
+
+
+def _safe_load_all(text: str) -> list[Any]:
+    """``list(yaml.safe_load_all(text))``, through libyaml's C scanner when PyYAML has it.
+
+    Same constructors (SafeConstructor), so the same data; when the C loader refuses the text the
+    pure-Python loader runs again, so errors keep the message (and the outcome) they always had."""
+    if _CLOADER is not None:
+        try:
+            return list(yaml.load_all(text, Loader=_CLOADER))
+        except (yaml.YAMLError, RecursionError, ValueError):  # ValueError: e.g. lone surrogates
+            pass
+    return list(yaml.safe_load_all(text))
+
+
+def _safe_load(text: str) -> Any:
+    """``yaml.safe_load(text)`` with the C scanner when available (see :func:`_safe_load_all`)."""
+    if _CLOADER is not None:
+        try:
+            return yaml.load(text, Loader=_CLOADER)  # noqa: S506 (CSafeLoader is the safe loader)
+        except (yaml.YAMLError, RecursionError, ValueError):  # ValueError: e.g. lone surrogates
+            pass
+    return yaml.safe_load(text)
+
+
 def _first_json(text: str) -> Any:
     """Decode the first JSON object in ``text`` (kubectl may print warnings around it); None if none."""
     start = text.find("{")
@@ -113,7 +139,7 @@ def parse_kubectl_version(text: str) -> KubectlVersionOutput:
             if not re.match(r"^(WARNING|The connection|Unable to|error:)", line)
         ]
         try:
-            data = yaml.safe_load("\n".join(yaml_lines))
+            data = _safe_load("\n".join(yaml_lines))
         except yaml.YAMLError as err:
             raise ParseError(
                 kind, f"YAML version output is not valid YAML: {str(err).splitlines()[0]}"
@@ -391,7 +417,7 @@ def parse_kubectl_nodes(text: str) -> KubectlNodesOutput:
         return _parse_describe(body, warnings)
     if re.search(r"^\s*(apiVersion|kind|items|metadata|status):", body, re.M):
         try:
-            docs = [d for d in yaml.safe_load_all(body) if d is not None]
+            docs = [d for d in _safe_load_all(body) if d is not None]
         except yaml.YAMLError as err:
             raise ParseError(kind, f"not valid YAML: {str(err).splitlines()[0]}") from None
         except RecursionError:
