@@ -31,6 +31,11 @@ _MESSAGE_ROWS = {"warning": "warnings", "error": "warnings", "info": "info"}
 _META = {"dcgm version": "dcgm", "driver version detected": "driver", "gpu device ids detected": "ids"}
 
 
+# precompiled (were re.<fn>(pattern, ...) calls in the functions named)
+_DETECT_DCGMI_DIAG_RE1 = re.compile(r"^\|\s+[\w /]+\s+\|\s+(Pass|Fail|Skip|Warn)( - (All|GPUs?:))?", re.M)
+_FINISH_RE1 = re.compile(r"\d+")
+
+
 class DcgmTest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -178,7 +183,7 @@ def _finish(t: _T, n_gpus: int | None) -> DcgmTest:
                 if m.group(2) and m.group(2).lower() == "all":
                     fail_all = True
                 elif m.group(3):
-                    failed.update(int(x) for x in re.findall(r"\d+", m.group(3)))
+                    failed.update(int(x) for x in _FINISH_RE1.findall(m.group(3)))
     for gpu, res in t.gpu_results.items():
         r = _norm_result(res)
         verdicts.append(r)
@@ -223,6 +228,6 @@ def detect_dcgmi_diag(text: str) -> float:
         return 0.95
     if "| Diagnostic" in head and "| Result" in head:
         return 0.9
-    if re.search(r"^\|\s+[\w /]+\s+\|\s+(Pass|Fail|Skip|Warn)( - (All|GPUs?:))?", head, re.M):
+    if _DETECT_DCGMI_DIAG_RE1.search(head):
         return 0.6
     return 0.0

@@ -20,6 +20,22 @@ from .base import ParsedOutput, ParseError
 __all__ = ["IbPort", "IbstatOutput", "detect_ibstat", "parse_ib_sysfs", "parse_ibstat"]
 
 
+# precompiled (were re.<fn>(pattern, ...) calls in the functions named)
+_NORM_STATE_RE1 = re.compile(r"^\d+:\s*(.+)$")
+_NORM_STATE_RE2 = re.compile(r"\s*\(\d+\)\s*$")
+_NUMBER_RE1 = re.compile(r"^\s*(\d{1,6}(?:\.\d+)?)")
+_PARSE_IBSTAT_RE1 = re.compile(r"^\s*CA '[^']*'", re.M)
+_PARSE_IBSTAT_RE2 = re.compile(r"^\s*Infiniband device '[^']*' port \d+ status:", re.M)
+_PARSE_IBSTAT_RE3 = re.compile(r"^\s*hca_id:\s*\S+", re.M)
+_PARSE_IBSTAT_RE4 = re.compile(r"^\s*CA '(?P<ca>[^']*)'")
+_PARSE_IBSTAT_RE5 = re.compile(r"^\s*Port (?P<n>\d+):\s*$")
+_PARSE_IBSTATUS_RE1 = re.compile(r"^\s*Infiniband device '(?P<ca>[^']*)' port (?P<p>\d+) status:")
+_PARSE_DEVINFO_RE1 = re.compile(r"^\s*hca_id:\s*(?P<ca>\S+)")
+_PARSE_DEVINFO_RE2 = re.compile(r"^\s*port:\s*(?P<n>\d+)\s*$")
+_NORM_PHYS_RE1 = re.compile(r"[\s_\-]")
+_FLUSH_RE1 = re.compile(r"\s*\(\d+\)$")
+
+
 class IbPort(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -48,10 +64,10 @@ def _norm_state(value: str | None) -> str | None:
     if value is None:
         return None
     value = value.strip()
-    m = re.match(r"^\d+:\s*(.+)$", value)  # ibstatus: "4: ACTIVE"
+    m = _NORM_STATE_RE1.match(value)  # ibstatus: "4: ACTIVE"
     if m:
         value = m.group(1)
-    value = re.sub(r"\s*\(\d+\)\s*$", "", value)  # ibv_devinfo: "PORT_ACTIVE (4)"
+    value = _NORM_STATE_RE2.sub("", value)  # ibv_devinfo: "PORT_ACTIVE (4)"
     value = value.strip().upper()
     if value.startswith("PORT_"):
         value = value[5:]
@@ -63,18 +79,18 @@ def _norm_phys(value: str | None) -> str | None:
     if value is None:
         return None
     value = value.strip()
-    m = re.match(r"^\d+:\s*(.+)$", value)
+    m = _NORM_STATE_RE1.match(value)
     if m:
         value = m.group(1)
-    value = re.sub(r"\s*\(\d+\)\s*$", "", value)
-    value = re.sub(r"[\s_\-]", "", value).lower()
+    value = _NORM_STATE_RE2.sub("", value)
+    value = _NORM_PHYS_RE1.sub("", value).lower()
     return value or None
 
 
 def _number(value: str | None) -> float | None:
     if value is None:
         return None
-    m = re.match(r"^\s*(\d{1,6}(?:\.\d+)?)", value)
+    m = _NUMBER_RE1.match(value)
     if not m:
         return None
     number = float(m.group(1))
@@ -96,11 +112,11 @@ _KV = re.compile(r"^\s*(?P<key>[A-Za-z][A-Za-z0-9_ ]*?)\s*:\s*(?P<value>.*?)\s*$
 def parse_ibstat(text: str) -> IbstatOutput:
     """Parse ``ibstat``, ``ibstatus`` or ``ibv_devinfo`` output (the format is recognised from the text)."""
     body = _text(text)
-    if re.search(r"^\s*CA '[^']*'", body, re.M):
+    if _PARSE_IBSTAT_RE1.search(body):
         return _parse_ibstat(body)
-    if re.search(r"^\s*Infiniband device '[^']*' port \d+ status:", body, re.M):
+    if _PARSE_IBSTAT_RE2.search(body):
         return _parse_ibstatus(body)
-    if re.search(r"^\s*hca_id:\s*\S+", body, re.M):
+    if _PARSE_IBSTAT_RE3.search(body):
         return _parse_devinfo(body)
     raise ParseError("ibstat", "no \"CA '...'\", \"Infiniband device '...'\" or 'hca_id:' line")
 
@@ -131,12 +147,12 @@ def _parse_ibstat(body: str) -> IbstatOutput:
     for number, line in enumerate(body.split("\n"), start=1):
         if not line.strip():
             continue
-        m_ca = re.match(r"^\s*CA '(?P<ca>[^']*)'", line)
+        m_ca = _PARSE_IBSTAT_RE4.match(line)
         if m_ca:
             flush()
             ca, ca_info = m_ca.group("ca"), {}
             continue
-        m_port = re.match(r"^\s*Port (?P<n>\d+):\s*$", line)
+        m_port = _PARSE_IBSTAT_RE5.match(line)
         if m_port and ca is not None:
             flush()
             port, port_no = {}, int(m_port.group("n"))
@@ -202,7 +218,7 @@ def _parse_ibstatus(body: str) -> IbstatOutput:
             )
 
     for line in body.split("\n"):
-        m_dev = re.match(r"^\s*Infiniband device '(?P<ca>[^']*)' port (?P<p>\d+) status:", line)
+        m_dev = _PARSE_IBSTATUS_RE1.match(line)
         if m_dev:
             flush()
             current, ca, port_no = {}, m_dev.group("ca"), int(m_dev.group("p"))
@@ -257,8 +273,8 @@ def _parse_devinfo(body: str) -> IbstatOutput:
                     link_layer=port.get("link_layer") or None,
                     firmware=ca_info.get("fw_ver") or None,
                     ca_type=ca_info.get("vendor_part_id") or None,
-                    width=re.sub(r"\s*\(\d+\)$", "", width_text) if width_text else None,
-                    speed=re.sub(r"\s*\(\d+\)$", "", speed_text) if speed_text else None,
+                    width=_FLUSH_RE1.sub("", width_text) if width_text else None,
+                    speed=_FLUSH_RE1.sub("", speed_text) if speed_text else None,
                     base_lid=port.get("port_lid"),
                     sm_lid=port.get("sm_lid"),
                 )
@@ -268,12 +284,12 @@ def _parse_devinfo(body: str) -> IbstatOutput:
     for line in body.split("\n"):
         if not line.strip():
             continue
-        m_hca = re.match(r"^\s*hca_id:\s*(?P<ca>\S+)", line)
+        m_hca = _PARSE_DEVINFO_RE1.match(line)
         if m_hca:
             flush()
             ca, ca_info = m_hca.group("ca"), {}
             continue
-        m_port = re.match(r"^\s*port:\s*(?P<n>\d+)\s*$", line)
+        m_port = _PARSE_DEVINFO_RE2.match(line)
         if m_port and ca is not None:
             flush()
             port, port_no = {}, int(m_port.group("n"))
@@ -290,11 +306,11 @@ def detect_ibstat(text: str) -> float:
     if not isinstance(text, str):
         return 0.0
     head = text[:6000]
-    if re.search(r"^\s*CA '[^']*'", head, re.M) and "Port " in head:
+    if _PARSE_IBSTAT_RE1.search(head) and "Port " in head:
         return 0.95
-    if re.search(r"^\s*Infiniband device '[^']*' port \d+ status:", head, re.M):
+    if _PARSE_IBSTAT_RE2.search(head):
         return 0.95
-    if re.search(r"^\s*hca_id:\s*\S+", head, re.M) and "transport:" in head:
+    if _PARSE_IBSTAT_RE3.search(head) and "transport:" in head:
         return 0.95
     return 0.0
 

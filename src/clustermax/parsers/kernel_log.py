@@ -39,6 +39,11 @@ _KERNELISH = re.compile(
 )
 
 
+# precompiled (were re.<fn>(pattern, ...) calls in the functions named)
+_TIMESTAMP_RE1 = re.compile(r"[+-]\d{4}$")
+_DETECT_XID_RE1 = re.compile(r"^\[\s*\d+\.\d+\]", re.M)
+
+
 class XidEvent(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -90,7 +95,7 @@ def _timestamp(line: str) -> tuple[float | str | None, str | None]:
     if m2:
         raw = m2.group(1)
         iso = raw.replace(",", ".").replace(" ", "T", 1)
-        if re.search(r"[+-]\d{4}$", iso):
+        if _TIMESTAMP_RE1.search(iso):
             iso = iso[:-2] + ":" + iso[-2:]
         return iso, raw
     m3 = _MONO.search(line, 0, 80)
@@ -245,6 +250,6 @@ def detect_xid(text: str) -> float:
         return 0.95
     if "NVRM:" in head:
         return 0.6
-    if _KERNELISH.search(head[:5000]) and ("kernel:" in head or re.search(r"^\[\s*\d+\.\d+\]", head, re.M)):
+    if _KERNELISH.search(head[:5000]) and ("kernel:" in head or _DETECT_XID_RE1.search(head)):
         return 0.3
     return 0.0

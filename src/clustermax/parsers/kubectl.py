@@ -27,6 +27,31 @@ __all__ = [
 ]
 
 
+# precompiled (were re.<fn>(pattern, ...) calls in the functions named)
+_PARSE_KUBECTL_VERSION_RE1 = re.compile(r"^(clientVersion|serverVersion):\s*$", re.M)
+_DETECT_KUBECTL_VERSION_RE1 = re.compile(r"^(Client|Server|Kubernetes Server) Version: ", re.M)
+_DETECT_KUBECTL_VERSION_RE2 = re.compile(r"^oc v\d", re.M)
+_PARSE_KUBECTL_NODES_RE1 = re.compile(r"^\s*(apiVersion|kind|items|metadata|status):", re.M)
+_PARSE_KUBECTL_NODES_RE2 = re.compile(r"^\s+[a-z0-9.\-]+/[A-Za-z0-9_.\-]+=", re.M)
+_DETECT_KUBECTL_NODES_RE1 = re.compile(r"^\s+(nvidia|amd)\.com/gpu\.[a-z.\-]+=\S", re.M)
+_PARSE_KUBECTL_VERSION_RE2 = re.compile(r"^(?P<key>[A-Za-z ]+?) Version: (?P<value>.+)$")
+_PARSE_KUBECTL_VERSION_RE3 = re.compile(r"^(?P<tool>oc|kubernetes|openshift) (?P<v>v\S+)$")
+_PARSE_KUBECTL_VERSION_RE4 = re.compile(r"^Server https?://")
+_DETECT_KUBECTL_VERSION_RE3 = re.compile(r'"(clientVersion|serverVersion)"\s*:')
+_DETECT_KUBECTL_VERSION_RE4 = re.compile(r"^clientVersion:\s*$", re.M)
+_QTY_RE1 = re.compile(r"\d{1,18}")
+_PARSE_KUBECTL_NODES_RE3 = re.compile(r"^Name:\s+\S", re.M)
+_PARSE_KUBECTL_NODES_RE4 = re.compile(r"^(Capacity|Allocatable|Labels):", re.M)
+_DETECT_KUBECTL_NODES_RE2 = re.compile(r'"kind":\s*"(NodeList|Node)"')
+_DETECT_KUBECTL_NODES_RE3 = re.compile(r"^kind: (NodeList|Node)\s*$", re.M)
+_DETECT_KUBECTL_NODES_RE4 = re.compile(r"^(Capacity|Allocatable|Taints|Labels):", re.M)
+_DETECT_KUBECTL_NODES_RE5 = re.compile(r"nvidia\.com/gpu")
+_DETECT_KUBECTL_NODES_RE6 = re.compile(r"^\s*(allocatable|capacity):", re.M)
+_DETECT_KUBECTL_NODES_RE7 = re.compile(r"^Capacity:\s*$", re.M)
+_DETECT_KUBECTL_NODES_RE8 = re.compile(r"^Allocatable:\s*$", re.M)
+_PARSE_KUBECTL_VERSION_RE5 = re.compile(r"^(WARNING|The connection|Unable to|error:)")
+
+
 def _text(kind: str, text: object) -> str:
     if not isinstance(text, str):
         raise ParseError(kind, f"expected text, got {type(text).__name__}")
@@ -132,12 +157,8 @@ def parse_kubectl_version(text: str) -> KubectlVersionOutput:
         data = _first_json(body)
         if isinstance(data, dict):
             return _version_from_mapping(data, "json", warnings, server_error)
-    if re.search(r"^(clientVersion|serverVersion):\s*$", body, re.M):
-        yaml_lines = [
-            line
-            for line in body.split("\n")
-            if not re.match(r"^(WARNING|The connection|Unable to|error:)", line)
-        ]
+    if _PARSE_KUBECTL_VERSION_RE1.search(body):
+        yaml_lines = [line for line in body.split("\n") if not _PARSE_KUBECTL_VERSION_RE5.match(line)]
         try:
             data = _safe_load("\n".join(yaml_lines))
         except yaml.YAMLError as err:
@@ -150,7 +171,7 @@ def parse_kubectl_version(text: str) -> KubectlVersionOutput:
     fmt: str | None = None
     in_server = False
     for line in lines:
-        m = re.match(r"^(?P<key>[A-Za-z ]+?) Version: (?P<value>.+)$", line)
+        m = _PARSE_KUBECTL_VERSION_RE2.match(line)
         if m:
             key = m.group("key").strip().lower()
             value = _version_value(m.group("value"))
@@ -169,7 +190,7 @@ def parse_kubectl_version(text: str) -> KubectlVersionOutput:
             if target and target not in out:
                 out[target] = value
             continue
-        m3 = re.match(r"^(?P<tool>oc|kubernetes|openshift) (?P<v>v\S+)$", line)
+        m3 = _PARSE_KUBECTL_VERSION_RE3.match(line)
         if m3:
             fmt = "oc3"
             tool = m3.group("tool")
@@ -182,7 +203,7 @@ def parse_kubectl_version(text: str) -> KubectlVersionOutput:
             else:
                 out.setdefault("client_version", m3.group("v"))
             continue
-        if re.match(r"^Server https?://", line):
+        if _PARSE_KUBECTL_VERSION_RE4.match(line):
             in_server = True
     if not out and server_error is None:
         raise ParseError(
@@ -234,13 +255,11 @@ def detect_kubectl_version(text: str) -> float:
     if not isinstance(text, str):
         return 0.0
     head = text[:4000]
-    if re.search(r"^(Client|Server|Kubernetes Server) Version: ", head, re.M):
+    if _DETECT_KUBECTL_VERSION_RE1.search(head):
         return 0.95
-    if re.search(r'"(clientVersion|serverVersion)"\s*:', head) or re.search(
-        r"^clientVersion:\s*$", head, re.M
-    ):
+    if _DETECT_KUBECTL_VERSION_RE3.search(head) or _DETECT_KUBECTL_VERSION_RE4.search(head):
         return 0.9
-    if re.search(r"^oc v\d", head, re.M):
+    if _DETECT_KUBECTL_VERSION_RE2.search(head):
         return 0.8
     return 0.0
 
@@ -295,7 +314,7 @@ def _qty(value: object) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and re.fullmatch(r"\d{1,18}", value.strip()):
+    if isinstance(value, str) and _QTY_RE1.fullmatch(value.strip()):
         return int(value.strip())
     return None
 
@@ -413,9 +432,9 @@ def parse_kubectl_nodes(text: str) -> KubectlNodesOutput:
         if nodes is None:
             raise ParseError(kind, "JSON is not a Node, NodeList or List (or is cut short)")
         return KubectlNodesOutput(nodes=nodes, format="json", warnings=warnings)
-    if re.search(r"^Name:\s+\S", body, re.M) or re.search(r"^(Capacity|Allocatable|Labels):", body, re.M):
+    if _PARSE_KUBECTL_NODES_RE3.search(body) or _PARSE_KUBECTL_NODES_RE4.search(body):
         return _parse_describe(body, warnings)
-    if re.search(r"^\s*(apiVersion|kind|items|metadata|status):", body, re.M):
+    if _PARSE_KUBECTL_NODES_RE1.search(body):
         try:
             docs = [d for d in _safe_load_all(body) if d is not None]
         except yaml.YAMLError as err:
@@ -426,7 +445,7 @@ def parse_kubectl_nodes(text: str) -> KubectlNodesOutput:
         if nodes is None:
             raise ParseError(kind, "YAML is not a Node, NodeList or List")
         return KubectlNodesOutput(nodes=nodes, format="yaml", warnings=warnings)
-    if re.search(r"^\s+[a-z0-9.\-]+/[A-Za-z0-9_.\-]+=", body, re.M):
+    if _PARSE_KUBECTL_NODES_RE2.search(body):
         return _parse_describe(body, warnings)
     raise ParseError(kind, "neither node JSON/YAML nor kubectl describe node text")
 
@@ -514,18 +533,14 @@ def detect_kubectl_nodes(text: str) -> float:
     if not isinstance(text, str):
         return 0.0
     head = text[:6000]
-    if re.search(r'"kind":\s*"(NodeList|Node)"', head) or re.search(
-        r"^kind: (NodeList|Node)\s*$", head, re.M
-    ):
+    if _DETECT_KUBECTL_NODES_RE2.search(head) or _DETECT_KUBECTL_NODES_RE3.search(head):
         return 0.95
-    if re.search(r"^Name:\s+\S", head, re.M) and re.search(
-        r"^(Capacity|Allocatable|Taints|Labels):", head, re.M
-    ):
+    if _PARSE_KUBECTL_NODES_RE3.search(head) and _DETECT_KUBECTL_NODES_RE4.search(head):
         return 0.85
-    if re.search(r"nvidia\.com/gpu", head) and re.search(r"^\s*(allocatable|capacity):", head, re.M):
+    if _DETECT_KUBECTL_NODES_RE5.search(head) and _DETECT_KUBECTL_NODES_RE6.search(head):
         return 0.6
-    if re.search(r"^Capacity:\s*$", head, re.M) and re.search(r"^Allocatable:\s*$", head, re.M):
+    if _DETECT_KUBECTL_NODES_RE7.search(head) and _DETECT_KUBECTL_NODES_RE8.search(head):
         return 0.5  # part of a describe node
-    if re.search(r"^\s+(nvidia|amd)\.com/gpu\.[a-z.\-]+=\S", head, re.M):
+    if _DETECT_KUBECTL_NODES_RE1.search(head):
         return 0.4  # node labels as describe prints them
     return 0.0

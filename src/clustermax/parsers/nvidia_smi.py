@@ -24,6 +24,12 @@ from .base import ParsedOutput, ParseError
 KIND = "nvidia-smi"
 
 
+# precompiled (were re.<fn>(pattern, ...) calls in the functions named)
+_WHICH_RE1 = re.compile(r"^\|\s+\d+\s+.*\s(On|Off)\s*\|\s*[0-9A-Fa-f]{4,8}:", re.M)
+_DETECT_NVIDIA_SMI_RE1 = re.compile(r"^GPU [0-9A-Fa-f]{4,8}:[0-9A-Fa-f]{2}:[0-9A-Fa-f]{2}\.\d\s*$", re.M)
+_WHICH_RE2 = re.compile(r"^GPU [0-9A-Fa-f]{4,8}:", re.M)
+
+
 class NvidiaSmiGpu(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -545,7 +551,7 @@ def _int_lead(v: str) -> int | None:
 
 
 def _which(text: str) -> str | None:
-    if "NVSMI LOG" in text or (" : " in text and re.search(r"^GPU [0-9A-Fa-f]{4,8}:", text, re.M)):
+    if "NVSMI LOG" in text or (" : " in text and _WHICH_RE2.search(text)):
         return "query"
     if "NVIDIA-SMI" in text and "Driver Version" in text:
         return "table"
@@ -554,7 +560,7 @@ def _which(text: str) -> str | None:
     for line in text.split("\n", 50)[:50]:
         if "," in line and _csv_header(line.strip()) is not None:
             return "csv"
-    if re.search(r"^\|\s+\d+\s+.*\s(On|Off)\s*\|\s*[0-9A-Fa-f]{4,8}:", text, re.M):
+    if _WHICH_RE1.search(text):
         return "table"
     return None
 
@@ -594,9 +600,6 @@ def detect_nvidia_smi(text: str) -> float:
     for line in head.split("\n", 20)[:20]:
         if "," in line and _csv_header(line.strip()) is not None:
             return 0.7
-    if (
-        re.search(r"^GPU [0-9A-Fa-f]{4,8}:[0-9A-Fa-f]{2}:[0-9A-Fa-f]{2}\.\d\s*$", head, re.M)
-        and " : " in head
-    ):
+    if _DETECT_NVIDIA_SMI_RE1.search(head) and " : " in head:
         return 0.8
     return 0.0

@@ -21,6 +21,10 @@ _LEGEND_NIC = re.compile(r"^\s*(NIC\d+)\s*:\s*(\S+)\s*$")
 _LABEL = re.compile(r"^(?:GPU\d+|NIC\d+|mlx\d+_\d+|mlx\d+_bond_\d+|[a-z]+\d*_\w+)$")
 
 
+# precompiled (were re.<fn>(pattern, ...) calls in the functions named)
+_DETECT_NVIDIA_SMI_TOPO_RE1 = re.compile(r"^\s*GPU0\s+X\s", re.M)
+
+
 class NvidiaSmiTopoOutput(ParsedOutput):
     gpus: list[str] = Field(default_factory=list, description="GPU labels in order (GPU0, GPU1, ...).")
     nics: list[str] = Field(
@@ -138,6 +142,6 @@ def detect_nvidia_smi_topo(text: str) -> float:
         and ("NV#" in head or "PIX" in head or " X " in head)
     ):
         return 0.95
-    if re.search(r"^\s*GPU0\s+X\s", head, re.M):
+    if _DETECT_NVIDIA_SMI_TOPO_RE1.search(head):
         return 0.7
     return 0.0

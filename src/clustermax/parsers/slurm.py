@@ -51,6 +51,38 @@ __all__ = [
 ]
 
 
+# precompiled (were re.<fn>(pattern, ...) calls in the functions named)
+_TO_INT_RE1 = re.compile(r"[+-]?\d{1,30}")
+_IS_UNAVAILABLE_STATE_RE1 = re.compile(r"[+\s]")
+_DETECT_SINFO_RE1 = re.compile(r"^\s*PARTITION\s+AVAIL\s+TIMELIMIT", re.M)
+_DETECT_SINFO_RE2 = re.compile(r"^\s*NODELIST\s+NODES\s+PARTITION\s+STATE", re.M)
+_DETECT_SINFO_RE3 = re.compile(r"^\s*REASON\s+USER\s+TIMESTAMP\s+NODELIST", re.M)
+_DETECT_SINFO_RE4 = re.compile(r"^\s*(PARTITION|NODELIST|HOSTNAMES)\b.*\b(STATE|GRES|AVAIL|NODES)\b", re.M)
+_DETECT_SCONTROL_NODE_RE1 = re.compile(r"^\s*NodeName=\S+", re.M)
+_DETECT_SCONTROL_CONFIG_RE1 = re.compile(r"^Configuration data as of ", re.M)
+_DETECT_SACCT_RE1 = re.compile(
+    r"^\s*JobID(Raw)?[\s|]+.*\b(JobName|State|Elapsed|ExitCode|Partition|Account)\b", re.M
+)
+_DETECT_SQUEUE_RE1 = re.compile(r"^\s*JOBID\s+PARTITION\s+NAME\s+USER\s+(ST|STATE)\b", re.M)
+_DETECT_SQUEUE_RE2 = re.compile(r"^\s*JOBID\b.*\b(ST|STATE|NODELIST\(REASON\)|PARTITION)\b", re.M)
+_DETECT_SLURM_MESSAGES_RE1 = re.compile(r"Submitted batch job \d+")
+_DETECT_SLURM_MESSAGES_RE2 = re.compile(r"^(salloc|srun|sbatch): ", re.M)
+_DETECT_SLURM_MESSAGES_RE3 = re.compile(r"\s*\d+(;\S+)?\s*")
+_PARSE_GRES_RE1 = re.compile(r"^(?P<body>[^(]*)\((?P<detail>[^)]*)\)?\s*$")
+_DETECT_SCONTROL_PARTITION_RE1 = re.compile(r"^\s*PartitionName=\S+", re.M)
+_PARSE_SCONTROL_CONFIG_RE1 = re.compile(r"^Configuration data as of (.+)$")
+_PARSE_SCONTROL_CONFIG_RE2 = re.compile(r"^Slurmctld\(.*\) at .* is ")
+_DETECT_SCONTROL_CONFIG_RE2 = re.compile(
+    r"^(SLURM_VERSION|SlurmctldPort|SelectType|AuthType|ClusterName)\s+=", re.M
+)
+_PARSE_SACCT_RE1 = re.compile(r"(^|[\s|])JobID(Raw)?([\s|]|$)", re.I)
+_PARSE_SACCT_RE2 = re.compile(r"\s*-+( +-+)*\s*")
+_PARSE_SCONTROL_NODE_RE1 = re.compile(r"\[(?P<user>[^@\]]+)@(?P<time>[^\]]+)\]\s*$")
+_JOB_RE1 = re.compile(r"^[\d_+\[\]-]+\.")
+_PARSE_SACCT_RE3 = re.compile(r"-+")
+_DETECT_SACCT_RE2 = re.compile(r"^-{6,} ", re.M)
+
+
 class _Item(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -72,7 +104,7 @@ def _to_int(value: str | None) -> int | None:
     if value is None:
         return None
     value = value.strip()
-    if re.fullmatch(r"[+-]?\d{1,30}", value):
+    if _TO_INT_RE1.fullmatch(value):
         return int(value)
     return None
 
@@ -101,7 +133,7 @@ def is_unavailable_state(state: str | None) -> bool | None:
     upper = state.strip().upper()
     if upper.endswith("*"):
         return True
-    parts = re.split(r"[+\s]", upper.rstrip("~#!%$@^-*"))
+    parts = _IS_UNAVAILABLE_STATE_RE1.split(upper.rstrip("~#!%$@^-*"))
     return any(part.startswith(word) for part in parts for word in _UNAVAILABLE_WORDS)
 
 
@@ -173,7 +205,7 @@ def parse_gres(value: str | None) -> list[GresEntry]:
     entries: list[GresEntry] = []
     for part in _split_gres(value):
         detail = None
-        m = re.match(r"^(?P<body>[^(]*)\((?P<detail>[^)]*)\)?\s*$", part)
+        m = _PARSE_GRES_RE1.match(part)
         if m:
             part, detail = m.group("body").strip(), m.group("detail")
         fields = [f for f in part.split(":") if f != ""]
@@ -518,13 +550,13 @@ def detect_sinfo(text: str) -> float:
     if not isinstance(text, str):
         return 0.0
     head = text[:4000]
-    if re.search(r"^\s*PARTITION\s+AVAIL\s+TIMELIMIT", head, re.M):
+    if _DETECT_SINFO_RE1.search(head):
         return 0.95
-    if re.search(r"^\s*NODELIST\s+NODES\s+PARTITION\s+STATE", head, re.M):
+    if _DETECT_SINFO_RE2.search(head):
         return 0.95
-    if re.search(r"^\s*REASON\s+USER\s+TIMESTAMP\s+NODELIST", head, re.M):
+    if _DETECT_SINFO_RE3.search(head):
         return 0.9
-    if re.search(r"^\s*(PARTITION|NODELIST|HOSTNAMES)\b.*\b(STATE|GRES|AVAIL|NODES)\b", head, re.M):
+    if _DETECT_SINFO_RE4.search(head):
         return 0.6
     return 0.0
 
@@ -597,7 +629,7 @@ def parse_scontrol_node(text: str) -> ScontrolNodeOutput:
         reason = _null(fields.get("Reason"))
         reason_user = reason_time = None
         if reason:
-            m = re.search(r"\[(?P<user>[^@\]]+)@(?P<time>[^\]]+)\]\s*$", reason)
+            m = _PARSE_SCONTROL_NODE_RE1.search(reason)
             if m:
                 reason_user, reason_time = m.group("user"), m.group("time")
         state = _null(fields.get("State"))
@@ -633,7 +665,7 @@ def detect_scontrol_node(text: str) -> float:
     if not isinstance(text, str):
         return 0.0
     head = text[:4000]
-    if re.search(r"^\s*NodeName=\S+", head, re.M):
+    if _DETECT_SCONTROL_NODE_RE1.search(head):
         return 0.95 if ("CPUTot=" in head or "State=" in head) else 0.5
     return 0.0
 
@@ -714,7 +746,7 @@ def parse_scontrol_partition(text: str) -> ScontrolPartitionOutput:
 def detect_scontrol_partition(text: str) -> float:
     if not isinstance(text, str):
         return 0.0
-    return 0.95 if re.search(r"^\s*PartitionName=\S+", text[:4000], re.M) else 0.0
+    return 0.95 if _DETECT_SCONTROL_PARTITION_RE1.search(text[:4000]) else 0.0
 
 
 # ----------------------------------------------------------------------------------- scontrol config
@@ -761,12 +793,12 @@ def parse_scontrol_config(text: str) -> ScontrolConfigOutput:
         stripped = line.strip()
         if not stripped:
             continue
-        m_head = re.match(r"^Configuration data as of (.+)$", stripped)
+        m_head = _PARSE_SCONTROL_CONFIG_RE1.match(stripped)
         if m_head:
             when = m_head.group(1).strip()
             section = None
             continue
-        if re.match(r"^Slurmctld\(.*\) at .* is ", stripped):
+        if _PARSE_SCONTROL_CONFIG_RE2.match(stripped):
             controllers.append(stripped)
             continue
         m = _CONFIG_LINE.match(stripped)
@@ -823,9 +855,9 @@ def detect_scontrol_config(text: str) -> float:
     if not isinstance(text, str):
         return 0.0
     head = text[:6000]
-    if re.search(r"^Configuration data as of ", head, re.M):
+    if _DETECT_SCONTROL_CONFIG_RE1.search(head):
         return 0.98
-    hits = len(re.findall(r"^(SLURM_VERSION|SlurmctldPort|SelectType|AuthType|ClusterName)\s+=", head, re.M))
+    hits = len(_DETECT_SCONTROL_CONFIG_RE2.findall(head))
     return min(0.9, 0.3 * hits)
 
 
@@ -925,7 +957,7 @@ def _job(
         exit_code=data.get("exit_code"),
         elapsed=data.get("elapsed"),
         truncated=truncated,
-        is_step=bool(re.match(r"^[\d_+\[\]-]+\.", job_id)),
+        is_step=bool(_JOB_RE1.match(job_id)),
         fields=dict(values),
     )
 
@@ -939,7 +971,7 @@ def parse_sacct(text: str) -> SacctOutput:
         return SacctOutput(accounting_disabled=True, warnings=["sacct: Slurm accounting storage is disabled"])
     header = None
     for index, line in enumerate(lines[:100]):
-        if re.search(r"(^|[\s|])JobID(Raw)?([\s|]|$)", line, re.I):
+        if _PARSE_SACCT_RE1.search(line):
             header = index
             break
     if header is None:
@@ -969,8 +1001,8 @@ def parse_sacct(text: str) -> SacctOutput:
     columns = head.split()
     spans: list[tuple[int, int]] | None = None
     start = header + 1
-    if start < len(lines) and re.fullmatch(r"\s*-+( +-+)*\s*", lines[start] or "x"):
-        spans = [(m.start(), m.end()) for m in re.finditer(r"-+", lines[start])]
+    if start < len(lines) and _PARSE_SACCT_RE2.fullmatch(lines[start] or "x"):
+        spans = [(m.start(), m.end()) for m in _PARSE_SACCT_RE3.finditer(lines[start])]
         start += 1
         if len(spans) != len(columns):
             warnings.append("the dashes line does not match the header; reading by whitespace")
@@ -1016,10 +1048,8 @@ def detect_sacct(text: str) -> float:
     head = text[:4000]
     if "accounting storage is disabled" in head:
         return 0.7
-    if re.search(
-        r"^\s*JobID(Raw)?[\s|]+.*\b(JobName|State|Elapsed|ExitCode|Partition|Account)\b", head, re.M
-    ):
-        return 0.95 if re.search(r"^-{6,} ", head, re.M) or "|" in head else 0.8
+    if _DETECT_SACCT_RE1.search(head):
+        return 0.95 if _DETECT_SACCT_RE2.search(head) or "|" in head else 0.8
     return 0.0
 
 
@@ -1072,9 +1102,9 @@ def detect_squeue(text: str) -> float:
     if not isinstance(text, str):
         return 0.0
     head = text[:4000]
-    if re.search(r"^\s*JOBID\s+PARTITION\s+NAME\s+USER\s+(ST|STATE)\b", head, re.M):
+    if _DETECT_SQUEUE_RE1.search(head):
         return 0.95
-    if re.search(r"^\s*JOBID\b.*\b(ST|STATE|NODELIST\(REASON\)|PARTITION)\b", head, re.M):
+    if _DETECT_SQUEUE_RE2.search(head):
         return 0.7
     return 0.0
 
@@ -1166,11 +1196,11 @@ def detect_slurm_messages(text: str) -> float:
     if not isinstance(text, str):
         return 0.0
     head = text[:4000]
-    if re.search(r"Submitted batch job \d+", head):
+    if _DETECT_SLURM_MESSAGES_RE1.search(head):
         return 0.95
-    if re.search(r"^(salloc|srun|sbatch): ", head, re.M):
+    if _DETECT_SLURM_MESSAGES_RE2.search(head):
         return 0.8
-    if re.fullmatch(r"\s*\d+(;\S+)?\s*", head):
+    if _DETECT_SLURM_MESSAGES_RE3.fullmatch(head):
         return 0.2
     return 0.0
 
