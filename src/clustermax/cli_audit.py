@@ -74,7 +74,8 @@ def audit(
         ),
     ] = False,
     known_hosts: Annotated[
-        list[Path] | None, typer.Option("--known-hosts", help="Extra known_hosts file (repeatable).")
+        list[Path] | None,
+        typer.Option("--known-hosts", metavar="FILE", help="Extra known_hosts file (repeatable)."),
     ] = None,
     ssh_config: Annotated[
         Path | None,
