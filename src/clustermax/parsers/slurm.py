@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ._text import construct
 from .base import ParsedOutput, ParseError
 
 __all__ = [
@@ -935,13 +936,18 @@ _SQUEUE_CODES = {
 }
 
 
+def _targets(columns: list[str], mapping: dict[str, str]) -> dict[str, str | None]:
+    """Field each header column maps to (looked up once per output, not once per row and column)."""
+    return {column: mapping.get(column.upper()) for column in columns}
+
+
 def _job(
-    values: dict[str, str], mapping: dict[str, str], widths: dict[str, int] | None
+    values: dict[str, str], targets: dict[str, str | None], widths: dict[str, int] | None
 ) -> SchedulerJob | None:
     data: dict[str, str | None] = {}
     truncated: list[str] = []
     for column, value in values.items():
-        target = mapping.get(column.upper())
+        target = targets[column]
         if widths is not None and value.endswith("+") and len(value) >= widths.get(column, 1 << 30):
             truncated.append(target or column)
         if target and target not in data:
@@ -949,16 +955,21 @@ def _job(
     job_id = data.get("job_id")
     if not job_id:
         return None
-    return SchedulerJob(
-        job_id=job_id,
-        name=data.get("name"),
-        partition=data.get("partition"),
-        state=data.get("state"),
-        exit_code=data.get("exit_code"),
-        elapsed=data.get("elapsed"),
-        truncated=truncated,
-        is_step=bool(_JOB_RE1.match(job_id)),
-        fields=dict(values),
+    # every value is already of its field's type (str / None / list[str] / bool / dict[str, str]):
+    # build the model without a validation pass per job
+    return construct(
+        SchedulerJob,
+        {
+            "job_id": job_id,
+            "name": data.get("name"),
+            "partition": data.get("partition"),
+            "state": data.get("state"),
+            "exit_code": data.get("exit_code"),
+            "elapsed": data.get("elapsed"),
+            "truncated": truncated,
+            "is_step": bool(_JOB_RE1.match(job_id)),
+            "fields": dict(values),
+        },
     )
 
 
@@ -985,6 +996,7 @@ def parse_sacct(text: str) -> SacctOutput:
         columns = head.strip().split("|")
         if columns and columns[-1] == "":
             columns = columns[:-1]
+        targets = _targets(columns, _SACCT_FIELD_MAP)
         for number, line in enumerate(lines[header + 1 :], start=header + 2):
             if not line.strip():
                 continue
@@ -994,7 +1006,7 @@ def parse_sacct(text: str) -> SacctOutput:
             if len(values) != len(columns):
                 warnings.append(f"line {number}: {len(values)} fields for {len(columns)} columns, skipped")
                 continue
-            job = _job(dict(zip(columns, values, strict=True)), _SACCT_FIELD_MAP, None)
+            job = _job(dict(zip(columns, values, strict=True)), targets, None)
             if job:
                 jobs.append(job)
         return SacctOutput(jobs=jobs, columns=columns, parsable=True, warnings=warnings)
@@ -1008,6 +1020,7 @@ def parse_sacct(text: str) -> SacctOutput:
             warnings.append("the dashes line does not match the header; reading by whitespace")
             spans = None
     widths = {c: (e - s) for c, (s, e) in zip(columns, spans, strict=True)} if spans else {}
+    targets = _targets(columns, _SACCT_FIELD_MAP)
     for number, line in enumerate(lines[start:], start=start + 1):
         if not line.strip():
             continue
@@ -1015,7 +1028,7 @@ def parse_sacct(text: str) -> SacctOutput:
         if row is None:
             warnings.append(f"line {number}: cannot split into {len(columns)} columns, skipped")
             continue
-        job = _job(dict(zip(columns, row, strict=True)), _SACCT_FIELD_MAP, widths)
+        job = _job(dict(zip(columns, row, strict=True)), targets, widths)
         if job:
             jobs.append(job)
     if any(job.truncated for job in jobs):
@@ -1085,11 +1098,12 @@ def parse_squeue(text: str) -> SqueueOutput:
                 )
                 continue
             rows.append(values)
+    targets = _targets(columns, _SQUEUE_FIELD_MAP)
     for values in rows:
         if len(values) != len(columns):
             warnings.append(f"row {values[:1]}: {len(values)} fields for {len(columns)} columns, skipped")
             continue
-        job = _job(dict(zip(columns, values, strict=True)), _SQUEUE_FIELD_MAP, None)
+        job = _job(dict(zip(columns, values, strict=True)), targets, None)
         if job is None:
             continue
         if job.state and job.state.upper() in _SQUEUE_CODES:
