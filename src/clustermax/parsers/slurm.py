@@ -458,6 +458,10 @@ def _sinfo_headerless(lines: list[str]) -> SinfoOutput:
     return _sinfo_from_rows(columns, rows, ["no header line: read as the default sinfo format"], columns)
 
 
+# the node fields every row assigns (whether or not the row has the column)
+_SINFO_NODE_ROW_FIELDS = ("cpus", "memory_mb", "gres", "gres_used", "reason")
+
+
 def _sinfo_from_rows(
     columns: list[str], rows: list[dict[str, str]], warnings: list[str], printed: list[str]
 ) -> SinfoOutput:
@@ -478,6 +482,9 @@ def _sinfo_from_rows(
                 )
             )
             continue
+        # Hot loop: the models are updated through their __dict__ (plain assignments, as pydantic's
+        # __setattr__ does without validate_assignment) and their fields-set, without a
+        # __setattr__ call per field and row.
         pname_raw = row.get("PARTITION")
         if pname_raw:
             default = pname_raw.endswith("*")
@@ -486,15 +493,21 @@ def _sinfo_from_rows(
             if part is None:
                 part = SinfoPartition(name=pname, default=default)
                 partitions[pname] = part
-            part.default = part.default or default
-            if row.get("AVAIL"):
-                part.avail = row["AVAIL"].lower()
-            if row.get("TIMELIMIT"):
-                part.timelimit = row["TIMELIMIT"]
+                part.__pydantic_fields_set__.add("default")
+            pd = part.__dict__
+            pd["default"] = pd["default"] or default
+            avail = row.get("AVAIL")
+            if avail:
+                pd["avail"] = avail.lower()
+                part.__pydantic_fields_set__.add("avail")
+            timelimit = row.get("TIMELIMIT")
+            if timelimit:
+                pd["timelimit"] = timelimit
+                part.__pydantic_fields_set__.add("timelimit")
             _add_counts(part, row, warnings)
             nl = row.get("NODELIST") or row.get("HOSTNAMES")
-            if nl and nl not in part.nodelists and not node_oriented:
-                part.nodelists.append(nl)
+            if nl and not node_oriented and nl not in pd["nodelists"]:
+                pd["nodelists"].append(nl)
         if node_oriented:
             name = row.get("NODELIST") or row.get("HOSTNAMES")
             if not name:
@@ -504,16 +517,27 @@ def _sinfo_from_rows(
             if node is None:
                 node = SinfoNode(name=name)
                 nodes[key] = node
-            if pname_raw and pname_raw.rstrip("*") not in node.partitions:
-                node.partitions.append(pname_raw.rstrip("*"))
-            if row.get("STATE"):
-                node.state = row["STATE"].lower()
-            node.cpus = row.get("CPUS", node.cpus)
-            node.memory_mb = _to_int(row.get("MEMORY")) if row.get("MEMORY") else node.memory_mb
-            node.gres = _null(row.get("GRES")) if "GRES" in row else node.gres
-            node.gres_used = _null(row.get("GRES_USED")) if "GRES_USED" in row else node.gres_used
+                node.__pydantic_fields_set__.update(_SINFO_NODE_ROW_FIELDS)
+            nd = node.__dict__
+            if pname_raw:
+                pname = pname_raw.rstrip("*")
+                if pname not in nd["partitions"]:
+                    nd["partitions"].append(pname)
+            state = row.get("STATE")
+            if state:
+                nd["state"] = state.lower()
+                node.__pydantic_fields_set__.add("state")
+            nd["cpus"] = row.get("CPUS", nd["cpus"])
+            memory = row.get("MEMORY")
+            if memory:
+                nd["memory_mb"] = _to_int(memory)
+            if "GRES" in row:
+                nd["gres"] = _null(row.get("GRES"))
+            if "GRES_USED" in row:
+                nd["gres_used"] = _null(row.get("GRES_USED"))
             reason = _null(row.get("REASON"))
-            node.reason = reason if reason else node.reason
+            if reason:
+                nd["reason"] = reason
     return SinfoOutput(
         partitions=list(partitions.values()),
         nodes=list(nodes.values()) if node_oriented else None,
@@ -531,7 +555,7 @@ def _add_counts(part: SinfoPartition, row: dict[str, str], warnings: list[str]) 
             a, i, o, t = (n or 0 for n in numbers)
             for label, number in (("allocated", a), ("idle", i), ("other", o)):
                 part.nodes_by_state[label] = part.nodes_by_state.get(label, 0) + number
-            part.nodes_total = (part.nodes_total or 0) + t
+            _set_total(part, t)
         else:
             warnings.append(f"partition {part.name}: unreadable NODES(A/I/O/T) {aiot!r}")
         return
@@ -544,7 +568,14 @@ def _add_counts(part: SinfoPartition, row: dict[str, str], warnings: list[str]) 
     if state:
         key = _state_key(state)
         part.nodes_by_state[key] = part.nodes_by_state.get(key, 0) + count
-    part.nodes_total = (part.nodes_total or 0) + count
+    _set_total(part, count)
+
+
+def _set_total(part: SinfoPartition, add: int) -> None:
+    # part.nodes_total += add, without pydantic's __setattr__ (no validation on assignment here)
+    d = part.__dict__
+    d["nodes_total"] = (d["nodes_total"] or 0) + add
+    part.__pydantic_fields_set__.add("nodes_total")
 
 
 def detect_sinfo(text: str) -> float:
