@@ -269,6 +269,12 @@ _LAST_ON_LINE = ("Reason", "OS", "Comment", "Extra")
 
 def _kv_line(line: str, one_line_record: bool) -> list[tuple[str, str]]:
     """Split one line of ``Key=Value Key=Value`` pairs; values may contain spaces (OS, Reason)."""
+    # fast path, one C-level split: ['before', key1, value1, key2, value2, ...]; a value runs to the
+    # next key, exactly as below, unless a key takes the rest of the line (Reason, OS, ...)
+    parts = _KEY.split(line)
+    keys = parts[1::2]
+    if not any(k in _LAST_ON_LINE for k in keys):
+        return [(k, v.strip()) for k, v in zip(keys, parts[2::2], strict=True)]
     pairs: list[tuple[str, str]] = []
     matches = list(_KEY.finditer(line))
     i = 0
@@ -305,9 +311,7 @@ def _records(lines: list[str], first_key: str) -> list[list[tuple[str, str]]]:
             one_line = len(_KEY.findall(line)) > 8
             current.extend(_kv_line(line.strip(), one_line))
         elif current is not None:
-            if not _KEY.search(line.strip()):
-                continue
-            current.extend(_kv_line(line.strip(), False))
+            current.extend(_kv_line(line.strip(), False))  # [] for a line without a key
     return records
 
 
