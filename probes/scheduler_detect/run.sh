@@ -9,4 +9,6 @@ if cmx_have kubectl; then
   fi
 fi
 cmx_section nvidia-smi-path command -v nvidia-smi
+# how long the SSH connection to this host took, as measured by clustermax (kept with the raw output)
+if [ -n "${CMX_CONNECT_TIME_S:-}" ]; then cmx_text ssh-connect "$CMX_CONNECT_TIME_S"; fi
 exit 0

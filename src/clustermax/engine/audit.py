@@ -17,6 +17,7 @@ missing, interrupted, or failed to connect / timed out.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -40,14 +41,13 @@ from ..models import (
 )
 from ..models.bundle import HostRole
 from ..transport.base import ConnectError, Transport, utcnow
+from .derive import CLUSTER_HOST, with_derived
 from .journal import Journal, write_bundle
 from .params import merge_params
 from .runner import Platform, ProbeContext, Role, run_probe
 
 _T = TypeVar("_T")
 
-CLUSTER_HOST = "cluster"
-"""Host name of cluster-scope results (they run once, through the scheduler, from the login node)."""
 
 RERUN_SUBSTATUSES = {
     SubStatus.UNREACHABLE,
@@ -322,7 +322,10 @@ class Audit:
                 self._record([], _error_result(spec, rname, SubStatus.NOT_APPLICABLE, unmet, params))
                 continue
             role: Role = host.role
-            commands, result = run_probe(transport, spec, rname, params, self._context(host, role))
+            context = self._context(host, role)
+            if connect_s is not None and rname == host.name:
+                context = dataclasses.replace(context, connect_time_s=connect_s)
+            commands, result = run_probe(transport, spec, rname, params, context)
             self._record(commands, result)
         return True
 
@@ -495,7 +498,7 @@ class Audit:
                 return (rank.get(host, len(names) + 1), porder.get(probe, len(porder)), host, probe)
 
             hosts = [self.hosts[n] for n in names if n in self.hosts]
-            results = sorted(self.results.values(), key=lambda r: key(r.host, r.probe_id))
+            results = sorted(with_derived(self.results.values()), key=lambda r: key(r.host, r.probe_id))
             step_rank = {cid: i for r in results for i, cid in enumerate(r.command_ids)}
             commands = sorted(
                 self.commands.values(), key=lambda c: (*key(c.host, c.probe_id), step_rank.get(c.id, 0))

@@ -5,9 +5,9 @@ scored with the current parsers. Connection-level errors (the host was unreachab
 ...) and results without commands are kept as they were: there is nothing to re-parse.
 
 Commands made by ``clustermax import`` (step ``import:<kind>``) are re-parsed by
-``clustermax.importer.reparse_import_command(cmd)`` (imported lazily), which returns the new ProbeResult
-for that command (or an object with ``status``/``substatus``/``message``/``measurements``/``findings``/
-``facts``).
+``clustermax.importer.reparse_import_commands(cmds)`` (imported lazily) with all the import commands of
+the result (the nccl-tests logs of one import form one result), which returns the new ProbeResult (or an
+object with ``status``/``substatus``/``message``/``measurements``/``findings``/``facts``).
 """
 
 from __future__ import annotations
@@ -16,15 +16,16 @@ import importlib
 from typing import Any
 
 from ..models import Bundle, CommandResult, ProbeResult, ProbeSpec
+from .derive import is_derived, with_derived
 from .loader import load_probe_specs
 from .runner import result_from_commands
 
 _FIELDS = ("status", "substatus", "message", "remediation", "measurements", "findings", "facts")
 
 
-def _reparse_import(result: ProbeResult, cmd: CommandResult) -> ProbeResult:
+def _reparse_import(result: ProbeResult, cmds: list[CommandResult]) -> ProbeResult:
     importer = importlib.import_module("clustermax.importer")
-    new: Any = importer.reparse_import_command(cmd)
+    new: Any = importer.reparse_import_commands(cmds)
     if isinstance(new, ProbeResult):
         return new
     update = {f: getattr(new, f) for f in _FIELDS if hasattr(new, f)}
@@ -40,7 +41,7 @@ def reparse_result(
         return result
     imports = [c for c in cmds if c.step.startswith("import:")]
     if imports:
-        return _reparse_import(result, imports[0])
+        return _reparse_import(result, imports)
     spec = specs.get(result.probe_id)
     if spec is None:
         return result
@@ -53,5 +54,5 @@ def reparse_bundle(bundle: Bundle, specs: dict[str, ProbeSpec] | None = None) ->
     if specs is None:
         specs = load_probe_specs() if any(not c.step.startswith("import:") for c in bundle.commands) else {}
     commands = {c.id: c for c in bundle.commands}
-    results = [reparse_result(r, commands, specs) for r in bundle.results]
-    return bundle.model_copy(update={"results": results})
+    results = [reparse_result(r, commands, specs) for r in bundle.results if not is_derived(r)]
+    return bundle.model_copy(update={"results": with_derived(results)})

@@ -62,6 +62,8 @@ class ProbeContext:
     probes_root: Path | None = None
     """Where probes/ lives (default: the shipped one)."""
     max_output: int = DEFAULT_MAX_OUTPUT
+    connect_time_s: float | None = None
+    """Seconds the SSH connection to this host took (None locally); the script sees CMX_CONNECT_TIME_S."""
 
 
 def param_text(value: JSONValue) -> str:
@@ -97,6 +99,8 @@ def build_script(
         f"export CMX_NODES={shlex.quote(' '.join(ctx.nodes))}",
         f"export CMX_NODE_ADDRS={shlex.quote(' '.join(ctx.node_addrs))}",
         f"export CMX_PROBE={shlex.quote(spec.id)}",
+        "export CMX_CONNECT_TIME_S="
+        + shlex.quote("" if ctx.connect_time_s is None else f"{ctx.connect_time_s:.4f}"),
     ]
     for name in sorted(params):
         if not _NAME_RE.match(name):

@@ -34,6 +34,17 @@ def kubectl_server_version(text: str) -> str | None:
     return m.group("v") if m else None
 
 
+def connect_time(section: Section | None) -> float | None:
+    """The SSH connect time the engine measured and handed to the script (None locally or when garbled)."""
+    if section is None or not section.ok:
+        return None
+    try:
+        value = float(section.text.strip())
+    except ValueError:
+        return None
+    return value if value >= 0 and value == value and value != float("inf") else None
+
+
 def parse(inp: ProbeParseInput) -> ProbeParseOutput:
     s = inp.sections
     sinfo = s.get("sinfo-version")
@@ -84,6 +95,11 @@ def parse(inp: ProbeParseInput) -> ProbeParseOutput:
             Measurement(metric=name, value=value, unit=unit, host=inp.host)
             for name, (value, unit) in values.items()
         ]
+    )
+    # null when clustermax did not connect over SSH (--local) or the script predates the section
+    connect = connect_time(s.get("ssh-connect"))
+    out.measurements.append(
+        Measurement(metric="ssh.connect_time", value=connect, unit=Unit.SECONDS, host=inp.host)
     )
     out.facts = {
         "platform": platform or "unknown",
