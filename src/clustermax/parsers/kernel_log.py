@@ -15,7 +15,7 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ._text import ctime_to_iso, normalize
+from ._text import construct, ctime_to_iso, normalize
 from .base import ParsedOutput, ParseError
 from .xid_catalog import CRITICAL_CLASSES, xid_info
 
@@ -63,9 +63,6 @@ class XidEvent(BaseModel):
     )
     timestamp_raw: str | None = Field(default=None, description="The timestamp text as printed.")
     line: int = Field(description="1-based line number in the input.")
-
-
-_EVENT_FIELDS = frozenset(XidEvent.model_fields)
 
 
 class XidOutput(ParsedOutput):
@@ -140,8 +137,7 @@ def parse_xid(text: str) -> XidOutput:
     line_no = 1
     counted_to = 0
     rfind, find, count = text.rfind, text.find, text.count
-    xid_search, new = _XID.search, XidEvent.__new__
-    setattr_ = object.__setattr__
+    xid_search = _XID.search
     for hit in _HIT.finditer(text):
         pos = hit.start()
         start = rfind("\n", 0, pos) + 1
@@ -175,10 +171,8 @@ def parse_xid(text: str) -> XidOutput:
             ts, raw = _timestamp(line)
             if xid == 79 or "fallen off the bus" in rest:
                 fallen = True
-            event = new(XidEvent)
-            setattr_(
-                event,
-                "__dict__",
+            event = construct(
+                XidEvent,
                 {
                     "xid": xid,
                     "pci": m.group(1),
@@ -193,9 +187,6 @@ def parse_xid(text: str) -> XidOutput:
                     "line": line_no,
                 },
             )
-            setattr_(event, "__pydantic_fields_set__", set(_EVENT_FIELDS))
-            setattr_(event, "__pydantic_extra__", None)
-            setattr_(event, "__pydantic_private__", None)
             events.append(event)
             continue
         g = _FALLEN_GPU.search(line)

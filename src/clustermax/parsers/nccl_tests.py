@@ -24,7 +24,7 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ._text import fast_float, normalize, strip_launcher_prefixes, to_float
+from ._text import construct_rows, fast_float, normalize, strip_launcher_prefixes, to_float
 from .base import ParsedOutput, ParseError
 
 KIND = "nccl-tests"
@@ -360,20 +360,7 @@ def _build_rows(lines: list[str], widths: list[int], cols: _Columns) -> tuple[li
         out.extend(block)
     while len(out) < len(_FIELDS):
         out.append(none_col)
-    new = NcclRow.__new__
-    setattr_ = object.__setattr__
-    # every field is set in every row, so one set serves them all (pydantic only ever adds to it)
-    fields_set = set(_FIELDS)
-    rows: list[NcclRow] = []
-    append = rows.append
-    fields = _FIELDS
-    for values in zip(*out, strict=True):
-        obj = new(NcclRow)
-        setattr_(obj, "__dict__", dict(zip(fields, values, strict=True)))
-        setattr_(obj, "__pydantic_fields_set__", fields_set)
-        setattr_(obj, "__pydantic_extra__", None)
-        setattr_(obj, "__pydantic_private__", None)
-        append(obj)
+    rows = construct_rows(NcclRow, _FIELDS, zip(*out, strict=True))
     return rows, out
 
 
