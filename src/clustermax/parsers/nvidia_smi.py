@@ -226,6 +226,9 @@ _GPU_Q = re.compile(r"^GPU ([0-9A-Fa-f]{4,8}:[0-9A-Fa-f]{2}:[0-9A-Fa-f]{2}\.[0-9
 _TOP_KEYS = {"Driver Version": "driver", "CUDA Version": "cuda", "Attached GPUs": "attached"}
 
 
+_ELIDED = frozenset(("...", "…", "[...]"))
+
+
 def _parse_query(lines: list[str], warnings: list[str]) -> NvidiaSmiOutput:
     top: dict[str, str] = {}
     sections: list[tuple[str, dict[str, str]]] = []
@@ -234,15 +237,15 @@ def _parse_query(lines: list[str], warnings: list[str]) -> NvidiaSmiOutput:
     elided = False
     logs = 0
     for line in lines:
-        if not line.strip():
+        stripped = line.strip()
+        if not stripped:
             continue
         if "NVSMI LOG" in line:
             logs += 1
             if logs > 1:
                 break
             continue
-        stripped = line.strip()
-        if stripped in ("...", "…", "[...]"):
+        if stripped in _ELIDED:
             elided = True
             continue
         gm = _GPU_Q.match(line) if line.startswith("GPU ") else None
