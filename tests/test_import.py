@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from clustermax.importer import PROBE_OF_KIND, import_files, reparse_import_command
-from clustermax.models import Bundle, ProbeStatus, SubStatus
+from clustermax.importer import PROBE_OF_KIND, import_files, reparse_import_command, reparse_import_commands
+from clustermax.models import Bundle, Measurement, ProbeStatus, SubStatus
 
 DATA = Path(__file__).resolve().parent / "data"
 NCCL = DATA / "nccl-tests" / "h100-2node-allreduce-mpirun.log"
@@ -87,7 +88,7 @@ def test_nccl_measurement_labels(tmp_path: Path) -> None:
         "scope": "inter",
         "nodes": "2",
         "ranks": "16",
-        "run": "0",
+        "run": "1",
     }
     assert peak.value == 338.82 and peak.unit.value == "GB/s"
     band = next(m for m in res.measurements if m.metric == "nccl.busbw_band_mean")
@@ -166,3 +167,205 @@ def test_cluster_kinds_dispatch_to_their_mappers(tmp_path: Path) -> None:
     probes = {r.probe_id for r in outcome.bundle.results}
     assert probes == {"slurm", "fabric"}
     assert all(r.measurements for r in outcome.bundle.results)
+
+
+# ------------------------------------------------------------------------------ NCCL: import == probe
+
+H100_2N = DATA / "nccl-tests" / "h100-2node-allreduce-mpirun.log"
+GH200_WRONG = DATA / "nccl-tests" / "gh200-2node-srun-wrong-issue369.log"
+RTX_NEW = DATA / "nccl-tests" / "rtx6000d-2node-newest-header.log"
+V100_CONCAT = DATA / "nccl-tests" / "v100-dgx2-old-concatenated.log"
+
+
+def _probe_nccl(log: Path, ranks: int, nodes: int = 2):  # type: ignore[no-untyped-def]
+    """The nccl_allreduce probe parser on one recorded run of ``log`` (as run.sh frames it)."""
+    from clustermax.engine.loader import load_probe_specs
+    from clustermax.probe_parsers.base import ProbeParseInput, split_sections
+    from clustermax.probe_parsers.nccl_allreduce import parse
+
+    def section(name: str, text: str) -> str:
+        return f"@@CMX:BEGIN {name}@@\n{text}\n@@CMX:END {name} rc=0@@\n"
+
+    stdout = (
+        section("plan", "platform=slurm\ncollective=all_reduce\nimpl=nccl-tests")
+        + section(f"run-n{nodes}-r1-meta", f"impl=nccl-tests\nnodes={nodes}\nranks={ranks}\nlauncher=srun")
+        + section(f"run-n{nodes}-r1", log.read_text())
+    )
+    spec = load_probe_specs()["nccl_allreduce"]
+    return parse(
+        ProbeParseInput(spec=spec, host="cluster", commands={}, sections=split_sections(stdout), params={})
+    )
+
+
+def _triples(measurements: list[Measurement]) -> list[tuple[str, object, tuple[tuple[str, str], ...]]]:
+    return sorted(
+        ((m.metric, m.value, tuple(sorted(m.labels.items()))) for m in measurements),
+        key=lambda t: (t[0], t[2]),
+    )
+
+
+@pytest.mark.parametrize(("log", "ranks"), [(H100_2N, 16), (GH200_WRONG, 2), (RTX_NEW, 16)])
+def test_import_gives_the_probes_nccl_metrics(log: Path, ranks: int) -> None:
+    """The same run gives the same nccl.* values, labels and finding codes by probe and by import."""
+    probe = _probe_nccl(log, ranks)
+    (res,) = import_files([str(log)], provider=None, cluster="c").bundle.results
+    # what only the probe can know: a hung run (the import cannot tell), the version when not printed
+    probe_ms = [
+        m
+        for m in probe.measurements
+        if m.metric != "nccl.runs_hung" and not (m.metric == "nccl.version" and m.value is None)
+    ]
+    assert _triples(res.measurements) == _triples(probe_ms)
+    assert [f.code for f in res.findings] == [f.code for f in probe.findings if f.code == "wrong-results"]
+    assert "nccl.busbw_peak_median" in {m.metric for m in res.measurements}
+
+
+def test_logs_of_one_configuration_are_its_repetitions(tmp_path: Path) -> None:
+    # a second run of the same configuration, derived in test code: the real log cut after 1 GiB
+    text = H100_2N.read_text()
+    cut = tmp_path / "h100-cut.log"
+    cut.write_text(text[: text.index("  2147483648 ")])
+    logs = [str(H100_2N), str(cut), str(H100_2N)]  # the same file twice counts once
+    outcome = import_files(logs, provider=None, cluster="c")
+    (res,) = outcome.bundle.results
+    assert res.command_ids == [c.id for c in outcome.bundle.commands] and res.host == "cluster"
+    peaks = {m.labels["run"]: m.value for m in res.measurements if m.metric == "nccl.busbw_peak"}
+    assert peaks == {"1": 338.82, "2": 297.86}
+    (median,) = [m for m in res.measurements if m.metric == "nccl.busbw_peak_median"]
+    (spread,) = [m for m in res.measurements if m.metric == "nccl.busbw_peak_spread"]
+    assert median.labels == {
+        "collective": "all_reduce",
+        "impl": "nccl-tests",
+        "scope": "inter",
+        "nodes": "2",
+        "ranks": "16",
+        "runs": "2",
+    }
+    assert median.value == round((338.82 + 297.86) / 2, 3)
+    assert spread.value == round((338.82 - 297.86) / median.value, 4)
+    assert outcome.bundle.imports[2].reason == f"same content as {H100_2N}: its runs count once"
+    # --reparse: all the result's logs are re-read together
+    again = reparse_import_commands(outcome.bundle.commands)
+    assert again.measurements == res.measurements and again.command_ids == res.command_ids
+
+
+def test_concatenated_runs_each_count_and_version_from_header() -> None:
+    (res,) = import_files([str(V100_CONCAT), str(RTX_NEW)], provider=None, cluster="c").bundle.results
+    aggs = sorted(
+        (m.labels["collective"], m.labels["runs"])
+        for m in res.measurements
+        if m.metric == "nccl.busbw_peak_median"
+    )
+    assert aggs == [("all_gather", "1"), ("all_reduce", "1"), ("all_reduce", "1"), ("broadcast", "1")]
+    versions = [m.value for m in res.measurements if m.metric == "nccl.version"]
+    assert versions == ["2.30.3"]  # only the rtx log prints it; the V100 log's is unknown, not invented
+    assert not {"nccl.runs_hung", "nccl.autoconfig", "nccl.env_tuned"} & {m.metric for m in res.measurements}
+
+
+def test_nccl_environment_only_when_the_log_shows_it() -> None:
+    from clustermax.measure.nccl import env_from_log
+
+    # a line as NCCL 2.2x prints it with NCCL_DEBUG=INFO (a real log: an 8xH100 vLLM run posted on GitHub)
+    line = "gpu-dev-aa464b9b:1801:1801 [6] NCCL INFO NCCL_ALGO set by environment to ring,tree\n"
+    assert env_from_log(H100_2N.read_text()) is None
+    assert env_from_log(H100_2N.read_text() + line) == {"NCCL_ALGO": "ring,tree"}
+    from clustermax.measure.nccl import ImportedLog, import_measurements
+    from clustermax.parsers.nccl_tests import parse_nccl_tests
+
+    text = line + H100_2N.read_text()
+    ms, findings = import_measurements([ImportedLog(parse_nccl_tests(text), "cluster", text)])
+    got = {m.metric: m.value for m in ms}
+    assert got["nccl.autoconfig"] is False and got["nccl.env_tuned"] == "NCCL_ALGO=ring,tree"
+    assert [f.code for f in findings] == ["nccl-env-forced"]
+
+
+# ------------------------------------------------------------------------------ --profile, reproducible
+
+
+def test_profile_option_sets_the_override_and_scoring_uses_it(tmp_path: Path) -> None:
+    from clustermax.scoring import load_rubric, score_bundle
+
+    bare, prof = tmp_path / "bare", tmp_path / "prof"
+    assert run("--provider", "p", "--cluster", "c", "--out", str(bare), str(H100_2N)).returncode == 0
+    r = run(
+        "--provider", "p", "--cluster", "c", "--out", str(prof), str(H100_2N),
+        "--profile", "gpu_model=H100-SXM", "--profile", "fabric=infiniband-ndr",
+        "--profile", "nic_count=8", "--profile", "nic_rate_gbps=400",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    bundle = load(prof)
+    assert bundle.target.profile_override == {
+        "gpu_model": "H100-SXM", "fabric": "infiniband-ndr", "nic_count": 8, "nic_rate_gbps": 400.0
+    }  # fmt: skip
+    rubric = load_rubric(None)
+    without = {c.id: c for c in score_bundle(load(bare), rubric).criteria}
+    inter = without["nccl-inter-busbw"]
+    assert inter.verdict.value == "not_measured"
+    assert "`clustermax import --profile fabric=... nic_count=...`" in inter.explanation
+    scored = score_bundle(bundle, rubric)
+    with_profile = {c.id: c for c in scored.criteria}
+    assert with_profile["nccl-inter-busbw"].verdict.value == "pass"  # 338.82 >= 0.9 x 46 x 8
+    assert scored.profile.source == "inventory" and scored.profile.fabric == "ib-ndr-400"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["gpus=8"],
+            "unknown profile key 'gpus' (accepted: gpu_model, gpus_per_node, fabric, nic_count,"
+            " nic_rate_gbps)",
+        ),
+        (
+            ["gpu_model=H100"],
+            "profile gpu_model='H100' matches no GPU of the hardware references (accepted: h100-sxm,",
+        ),
+        (["nic_count=eight"], "profile nic_count='eight': expected scale-out NICs per node, an integer >= 0"),
+        (
+            ["fabric=roce"],
+            "profile fabric='roce' matches no fabric of the hardware references without nic_rate_gbps",
+        ),
+        (["nic_count"], "'nic_count' is not KEY=VALUE"),
+        (["nic_count=8", "nic_count=4"], "profile key 'nic_count' given twice"),
+    ],
+)
+def test_bad_profile_is_a_usage_error(tmp_path: Path, args: list[str], message: str) -> None:
+    opts = [x for a in args for x in ("--profile", a)]
+    r = run("--provider", "p", "--cluster", "c", "--out", str(tmp_path / "o"), str(H100_2N), *opts)
+    assert r.returncode == 2
+    assert r.stderr.startswith(f"error: --profile: {message}")
+    assert not (tmp_path / "o" / "bundle.json").exists()
+
+
+def test_source_date_epoch_makes_the_bundle_reproducible(tmp_path: Path) -> None:
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "1767225600"}
+    texts = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        r = subprocess.run(
+            [sys.executable, "-m", "clustermax", "import", "--provider", "p", "--cluster", "c",
+             "--out", str(out), str(H100_2N)],
+            capture_output=True, text=True, timeout=120, env=env,
+        )  # fmt: skip
+        assert r.returncode == 0, r.stderr
+        texts.append((out / "bundle.json").read_text().replace(str(out), "OUT"))
+    assert texts[0] == texts[1]
+    bundle = Bundle.model_validate_json(texts[0])
+    assert (
+        bundle.started_at.isoformat()
+        == "2026-01-01T00:00:00+00:00"
+        == bundle.commands[0].started_at.isoformat()
+    )
+    assert (bundle.origin.python, bundle.origin.platform, bundle.origin.run_from) == (
+        "unrecorded",
+        "unrecorded",
+        None,
+    )
+    bad = subprocess.run(
+        [sys.executable, "-m", "clustermax", "import", "--provider", "p", "--cluster", "c",
+         "--out", str(tmp_path / "c"), str(H100_2N)],
+        capture_output=True, text=True, timeout=120, env={**env, "SOURCE_DATE_EPOCH": "yesterday"},
+    )  # fmt: skip
+    assert bad.returncode == 2 and bad.stderr.startswith(
+        "error: SOURCE_DATE_EPOCH='yesterday' is not a number"
+    )

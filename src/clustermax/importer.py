@@ -6,8 +6,18 @@ command = ``import <filename>``) and mapped to measurements named as in ``probes
 by the pure functions of :mod:`clustermax.measure`. Every file is listed in ``Bundle.imports``
 with its status (imported, unrecognised, parse-error) and the reason: nothing is dropped silently.
 
-:func:`reparse_import_command` re-derives a :class:`ProbeResult` from a stored import command with
+The nccl-tests logs of one import are the runs of one nccl_allreduce result (as the probe reports its
+runs): :func:`clustermax.measure.nccl.import_measurements` maps them together, so several logs of one
+configuration are its repetitions (nccl.busbw_peak_median / _spread over R runs). Every other file is
+its own result.
+
+:func:`reparse_import_commands` re-derives a :class:`ProbeResult` from its stored import commands with
 today's parsers (the scoring ``--reparse`` path).
+
+Reproducible imports: with ``SOURCE_DATE_EPOCH`` set (the reproducible-builds.org convention, seconds
+since the epoch) every timestamp of the bundle is that instant and the machine that ran the import is
+not recorded (``origin.python`` / ``origin.platform`` = "unrecorded", ``origin.run_from`` null), so the
+same files give the same bundle.json byte for byte (scripts/make_golden_bundles.py relies on it).
 """
 
 from __future__ import annotations
@@ -18,18 +28,20 @@ import os
 import platform
 import socket
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from . import __version__
+from .errors import UsageError
 from .models import (
     Bundle,
     CommandResult,
     Finding,
     HostRecord,
     ImportedFile,
+    JSONValue,
     Measurement,
     Origin,
     ProbeResult,
@@ -78,8 +90,12 @@ MAPPERS: dict[str, str] = {
 """Kind -> 'module:function(parsed, host)' returning (measurements, findings). Kinds without one keep
 their raw evidence and parsed warnings but yield no measurement."""
 
+GROUPED_KINDS = frozenset({"nccl-tests"})
+"""Kinds whose files of one import form one probe result (runs of one benchmark)."""
+
 MIN_CONFIDENCE = 0.5
 DEFAULT_HOST = "imported"
+UNRECORDED = "unrecorded"
 
 Mapper = Callable[[ParsedOutput, str], tuple[list[Measurement], list[Finding]]]
 
@@ -124,53 +140,115 @@ def map_parsed(kind: str, parsed: ParsedOutput, host: str) -> tuple[list[Measure
     return mapper(parsed, host)
 
 
-def _probe_result(
-    kind: str, cmd: CommandResult, parsed: ParsedOutput | None, error: ParseError | None
-) -> ProbeResult:
-    params = {"kind": kind, "file": cmd.command.removeprefix("import ")}
-    if parsed is None:
-        return ProbeResult(
-            probe_id=cmd.probe_id,
-            host=cmd.host,
-            status=ProbeStatus.ERROR,
-            substatus=SubStatus.PARSE_ERROR,
-            message=str(error) if error else "could not parse",
-            started_at=cmd.started_at,
-            duration_s=0.0,
-            command_ids=[cmd.id],
-            params=params,
-        )
-    measurements, findings = map_parsed(kind, parsed, cmd.host)
-    message = f"imported {kind} output"
-    if parsed.warnings:
-        message += f" ({len(parsed.warnings)} parser warning(s): {parsed.warnings[0]})"
+def _error_result(kind: str, cmd: CommandResult, error: ParseError | None) -> ProbeResult:
     return ProbeResult(
         probe_id=cmd.probe_id,
         host=cmd.host,
-        status=ProbeStatus.OK,
-        message=message,
+        status=ProbeStatus.ERROR,
+        substatus=SubStatus.PARSE_ERROR,
+        message=str(error) if error else "could not parse",
         started_at=cmd.started_at,
         duration_s=0.0,
         command_ids=[cmd.id],
-        params=params,
-        measurements=measurements,
-        findings=findings,
-        facts={"parser_warnings": list(parsed.warnings)},
+        params={"kind": kind, "file": _file_name(cmd)},
     )
 
 
-def reparse_import_command(cmd: CommandResult) -> ProbeResult:
-    """Re-derive the probe result of an imported file from its raw text with today's parsers."""
-    from .parsers.registry import get_parser
+def _file_name(cmd: CommandResult) -> str:
+    return cmd.command.removeprefix("import ")
 
+
+def _probe_result(kind: str, parsed: list[tuple[CommandResult, ParsedOutput]]) -> ProbeResult:
+    """The result of the parsed files of one kind (one file, or every file of a grouped kind)."""
+    cmds = [cmd for cmd, _ in parsed]
+    first = cmds[0]
+    if kind in GROUPED_KINDS:
+        from .measure.nccl import ImportedLog, import_measurements
+        from .parsers.nccl_tests import NcclTestsOutput
+
+        logs = [
+            ImportedLog(out, cmd.host, cmd.stdout) for cmd, out in parsed if isinstance(out, NcclTestsOutput)
+        ]
+        measurements, findings = import_measurements(logs)
+    else:
+        measurements, findings = map_parsed(kind, parsed[0][1], first.host)
+    warnings = [w for _, out in parsed for w in out.warnings]
+    hosts = {cmd.host for cmd in cmds}
+    params: dict[str, JSONValue] = {"kind": kind, "file": _file_name(first)}
+    message = f"imported {kind} output"
+    if len(cmds) > 1:
+        params = {"kind": kind, "files": [_file_name(c) for c in cmds]}
+        message = f"imported {kind} output of {len(cmds)} files"
+    if warnings:
+        message += f" ({len(warnings)} parser warning(s): {warnings[0]})"
+    return ProbeResult(
+        probe_id=first.probe_id,
+        host=hosts.pop() if len(hosts) == 1 else "cluster",
+        status=ProbeStatus.OK,
+        message=message,
+        started_at=first.started_at,
+        duration_s=0.0,
+        command_ids=[c.id for c in cmds],
+        params=params,
+        measurements=measurements,
+        findings=findings,
+        facts={"parser_warnings": list(warnings)},
+    )
+
+
+def _kind_of(cmd: CommandResult) -> str:
     if not cmd.step.startswith(IMPORT_PREFIX):
         raise ValueError(f"{cmd.id}: not an imported command (step {cmd.step!r})")
-    kind = cmd.step[len(IMPORT_PREFIX) :]
+    return cmd.step[len(IMPORT_PREFIX) :]
+
+
+def reparse_import_commands(cmds: Sequence[CommandResult]) -> ProbeResult:
+    """Re-derive the probe result of imported files (one result's commands) with today's parsers.
+
+    Files that no longer parse are left out of a grouped result and named in its message; when none
+    parses the result is the first file's parse error.
+    """
+    from .parsers.registry import get_parser
+
+    if not cmds:
+        raise ValueError("no imported command to re-parse")
+    kind = _kind_of(cmds[0])
+    parser = get_parser(kind).load()
+    parsed: list[tuple[CommandResult, ParsedOutput]] = []
+    errors: list[tuple[CommandResult, ParseError]] = []
+    for cmd in cmds:
+        if _kind_of(cmd) != kind:
+            raise ValueError(f"{cmd.id}: kind {_kind_of(cmd)!r} in a result of kind {kind!r}")
+        try:
+            parsed.append((cmd, parser(cmd.stdout)))
+        except ParseError as err:
+            errors.append((cmd, err))
+    if not parsed:
+        return _error_result(kind, errors[0][0], errors[0][1])
+    result = _probe_result(kind, parsed)
+    if errors:
+        failed = "; ".join(f"{_file_name(c)}: {e}" for c, e in errors)
+        result = result.model_copy(update={"message": f"{result.message}; not parsed: {failed}"})
+    return result
+
+
+def reparse_import_command(cmd: CommandResult) -> ProbeResult:
+    """Re-derive the probe result of one imported file (see :func:`reparse_import_commands`)."""
+    return reparse_import_commands([cmd])
+
+
+def source_date_epoch(environ: Mapping[str, str] | None = None) -> datetime | None:
+    """The instant ``SOURCE_DATE_EPOCH`` names (UTC), None when unset; UsageError when not an integer."""
+    raw = (os.environ if environ is None else environ).get("SOURCE_DATE_EPOCH")
+    if raw is None or raw == "":
+        return None
     try:
-        parsed = get_parser(kind).load()(cmd.stdout)
-    except ParseError as err:
-        return _probe_result(kind, cmd, None, err)
-    return _probe_result(kind, cmd, parsed, None)
+        return datetime.fromtimestamp(int(raw), tz=timezone.utc)
+    except (ValueError, OverflowError, OSError):
+        raise UsageError(
+            f"SOURCE_DATE_EPOCH={raw!r} is not a number of seconds since 1970-01-01",
+            hint="set it to an integer (e.g. SOURCE_DATE_EPOCH=1767225600) or unset it",
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -194,14 +272,22 @@ def import_files(
     host: str | None = None,
     command_line: str | None = None,
     now: Callable[[], datetime] | None = None,
+    profile: Mapping[str, JSONValue] | None = None,
+    reproducible: bool = False,
 ) -> ImportOutcome:
-    """Build an import bundle from ``paths``. Pure apart from reading the files and the clock."""
+    """Build an import bundle from ``paths``. Pure apart from reading the files and the clock.
+
+    ``profile``: the hardware profile to score against (``Bundle.target.profile_override``, checked
+    by :func:`clustermax.scoring.profile.check_profile_override`). ``reproducible``: leave out the
+    machine that ran the import (pass a fixed ``now`` too for a byte-identical bundle).
+    """
     from .parsers.registry import get_parser
 
     clock = now or (lambda: datetime.now(timezone.utc))
     started = clock()
     commands: list[CommandResult] = []
-    results: list[ProbeResult] = []
+    # per file, in order: its kind and what parsing it gave (output, or the error)
+    entries: list[tuple[str, CommandResult, ParsedOutput | None, ParseError | None]] = []
     imports: list[ImportedFile] = []
     hosts: dict[str, HostRecord] = {}
     used_ids: set[str] = set()
@@ -257,7 +343,7 @@ def import_files(
             note=f"imported from {path} (sha256 {digest})",
         )
         commands.append(cmd)
-        results.append(_probe_result(file_kind, cmd, parsed, error))
+        entries.append((file_kind, cmd, parsed, error))
         hosts.setdefault(file_host, HostRecord(name=file_host, role="imported", state="ok"))
         if error is not None:
             imports.append(
@@ -274,6 +360,9 @@ def import_files(
         imported += 1
         assert parsed is not None
         reason = f"{len(parsed.warnings)} warning(s): {parsed.warnings[0]}" if parsed.warnings else None
+        twin = next((i.path for i in imports if i.sha256 == digest and i.status == "imported"), None)
+        if twin is not None and file_kind in GROUPED_KINDS:
+            reason = f"same content as {twin}: its runs count once"
         imports.append(
             ImportedFile(
                 path=path, sha256=digest, kind=file_kind, status="imported", reason=reason, host=file_host
@@ -283,22 +372,46 @@ def import_files(
         kind="import",
         origin=Origin(
             tool_version=__version__,
-            python=platform.python_version(),
-            platform=sys.platform,
-            run_from=socket.gethostname(),
+            python=UNRECORDED if reproducible else platform.python_version(),
+            platform=UNRECORDED if reproducible else sys.platform,
+            run_from=None if reproducible else socket.gethostname(),
             command=command_line,
         ),
-        target=Target(cluster=cluster, provider=provider),
+        target=Target(
+            cluster=cluster, provider=provider, profile_override=dict(profile) if profile else None
+        ),
         started_at=started,
         ended_at=clock(),
         complete=True,
         options={"kind": kind, "host": host},
         hosts=list(hosts.values()),
         commands=commands,
-        results=results,
+        results=_results(entries),
         imports=imports,
     )
     return ImportOutcome(bundle=bundle, imported=imported)
+
+
+def _results(
+    entries: list[tuple[str, CommandResult, ParsedOutput | None, ParseError | None]],
+) -> list[ProbeResult]:
+    """One result per file, except the parsed files of a grouped kind: one result at the first's place."""
+    results: list[ProbeResult] = []
+    grouped: dict[str, list[tuple[CommandResult, ParsedOutput]]] = {}
+    slots: dict[str, int] = {}
+    for file_kind, cmd, parsed, error in entries:
+        if parsed is None:
+            results.append(_error_result(file_kind, cmd, error))
+        elif file_kind in GROUPED_KINDS:
+            if file_kind not in grouped:
+                slots[file_kind] = len(results)
+                results.append(_error_result(file_kind, cmd, None))  # placeholder, replaced below
+            grouped.setdefault(file_kind, []).append((cmd, parsed))
+        else:
+            results.append(_probe_result(file_kind, [(cmd, parsed)]))
+    for file_kind, members in grouped.items():
+        results[slots[file_kind]] = _probe_result(file_kind, members)
+    return results
 
 
 def write_bundle(bundle: Bundle, out_dir: str | Path) -> Path:

@@ -13,24 +13,23 @@ from __future__ import annotations
 
 import json
 import re
-import statistics
 from dataclasses import dataclass, field
 
+from ..measure.nccl import (
+    SizeRow,
+    env_measurements,
+    peak_aggregates,
+    rows_of,
+    run_labels,
+    run_measurements,
+    version_measurement,
+    wrong_finding,
+)
 from ..models import Finding, Measurement, ProbeStatus, ScalarValue, Severity, SubStatus
 from .base import ProbeParseInput, ProbeParseOutput, Section
 
-BAND_MIN = 16 * 2**20
-BAND_MAX = 512 * 2**20
-FORCED_VARS = ("NCCL_ALGO", "NCCL_PROTO", "NCCL_MIN_NCHANNELS")
 _RUN = re.compile(r"^run-n(?P<n>\d+)-r(?P<r>\d+)$")
-
-
-@dataclass
-class Row:
-    size_bytes: int
-    algbw: float | None
-    busbw: float | None
-    wrong: int | None
+Row = SizeRow
 
 
 @dataclass
@@ -127,9 +126,7 @@ def _read_run(
             run.ranks_seen = parsed.ranks
             run.nccl_version = parsed.nccl_version
             run.wrong_total = parsed.wrong_total
-            run.rows = [
-                Row(r.size_bytes, r.oop_algbw_gbps, r.oop_busbw_gbps, r.oop_wrong) for r in parsed.rows
-            ]
+            run.rows = rows_of(parsed)
     if not run.rows and not run.hung:
         tail = (stderr.text.strip() if stderr else "") or sec.text.strip()
         err = tail.splitlines()[-1] if tail else f"exit status {sec.rc}"
@@ -171,17 +168,10 @@ def parse(inp: ProbeParseInput) -> ProbeParseOutput:
             key, sep, value = body.partition("=")
             if sep and key.startswith("NCCL_") and not body.startswith("#"):
                 env.setdefault(key.strip(), value.strip())
-    forced = {k: env[k] for k in FORCED_VARS if k in env}
     if "nccl-env" in s or "nccl-conf" in s:
-        metric("nccl.env_tuned", "; ".join(f"{k}={v}" for k, v in sorted(forced.items())))
-        metric("nccl.autoconfig", not forced)
-        if forced:
-            find(
-                "nccl-env-forced",
-                Severity.MEDIUM,
-                "NCCL tuning is forced in the default environment: "
-                + ", ".join(f"{k}={v}" for k, v in sorted(forced.items())),
-            )
+        env_out, env_findings = env_measurements(env)
+        measurements.extend(env_out)
+        findings.extend(f.model_copy(update={"remediation": rem.get(f.code)}) for f in env_findings)
 
     skipped = plan.get("skipped")
     if skipped:
@@ -214,21 +204,12 @@ def parse(inp: ProbeParseInput) -> ProbeParseOutput:
             findings=findings,
         )
 
-    versions = sorted({r.nccl_version for r in runs if r.nccl_version})
-    metric("nccl.version", versions[0] if len(versions) == 1 else (" / ".join(versions) or None))
-    peaks_by_config: dict[tuple[int, str, str], list[float]] = {}
+    version = version_measurement(r.nccl_version for r in runs)
+    metric("nccl.version", version.value if version is not None else None)
+    peaks: list[tuple[dict[str, str], float]] = []
     hung = 0
     for run in runs:
-        scope = "intra" if run.nodes == 1 else "inter"
-        ranks = run.ranks_seen or run.ranks_planned
-        base = {
-            "collective": collective,
-            "impl": run.impl,
-            "scope": scope,
-            "nodes": str(run.nodes),
-            "ranks": str(ranks or ""),
-            "run": str(run.rep),
-        }
+        base = run_labels(collective, run.impl, run.nodes, run.ranks_seen or run.ranks_planned, run.rep)
         if run.hung:
             hung += 1
             find(
@@ -258,44 +239,17 @@ def parse(inp: ProbeParseInput) -> ProbeParseOutput:
                 f"run on {run.nodes} node(s) reports {run.ranks_seen} ranks,"
                 f" {run.ranks_planned} were launched",
             )
-        rows = [r for r in run.rows if r.busbw is not None]
-        for row in rows:
-            metric("nccl.busbw", row.busbw, **base, size_bytes=str(row.size_bytes))
-            metric("nccl.algbw", row.algbw, **base, size_bytes=str(row.size_bytes))
-        if rows:
-            peak = max(r.busbw for r in rows if r.busbw is not None)
-            metric("nccl.busbw_peak", peak, **base)
-            band = [r.busbw for r in rows if r.busbw is not None and BAND_MIN <= r.size_bytes <= BAND_MAX]
-            metric("nccl.busbw_band_mean", round(statistics.fmean(band), 3) if band else None, **base)
-            last = max(rows, key=lambda r: r.size_bytes)
-            metric("nccl.busbw_max_size", last.busbw, **base, size_bytes=str(last.size_bytes))
-            algs = [r.algbw for r in rows if r.algbw is not None]
-            metric("nccl.algbw_peak", max(algs) if algs else None, **base)
-            if not run.hung:
-                peaks_by_config.setdefault((run.nodes, run.impl, str(ranks or "")), []).append(peak)
+        run_out, peak = run_measurements(run.rows, base, None)
+        measurements.extend(run_out)
+        if peak is not None and not run.hung:
+            peaks.append((base, peak))
         metric("nccl.wrong", run.wrong_total, **base)
         if run.wrong_total:
-            find(
-                "wrong-results",
-                Severity.CRITICAL,
-                f"{run.wrong_total} wrong values in {run.impl} on {run.nodes} node(s), run {run.rep}",
-            )
-    for (nodes, impl, ranks_label), peaks in sorted(peaks_by_config.items()):
-        labels = {
-            "collective": collective,
-            "impl": impl,
-            "scope": "intra" if nodes == 1 else "inter",
-            "nodes": str(nodes),
-            "ranks": ranks_label,
-            "runs": str(len(peaks)),
-        }
-        median = statistics.median(peaks)
-        metric("nccl.busbw_peak_median", round(median, 3), **labels)
-        metric(
-            "nccl.busbw_peak_spread",
-            round((max(peaks) - min(peaks)) / median, 4) if median else None,
-            **labels,
-        )
+            where = f"on {run.nodes} node(s), run {run.rep}"
+            wrong = wrong_finding(run.impl, where, run.wrong_total, None, None)
+            findings.append(wrong.model_copy(update={"remediation": rem.get(wrong.code)}))
+    aggregates = peak_aggregates(peaks)
+    measurements.extend(aggregates)
     metric("nccl.runs_hung", hung, collective=collective)
     if any(r.impl == "torch" for r in runs):
         find(
@@ -321,8 +275,9 @@ def parse(inp: ProbeParseInput) -> ProbeParseOutput:
     else:
         status, sub = ProbeStatus.OK, None
     summary = ", ".join(
-        f"{n} node(s): peak {statistics.median(p):.1f} GB/s median of {len(p)}"
-        for (n, _i, _r), p in sorted(peaks_by_config.items())
+        f"{m.labels['nodes']} node(s): peak {m.value:.1f} GB/s median of {m.labels['runs']}"
+        for m in aggregates
+        if m.metric == "nccl.busbw_peak_median" and isinstance(m.value, float)
     )
     return ProbeParseOutput(
         status=status,
