@@ -68,9 +68,22 @@ def import_command(
     host: Annotated[
         str | None, typer.Option("--host", help="Host of the files (default: from content).")
     ] = None,
+    profile: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--profile",
+            metavar="KEY=VALUE",
+            help="Hardware profile to score against (repeatable): gpu_model, gpus_per_node, fabric, "
+            "nic_count, nic_rate_gbps; e.g. --profile gpu_model=H100-SXM --profile fabric=infiniband-ndr.",
+        ),
+    ] = None,
 ) -> None:
-    """Import tool outputs gathered by hand into a result bundle (DIR/bundle.json)."""
-    from .importer import import_files, write_bundle
+    """Import tool outputs gathered by hand into a result bundle (DIR/bundle.json).
+
+    With SOURCE_DATE_EPOCH set, every timestamp is that instant and the machine is not recorded, so the
+    same files give the same bundle.json.
+    """
+    from .importer import import_files, source_date_epoch, write_bundle
     from .parsers.base import ParseError
     from .parsers.registry import get_parser
 
@@ -79,9 +92,19 @@ def import_command(
             get_parser(kind)
         except ParseError as err:
             raise UsageError(str(err), hint="clustermax parse --list shows the kinds") from None
+    override = _profile_override(profile or [])
+    fixed = source_date_epoch()
     command_line = "clustermax import " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else "clustermax import"
     outcome = import_files(
-        files, provider=provider, cluster=cluster, kind=kind, host=host, command_line=command_line
+        files,
+        provider=provider,
+        cluster=cluster,
+        kind=kind,
+        host=host,
+        command_line=command_line,
+        profile=override,
+        now=(lambda: fixed) if fixed is not None else None,
+        reproducible=fixed is not None,
     )
     for item in outcome.bundle.imports:
         what = item.kind or "-"
@@ -93,6 +116,25 @@ def import_command(
         raise typer.Exit(EXIT_USAGE)
     path = write_bundle(outcome.bundle, out)
     typer.echo(f"wrote {path} ({outcome.imported} of {len(files)} file(s) imported)")
+
+
+def _profile_override(pairs: list[str]) -> dict[str, str | int | float] | None:
+    """--profile KEY=VALUE options -> Bundle.target.profile_override, checked against the references."""
+    if not pairs:
+        return None
+    from .resources import rubrics_dir
+    from .scoring.references import profile_override_from_pairs
+    from .scoring.validate import load_references
+
+    refs, problems = load_references(rubrics_dir() / "references.yaml")
+    if refs is None:
+        raise UsageError(f"cannot check --profile: {problems[0].message}")
+    try:
+        return profile_override_from_pairs(pairs, refs)
+    except ValueError as err:
+        raise UsageError(
+            f"--profile: {err}", hint="e.g. --profile gpu_model=H100-SXM --profile fabric=infiniband-ndr"
+        ) from None
 
 
 def register(app: typer.Typer) -> None:

@@ -207,7 +207,23 @@ class _Resolved:
 
 
 class _NoReference(Exception):
-    pass
+    def __init__(self, message: str, missing: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.missing = missing or []
+        """Profile keys whose absence is the cause (empty when the profile is known but has no figure)."""
+
+    def hint(self) -> str:
+        if not self.missing:
+            return ""
+        keys = " ".join(f"{k}=..." for k in self.missing)
+        return (
+            f"; give the hardware profile with `clustermax import --profile {keys}`"
+            " or the inventory's profile: section"
+        )
+
+
+def _profile_prop(ctx: _Context, name: str) -> int | None:
+    return ctx.profile.nic_count if name == "nic_count" else ctx.profile.gpus_per_node
 
 
 def _resolve(ctx: _Context, thr: Threshold | None, unit: Unit | None) -> _Resolved | None:
@@ -215,17 +231,26 @@ def _resolve(ctx: _Context, thr: Threshold | None, unit: Unit | None) -> _Resolv
         return None
     scale = 1.0
     scale_text = ""
+    found = resolve_figure(ctx.refs, ctx.profile, thr.reference) if thr.reference is not None else None
+    if thr.reference is not None and found is None:
+        gpu = thr.reference.startswith("gpu.")
+        what = ctx.profile.gpu_model if gpu else ctx.profile.fabric
+        missing = [] if what else ["gpu_model" if gpu else "fabric"]
+        if thr.scale_by is not None and _profile_prop(ctx, thr.scale_by) is None:
+            missing.append(thr.scale_by)
+        raise _NoReference(
+            f"no hardware reference {thr.reference} for {what or 'an undetected profile'}", missing
+        )
     if thr.scale_by is not None:
-        prop = ctx.profile.nic_count if thr.scale_by == "nic_count" else ctx.profile.gpus_per_node
+        prop = _profile_prop(ctx, thr.scale_by)
         if prop is None:
-            raise _NoReference(f"the hardware profile has no {thr.scale_by} to scale the threshold by")
+            raise _NoReference(
+                f"the hardware profile has no {thr.scale_by} to scale the threshold by", [thr.scale_by]
+            )
         scale = float(prop)
         scale_text = f" x {thr.scale_by} {prop}"
     if thr.reference is not None:
-        found = resolve_figure(ctx.refs, ctx.profile, thr.reference)
-        if found is None:
-            what = ctx.profile.gpu_model if thr.reference.startswith("gpu.") else ctx.profile.fabric
-            raise _NoReference(f"no hardware reference {thr.reference} for {what or 'an undetected profile'}")
+        assert found is not None
         fig = found.figure
         base = fig.value
         if fig.unit is not None and unit is not None:
@@ -483,7 +508,9 @@ def _threshold_plan(ctx: _Context, crit: Criterion) -> _Plan:
         configured = f"pass {crit.compare} {crit.pass_.describe()}" if crit.pass_ else None
         if configured and crit.warn:
             configured += f"; warn {crit.compare} {crit.warn.describe()}"
-        plan = _Plan(unit, threshold=configured, error=f"Not measured: {err}, so it cannot be judged.")
+        plan = _Plan(
+            unit, threshold=configured, error=f"Not measured: {err}, so it cannot be judged{err.hint()}."
+        )
     except UnitError as err:
         plan = _Plan(unit, error=f"Not measured: {err}.")
     else:

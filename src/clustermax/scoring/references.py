@@ -178,3 +178,72 @@ def resolve_figure(refs: References, profile: HardwareProfile, name: str) -> Res
         if fig is not None:
             return ResolvedFigure(fig, ref_id)
     return None
+
+
+PROFILE_KEYS: dict[str, str] = {
+    "gpu_model": "a GPU of rubrics/references.yaml, by id or model name (e.g. H100-SXM)",
+    "gpus_per_node": "an integer >= 1",
+    "fabric": "a fabric of rubrics/references.yaml by id, or infiniband-xdr/ndr/hdr/edr, roce, ethernet",
+    "nic_count": "scale-out NICs per node, an integer >= 0",
+    "nic_rate_gbps": "line rate of one NIC in Gb/s, a number > 0",
+}
+"""Keys of a hardware profile override (``Bundle.target.profile_override``) and what each accepts."""
+
+
+def profile_override_from_pairs(pairs: Iterable[str], refs: References) -> dict[str, str | int | float]:
+    """``KEY=VALUE`` texts -> a profile override that scoring understands.
+
+    Raises ValueError with one line naming the bad key or value and what is accepted.
+    """
+    raw: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not key or not value:
+            raise ValueError(f"{pair!r} is not KEY=VALUE (keys: {', '.join(PROFILE_KEYS)})")
+        if key not in PROFILE_KEYS:
+            raise ValueError(f"unknown profile key {key!r} (accepted: {', '.join(PROFILE_KEYS)})")
+        if key in raw:
+            raise ValueError(f"profile key {key!r} given twice")
+        raw[key] = value
+    out: dict[str, str | int | float] = {}
+    for key in ("gpus_per_node", "nic_count"):
+        if key in raw:
+            try:
+                number = int(raw[key])
+            except ValueError:
+                number = -1
+            if number < (1 if key == "gpus_per_node" else 0):
+                raise ValueError(f"profile {key}={raw[key]!r}: expected {PROFILE_KEYS[key]}")
+            out[key] = number
+    rate: float | None = None
+    if "nic_rate_gbps" in raw:
+        try:
+            rate = float(raw["nic_rate_gbps"])
+        except ValueError:
+            rate = None
+        if rate is None or not rate > 0 or rate == float("inf"):
+            raise ValueError(
+                f"profile nic_rate_gbps={raw['nic_rate_gbps']!r}: expected {PROFILE_KEYS['nic_rate_gbps']}"
+            )
+        out["nic_rate_gbps"] = rate
+    if "gpu_model" in raw:
+        if refs.gpu_for_name(raw["gpu_model"]) is None:
+            raise ValueError(
+                f"profile gpu_model={raw['gpu_model']!r} matches no GPU of the hardware references"
+                f" (accepted: {', '.join(refs.gpus)})"
+            )
+        out["gpu_model"] = raw["gpu_model"]
+    if "fabric" in raw:
+        if refs.fabric_for_name(raw["fabric"], rate) is None:
+            need_rate = rate is None and any(
+                w in raw["fabric"].lower() for w in ("roce", "ethernet", "infiniband")
+            )
+            raise ValueError(
+                f"profile fabric={raw['fabric']!r} matches no fabric of the hardware references"
+                + (" without nic_rate_gbps" if need_rate else "")
+                + f" (accepted: {', '.join(refs.fabrics)}, infiniband-xdr/ndr/hdr/edr, or roce/ethernet"
+                " with nic_rate_gbps)"
+            )
+        out["fabric"] = raw["fabric"]
+    return {k: out[k] for k in PROFILE_KEYS if k in out}
