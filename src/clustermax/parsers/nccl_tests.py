@@ -123,20 +123,20 @@ class NcclTestsOutput(ParsedOutput, _RunFields):
 # ---------------------------------------------------------------------------------------------
 
 _DEVICE = re.compile(
-    r"^#?\s*Rank\s+(\d+)\s+(?:Group\s+\d+\s+)?Pid\s+\d+\s+on\s+(\S+)\s+device\s+(\d+)\s+\[([^\]]*)\]\s*(.*?)\s*$"
+    r"^#?\s*Rank\s+(\d{1,9})\s+(?:Group\s+\d+\s+)?Pid\s+\d+\s+on\s+(\S+)\s+device\s+(\d+)\s+\[([^\]]*)\]\s*(.*?)\s*$"
 )
-_NTHREAD = re.compile(r"minBytes\s+(\d+)\s+maxBytes\s+(\d+)")
+_NTHREAD = re.compile(r"minBytes\s+(\d{1,20})\s+maxBytes\s+(\d{1,20})\b")
 _PERF_NAME = re.compile(r"\b(all_reduce|all_gather|reduce_scatter|alltoall|broadcast|reduce|sendrecv)_perf\b")
 _STARTING = re.compile(r"Collective test (?:starting|concluded):\s*(\S+)")
 _TESTS_VERSION = re.compile(r"nccl-tests version\s+(\S+)(?:.*?nccl-library=(\d+))?")
 _NCCL_VERSION = re.compile(r"\b(?:NCCL|RCCL) version\s*:?\s*(\d+\.\d+\.\d+)")
-_OOB = re.compile(r"Out of bounds values\s*:\s*(\d+)\s+(\w+)")
+_OOB = re.compile(r"Out of bounds values\s*:\s*(\d{1,20})\s+(\w+)")
 _AVG = re.compile(r"Avg bus bandwidth\s*:\s*(\S+)")
-_INT_RE = re.compile(r"-?[0-9]+$")
+_INT_RE = re.compile(r"-?[0-9]{1,20}$")  # wider is garbage (and int() refuses > 4300 digits)
 
 
 def _uint(s: str) -> bool:
-    return s.isascii() and s.isdigit()
+    return len(s) <= 20 and s.isascii() and s.isdigit()
 
 
 def _code_to_version(code: str) -> str | None:
@@ -270,7 +270,7 @@ _FIELDS: tuple[str, ...] = (
     "ip_wrong",
     "ip_error",
 )
-_INT_LIST = re.compile(r"-?[0-9]+(?: -?[0-9]+)*")
+_INT_LIST = re.compile(r"-?[0-9]{1,20}(?: -?[0-9]{1,20})*")
 
 
 def _float_col(strs: list[str]) -> list[float | None]:
@@ -288,8 +288,11 @@ def _float_col(strs: list[str]) -> list[float | None]:
 def _uint_col(strs: list[str]) -> list[int | None]:
     """int() of the ASCII-digit tokens of a column, None for the others."""
     joined = "".join(strs)
-    if joined.isdigit() and joined.isascii():
-        return list(map(int, strs))
+    if joined.isdigit() and joined.isascii() and len(joined) <= 20 * len(strs):
+        try:
+            return list(map(int, strs))
+        except ValueError:  # one token over int()'s digit limit: check them one by one
+            pass
     return [int(s) if _uint(s) else None for s in strs]
 
 
@@ -379,7 +382,7 @@ def _finish(run: _Run) -> NcclRun:
         rows, data = _build_rows(run.rows, run.widths, run.columns)
     else:
         rows, data = [], [[] for _ in _FIELDS]
-    sizes: list[int] = data[0]
+    sizes: list[int | None] = data[0]
     oop_alg, oop_bus, oop_wrong = data[6], data[7], data[8]
     ip_alg, ip_bus, ip_wrong = data[11], data[12], data[13]
     factor = busbw_factor(collective, ranks)
@@ -409,7 +412,7 @@ def _finish(run: _Run) -> NcclRun:
                 f"printed Avg bus bandwidth {run.avg:g} differs from the mean of the rows {computed:g}"
             )
     peak = max(values) if values else None
-    max_size = max(sizes, default=None)
+    max_size = max((s for s in sizes if s is not None), default=None)
     at_max: float | None = None
     if max_size is not None:
         for size, bus in zip(sizes, oop_bus, strict=True):
