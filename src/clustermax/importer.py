@@ -9,7 +9,8 @@ with its status (imported, unrecognised, parse-error) and the reason: nothing is
 The nccl-tests logs of one import are the runs of one nccl_allreduce result (as the probe reports its
 runs): :func:`clustermax.measure.nccl.import_measurements` maps them together, so several logs of one
 configuration are its repetitions (nccl.busbw_peak_median / _spread over R runs). Every other file is
-its own result.
+its own result. Cluster-scope results derived from several hosts' results (gpu.versions_consistent,
+:mod:`clustermax.engine.derive`) are added as the engine adds them to an audit bundle.
 
 :func:`reparse_import_commands` re-derives a :class:`ProbeResult` from its stored import commands with
 today's parsers (the scoring ``--reparse`` path).
@@ -281,6 +282,7 @@ def import_files(
     by :func:`clustermax.scoring.profile.check_profile_override`). ``reproducible``: leave out the
     machine that ran the import (pass a fixed ``now`` too for a byte-identical bundle).
     """
+    from .engine.derive import with_derived
     from .parsers.registry import get_parser
 
     clock = now or (lambda: datetime.now(timezone.utc))
@@ -386,7 +388,7 @@ def import_files(
         options={"kind": kind, "host": host},
         hosts=list(hosts.values()),
         commands=commands,
-        results=_results(entries),
+        results=with_derived(_results(entries)),
         imports=imports,
     )
     return ImportOutcome(bundle=bundle, imported=imported)
