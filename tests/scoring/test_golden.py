@@ -1,0 +1,161 @@
+"""Golden bundles: real tool outputs imported with `clustermax import` (tests/data/bundles/README.md), scored
+with the default rubric to known tiers and verdicts; --reparse gives the same score; the committed bundles
+are what scripts/make_golden_bundles.py builds today."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from clustermax.engine.reparse import reparse_bundle
+from clustermax.models import ScoreResult
+from clustermax.scoring import load_bundle, load_rubric, score_bundle
+
+ROOT = Path(__file__).resolve().parents[2]
+BUNDLES = ROOT / "tests" / "data" / "bundles"
+
+# Every criterion that was judged (pass / warn / fail); all others are not measured or not applicable.
+GOLDEN: dict[str, tuple[str, float, dict[str, str]]] = {
+    "h100-healthy-ndr": (
+        "underperforming",
+        75.89,
+        {
+            "gpu-driver-security-floor": "fail",  # driver 565.57.01 is below the 570.211.01 branch floor
+            "gpu-persistence-mode": "pass",
+            "gpu-versions-consistent": "pass",
+            "gpu-memory-full": "pass",
+            "gpu-power-limit": "pass",
+            "slurm-partitions-up": "pass",
+            "slurm-default-partition": "warn",
+            "slurm-gpu-defaults": "pass",
+            "nccl-inter-busbw": "pass",  # 338.82 GB/s >= 0.9 x 46 GB/s x 8 NICs (from --profile)
+            "nccl-inter-busbw-band": "warn",
+            "nccl-run-spread": "pass",
+            "fabric-gpu-nic-affinity": "pass",
+            "gpu-ecc-uncorrected": "pass",
+            "gpu-idle-temperature": "pass",
+            "nccl-wrong": "pass",
+            "slurm-nodes-available": "pass",
+        },
+    ),
+    "h100-failing-health": (
+        "underperforming",
+        57.23,
+        {
+            "gpu-driver-security-floor": "fail",
+            "gpu-persistence-mode": "warn",
+            "gpu-versions-consistent": "pass",
+            "gpu-memory-full": "pass",
+            "gpu-power-limit": "fail",
+            "nccl-run-spread": "pass",
+            "gpu-ecc-uncorrected": "pass",
+            "gpu-ecc-aggregate": "pass",
+            "gpu-remapped-rows-failed": "pass",
+            "gpu-remapped-rows-pending": "warn",
+            "gpu-xid-critical": "fail",
+            "gpu-xid-events": "pass",
+            "gpu-fallen-off-bus": "fail",
+            "gpu-pcie-degraded": "pass",
+            "gpu-throttled": "pass",
+            "gpu-idle-temperature": "pass",
+            "gpu-dcgm-diag": "fail",
+            "nccl-wrong": "pass",
+        },
+    ),
+    "h100-smi-only": (
+        "underperforming",
+        63.16,
+        {
+            "gpu-driver-security-floor": "fail",
+            "gpu-persistence-mode": "pass",
+            "gpu-versions-consistent": "pass",
+            "gpu-memory-full": "pass",
+            "gpu-power-limit": "pass",
+            "gpu-ecc-uncorrected": "pass",
+            "gpu-idle-temperature": "pass",
+        },
+    ),
+    "nccl-gh200-wrong": ("underperforming", 53.33, {"nccl-run-spread": "pass", "nccl-wrong": "fail"}),
+}
+
+
+def judged(result: ScoreResult) -> dict[str, str]:
+    return {
+        c.id: c.verdict.value
+        for c in result.criteria
+        if c.verdict.value not in ("not_measured", "not_applicable")
+    }
+
+
+def test_every_committed_bundle_has_a_golden_entry() -> None:
+    assert sorted(p.name for p in BUNDLES.iterdir() if p.is_dir()) == sorted(GOLDEN)
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN))
+def test_golden_bundle_scores_to_its_tier(name: str) -> None:
+    tier, score, verdicts = GOLDEN[name]
+    bundle = load_bundle(BUNDLES / name)
+    assert bundle.kind == "import" and all(i.status == "imported" for i in bundle.imports)
+    result = score_bundle(bundle, load_rubric(None))
+    assert result.tier.value == tier
+    assert result.score == pytest.approx(score, abs=0.01)
+    assert judged(result) == verdicts
+    # the same score from today's parsers re-reading the raw outputs
+    again = score_bundle(reparse_bundle(bundle), load_rubric(None))
+    assert again.model_dump(exclude={"bundle_sha256"}) == result.model_dump(exclude={"bundle_sha256"})
+
+
+def test_healthy_bundle_is_held_down_only_by_what_an_import_cannot_show() -> None:
+    result = score_bundle(load_bundle(BUNDLES / "h100-healthy-ndr"), load_rubric(None))
+    by_id = {c.id: c for c in result.criteria}
+    assert result.profile.source == "inventory" and result.profile.fabric == "ib-ndr-400"
+    # no single-node log among the fixtures: intra-node all-reduce is not measured, never guessed
+    assert by_id["nccl-intra-busbw"].verdict.value == "not_measured"
+    assert by_id["nccl-no-hung-runs"].verdict.value == "not_measured"  # an import cannot tell a hung run
+    assert "bronze:gpu-count-ok" in result.gates_failed  # no expected GPU count in an import
+    assert "bronze:coverage" in result.gates_failed
+
+
+def test_failing_health_bundle_fails_the_gpu_health_gates() -> None:
+    result = score_bundle(load_bundle(BUNDLES / "h100-failing-health"), load_rubric(None))
+    by_id = {c.id: c for c in result.criteria}
+    assert by_id["gpu-dcgm-diag"].observed == "fail"
+    assert by_id["gpu-fallen-off-bus"].verdict.value == "fail"
+    assert result.categories and {c.id: c.score for c in result.categories}["reliability"] < 80
+
+
+def test_score_cli_reparse_matches(tmp_path: Path) -> None:
+    def run(*extra: str) -> str:
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "clustermax",
+                "score",
+                "-f",
+                "json",
+                *extra,
+                str(BUNDLES / "h100-healthy-ndr"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    assert run() == run("--reparse")
+
+
+def test_committed_bundles_are_what_the_script_builds() -> None:
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "make_golden_bundles.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.strip().endswith("golden bundle(s) up to date")
