@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import statistics
 from collections import defaultdict
@@ -32,7 +33,7 @@ from .model import (
     RunMeta,
     TtfjSample,
 )
-from .text import clean_tree
+from .text import clean_tree, needs_clean_json
 
 SEVERITY_ORDER: tuple[Severity, ...] = (
     Severity.CRITICAL,
@@ -79,7 +80,10 @@ def build_report(
         redacted=redact,
         clusters=clusters,
     )
-    tree = clean_tree(report.model_dump(mode="json"))
+    dumped = report.model_dump_json()
+    if not redact and not needs_clean_json(dumped):
+        return report
+    tree = clean_tree(json.loads(dumped))
     if redact:
         from ..redact import Redactor
 

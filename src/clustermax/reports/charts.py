@@ -112,7 +112,7 @@ def _xy(
         width=900,
         height=440 + 20 * rows,
         margin=12,
-        margin_bottom=12 + 20 * rows,
+        margin_bottom=32,  # pygal leaves no room for the last legend row otherwise
         print_values=False,
         tooltip_border_radius=4,
     )
@@ -180,9 +180,12 @@ def compare_busbw_chart(
     colors = [BAND_COLOR] + [PALETTE[i % len(PALETTE)] for i in range(len(series))]
     chart = _xy(title, colors, x_range, y_max, legend_columns=2)
     _add_band_and_reference(chart, x_range, y_max, [])
+    dots = len(series) <= 8  # with many providers, lines only: dots (and their tooltips) would be clutter
     for name, pts in series:
         chart.add(
-            one_line(name, 60), [(math.log2(p.size_bytes), p.busbw_gbps) for p in pts if p.size_bytes > 0]
+            one_line(name, 60),
+            [(math.log2(p.size_bytes), p.busbw_gbps) for p in pts if p.size_bytes > 0],
+            show_dots=dots,
         )
     return _finish(chart, chart_id)
 

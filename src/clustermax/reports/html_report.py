@@ -9,6 +9,7 @@ tag forbids scripts and every fetch, as a second line of defence.
 from __future__ import annotations
 
 import base64
+import functools
 import re
 from collections import defaultdict
 from typing import Any
@@ -33,6 +34,7 @@ from .text import fmt_duration, fmt_pct, fmt_size, fmt_value
 _HTTP_URL = re.compile(r"https?://[^\s<>\"'`]+$")
 
 
+@functools.lru_cache(maxsize=1)
 def _environment() -> Any:
     from jinja2 import Environment, PackageLoader, StrictUndefined
 

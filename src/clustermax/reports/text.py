@@ -24,9 +24,19 @@ def clean(text: str) -> str:
     Every string that reaches a report went through this: remote output may hold ANSI colour codes,
     cursor movements or title-setting sequences, and XML (JUnit) forbids most control characters.
     """
-    if not text:
+    if not text or (text.isprintable() if "\n" not in text and "\t" not in text else _CLEAN_MULTILINE(text)):
         return text
     return _CONTROL.sub("", _ANSI.sub("", text.replace("\r\n", "\n")))
+
+
+def _CLEAN_MULTILINE(text: str) -> bool:  # noqa: N802 - a predicate used once, named for what it guards
+    return all(line.isprintable() for line in text.replace("\t", " ").split("\n"))
+
+
+# In JSON text (as pydantic writes it), C0 controls other than tab and newline appear as \u00XX, \b, \f
+# or \r escapes; DEL, C1 controls and bidi overrides appear raw. A hit may be a false positive (an escaped
+# backslash before 'u001b'); that only costs the full clean.
+_DIRTY_JSON = re.compile(r"\\(?:u00[01][0-9a-fA-F]|[bfr])|[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def clean_tree(value: Any) -> Any:
@@ -38,6 +48,11 @@ def clean_tree(value: Any) -> Any:
     if isinstance(value, dict):
         return {clean(k) if isinstance(k, str) else k: clean_tree(v) for k, v in value.items()}
     return value
+
+
+def needs_clean_json(dumped: str) -> bool:
+    """True when a JSON document may hold a string that :func:`clean` would change."""
+    return _DIRTY_JSON.search(dumped) is not None
 
 
 def one_line(text: str | None, limit: int = 400) -> str:
