@@ -95,7 +95,10 @@ def _xy(
         title=title,
         x_title="message size (bytes, log scale)",
         y_title="busbw (GB/s)",
-        x_labels=list(range(x_range[0], x_range[1] + 1)),
+        x_labels=list(
+            range(x_range[0], x_range[1] + 1, max(1, math.ceil((x_range[1] - x_range[0] + 1) / 12)))
+        ),
+        truncate_label=-1,
         x_value_formatter=_size_label,
         value_formatter=lambda y: f"{y:.1f}",
         range=(0, y_max),
