@@ -520,7 +520,9 @@ def _health_cell(
     if status in ("fail", "warn"):
         for code, message in host_findings:
             if any(part in code for part in spec.codes):
-                reason = f"{reason}: {message}" if reason else message
+                # the finding says it better; keep our summary only when it adds something (counts)
+                same = reason is not None and reason.lower()[:20] in message.lower()
+                reason = f"{reason}: {message}" if reason and not same else message
                 break
     return HealthCell(check=spec.id, status=status, value=value, reason=reason)
 
