@@ -106,6 +106,27 @@ def run_measurements(
     base = dict(labels)
     gbps = Unit.GBPS
     out: list[Measurement] = []
+    if base.get("ranks") == "1":
+        # One rank moves no data between GPUs: busbw = algbw x 2(n-1)/n is 0 by definition (nccl-tests
+        # prints 0), which is not a measured bus bandwidth. Keep algbw; busbw is not measured (null).
+        for row in rows:
+            size = {**base, "size_bytes": str(row.size_bytes)}
+            out.append(Measurement(metric="nccl.algbw", value=row.algbw, unit=gbps, host=host, labels=size))
+        algs1 = [r.algbw for r in rows if r.algbw is not None]
+        out += [
+            Measurement(metric=name, value=None, unit=gbps, host=host, labels=base)
+            for name in ("nccl.busbw_peak", "nccl.busbw_band_mean")
+        ]
+        out.append(
+            Measurement(
+                metric="nccl.algbw_peak",
+                value=max(algs1) if algs1 else None,
+                unit=gbps,
+                host=host,
+                labels=base,
+            )
+        )
+        return out, None
     measured = [r for r in rows if r.busbw is not None]
     for row in measured:
         size = {**base, "size_bytes": str(row.size_bytes)}

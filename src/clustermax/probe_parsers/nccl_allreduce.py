@@ -262,8 +262,8 @@ def parse(inp: ProbeParseInput) -> ProbeParseOutput:
         find(
             "single-rank",
             Severity.INFO,
-            "a run had one rank: busbw = algbw x 2(n-1)/n = 0 by definition (as nccl-tests prints);"
-            " see nccl.algbw",
+            "a run had one rank: busbw = algbw x 2(n-1)/n is 0 by definition (as nccl-tests prints), so"
+            " its bus bandwidth is not measured (null); see nccl.algbw",
         )
 
     usable = [r for r in runs if r.rows]
