@@ -269,7 +269,8 @@ def main() -> None:
     print(f"load    {load_s:8.3f} s   ({load_s / args.bundles * 1000:.1f} ms per bundle)")
     print(f"score   {score_s:8.3f} s   (not in the ratio)")
     print(
-        f"render  {cold_s:8.3f} s   cold (first render, lazy imports included), HTML {html_bytes / 1024:.0f} KiB"
+        f"render  {cold_s:8.3f} s   cold (first render, lazy imports included), "
+        f"HTML {html_bytes / 1024:.0f} KiB"
     )
     print(f"render  {warm_s:8.3f} s   warm (median of 3)")
     print(

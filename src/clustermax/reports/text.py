@@ -24,12 +24,12 @@ def clean(text: str) -> str:
     Every string that reaches a report went through this: remote output may hold ANSI colour codes,
     cursor movements or title-setting sequences, and XML (JUnit) forbids most control characters.
     """
-    if not text or (text.isprintable() if "\n" not in text and "\t" not in text else _CLEAN_MULTILINE(text)):
+    if not text or (text.isprintable() if "\n" not in text and "\t" not in text else _lines_printable(text)):
         return text
     return _CONTROL.sub("", _ANSI.sub("", text.replace("\r\n", "\n")))
 
 
-def _CLEAN_MULTILINE(text: str) -> bool:  # noqa: N802 - a predicate used once, named for what it guards
+def _lines_printable(text: str) -> bool:
     return all(line.isprintable() for line in text.replace("\t", " ").split("\n"))
 
 
