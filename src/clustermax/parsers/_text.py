@@ -3,7 +3,8 @@
 Other parsers may import from here: :func:`normalize` (line endings, ANSI escapes, NUL bytes),
 :func:`strip_launcher_prefixes` (``mpirun --tag-output`` and ``srun -l`` prefixes), and the
 lenient number converters :func:`to_float` / :func:`to_int` that map ``N/A``, ``[Not Supported]``,
-NaN and infinities to ``None`` (an absent value is null, never 0).
+NaN and infinities to ``None`` (an absent value is null, never 0), and :func:`bounded_int` for ids,
+indices, counts and byte sizes captured by a regex (``int()`` raises ValueError past 4300 digits).
 """
 
 from __future__ import annotations
@@ -89,6 +90,19 @@ def to_int(value: str | None) -> int | None:
         if f is None or not f.is_integer() or abs(f) > 2**63:
             return None
         return int(f)
+
+
+def bounded_int(value: str | None, max_digits: int = 20) -> int | None:
+    """``int(value)`` for an optionally signed run of at most ``max_digits`` ASCII digits, else None.
+
+    Ids, indices, counts and byte sizes never need more than 20 digits (2**64 has 20); a longer run
+    is not a real value, and ``int()`` raises ValueError (not a ParseError) past 4300 digits."""
+    if not value:
+        return None
+    digits = value[1:] if value[0] in "+-" else value
+    if not digits or len(digits) > max_digits or not (digits.isascii() and digits.isdigit()):
+        return None
+    return int(value)
 
 
 def leading_number(value: str | None) -> float | None:

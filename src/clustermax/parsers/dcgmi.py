@@ -25,7 +25,8 @@ Result = Literal["pass", "fail", "warn", "skip"]
 
 _STATUS = re.compile(r"\b(Pass|Fail|Warn|Skip|Not Run)\b(?:\s*-\s*(All|GPUs?:\s*([\d,\s]+)))?", re.I)
 _GPU_LINE = re.compile(r"^GPU\s?(\d+):\s*(Pass|Fail|Warn|Skip|Not Run)\b", re.I)
-_GPU_IN_TEXT = re.compile(r"\bGPU\s?(\d+)\b")
+# GPU ids are at most 20 digits (longer runs are garbage; int() refuses > 4300 digits)
+_GPU_IN_TEXT = re.compile(r"\bGPU\s?(\d{1,20})\b")
 _SECTION = re.compile(r"^[|+]-{2,}\s+(\w[\w ]*?)\s+-{2,}")
 _MESSAGE_ROWS = {"warning": "warnings", "error": "warnings", "info": "info"}
 _META = {"dcgm version": "dcgm", "driver version detected": "driver", "gpu device ids detected": "ids"}
@@ -33,7 +34,7 @@ _META = {"dcgm version": "dcgm", "driver version detected": "driver", "gpu devic
 
 # precompiled (were re.<fn>(pattern, ...) calls in the functions named)
 _DETECT_DCGMI_DIAG_RE1 = re.compile(r"^\|\s+[\w /]+\s+\|\s+(Pass|Fail|Skip|Warn)( - (All|GPUs?:))?", re.M)
-_FINISH_RE1 = re.compile(r"\d+")
+_FINISH_RE1 = re.compile(r"\b\d{1,20}\b")
 
 
 class DcgmTest(BaseModel):
@@ -137,7 +138,8 @@ def parse_dcgmi_diag(text: str) -> DcgmiDiagOutput:
         stripped = value.strip()
         g = _GPU_LINE.match(stripped)
         if g:
-            current.gpu_results[g.group(1)] = g.group(2)
+            if len(g.group(1)) <= 20:  # a longer GPU id is garbage: the row is skipped
+                current.gpu_results[g.group(1)] = g.group(2)
             message = None
             continue
         if last_was_status and message is None and _STATUS.match(stripped):

@@ -15,6 +15,7 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ._text import bounded_int
 from .base import ParsedOutput, ParseError
 
 __all__ = ["IbPort", "IbstatOutput", "detect_ibstat", "parse_ib_sysfs", "parse_ibstat"]
@@ -23,7 +24,7 @@ __all__ = ["IbPort", "IbstatOutput", "detect_ibstat", "parse_ib_sysfs", "parse_i
 # precompiled (were re.<fn>(pattern, ...) calls in the functions named)
 _NORM_STATE_RE1 = re.compile(r"^\d+:\s*(.+)$")
 _NORM_STATE_RE2 = re.compile(r"\s*\(\d+\)\s*$")
-_NUMBER_RE1 = re.compile(r"^\s*(\d{1,6}(?:\.\d+)?)")
+_NUMBER_RE1 = re.compile(r"^\s*(\d{1,6}(?:\.\d+)?)(?!\d)")  # a longer number is garbage, not its first digits
 _PARSE_IBSTAT_RE1 = re.compile(r"^\s*CA '[^']*'", re.M)
 _PARSE_IBSTAT_RE2 = re.compile(r"^\s*Infiniband device '[^']*' port \d+ status:", re.M)
 _PARSE_IBSTAT_RE3 = re.compile(r"^\s*hca_id:\s*\S+", re.M)
@@ -130,6 +131,16 @@ def _finish(ports: list[IbPort], fmt: str, warnings: list[str]) -> IbstatOutput:
     return IbstatOutput(ports=ports, format=fmt, warnings=warnings)
 
 
+def _port_no(digits: str, number: int, warnings: list[str]) -> int | None:
+    """The port number of a port header line; None (and a warning) for a digit run no port has."""
+    port_no = bounded_int(digits)
+    if port_no is None:
+        warnings.append(
+            f"line {number}: unreadable port number ({len(digits)} digits); port kept with no number"
+        )
+    return port_no
+
+
 def _parse_ibstat(body: str) -> IbstatOutput:
     ports: list[IbPort] = []
     warnings: list[str] = []
@@ -155,7 +166,7 @@ def _parse_ibstat(body: str) -> IbstatOutput:
         m_port = _PARSE_IBSTAT_RE5.match(line)
         if m_port and ca is not None:
             flush()
-            port, port_no = {}, int(m_port.group("n"))
+            port, port_no = {}, _port_no(m_port.group("n"), number, warnings)
             continue
         if line.strip().startswith(("ibpanic", "ibwarn", "ibstat:", "ibstat ")):
             warnings.append(f"line {number}: {line.strip()[:160]}")
@@ -217,11 +228,11 @@ def _parse_ibstatus(body: str) -> IbstatOutput:
                 )
             )
 
-    for line in body.split("\n"):
+    for number, line in enumerate(body.split("\n"), start=1):
         m_dev = _PARSE_IBSTATUS_RE1.match(line)
         if m_dev:
             flush()
-            current, ca, port_no = {}, m_dev.group("ca"), int(m_dev.group("p"))
+            current, ca, port_no = {}, m_dev.group("ca"), _port_no(m_dev.group("p"), number, warnings)
             continue
         m = _KV.match(line)
         if m and current is not None:
@@ -241,7 +252,7 @@ def _rate_parts(rate: str | None) -> tuple[str | None, str | None]:
     return (m.group("w"), m.group("s").strip()) if m else (None, None)
 
 
-_WIDTH = re.compile(r"^(?P<n>\d+)X\b", re.I)
+_WIDTH = re.compile(r"^(?P<n>\d{1,20})X\b", re.I)
 
 
 def _parse_devinfo(body: str) -> IbstatOutput:
@@ -281,7 +292,7 @@ def _parse_devinfo(body: str) -> IbstatOutput:
             )
         port = None
 
-    for line in body.split("\n"):
+    for number, line in enumerate(body.split("\n"), start=1):
         if not line.strip():
             continue
         m_hca = _PARSE_DEVINFO_RE1.match(line)
@@ -292,7 +303,7 @@ def _parse_devinfo(body: str) -> IbstatOutput:
         m_port = _PARSE_DEVINFO_RE2.match(line)
         if m_port and ca is not None:
             flush()
-            port, port_no = {}, int(m_port.group("n"))
+            port, port_no = {}, _port_no(m_port.group("n"), number, warnings)
             continue
         m = _KV.match(line)
         if m and ca is not None:
@@ -316,7 +327,7 @@ def detect_ibstat(text: str) -> float:
 
 
 _SYSFS = re.compile(
-    r"^/sys/class/infiniband/(?P<ca>[^/]+)/(?:ports/(?P<port>\d+)/)?(?P<attr>[a-z_]+):(?P<value>.*)$"
+    r"^/sys/class/infiniband/(?P<ca>[^/]+)/(?:ports/(?P<port>\d{1,20})/)?(?P<attr>[a-z_]+):(?P<value>.*)$"
 )
 
 

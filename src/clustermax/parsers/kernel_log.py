@@ -15,14 +15,15 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ._text import construct, ctime_to_iso, normalize
+from ._text import bounded_int, construct, ctime_to_iso, normalize
 from .base import ParsedOutput, ParseError
 from .xid_catalog import CRITICAL_CLASSES, xid_info
 
 KIND = "xid"
 
 _HIT = re.compile(r"NVRM: (?:Xid|The NVIDIA GPU)|fallen off the bus")
-_XID = re.compile(r"NVRM: Xid \((?:PCI:)?([0-9A-Fa-f:.]+)\):\s*(\d{1,6})(?:\s*,\s*|\s+)?(.*)$")
+# Xid codes are small numbers: after more than 6 digits the line is no Xid line (not read as 6 digits)
+_XID = re.compile(r"NVRM: Xid \((?:PCI:)?([0-9A-Fa-f:.]+)\):\s*(\d{1,6})(?!\d)(?:\s*,\s*|\s+)?(.*)$")
 _PID = re.compile(r"\bpid=('?<unknown>'?|\d+)")
 _NAME = re.compile(r"\bname=(<unknown>|[^,]*?)(?:,|$)")
 _CAUSE = re.compile(r"caused by previous Xid (\d+)")
@@ -156,7 +157,7 @@ def parse_xid(text: str) -> XidOutput:
             xid = int(m.group(2))
             pid_m = _PID.search(rest) if "pid=" in rest else None
             pid_s = pid_m.group(1) if pid_m else ""
-            pid = int(pid_s) if pid_s.isascii() and pid_s.isdigit() else None
+            pid = bounded_int(pid_s)  # None for '<unknown>' and for digit runs no pid has
             name_m = _NAME.search(rest) if "name=" in rest else None
             process = name_m.group(1).strip() if name_m else None
             if process in ("<unknown>", ""):
@@ -179,7 +180,7 @@ def parse_xid(text: str) -> XidOutput:
                     "pid": pid,
                     "process": process,
                     "message": message,
-                    "cause_xid": int(cause.group(1)) if cause else None,
+                    "cause_xid": bounded_int(cause.group(1), 6) if cause else None,
                     "severity": info.severity,
                     "category": info.category,
                     "timestamp": ts,

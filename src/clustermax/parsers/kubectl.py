@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from ._text import bounded_int
 from .base import ParsedOutput, ParseError
 
 __all__ = [
@@ -61,7 +62,36 @@ def _text(kind: str, text: object) -> str:
     return cleaned
 
 
-_CLOADER: Any = getattr(yaml, "CSafeLoader", None)
+def _yaml_int(loader: Any, node: Any) -> int | None:
+    """A YAML int; None when int() refuses it (past its 4300-digit limit, or ``!!int`` on a word): one
+    unreadable value is null, the document still parses."""
+    try:
+        value: int = yaml.SafeLoader.construct_yaml_int(loader, node)
+    except ValueError:
+        return None
+    return value
+
+
+class _PyLoader(yaml.SafeLoader):
+    """SafeLoader whose ints never raise ValueError (see :func:`_yaml_int`)."""
+
+
+_PyLoader.add_constructor("tag:yaml.org,2002:int", _yaml_int)
+_CLOADER: Any = None
+if hasattr(yaml, "CSafeLoader"):
+
+    class _CLoader(yaml.CSafeLoader):
+        """CSafeLoader with the same int constructor as :class:`_PyLoader`."""
+
+    _CLoader.add_constructor("tag:yaml.org,2002:int", _yaml_int)
+    _CLOADER = _CLoader
+
+_CONSTRUCT_ERRORS = (ValueError, KeyError, TypeError, OverflowError)
+"""What SafeConstructor raises for a value it cannot build ('!!float x', '!!bool maybe', '!!timestamp')."""
+
+
+def _unconstructable(err: Exception) -> yaml.YAMLError:
+    return yaml.YAMLError(f"a value cannot be read: {type(err).__name__}: {err}")
 
 
 def _safe_load_all(text: str) -> list[Any]:
@@ -72,9 +102,12 @@ def _safe_load_all(text: str) -> list[Any]:
     if _CLOADER is not None:
         try:
             return list(yaml.load_all(text, Loader=_CLOADER))
-        except (yaml.YAMLError, RecursionError, ValueError):  # ValueError: e.g. lone surrogates
+        except (yaml.YAMLError, RecursionError, *_CONSTRUCT_ERRORS):  # ValueError: e.g. lone surrogates
             pass
-    return list(yaml.safe_load_all(text))
+    try:
+        return list(yaml.load_all(text, Loader=_PyLoader))
+    except _CONSTRUCT_ERRORS as err:
+        raise _unconstructable(err) from None
 
 
 def _safe_load(text: str) -> Any:
@@ -82,9 +115,16 @@ def _safe_load(text: str) -> Any:
     if _CLOADER is not None:
         try:
             return yaml.load(text, Loader=_CLOADER)  # noqa: S506 (CSafeLoader is the safe loader)
-        except (yaml.YAMLError, RecursionError, ValueError):  # ValueError: e.g. lone surrogates
+        except (yaml.YAMLError, RecursionError, *_CONSTRUCT_ERRORS):  # ValueError: e.g. lone surrogates
             pass
-    return yaml.safe_load(text)
+    try:
+        return yaml.load(text, Loader=_PyLoader)  # noqa: S506 (a SafeLoader)
+    except _CONSTRUCT_ERRORS as err:
+        raise _unconstructable(err) from None
+
+
+# ints that int() refuses (past 4300 digits) decode to None instead of failing the whole document
+_JSON = json.JSONDecoder(parse_int=lambda s: bounded_int(s, 4300))
 
 
 def _first_json(text: str) -> Any:
@@ -92,7 +132,7 @@ def _first_json(text: str) -> Any:
     start = text.find("{")
     while start != -1:
         try:
-            value, _ = json.JSONDecoder().raw_decode(text, start)
+            value, _ = _JSON.raw_decode(text, start)
         except (ValueError, RecursionError):
             start = text.find("{", start + 1)
             if start > 2000:
@@ -425,7 +465,7 @@ def parse_kubectl_nodes(text: str) -> KubectlNodesOutput:
         data: object = _first_json(body) if stripped.startswith("{") else None
         if data is None:
             try:
-                data = json.loads(stripped)
+                data = _JSON.decode(stripped)
             except (ValueError, RecursionError):
                 data = None
         nodes = _nodes_from_data(data, warnings)

@@ -18,7 +18,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ._text import leading_number, normalize, to_int
+from ._text import bounded_int, leading_number, normalize, to_int
 from .base import ParsedOutput, ParseError
 
 KIND = "nvidia-smi"
@@ -98,7 +98,9 @@ _BUS = re.compile(r"^\s*([0-9A-Fa-f]{4,8}:[0-9A-Fa-f]{2}:[0-9A-Fa-f]{2}\.[0-9A-F
 _GPU_CELL = re.compile(r"^\s*(\d+)\s+(.*?)\s+(On|Off)\s*$")
 _PROC = re.compile(r"^\|\s+(\d+|N/A)\s+(?:(\S+)\s+(\S+)\s+)?(\d+)\s+([CGM+]+)\s+(.*?)\s+(\d+MiB|N/A)\s*\|$")
 _USED_TOTAL = re.compile(r"(\S+)\s*/\s*(\S+)")
-_POWER = re.compile(r"(\d+(?:\.\d+)?W|N/A|ERR!|\[N/A\])\s*/\s*(\d+(?:\.\d+)?W|N/A|ERR!|\[N/A\])")
+# bounded runs, not \d+: searched from every position of a long digit run, \d+ backtracking is quadratic
+_WATTS = r"(?<![\d.])\d{1,12}(?:\.\d{1,12})?W"
+_POWER = re.compile(rf"({_WATTS}|N/A|ERR!|\[N/A\])\s*/\s*({_WATTS}|N/A|ERR!|\[N/A\])")
 
 
 def _bool_onoff(v: str | None) -> bool | None:
@@ -165,8 +167,13 @@ def _parse_table(lines: list[str], warnings: list[str]) -> NvidiaSmiOutput:
         if gm and bm:
             name = gm.group(2).strip()
             ecc = cells[3].strip()
+            index = bounded_int(gm.group(1))
+            if index is None:
+                warnings.append(
+                    f"GPU {bm.group(1)}: unreadable index ({len(gm.group(1))} digits); kept without an index"
+                )
             current = NvidiaSmiGpu(
-                index=int(gm.group(1)),
+                index=index,
                 name=name,
                 name_truncated=name.endswith("..."),
                 bus_id=bm.group(1),

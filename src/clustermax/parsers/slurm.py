@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ._text import construct
+from ._text import bounded_int, construct
 from .base import ParsedOutput, ParseError
 
 __all__ = [
@@ -219,7 +219,8 @@ def parse_gres(value: str | None) -> list[GresEntry]:
         if rest:
             cm = _GRES_COUNT.match(rest[-1])
             if cm:
-                count = int(cm.group(1)) * _GRES_SCALE[cm.group(2).upper()]
+                n = bounded_int(cm.group(1))  # None (count unknown) for a digit run no count has
+                count = n * _GRES_SCALE[cm.group(2).upper()] if n is not None else None
                 gtype = ":".join(rest[:-1]) or None
             else:
                 gtype = ":".join(rest)
