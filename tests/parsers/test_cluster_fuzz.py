@@ -6,7 +6,9 @@ numbers replaced by huge values / NaN, and with Unicode inserted (all derived he
 
 from __future__ import annotations
 
+import json
 import random
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -67,6 +69,8 @@ def check(kind: str, text: str) -> None:
     else:
         assert isinstance(result, ParsedOutput)
         result.model_dump_json()  # every result serialises
+        # and holds no inf/NaN (model_dump_json() would write them as null)
+        json.dumps(result.model_dump(mode="json"), allow_nan=False)
     confidence = detect_fn(text)
     assert 0.0 <= confidence <= 1.0
 
@@ -111,14 +115,32 @@ def test_mangled_real_outputs(kind: str, index: int, seed: int, mode: int) -> No
     elif mode == 2:
         lines = [line for line in lines for _ in range(rng.randint(1, 3))]
     elif mode == 3:
-        huge = rng.choice(["9" * 400, "NaN", "inf", "-1", "1e999", "18446744073709551616"])
-        lines = [__import__("re").sub(r"\d+", huge, line) if rng.random() < 0.5 else line for line in lines]
+        huge = rng.choice(["9" * 400, "9" * 5000, "NaN", "inf", "-1", "1e999", "18446744073709551616"])
+        lines = [re.sub(r"\d+", huge, line) if rng.random() < 0.5 else line for line in lines]
     elif mode == 4:
         junk = rng.choice(["\u00e9\u00e8", "\u2028", "\x00", "\ufeff", "\U0001f525", "\t\t", "\r"])
         lines = [line[: len(line) // 2] + junk + line[len(line) // 2 :] for line in lines]
     else:
         lines = [line.strip() for line in lines]
     check(kind, "\n".join(lines))
+
+
+@FUZZ
+@given(
+    kind=KINDS,
+    index=st.integers(min_value=0),
+    which=st.lists(st.integers(min_value=0), min_size=1, max_size=4),
+    digits=st.sampled_from([21, 310, 4300, 4301, 5000]) | st.integers(1, 6000),
+)
+def test_numbers_past_int_limits(kind: str, index: int, which: list[int], digits: int) -> None:
+    """Some digit runs of a real output replaced by a number of up to 6000 digits (int() refuses
+    more than 4300 digits; float() of more than 309 is inf): ParseError or a result, never inf."""
+    text = CORPUS[index % len(CORPUS)]
+    runs = list(re.finditer(r"\d+", text))
+    for k in sorted({w % len(runs) for w in which}, reverse=True) if runs else []:
+        m = runs[k]
+        text = text[: m.start()] + "7" * digits + text[m.end() :]
+    check(kind, text)
 
 
 @FUZZ

@@ -38,7 +38,8 @@ PARSERS: dict[str, tuple[Callable[[str], ParsedOutput], Callable[[str], float]]]
 REAL = sorted(p for kind in PARSERS for p in (DATA / kind).iterdir() if not p.name.endswith(".source"))
 CORPUS = [p.read_text(encoding="utf-8") for p in REAL]
 NUMBER = re.compile(r"\d+(?:\.\d+)?")
-WEIRD = ["9" * 400, "nan", "NaN", "inf", "-1", "1e309", "0x", "٣", "𝟗", "", "-0", "1e-400"]
+HUGE = ["9" * 400, "9" * 5000, "1" + "0" * 20]  # float() of 400 digits is inf; int() refuses > 4300
+WEIRD = [*HUGE, "nan", "NaN", "inf", "-1", "1e309", "0x", "٣", "𝟗", "", "-0", "1e-400"]
 
 
 def _check(kind: str, text: str) -> None:
@@ -52,6 +53,8 @@ def _check(kind: str, text: str) -> None:
         return
     # strict JSON: a NaN or infinity would make json.loads(..., parse_constant) fail
     json.loads(out.model_dump_json(), parse_constant=lambda c: pytest.fail(f"non-finite number {c}"))
+    # model_dump_json() writes inf/NaN as null, so also look at the floats themselves
+    json.dumps(out.model_dump(mode="json"), allow_nan=False)
 
 
 def _mangle(text: str, rnd: random.Random) -> str:
@@ -103,6 +106,24 @@ def test_mangled_real_outputs(kind: str, index: int, seed: int, rounds: int) -> 
     text = CORPUS[index]
     for _ in range(rounds):
         text = _mangle(text, rnd)
+    _check(kind, text)
+
+
+@pytest.mark.parametrize("kind", sorted(PARSERS))
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    index=st.integers(min_value=0, max_value=len(CORPUS) - 1),
+    which=st.lists(st.integers(min_value=0), min_size=1, max_size=4),
+    digits=st.sampled_from([21, 310, 4300, 4301, 5000]) | st.integers(1, 6000),
+)
+def test_numbers_past_int_limits(kind: str, index: int, which: list[int], digits: int) -> None:
+    """Some digit runs of a real output replaced by a number of up to 6000 digits (int() refuses
+    more than 4300 digits; float() of more than 309 is inf): ParseError or a result, never inf."""
+    text = CORPUS[index]
+    runs = list(re.finditer(r"\d+", text))
+    for k in sorted({w % len(runs) for w in which}, reverse=True) if runs else []:
+        m = runs[k]
+        text = text[: m.start()] + "7" * digits + text[m.end() :]
     _check(kind, text)
 
 
