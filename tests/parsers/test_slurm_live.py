@@ -50,10 +50,13 @@ def test_live_outputs_parse(testcluster: TestCluster) -> None:
 
 
 def test_live_sbatch_and_srun_messages(testcluster: TestCluster) -> None:
-    submitted = parse_slurm_messages(run(testcluster, "sbatch", "--wrap", "true"))
+    # -o /dev/null: the job's output file would otherwise land in the current directory (the checkout)
+    submitted = parse_slurm_messages(run(testcluster, "sbatch", "-o", "/dev/null", "--wrap", "true"))
     assert submitted.job_id and submitted.job_id.isdigit()
     assert [e.event for e in submitted.events] == ["submitted"]
-    parsable = parse_slurm_messages(run(testcluster, "sbatch", "--parsable", "--wrap", "true"))
+    parsable = parse_slurm_messages(
+        run(testcluster, "sbatch", "--parsable", "-o", "/dev/null", "--wrap", "true")
+    )
     assert parsable.job_id and int(parsable.job_id) > int(submitted.job_id)
     failed = subprocess.run(
         ["srun", "-p", "no-such-partition", "true"],
