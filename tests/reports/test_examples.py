@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import re
 import sys
 from pathlib import Path
 
@@ -25,7 +26,9 @@ def _regen():
 def test_examples_are_current():
     regen = _regen()
     files = regen.generate()
-    assert len(files) >= 4 * 7 + 3
+    # imports: bundle + 6 formats each; audits: 6 formats each (their bundle is the committed input)
+    assert len(files) == len(regen.EXAMPLES) * 7 + len(regen.AUDIT_EXAMPLES) * 6 + 3 + 1
+    assert len(regen.EXAMPLES) >= 4 and len(regen.AUDIT_EXAMPLES) >= 2
     stale = [str(p.relative_to(ROOT)) for p in regen.stale(files)]
     assert stale == [], "examples are stale: run .venv/bin/python scripts/regen_examples.py"
 
@@ -37,6 +40,54 @@ def test_examples_come_from_real_imported_files():
             assert (ROOT / name).is_file() and (ROOT / f"{name}.source").is_file(), name
     md = (ROOT / "examples/reports/gcp-a3mega-h100-2node/report.md").read_text(encoding="utf-8")
     assert "**Tier:" in md and "## NCCL bus bandwidth" in md and "| 8 GiB | 338.8 | 338.8 |" in md
+
+
+def test_audit_examples_come_from_committed_real_audit_bundles():
+    regen = _regen()
+    from clustermax.scoring.bundle_load import load_bundle
+
+    for audit in regen.AUDIT_EXAMPLES:
+        recorded = load_bundle(ROOT / audit.bundle)
+        assert recorded.kind == "audit" and recorded.complete, audit.name
+        assert (ROOT / audit.provenance).is_file(), audit.provenance
+        assert not (ROOT / "examples/reports" / audit.name / "bundle.json").exists()
+
+    # rendered after re-parsing with today's parsers: the one-rank torch run recorded busbw 0 on the H100,
+    # today's parsers call it not measured
+    h100 = (ROOT / "examples/reports/h100-local-audit/report.md").read_text(encoding="utf-8")
+    assert "NVIDIA H100 80GB HBM3" in h100 and "`single-rank`" in h100
+
+    cluster = (ROOT / "examples/reports/testcluster-audit/report.md").read_text(encoding="utf-8")
+    assert "clustermax test cluster / testcluster" in cluster
+    assert "`fallen-off-bus` — node4" in cluster  # the replayed NVSentinel#155 kernel log, on node4 only
+    assert "| 8 GiB | 338.8 | 338.8 | 338.8 | 338.8 |" in cluster  # the replayed 2-node H100 nccl-tests log
+
+
+def test_testcluster_bundle_readme_cites_the_replayed_real_outputs():
+    regen = _regen()
+    [audit] = [a for a in regen.AUDIT_EXAMPLES if a.name == "testcluster-audit"]
+    bundle = (ROOT / audit.bundle).read_text(encoding="utf-8")
+    readme = (ROOT / audit.provenance).read_text(encoding="utf-8")
+    fixtures = set(re.findall(r"`(tests/data/[^`]+\.(?:txt|log))`", readme))
+    assert len(fixtures) >= 6, fixtures
+    for fixture in fixtures:
+        path = ROOT / fixture
+        assert path.is_file(), fixture
+        source = Path(f"{path}.source")
+        assert source.is_file() or (path.parent / "SOURCE.md").is_file(), fixture
+    # what the stand-ins printed is in the bundle verbatim: the recorded nvidia-smi -q's driver line
+    assert "580.159.04" in bundle and "fallen off the bus" in bundle
+    assert "network namespace" in readme and "Slurm 22.05" in readme
+
+
+def test_index_marks_audits_and_imports():
+    regen = _regen()
+    index = (ROOT / "examples/reports/README.md").read_text(encoding="utf-8")
+    for audit in regen.AUDIT_EXAMPLES:
+        assert f"- **audit** [{audit.name}]({audit.name}/report.md)" in index
+    for example in regen.EXAMPLES:
+        assert f"- **import** [{example.name}]({example.name}/report.md)" in index
+    assert "re-parsed" in index
 
 
 def test_fifty_providers_on_one_chart():
