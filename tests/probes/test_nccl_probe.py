@@ -239,6 +239,7 @@ def test_recorded_torch_fallback_on_one_h100() -> None:
     # the in-place all-reduce on one rank moves no data, so no bandwidth is claimed either
     assert set(metric_values(out, "nccl.algbw")) == {None}
     assert metric_values(out, "nccl.busbw_peak_median") == []
+    assert out.message == "3 one-rank run(s): one GPU moves no data, so no bus bandwidth (see nccl.algbw)"
     assert metric_values(out, "nccl.wrong", run="1") == [0]
     assert {"torch-fallback", "single-rank"} <= {f.code for f in out.findings}
     assert metric_values(out, "nccl.autoconfig") == [True]

@@ -134,6 +134,13 @@ def _read_run(
     return run
 
 
+def _no_summary(usable: list[RunData]) -> str:
+    """Why there is no bandwidth to summarise."""
+    if usable and all((r.ranks_seen or r.ranks_planned or 0) == 1 for r in usable):
+        return f"{len(usable)} one-rank run(s): one GPU moves no data, so no bus bandwidth (see nccl.algbw)"
+    return "no run produced results"
+
+
 def parse(inp: ProbeParseInput) -> ProbeParseOutput:
     s = inp.sections
     units = {m.name: m.unit for m in inp.spec.metrics}
@@ -282,7 +289,7 @@ def parse(inp: ProbeParseInput) -> ProbeParseOutput:
     return ProbeParseOutput(
         status=status,
         substatus=sub,
-        message=summary or "no run produced results",
+        message=summary or _no_summary(usable),
         remediation=next(
             (f.remediation for f in findings if f.severity in (Severity.CRITICAL, Severity.HIGH)), None
         ),
