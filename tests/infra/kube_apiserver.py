@@ -20,17 +20,33 @@ What it serves, and where each byte comes from:
   Pending on a node (ContainerCreating), Running, Succeeded. A pod that asks for more ``nvidia.com/gpu``
   than any node has allocatable stays Pending with the scheduler's ``Unschedulable`` condition, as a real
   scheduler leaves it. Delete removes a pod at once.
+* **MPIJobs created by clients** (kubeflow.org/v2beta1, when the scenario declares the type installed):
+  the posted MPIJob is stored; ``mpijob_pods_after_s`` later the fake plays the MPI Operator and creates
+  the pods the operator creates (``<job>-worker-<i>`` per Worker replica, one on each GPU node, and
+  ``<job>-launcher-<5 chars>``), labelled as the operator labels them (``training.kubeflow.org/job-name``,
+  ``job-role``, ``replica-type``, ``replica-index``) on top of the templates' labels, owned by the MPIJob.
+  They move through the pod phases above; workers stay Running (sshd), the launcher succeeds, or stays
+  Running forever with ``mpijob_launcher_hangs``. The MPIJob's status conditions (Created, Running,
+  Succeeded) follow its launcher. Deleting the MPIJob deletes its pods (the garbage collector's work).
+* **Launcher logs** (``GET .../pods/<launcher>/log``): the recorded real nccl-tests output named by
+  ``mpijob_log`` (a real MPIJob's launcher log), served verbatim once the launcher has succeeded; while it
+  runs, only the log's leading ``#`` header lines (what nccl-tests prints before its first result row).
+* **Status-only Node documents** (``node_status_files``: a recorded ``status:`` block of a real Node, as
+  posted in an issue) get the Node envelope (kind, apiVersion, ``metadata.name`` = the node's own
+  Hostname address).
 
 Run it as a process (``python -m tests.infra.kube_apiserver --config FILE``): the pytest fixtures start
 it on 127.0.0.1 or inside a test host's network namespace (``nsenter``), and stop it by PID. The
 config is JSON: ``objects`` (paths), ``rbac`` (path of a Role/ClusterRole), ``version`` (path of a
 /version body), ``custom_resources`` ([group, version, plural, kind, namespaced]), ``pod_timing_s``
-([scheduled, running, succeeded] seconds after creation), ``host``, ``port``, ``log`` (request log path).
+([scheduled, running, succeeded] seconds after creation), ``node_status_files`` (paths), ``mpijob_log``
+(path), ``mpijob_pods_after_s``, ``mpijob_launcher_hangs``, ``host``, ``port``, ``log`` (request log path).
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import sys
 import threading
@@ -163,6 +179,22 @@ class CreatedPod:
     obj: Obj
     t0: float
     gpus: int
+    node: str = ""
+    """Node the pod is placed on (empty: the first GPU node)."""
+    forever: bool = False
+    """Stays Running once started (an MPI worker's sshd, or a hung launcher)."""
+
+
+@dataclass
+class CreatedMPIJob:
+    t0: float
+    spawned: bool = False
+    launcher: str = ""
+
+
+MPIJOBS = "mpijobs.kubeflow.org"
+JOB_LABEL = "training.kubeflow.org/job-name"
+ROLE_LABEL = "training.kubeflow.org/job-role"
 
 
 class FakeCluster:
@@ -179,6 +211,11 @@ class FakeCluster:
         for rel in config.get("objects", []):
             for obj in load_objects(_path(base, rel)):
                 self.add(obj)
+        for rel in config.get("node_status_files", []):
+            for doc in load_objects(_path(base, rel)):
+                addrs = doc.get("status", {}).get("addresses", [])
+                name = next(a["address"] for a in addrs if a.get("type") == "Hostname")
+                self.add({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name}, **doc})
         self.rules: list[Rule] = []
         if config.get("rbac"):
             for role in load_objects(_path(base, config["rbac"])):
@@ -190,6 +227,10 @@ class FakeCluster:
         self.t_sched, self.t_run, self.t_done = (float(x) for x in timing)
         self.pods: dict[tuple[str, str], CreatedPod] = {}
         self.rv = 1000
+        self.mpijob_log = _path(base, config["mpijob_log"]).read_text() if config.get("mpijob_log") else ""
+        self.mpijob_pods_after = float(config.get("mpijob_pods_after_s", 0.3))
+        self.launcher_hangs = bool(config.get("mpijob_launcher_hangs"))
+        self.mpijobs: dict[tuple[str, str], CreatedMPIJob] = {}
 
     # --- objects ---------------------------------------------------------------------------
     def type_of_kind(self, kind: str) -> tuple[str, ResourceType]:
@@ -216,13 +257,18 @@ class FakeCluster:
         ]
         return max(counts, default=0)
 
-    def gpu_node(self) -> str:
-        for node in self.store["nodes"].values():
-            if int(node.get("status", {}).get("allocatable", {}).get("nvidia.com/gpu", "0")) > 0:
-                return str(node["metadata"]["name"])
-        return ""
+    def gpu_nodes(self) -> list[str]:
+        return [
+            str(node["metadata"]["name"])
+            for node in self.store["nodes"].values()
+            if int(node.get("status", {}).get("allocatable", {}).get("nvidia.com/gpu", "0")) > 0
+        ]
 
-    def create_pod(self, ns: str, body: Obj) -> tuple[int, Obj]:
+    def gpu_node(self) -> str:
+        nodes = self.gpu_nodes()
+        return nodes[0] if nodes else ""
+
+    def create_pod(self, ns: str, body: Obj, node: str = "", forever: bool = False) -> tuple[int, Obj]:
         meta = body.setdefault("metadata", {})
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = meta["generateName"] + uuid.uuid4().hex[:5]
@@ -249,9 +295,134 @@ class FakeCluster:
                 )
             )
         self.store["pods"][(ns, name)] = body
-        self.pods[(ns, name)] = CreatedPod(body, time.monotonic(), gpus)
+        self.pods[(ns, name)] = CreatedPod(body, time.monotonic(), gpus, node=node, forever=forever)
         self.refresh_pod(ns, name)
         return 201, body
+
+    # --- MPIJobs (the MPI Operator's part) ------------------------------------------------------
+    def create_mpijob(self, ns: str, body: Obj) -> tuple[int, Obj]:
+        meta = body.setdefault("metadata", {})
+        name = meta.get("name")
+        if not name:
+            return 422, status_obj(
+                422, "Invalid", 'MPIJob.kubeflow.org "" is invalid: metadata.name: Required value'
+            )
+        if (ns, name) in self.store[MPIJOBS]:
+            return 409, status_obj(
+                409,
+                "AlreadyExists",
+                f'mpijobs.kubeflow.org "{name}" already exists',
+                name=name,
+                kind="mpijobs",
+            )
+        meta.update(
+            namespace=ns, uid=str(uuid.uuid4()), creationTimestamp=now_iso(), resourceVersion=self.next_rv()
+        )
+        body["status"] = {
+            "conditions": [
+                {
+                    "type": "Created",
+                    "status": "True",
+                    "reason": "MPIJobCreated",
+                    "message": f"MPIJob {ns}/{name} is created.",
+                    "lastTransitionTime": now_iso(),
+                    "lastUpdateTime": now_iso(),
+                }
+            ]
+        }
+        self.store[MPIJOBS][(ns, name)] = body
+        self.mpijobs[(ns, name)] = CreatedMPIJob(time.monotonic())
+        return 201, body
+
+    def tick(self) -> None:
+        """Play the MPI Operator: create the pods of MPIJobs that are due; follow their launchers."""
+        for (ns, name), job in list(self.mpijobs.items()):
+            obj = self.store[MPIJOBS].get((ns, name))
+            if obj is None:
+                continue
+            if not job.spawned and time.monotonic() - job.t0 >= self.mpijob_pods_after:
+                job.spawned = True
+                job.launcher = self._spawn(ns, name, obj)
+            if job.launcher and (ns, job.launcher) in self.pods:
+                self.refresh_pod(ns, job.launcher)
+                phase = self.store["pods"][(ns, job.launcher)].get("status", {}).get("phase")
+                conds = obj["status"]["conditions"]
+                have = {c["type"] for c in conds}
+                for kind, wanted in (("Running", ("Running", "Succeeded")), ("Succeeded", ("Succeeded",))):
+                    if phase in wanted and kind not in have:
+                        conds.append(
+                            {
+                                "type": kind,
+                                "status": "True",
+                                "reason": f"MPIJob{kind}",
+                                "message": f"MPIJob {ns}/{name} is {kind.lower()}.",
+                                "lastTransitionTime": now_iso(),
+                                "lastUpdateTime": now_iso(),
+                            }
+                        )
+
+    def _spawn(self, ns: str, name: str, job: Obj) -> str:
+        specs = job.get("spec", {}).get("mpiReplicaSpecs", {})
+        owner = {
+            "apiVersion": "kubeflow.org/v2beta1",
+            "kind": "MPIJob",
+            "name": name,
+            "uid": job["metadata"]["uid"],
+            "controller": True,
+            "blockOwnerDeletion": True,
+        }
+        nodes = self.gpu_nodes() or [""]
+
+        def pod(role: str, pod_name: str, index: int | None) -> Obj:
+            tmpl = copy.deepcopy(specs.get(role.capitalize(), {}).get("template", {}))
+            labels = dict(tmpl.get("metadata", {}).get("labels") or {})
+            labels.update({JOB_LABEL: name, ROLE_LABEL: role, "training.kubeflow.org/replica-type": role})
+            if index is not None:
+                labels["training.kubeflow.org/replica-index"] = str(index)
+            meta = {"name": pod_name, "labels": labels, "ownerReferences": [owner]}
+            return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": tmpl.get("spec", {})}
+
+        workers = int(specs.get("Worker", {}).get("replicas", 0) or 0)
+        for i in range(workers):
+            self.create_pod(
+                ns, pod("worker", f"{name}-worker-{i}", i), node=nodes[i % len(nodes)], forever=True
+            )
+        launcher = f"{name}-launcher-{uuid.uuid4().hex[:5]}"
+        self.create_pod(ns, pod("launcher", launcher, None), forever=self.launcher_hangs)
+        return launcher
+
+    def delete_owned(self, ns: str, name: str) -> None:
+        """The garbage collector's part: an MPIJob's pods go with it."""
+        self.mpijobs.pop((ns, name), None)
+        for key, obj in list(self.store["pods"].items()):
+            if key[0] == ns and (obj.get("metadata", {}).get("labels") or {}).get(JOB_LABEL) == name:
+                self.store["pods"].pop(key, None)
+                self.pods.pop(key, None)
+
+    def launcher_log(self, ns: str, name: str) -> tuple[int, str]:
+        """The log of a created pod: the recorded launcher log (header only while it runs)."""
+        self.refresh_pod(ns, name)
+        pod = self.store["pods"][(ns, name)]
+        phase = pod.get("status", {}).get("phase")
+        waiting = [
+            c["state"]["waiting"].get("reason", "")
+            for c in pod.get("status", {}).get("containerStatuses", [])
+            if "waiting" in c.get("state", {})
+        ]
+        if phase == "Pending":
+            container = (pod.get("spec", {}).get("containers") or [{}])[0].get("name", "")
+            reason = waiting[0] if waiting else "ContainerCreating"
+            return 400, f'container "{container}" in pod "{name}" is waiting to start: {reason}'
+        if (pod["metadata"].get("labels") or {}).get(ROLE_LABEL) != "launcher":
+            return 200, ""
+        if phase == "Succeeded":
+            return 200, self.mpijob_log
+        head = []
+        for line in self.mpijob_log.splitlines(keepends=True):
+            if not line.startswith("#"):
+                break
+            head.append(line)
+        return 200, "".join(head)
 
     def refresh_pod(self, ns: str, name: str) -> None:
         """Move a created pod along its phases (Pending, scheduled, Running, Succeeded) by elapsed time."""
@@ -259,6 +430,8 @@ class FakeCluster:
         if cp is None:
             return
         pod, dt = cp.obj, time.monotonic() - cp.t0
+        if cp.forever:
+            dt = min(dt, (self.t_run + self.t_done) / 2)
         spec, containers = pod.setdefault("spec", {}), pod.get("spec", {}).get("containers", [])
         status: Obj = {"phase": "Pending", "qosClass": "BestEffort"}
         if cp.gpus > self.max_allocatable_gpus() or dt < self.t_sched:
@@ -276,7 +449,7 @@ class FakeCluster:
                 ]
             pod["status"] = status
             return
-        spec["nodeName"] = self.gpu_node()
+        spec["nodeName"] = cp.node or self.gpu_node()
         status["conditions"] = [
             {"lastProbeTime": None, "lastTransitionTime": now_iso(), "status": "True", "type": "PodScheduled"}
         ]
@@ -477,6 +650,14 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def send_text(self, code: int, text: str) -> None:
+        data = text.encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
     def read_body(self) -> Obj:
         n = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(n) if n else b"{}"
@@ -573,6 +754,7 @@ class Handler(BaseHTTPRequestHandler):
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
         c = self.cluster
         with c.lock:
+            c.tick()
             disc = self.discovery(url.path.rstrip("/") or "/")
             if disc is not None:
                 self.send_json(200, disc)
@@ -583,7 +765,22 @@ class Handler(BaseHTTPRequestHandler):
                     404, status_obj(404, "NotFound", "the server could not find the requested resource")
                 )
                 return
-            key, rt, ns, name, _sub = parsed
+            key, rt, ns, name, sub = parsed
+            if rt.plural == "pods" and name and sub == "log":
+                if not c.allowed("get", "", "pods/log", ns, name):
+                    self.forbidden("get", "", "pods/log", ns, name)
+                    return
+                if (ns or "", name) not in c.pods:
+                    self.send_json(
+                        404, status_obj(404, "NotFound", f'pods "{name}" not found', name=name, kind="pods")
+                    )
+                    return
+                code, text = c.launcher_log(ns or "", name)
+                if code != 200:
+                    self.send_json(code, status_obj(code, "BadRequest", text))
+                else:
+                    self.send_text(200, text)
+                return
             if query.get("watch") in ("true", "1"):
                 self.send_json(
                     405, status_obj(405, "MethodNotAllowed", "watch is not supported by this test server")
@@ -663,6 +860,13 @@ class Handler(BaseHTTPRequestHandler):
                 self.send_json(201, body)
                 return
             parsed = self.parse(url.path)
+            if parsed is not None and parsed[0] == MPIJOBS and parsed[2] is not None and parsed[3] is None:
+                if not c.allowed("create", "kubeflow.org", "mpijobs", parsed[2]):
+                    self.forbidden("create", "kubeflow.org", "mpijobs", parsed[2])
+                    return
+                code, obj = c.create_mpijob(parsed[2], body)
+                self.send_json(code, obj)
+                return
             if parsed is None or parsed[1].plural != "pods" or parsed[2] is None:
                 self.send_json(
                     405,
@@ -698,6 +902,8 @@ class Handler(BaseHTTPRequestHandler):
                 return
             obj = c.store[key].pop((ns or "", name), None)
             c.pods.pop((ns or "", name), None)
+            if key == MPIJOBS:
+                c.delete_owned(ns or "", name)
             if obj is None:
                 self.send_json(
                     404,
@@ -792,6 +998,10 @@ def start(workdir: Path, config: Obj, netns: str | None = None, host: str = "127
     for key in ("rbac", "version"):
         if full.get(key):
             full[key] = str(_path(DATA, full[key]))
+    # recorded data outside k8s-objects: paths relative to tests/data
+    full["node_status_files"] = [str(_path(DATA.parent, p)) for p in full.get("node_status_files", [])]
+    if full.get("mpijob_log"):
+        full["mpijob_log"] = str(_path(DATA.parent, full["mpijob_log"]))
     cfg = workdir / "apiserver.json"
     cfg.write_text(json.dumps(full))
     argv = [sys.executable, "-m", "tests.infra.kube_apiserver", "--config", str(cfg)]
@@ -831,3 +1041,14 @@ AKS-like StorageClasses, the MPIJob type installed (discovery only, no objects).
 
 RESTRICTED_USER: Obj = {**GPU_CLUSTER, "rbac": "role-pod-reader.yaml"}
 """The same cluster seen by a user who may only read pods in 'default'."""
+
+MPI_CLUSTER: Obj = {
+    **GPU_CLUSTER,
+    "node_status_files": ["kubectl-nodes/status-yaml-podman-desktop-7778.yaml"],
+    "mpijob_log": "nccl-tests/h100-64rank-mpijob-coreweave-readme.log",
+}
+"""The GPU cluster with a second recorded one-GPU node (nvidia1) and the MPI Operator's MPIJob type; the
+launchers of MPIJobs print the recorded log of CoreWeave's H100 MPIJob."""
+
+NO_MPI_OPERATOR: Obj = {**MPI_CLUSTER, "custom_resources": []}
+"""The same cluster without the MPI Operator (no kubeflow.org group)."""
