@@ -92,6 +92,8 @@ def test_reparse_recomputes_the_derived_result() -> None:
 
 def test_no_gpu_nodes_no_derived_result() -> None:
     assert with_derived([]) == []
+    skipped = gpu_node("node1", "A", "1", "2").model_copy(update={"status": ProbeStatus.SKIPPED})
+    assert with_derived([skipped]) == [skipped]  # nvidia-smi absent everywhere: nothing to compare
 
 
 @pytest.mark.parametrize(

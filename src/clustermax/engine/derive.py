@@ -31,7 +31,8 @@ def derived_results(results: Iterable[ProbeResult]) -> list[ProbeResult]:
     """The derived results for ``results`` (which must not contain derived ones)."""
     from ..probe_parsers.gpu_health import cluster_findings, cluster_measurements
 
-    gpu = [r for r in results if r.probe_id == "gpu_health" and r.host != CLUSTER_HOST]
+    ran = (ProbeStatus.OK, ProbeStatus.FAILED)
+    gpu = [r for r in results if r.probe_id == "gpu_health" and r.host != CLUSTER_HOST and r.status in ran]
     if not gpu:
         return []
     findings = cluster_findings(gpu)
