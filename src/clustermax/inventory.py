@@ -11,14 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from .errors import ConfigError
 from .models import JSONValue, ProbeSpec
 from .models.inventory import HostDefaults, Inventory, InventoryHost, ProfileOverride
+from .yamlsrc import Loc, YamlDoc, parse_yaml
 
-Loc = tuple[str | int, ...]
 HINT = "see `clustermax schema inventory` and examples/inventory.slurm.yaml"
 """Appended to validation messages (the error stays on one line)."""
 
@@ -30,33 +29,14 @@ class LoadedInventory:
     warnings: list[str] = field(default_factory=list)
 
 
-def _line_map(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> None:
-    lines.setdefault(loc, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            sub = (*loc, str(key_node.value))
-            lines[sub] = key_node.start_mark.line + 1
-            _line_map(value_node, sub, lines)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            sub = (*loc, i)
-            lines[sub] = item.start_mark.line + 1
-            _line_map(item, sub, lines)
-
-
 class _Doc:
-    def __init__(self, path: Path, lines: dict[Loc, int]) -> None:
+    def __init__(self, path: Path, source: YamlDoc) -> None:
         self.path = path
-        self.lines = lines
+        self.source = source
         self.warnings: list[tuple[int, str]] = []
 
     def line(self, loc: Loc) -> int | None:
-        probe = tuple(loc)
-        while probe:
-            if probe in self.lines:
-                return self.lines[probe]
-            probe = probe[:-1]
-        return self.lines.get(())
+        return self.source.line(loc)
 
     def where(self, loc: Loc) -> str:
         line = self.line(loc)
@@ -126,23 +106,11 @@ def load_inventory(path: str | Path, probe_specs: dict[str, ProbeSpec] | None = 
         text = path.read_text(encoding="utf-8")
     except OSError as err:
         raise ConfigError(path, None, f"cannot read the inventory: {err.strerror or err}") from None
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        context = getattr(err, "context_mark", None)
-        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        if context is not None and mark is not None and context.line != mark.line:
-            # e.g. an unclosed '[': point at where it opened, say where parsing gave up
-            what = getattr(err, "context", None) or "here"
-            problem = f"{what} that starts here: {problem} (line {mark.line + 1})"
-            mark = context
-        raise ConfigError(path, mark.line + 1 if mark else None, f"invalid YAML: {problem}") from None
-    lines: dict[Loc, int] = {}
-    if node is not None:
-        _line_map(node, (), lines)
-    doc = _Doc(path, lines)
+    source = parse_yaml(text, path, hint=None)
+    doc = _Doc(path, source)
+    for loc, _line in source.duplicates:
+        doc.warn(loc, f"key {_dotted(loc)!r} given twice; the last one is used")
+    data = source.data
     if not isinstance(data, dict):
         raise doc.error((), "an inventory is a mapping with at least 'cluster' and 'login' (or 'compute')")
     data = _known_keys(doc, data, Inventory, ())

@@ -1,5 +1,8 @@
 """YAML with line numbers: every mapping key and sequence item keeps the line it came from.
 
+Shared by every file a user writes (inventories, rubrics, attestations) so all of them name the file and
+line of a problem the same way.
+
 PyYAML's ``safe_load`` forgets where things were. We compose the node tree once, build the plain
 Python data from it, and record ``path -> line`` for each key and item, so a validation error on
 ``criteria[3].pass`` can name the exact line of that key. Duplicate keys (which ``safe_load``
@@ -14,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from ..errors import ConfigError
+from .errors import ConfigError
 
 Loc = tuple[str | int, ...]
 
@@ -55,7 +58,9 @@ def _walk(node: yaml.Node, loc: Loc, doc: YamlDoc) -> None:
             _walk(item, sub, doc)
 
 
-def parse_yaml(text: str, path: str | Path) -> YamlDoc:
+def parse_yaml(
+    text: str, path: str | Path, *, hint: str | None = "check indentation and quoting around that line"
+) -> YamlDoc:
     """Parse one YAML document; raise ConfigError (with the line) on a syntax error."""
     try:
         loader = yaml.SafeLoader(text)
@@ -65,13 +70,17 @@ def parse_yaml(text: str, path: str | Path) -> YamlDoc:
         finally:
             loader.dispose()
     except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
-        problem = getattr(err, "problem", None) or str(err)
+        mark = getattr(err, "problem_mark", None)
+        context = getattr(err, "context_mark", None)
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        if context is not None and mark is not None and context.line != mark.line:
+            # e.g. an unclosed '[': point at where it opened, say where parsing gave up
+            what = getattr(err, "context", None) or "here"
+            problem = f"{what} that starts here: {problem} (line {mark.line + 1})"
+            mark = context
+        mark = mark or context
         raise ConfigError(
-            path,
-            mark.line + 1 if mark else None,
-            f"YAML syntax error: {problem}",
-            hint="check indentation and quoting around that line",
+            path, mark.line + 1 if mark else None, f"invalid YAML: {problem}", hint=hint
         ) from None
     doc = YamlDoc(path=str(path), data=data)
     if node is not None:

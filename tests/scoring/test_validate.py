@@ -160,7 +160,7 @@ def test_yaml_syntax_error_has_its_line(tmp_path: Path) -> None:
     path = _write(tmp_path, text)
     _, problems = check_rubric_file(path)
     assert len(problems) == 1
-    assert "YAML syntax error" in problems[0].message
+    assert "invalid YAML" in problems[0].message
     assert problems[0].line is not None and problems[0].line >= _line_of(text, "warn_credit: [0.5")
 
 

@@ -13,7 +13,7 @@ from pydantic import Field, ValidationError
 
 from ..errors import ConfigError
 from ..models.common import FrozenModel
-from .yamlsrc import read_yaml
+from ..yamlsrc import read_yaml
 
 
 class Attestation(FrozenModel):

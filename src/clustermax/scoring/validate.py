@@ -18,9 +18,9 @@ from ..errors import ConfigError
 from ..models.common import Unit
 from ..resources import rubrics_dir
 from ..units import NUMERIC_UNITS, convertible
+from ..yamlsrc import Loc, YamlDoc, parse_yaml
 from .references import References
 from .rubric import NUMERIC_AGGREGATES, NUMERIC_COMPARES, Criterion, Rubric, Threshold
-from .yamlsrc import Loc, YamlDoc, parse_yaml
 
 DEFAULT_RUBRIC = "clustermax-v1.yaml"
 WEIGHT_TOTAL = 100.0
