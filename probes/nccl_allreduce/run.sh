@@ -10,6 +10,10 @@
 #   run-n<N>-r<R>-meta   key=value lines of one run: impl, nodes, ranks, gpus_per_node, launcher, command
 #   run-n<N>-r<R>        the run's output (rank 0 only); rc=124/137: cut by run_timeout_s (hung)
 #   skip-n<N>            why node count N was not run
+# Kubernetes only (launcher=mpijob): kubectl-version, mpi-operator (GET /apis/kubeflow.org/v2beta1),
+#   gpu-nodes (name, allocatable nvidia.com/gpu, unschedulable), run-id, create-n<N>-r<R> (kubectl create),
+#   pods-n<N>-r<R> (the run's pods), leftover (objects of this probe still there at the end: empty = clean);
+#   plan skip_code=no-mpi-operator when the MPI Operator is missing
 set -o pipefail 2>/dev/null || true
 P_COLL=${CMX_PARAM_COLLECTIVE:-all_reduce}
 P_MIN=${CMX_PARAM_MIN_BYTES:-16M}
@@ -53,12 +57,6 @@ cmx_nccl_conf() {
   return 0
 }
 cmx_section nccl-conf cmx_nccl_conf
-
-if [ "$platform" = kubernetes ]; then
-  plan "skipped=kubernetes: launching through an MPIJob is not implemented; run on Slurm or bare hosts"
-  cmx_text plan "$PLAN"
-  exit 0
-fi
 
 # The torch fallback benchmark, kept in sync with probes/nccl_allreduce/torch_allreduce.py.
 cmx_torch_bench() {
@@ -314,6 +312,170 @@ cmx_find_bin() {
   return 0
 }
 elapsed() { echo $(($(date +%s) - T0)); }
+
+# ---------------------------------------------------------------------------------------------------
+# Kubernetes: one MPIJob (kubeflow.org/v2beta1, the MPI Operator) per run; the launcher's log is the run's
+# output. Every object carries the label clustermax-run=<unique id>; an exit hook deletes them (normal end,
+# failure, timeout, Ctrl-C), runPolicy.activeDeadlineSeconds/ttlSecondsAfterFinished let the cluster remove
+# them even if the hook cannot run, and the namespace is listed again at the end (section leftover).
+# ---------------------------------------------------------------------------------------------------
+if [ "$platform" = kubernetes ]; then
+  plan "launcher=mpijob"
+  if [ -n "${CMX_PARAM_KUBECONFIG:-}" ]; then export KUBECONFIG="$CMX_PARAM_KUBECONFIG"; fi
+  KC=(kubectl --request-timeout=20s --cache-dir "$CMX_TMP/kube-cache")
+  if [ -n "${CMX_PARAM_CONTEXT:-}" ]; then KC+=(--context "$CMX_PARAM_CONTEXT"); fi
+  NS=${CMX_PARAM_NAMESPACE:-default}
+  POLL=${CMX_PARAM_POLL_INTERVAL_S:-2}
+  IMAGE=${P_IMAGE:-ghcr.io/coreweave/nccl-tests:12.4.1-devel-ubuntu22.04-nccl2.27.5-1-0120901}
+  plan "image=$IMAGE"
+  plan "namespace=$NS"
+  if ! cmx_have kubectl; then
+    plan "skipped=kubernetes: kubectl is missing on this host (install it, or run the audit where it is)"
+    cmx_text plan "$PLAN"
+    exit 0
+  fi
+  if ! cmx_section kubectl-version "${KC[@]}" version -o json; then
+    plan "skipped=kubernetes: kubectl cannot reach the API server (see section kubectl-version)"
+    cmx_text plan "$PLAN"
+    exit 0
+  fi
+  # the MPI Operator (v2) serves MPIJob in kubeflow.org/v2beta1; the training operator's kubeflow.org/v1 MPIJob
+  # has another schema
+  cmx_mpi_api() { "${KC[@]}" get --raw /apis/kubeflow.org/v2beta1 | tee "$CMX_TMP/mpi-api"; }
+  cmx_section mpi-operator cmx_mpi_api
+  if ! grep -Eq '"name": ?"mpijobs"' "$CMX_TMP/mpi-api" 2>/dev/null; then
+    plan "skip_code=no-mpi-operator"
+    plan "skipped=kubernetes: the MPI Operator is not installed (no mpijobs in kubeflow.org/v2beta1), so nccl-tests cannot be launched as an MPIJob"
+    cmx_text plan "$PLAN"
+    exit 0
+  fi
+  cmx_gpu_nodes() {
+    "${KC[@]}" get nodes -o 'jsonpath={range .items[*]}{.metadata.name}{"\t"}{.status.allocatable.nvidia\.com/gpu}{"\t"}{.spec.unschedulable}{"\n"}{end}' |
+      tee "$CMX_TMP/gpu-nodes"
+  }
+  cmx_section gpu-nodes cmx_gpu_nodes
+  gpn_seen=$(awk -F'\t' '$2+0 > 0 && $3 != "true" { print $1, $2+0 }' "$CMX_TMP/gpu-nodes" 2>/dev/null)
+  avail=$(printf '%s\n' "$gpn_seen" | grep -c . || true)
+  gmin=$(printf '%s\n' "$gpn_seen" | awk 'NF==2 {print $2}' | sort -n | head -1)
+  gpn=${P_GPN:-$gmin}
+  plan "nodes_available=$avail"
+  plan "gpus_per_node=${gpn:-}"
+  plan "impl=nccl-tests"
+  plan "binary=${P_PATH:+$P_PATH/}$BIN"
+  if [ -z "${gpn:-}" ]; then
+    plan "skipped=kubernetes: no schedulable node with allocatable nvidia.com/gpu"
+    cmx_text plan "$PLAN"
+    exit 0
+  fi
+  RUN_ID="cmx-nccl-$(date +%s)-$$-${RANDOM}"
+  cmx_text run-id "run_id=$RUN_ID namespace=$NS"
+  # The hook ignores TERM/INT/HUP (a second signal must not cut it short) and must end within timeout's
+  # KILL grace, hence the short request timeout; the MPIJob's owned objects go with it (garbage collector).
+  cmx_add_cleanup 'trap "" TERM INT HUP; kubectl --request-timeout=5s --cache-dir "$CMX_TMP/kube-cache" ${CMX_PARAM_CONTEXT:+--context "$CMX_PARAM_CONTEXT"} -n "$NS" delete mpijobs.kubeflow.org,pods -l "clustermax-run=$RUN_ID" --wait=false --ignore-not-found'
+  jstr() {
+    local s=${1//\\/\\\\}
+    s=${s//\"/\\\"}
+    s=${s//$'\n'/\\n}
+    printf '"%s"' "$s"
+  }
+  # runs in the launcher: find the binary in the image, then mpirun one rank per GPU over the workers
+  launch='b=$1; name=$2; np=$3; shift 3
+if [ -z "$b" ]; then
+  b=$(command -v "$name" || true)
+  for d in /opt/nccl_tests/build /opt/nccl-tests/build /usr/local/nccl-tests/build; do
+    if [ -z "$b" ] && [ -x "$d/$name" ]; then b=$d/$name; fi
+  done
+fi
+if [ -z "$b" ]; then echo "clustermax: $name not found in the image (set nccl_tests_path)" >&2; exit 127; fi
+exec mpirun -np "$np" -bind-to none -x NCCL_DEBUG=VERSION -x LD_LIBRARY_PATH -x PATH "$b" "$@"'
+  deadline=$((P_RUN_TIMEOUT + 300))
+  for n in $P_NODES; do
+    if [ "$n" -gt "$avail" ]; then
+      cmx_text "skip-n$n" "only $avail schedulable GPU node(s)"
+      continue
+    fi
+    for r in $(seq 1 "$P_REPS"); do
+      if [ $(($(elapsed) + P_RUN_TIMEOUT)) -gt "$P_BUDGET" ]; then
+        cmx_text "skip-n$n-r$r" "budget: $(elapsed) s used of budget_s=$P_BUDGET, a run may take run_timeout_s=$P_RUN_TIMEOUT"
+        continue
+      fi
+      name="$RUN_ID-n$n-r$r"
+      ranks=$((n * gpn))
+      args=(-b "$P_MIN" -e "$P_MAX" -f "$P_STEP" -n "$P_ITERS" -w "$P_WARM" -g 1 -c 1)
+      largs=""
+      for a in "$P_PATH${P_PATH:+/$BIN}" "$BIN" "$ranks" "${args[@]}"; do largs="$largs, $(jstr "$a")"; done
+      labels="{\"clustermax-run\": \"$RUN_ID\", \"app.kubernetes.io/managed-by\": \"clustermax\"}"
+      cat >"$CMX_TMP/mpijob-$n-$r.json" <<JOB
+{"apiVersion": "kubeflow.org/v2beta1", "kind": "MPIJob",
+ "metadata": {"name": "$name", "labels": $labels},
+ "spec": {"slotsPerWorker": $gpn,
+  "runPolicy": {"cleanPodPolicy": "Running", "backoffLimit": 0, "activeDeadlineSeconds": $deadline,
+                "ttlSecondsAfterFinished": 300},
+  "mpiReplicaSpecs": {
+   "Launcher": {"replicas": 1, "template": {"metadata": {"labels": $labels}, "spec": {
+     "containers": [{"name": "launcher", "image": $(jstr "$IMAGE"),
+       "env": [{"name": "OMPI_ALLOW_RUN_AS_ROOT", "value": "1"}, {"name": "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "value": "1"}],
+       "command": ["/bin/bash", "-c", $(jstr "$launch"), "clustermax"$largs]}]}}},
+   "Worker": {"replicas": $n, "template": {"metadata": {"labels": $labels}, "spec": {
+     "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
+     "volumes": [{"name": "dshm", "emptyDir": {"medium": "Memory"}}],
+     "containers": [{"name": "worker", "image": $(jstr "$IMAGE"),
+       "volumeMounts": [{"name": "dshm", "mountPath": "/dev/shm"}],
+       "resources": {"limits": {"nvidia.com/gpu": $gpn}}}]}}}}}}
+JOB
+      cmx_text "run-n$n-r$r-meta" "impl=nccl-tests
+nodes=$n
+ranks=$ranks
+gpus_per_node=$gpn
+launcher=mpijob
+timeout_s=$P_RUN_TIMEOUT
+mpijob=$name
+command=mpirun -np $ranks -bind-to none -x NCCL_DEBUG=VERSION -x LD_LIBRARY_PATH -x PATH ${P_PATH:+$P_PATH/}$BIN ${args[*]}"
+      if ! cmx_section "create-n$n-r$r" "${KC[@]}" -n "$NS" create --validate=false -f "$CMX_TMP/mpijob-$n-$r.json" -o name; then
+        cmx_text "skip-n$n-r$r" "kubectl create mpijob failed (see section create-n$n-r$r)"
+        break 2
+      fi
+      t_start=$(date +%s)
+      launcher="" phase="" code="" run_rc=124
+      sel="clustermax-run=$RUN_ID,training.kubeflow.org/job-name=$name,training.kubeflow.org/job-role=launcher"
+      while :; do
+        line=$("${KC[@]}" -n "$NS" get pods -l "$sel" \
+          -o 'jsonpath={range .items[*]}{.metadata.name}{" "}{.status.phase}{" "}{.status.containerStatuses[0].state.terminated.exitCode}{"\n"}{end}' 2>/dev/null | tail -1)
+        read -r launcher phase code <<<"$line"
+        case $phase in
+          Succeeded) run_rc=0; break ;;
+          Failed) run_rc=${code:-1}; [ "$run_rc" = 0 ] && run_rc=1; break ;;
+        esac
+        if [ $(($(date +%s) - t_start)) -ge "$P_RUN_TIMEOUT" ]; then break; fi
+        sleep "$POLL"
+      done
+      cmx_launcher_log() {
+        if [ -n "$launcher" ]; then "${KC[@]}" -n "$NS" logs "pod/$launcher" || true; fi
+        return "$run_rc"  # not $rc: cmx_section has a local of that name
+      }
+      cmx_section "run-n$n-r$r" cmx_launcher_log
+      cmx_section "pods-n$n-r$r" "${KC[@]}" -n "$NS" get pods -l "clustermax-run=$RUN_ID,training.kubeflow.org/job-name=$name" -o wide
+      # free the GPUs before the next run: delete the job, wait (bounded) for its pods to go
+      "${KC[@]}" -n "$NS" delete mpijobs.kubeflow.org "$name" --wait=false --ignore-not-found >/dev/null 2>&1
+      "${KC[@]}" -n "$NS" delete pods -l "clustermax-run=$RUN_ID" --wait=false --ignore-not-found >/dev/null 2>&1
+      for _ in $(seq 1 60); do
+        left=$("${KC[@]}" -n "$NS" get pods -l "clustermax-run=$RUN_ID" -o name 2>/dev/null) || break
+        [ -z "$left" ] && break
+        sleep 1
+      done
+    done
+  done
+  # clean up now (the exit hook does it again) and prove nothing of this probe is left
+  "${KC[@]}" -n "$NS" delete mpijobs.kubeflow.org,pods -l "clustermax-run=$RUN_ID" --wait=false --ignore-not-found >/dev/null 2>&1
+  for _ in $(seq 1 60); do
+    left=$("${KC[@]}" -n "$NS" get mpijobs.kubeflow.org,pods -l "clustermax-run=$RUN_ID" -o name 2>/dev/null) || break
+    [ -z "$left" ] && break
+    sleep 1
+  done
+  cmx_section leftover "${KC[@]}" -n "$NS" get mpijobs.kubeflow.org,pods -l "clustermax-run=$RUN_ID" -o name
+  cmx_text plan "$PLAN"
+  exit 0
+fi
 
 # ---------------------------------------------------------------------------------------------------
 # Slurm

@@ -182,16 +182,31 @@ def parse(inp: ProbeParseInput) -> ProbeParseOutput:
 
     skipped = plan.get("skipped")
     if skipped:
-        not_installed = "not found" in skipped
+        # skip_code names the missing component's remediation (no-mpi-operator on Kubernetes)
+        skip_code = plan.get("skip_code", "")
+        not_installed = "not found" in skipped or bool(skip_code)
         return ProbeParseOutput(
             status=ProbeStatus.SKIPPED,
             substatus=SubStatus.NOT_INSTALLED if not_installed else SubStatus.NOT_APPLICABLE,
             message=skipped,
-            remediation=rem.get("nccl-tests-missing") if not_installed else None,
+            remediation=rem.get(skip_code or "nccl-tests-missing") if not_installed else None,
             measurements=measurements,
             findings=findings,
             facts={"plan": dict(plan)},
         )
+
+    if "leftover" in s:
+        # Kubernetes (launcher=mpijob): what the probe created and could not delete; unknown when the
+        # listing itself failed
+        left = s["leftover"]
+        clean = None if left.rc != 0 else not left.text.strip()
+        metric("nccl.k8s_clean", clean)
+        if clean is False:
+            find(
+                "leftover",
+                Severity.MEDIUM,
+                "objects created by the probe are still there: " + " ".join(left.text.split()),
+            )
 
     runs: list[RunData] = []
     for name, sec in s.items():
