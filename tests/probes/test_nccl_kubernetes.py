@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from clustermax.engine.runner import ProbeContext, run_probe
+from clustermax.engine.runner import ProbeContext, result_from_commands, run_probe
 from clustermax.models import ProbeResult, ProbeStatus, SubStatus
 from clustermax.transport.local import LocalTransport
 from tests.infra import kube_apiserver
@@ -88,7 +88,7 @@ def test_one_and_two_node_mpijobs_parsed_and_cleaned() -> None:
     intra = dict(impl="nccl-tests", scope="intra", nodes="1", ranks="1", run="1")
     assert value(res, "nccl.algbw_peak", **intra) == pytest.approx(195.31)
     assert value(res, "nccl.busbw_peak", **intra) is None
-    assert value(res, "nccl.k8s_clean") is True
+    assert res.facts["k8s_clean"] is True
     assert value(res, "nccl.runs_hung", collective="all_reduce") == 0
     assert {m.labels["scope"] for m in metrics(res, "nccl.algbw_peak")} == {"intra", "inter"}
 
@@ -154,7 +154,7 @@ def test_launcher_that_never_finishes_is_cut_hung_and_deleted() -> None:
     assert "2 node(s)" in hung.message
     assert metrics(res, "nccl.busbw") == []  # only the header was printed: nothing measured, no zeros
     assert value(res, "nccl.wrong", nodes="2", run="1") is None
-    assert value(res, "nccl.k8s_clean") is True
+    assert res.facts["k8s_clean"] is True
 
 
 def test_interrupt_deletes_the_mpijob_and_its_pods() -> None:
@@ -184,3 +184,26 @@ def test_interrupt_deletes_the_mpijob_and_its_pods() -> None:
         assert left_on(server) == []  # the exit hook deleted the MPIJob (and with it its pods)
         assert any(line.startswith("DELETE /apis/kubeflow.org/v2beta1/") for line in server.requests())
     assert res.status == ProbeStatus.ERROR
+
+
+def test_objects_left_behind_are_reported() -> None:
+    """A real run's leftover listing with the run's own pod names put back in (as if delete had failed)."""
+    with apiserver(kube_apiserver.MPI_CLUSTER) as server:
+        full = {"kubeconfig": kubeconfig_of(server), **SWEEP, "node_counts": [1], "repetitions": 1}
+        cmds, res = run_probe(LocalTransport("local"), spec("nccl_allreduce"), "local", full, K8S)
+    assert res.facts["k8s_clean"] is True
+    out = cmds[0].stdout
+    pods = out.split("@@CMX:BEGIN pods-n1-r1@@\n", 1)[1].split("\n@@CMX:END", 1)[0].splitlines()[1:]
+    names = "\n".join(f"pod/{line.split()[0]}" for line in pods if line.strip())
+    assert "-launcher-" in names and "-worker-0" in names
+    empty = "@@CMX:BEGIN leftover@@\n\n@@CMX:END leftover rc=0@@"
+    assert empty in out
+    left = cmds[0].model_copy(
+        update={"stdout": out.replace(empty, f"@@CMX:BEGIN leftover@@\n{names}\n@@CMX:END leftover rc=0@@")}
+    )
+    again = result_from_commands(spec("nccl_allreduce"), "local", full, [left])
+    assert again.facts["k8s_clean"] is False
+    (finding,) = [f for f in again.findings if f.code == "leftover"]
+    assert "-worker-0" in finding.message and finding.remediation
+    cut = cmds[0].model_copy(update={"stdout": out[: out.index("@@CMX:BEGIN leftover@@")]})
+    assert "k8s_clean" not in result_from_commands(spec("nccl_allreduce"), "local", full, [cut]).facts

@@ -25,7 +25,7 @@ from ..measure.nccl import (
     version_measurement,
     wrong_finding,
 )
-from ..models import Finding, Measurement, ProbeStatus, ScalarValue, Severity, SubStatus
+from ..models import Finding, JSONValue, Measurement, ProbeStatus, ScalarValue, Severity, SubStatus
 from .base import ProbeParseInput, ProbeParseOutput, Section
 
 _RUN = re.compile(r"^run-n(?P<n>\d+)-r(?P<r>\d+)$")
@@ -195,12 +195,13 @@ def parse(inp: ProbeParseInput) -> ProbeParseOutput:
             facts={"plan": dict(plan)},
         )
 
+    facts: dict[str, JSONValue] = {"plan": dict(plan)}
     if "leftover" in s:
-        # Kubernetes (launcher=mpijob): what the probe created and could not delete; unknown when the
-        # listing itself failed
+        # Kubernetes (launcher=mpijob): what the probe created and could not delete; unknown (null) when
+        # the listing itself failed or never ran
         left = s["leftover"]
         clean = None if left.rc != 0 else not left.text.strip()
-        metric("nccl.k8s_clean", clean)
+        facts["k8s_clean"] = clean
         if clean is False:
             find(
                 "leftover",
@@ -310,5 +311,5 @@ def parse(inp: ProbeParseInput) -> ProbeParseOutput:
         ),
         measurements=measurements,
         findings=findings,
-        facts={"plan": dict(plan)},
+        facts=facts,
     )
