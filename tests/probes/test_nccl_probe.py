@@ -130,12 +130,11 @@ def test_forced_nccl_env_is_flagged() -> None:
     assert metric_values(clean, "nccl.autoconfig") == [True]
 
 
-def test_kubernetes_is_not_applicable_and_missing_tools_not_installed() -> None:
+def test_kubernetes_without_gpu_nodes_is_not_applicable_and_missing_tools_not_installed() -> None:
     k8s = run_parser(
         section(
             "plan",
-            "platform=kubernetes\nskipped=kubernetes: launching through an MPIJob is not "
-            "implemented; run on Slurm or bare hosts",
+            "platform=kubernetes\nskipped=kubernetes: no schedulable node with allocatable nvidia.com/gpu",
         )
     )
     assert k8s.status is ProbeStatus.SKIPPED and k8s.substatus is SubStatus.NOT_APPLICABLE
