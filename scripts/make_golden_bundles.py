@@ -29,6 +29,8 @@ H100_PROFILE = [
     "fabric=infiniband-ndr",
     "--profile",
     "nic_count=8",
+    "--profile",
+    "gpus_per_node=8",
 ]
 
 BUNDLES: dict[str, tuple[list[str], list[str]]] = {
@@ -55,7 +57,7 @@ BUNDLES: dict[str, tuple[list[str], list[str]]] = {
         ],
     ),
     "h100-smi-only": (
-        ["--provider", "example-smi", "--cluster", "one-table"],
+        ["--provider", "example-smi", "--cluster", "one-table", "--profile", "gpus_per_node=8"],
         ["tests/data/nvidia-smi/h100x8-565-table.txt"],
     ),
     "nccl-gh200-wrong": (

@@ -371,3 +371,149 @@ def test_source_date_epoch_makes_the_bundle_reproducible(tmp_path: Path) -> None
     assert bad.returncode == 2 and bad.stderr.startswith(
         "error: SOURCE_DATE_EPOCH='yesterday' is not a number"
     )
+
+
+# ------------------------------------------------------------------------- expected GPU count of nvidia-smi
+
+SMI_TABLE = DATA / "nvidia-smi" / "h100x8-565-table.txt"  # 8x H100
+NODE_ONE = DATA / "scontrol-node" / "nano-23.11.11-h100-mixed.txt"  # hgpn01, Gres=gpu:H100:8
+NODES_MIXED = DATA / "scontrol-node" / "dev-22.05.8.txt"  # cpu1 (no GPU), gpu1..gpu3 gpu:h100:8
+
+
+def _expected(bundle: Bundle) -> list[tuple[str, object, dict[str, str]]]:
+    return [
+        (m.metric, m.value, m.labels)
+        for r in bundle.results
+        if r.probe_id == "gpu_health"
+        for m in r.measurements
+        if m.metric in ("gpu.expected_count", "gpu.count_ok")
+    ]
+
+
+def _import(tmp_path: Path, *args: str) -> Bundle:
+    out = tmp_path / "out"
+    r = run("--provider", "p", "--cluster", "c", "--out", str(out), *args)
+    assert r.returncode == 0, r.stderr
+    return load(out)
+
+
+def _reparse_is_identical(bundle: Bundle) -> None:
+    from clustermax.engine.reparse import reparse_bundle
+    from clustermax.scoring import load_rubric, score_bundle
+
+    again = reparse_bundle(bundle)
+    assert again.results == bundle.results
+    rubric = load_rubric(None)
+    assert score_bundle(again, rubric).model_dump(exclude={"bundle_sha256"}) == score_bundle(
+        bundle, rubric
+    ).model_dump(exclude={"bundle_sha256"})
+
+
+def test_profile_gpus_per_node_is_the_expected_count(tmp_path: Path) -> None:
+    from clustermax.scoring import load_rubric, score_bundle
+
+    bundle = _import(tmp_path, "--profile", "gpus_per_node=8", str(SMI_TABLE))
+    assert bundle.target.profile_override == {"gpus_per_node": 8}
+    assert _expected(bundle) == [
+        ("gpu.expected_count", 8, {"expected_source": "profile"}),
+        ("gpu.count_ok", True, {"expected_source": "profile"}),
+    ]
+    result = score_bundle(bundle, load_rubric(None))
+    assert {c.id: c.verdict.value for c in result.criteria}["gpu-count-ok"] == "pass"
+    assert "bronze:gpu-count-ok" not in result.gates_failed
+    _reparse_is_identical(bundle)
+
+
+def test_profile_expecting_more_gpus_than_visible_fails_the_count(tmp_path: Path) -> None:
+    bundle = _import(tmp_path, "--profile", "gpus_per_node=16", str(SMI_TABLE))
+    assert _expected(bundle) == [
+        ("gpu.expected_count", 16, {"expected_source": "profile"}),
+        ("gpu.count_ok", False, {"expected_source": "profile"}),
+    ]
+    smi = next(r for r in bundle.results if r.probe_id == "gpu_health")
+    assert [(f.code, f.message) for f in smi.findings if f.code == "gpu-missing"] == [
+        ("gpu-missing", "8 of 16 expected GPUs are visible")
+    ]
+    _reparse_is_identical(bundle)
+
+
+def test_profile_wins_over_gres(tmp_path: Path) -> None:
+    bundle = _import(tmp_path, "--profile", "gpus_per_node=4", str(SMI_TABLE), str(NODE_ONE))
+    assert _expected(bundle)[0] == ("gpu.expected_count", 4, {"expected_source": "profile"})
+    _reparse_is_identical(bundle)
+
+
+def test_gres_of_the_only_node_is_the_expected_count(tmp_path: Path) -> None:
+    # the scontrol file comes after the nvidia-smi file: the whole import is read before mapping
+    bundle = _import(tmp_path, str(SMI_TABLE), str(NODE_ONE))
+    assert bundle.target.profile_override is None
+    assert _expected(bundle) == [
+        ("gpu.expected_count", 8, {"expected_source": "gres"}),
+        ("gpu.count_ok", True, {"expected_source": "gres"}),
+    ]
+    # the raw evidence is kept as it was
+    assert [c.stdout for c in bundle.commands] == [SMI_TABLE.read_text(), NODE_ONE.read_text()]
+    _reparse_is_identical(bundle)
+
+
+def test_gres_of_the_node_named_by_host(tmp_path: Path) -> None:
+    bundle = _import(tmp_path, "--host", "gpu2", str(NODES_MIXED), str(SMI_TABLE))
+    assert _expected(bundle) == [
+        ("gpu.expected_count", 8, {"expected_source": "gres"}),
+        ("gpu.count_ok", True, {"expected_source": "gres"}),
+    ]
+    _reparse_is_identical(bundle)
+
+
+@pytest.mark.parametrize(
+    ("args", "why"),
+    [
+        ([str(SMI_TABLE)], "no profile and no scontrol output"),
+        ([str(SMI_TABLE), str(NODES_MIXED)], "nodes differ (cpu1 has no GPU) and no --host names one"),
+        (["--host", "cpu1", str(SMI_TABLE), str(NODES_MIXED)], "the named node has no GPU in its GRES"),
+    ],
+)
+def test_no_expected_count_without_a_source(tmp_path: Path, args: list[str], why: str) -> None:
+    from clustermax.scoring import load_rubric, score_bundle
+
+    bundle = _import(tmp_path, *args)
+    assert _expected(bundle) == [("gpu.expected_count", None, {}), ("gpu.count_ok", None, {})], why
+    result = score_bundle(bundle, load_rubric(None))
+    assert {c.id: c.verdict.value for c in result.criteria}["gpu-count-ok"] == "not_measured"
+    assert "bronze:gpu-count-ok" in result.gates_failed
+    _reparse_is_identical(bundle)
+
+
+def test_reparse_needs_the_bundle_context_for_the_expected_count(tmp_path: Path) -> None:
+    bundle = _import(tmp_path, str(SMI_TABLE), str(NODE_ONE))
+    smi_cmd = bundle.commands[0]
+    alone = reparse_import_commands([smi_cmd])
+    with_gres = reparse_import_commands([smi_cmd], context=bundle.commands)
+    with_profile = reparse_import_commands([smi_cmd], profile={"gpus_per_node": 2}, context=bundle.commands)
+    counts = [
+        next(m for m in r.measurements if m.metric == "gpu.expected_count")
+        for r in (alone, with_gres, with_profile)
+    ]
+    assert [(m.value, m.labels) for m in counts] == [
+        (None, {}),
+        (8, {"expected_source": "gres"}),
+        (2, {"expected_source": "profile"}),
+    ]
+
+
+def test_score_cli_reparse_matches_with_gres(tmp_path: Path) -> None:
+    _import(tmp_path, "--host", "gpu1", str(SMI_TABLE), str(NODES_MIXED))
+
+    def score(*extra: str) -> str:
+        proc = subprocess.run(
+            [sys.executable, "-m", "clustermax", "score", "-f", "json", *extra, str(tmp_path / "out")],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    plain = score()
+    assert '"gpu-count-ok"' in plain
+    assert plain == score("--reparse")

@@ -74,7 +74,9 @@ def import_command(
             "--profile",
             metavar="KEY=VALUE",
             help="Hardware profile to score against (repeatable): gpu_model, gpus_per_node, fabric, "
-            "nic_count, nic_rate_gbps; e.g. --profile gpu_model=H100-SXM --profile fabric=infiniband-ndr.",
+            "nic_count, nic_rate_gbps; e.g. --profile gpu_model=H100-SXM --profile fabric=infiniband-ndr. "
+            "gpus_per_node is also every nvidia-smi output's expected GPU count (else an imported "
+            "scontrol show node's GRES, else unknown).",
         ),
     ] = None,
 ) -> None:

@@ -15,6 +15,14 @@ its own result. Cluster-scope results derived from several hosts' results (gpu.v
 :func:`reparse_import_commands` re-derives a :class:`ProbeResult` from its stored import commands with
 today's parsers (the scoring ``--reparse`` path).
 
+Expected GPU count of an nvidia-smi output (gpu.expected_count / gpu.count_ok), as an audit has it from
+its parameter or the node's Slurm GRES (:func:`expected_gpus`): ``--profile gpus_per_node=N`` for every
+file; otherwise the GRES of an ``scontrol show node`` output imported alongside, for the node the
+nvidia-smi output belongs to (its host, from ``--host``), or the one GPU type and count every listed node
+has; otherwise unknown (null, not measured). The two metrics carry ``expected_source=profile|gres``.
+Both inputs are in the bundle (``target.profile_override`` and the stored commands), so re-parsing
+gives the same values.
+
 Reproducible imports: with ``SOURCE_DATE_EPOCH`` set (the reproducible-builds.org convention, seconds
 since the epoch) every timestamp of the bundle is that instant and the machine that ran the import is
 not recorded (``origin.python`` / ``origin.platform`` = "unrecorded", ``origin.run_from`` null), so the
@@ -51,6 +59,7 @@ from .models import (
     Target,
 )
 from .parsers.base import ParsedOutput, ParseError
+from .parsers.slurm import ScontrolNodeOutput, SlurmNode
 
 IMPORT_PREFIX = "import:"
 
@@ -134,6 +143,42 @@ def detect_kind(text: str) -> tuple[str | None, str]:
     return kind, f"detected as {kind} ({confidence:.2f})"
 
 
+@dataclass(frozen=True)
+class ExpectedGpus:
+    """How many GPUs a node should have, and where that came from (``profile`` or ``gres``)."""
+
+    count: int
+    source: str
+
+
+def expected_gpus(
+    host: str, profile: Mapping[str, JSONValue] | None, nodes: Sequence[SlurmNode]
+) -> ExpectedGpus | None:
+    """The expected GPU count of ``host``'s nvidia-smi output in an import; None when unknown.
+
+    ``profile``: the bundle's profile override (its ``gpus_per_node`` wins). ``nodes``: the nodes of
+    every ``scontrol show node`` output of the import: the GRES GPU count of the node named ``host``,
+    else the GPU count and type shared by every listed node. A count below 1 tells nothing.
+    """
+    per_node = (profile or {}).get("gpus_per_node")
+    if isinstance(per_node, int) and not isinstance(per_node, bool) and per_node >= 1:
+        return ExpectedGpus(per_node, "profile")
+    named = {n.gpu_count for n in nodes if n.name == host}
+    if named:
+        count = named.pop() if len(named) == 1 else None
+        return ExpectedGpus(count, "gres") if count is not None and count >= 1 else None
+    shared = {(n.gpu_count, n.gpu_type) for n in nodes}
+    if len(shared) == 1:
+        count, _ = shared.pop()
+        if count is not None and count >= 1:
+            return ExpectedGpus(count, "gres")
+    return None
+
+
+def _slurm_nodes(parsed: Sequence[ParsedOutput]) -> list[SlurmNode]:
+    return [n for out in parsed if isinstance(out, ScontrolNodeOutput) for n in out.nodes]
+
+
 def map_parsed(kind: str, parsed: ParsedOutput, host: str) -> tuple[list[Measurement], list[Finding]]:
     mapper = _mapper(kind)
     if mapper is None:
@@ -159,8 +204,16 @@ def _file_name(cmd: CommandResult) -> str:
     return cmd.command.removeprefix("import ")
 
 
-def _probe_result(kind: str, parsed: list[tuple[CommandResult, ParsedOutput]]) -> ProbeResult:
-    """The result of the parsed files of one kind (one file, or every file of a grouped kind)."""
+def _probe_result(
+    kind: str,
+    parsed: list[tuple[CommandResult, ParsedOutput]],
+    profile: Mapping[str, JSONValue] | None = None,
+    nodes: Sequence[SlurmNode] = (),
+) -> ProbeResult:
+    """The result of the parsed files of one kind (one file, or every file of a grouped kind).
+
+    ``profile`` and ``nodes`` give an nvidia-smi output its expected GPU count (:func:`expected_gpus`).
+    """
     cmds = [cmd for cmd, _ in parsed]
     first = cmds[0]
     if kind in GROUPED_KINDS:
@@ -171,6 +224,18 @@ def _probe_result(kind: str, parsed: list[tuple[CommandResult, ParsedOutput]]) -
             ImportedLog(out, cmd.host, cmd.stdout) for cmd, out in parsed if isinstance(out, NcclTestsOutput)
         ]
         measurements, findings = import_measurements(logs)
+    elif kind == "nvidia-smi":
+        from .measure.gpu import nvidia_smi_measurements
+        from .parsers.nvidia_smi import NvidiaSmiOutput
+
+        smi = parsed[0][1]
+        expected = expected_gpus(first.host, profile, nodes)
+        measurements, findings = nvidia_smi_measurements(
+            smi if isinstance(smi, NvidiaSmiOutput) else None,
+            first.host,
+            expected=expected.count if expected else None,
+            expected_source=expected.source if expected else None,
+        )
     else:
         measurements, findings = map_parsed(kind, parsed[0][1], first.host)
     warnings = [w for _, out in parsed for w in out.warnings]
@@ -203,11 +268,35 @@ def _kind_of(cmd: CommandResult) -> str:
     return cmd.step[len(IMPORT_PREFIX) :]
 
 
-def reparse_import_commands(cmds: Sequence[CommandResult]) -> ProbeResult:
+def _context_nodes(context: Sequence[CommandResult]) -> list[SlurmNode]:
+    """The Slurm nodes of the imported ``scontrol show node`` outputs among ``context``, parsed today."""
+    from .parsers.registry import get_parser
+
+    node_cmds = [c for c in context if c.step == f"{IMPORT_PREFIX}scontrol-node"]
+    if not node_cmds:
+        return []
+    parser = get_parser("scontrol-node").load()
+    outputs: list[ParsedOutput] = []
+    for cmd in node_cmds:
+        try:
+            outputs.append(parser(cmd.stdout))
+        except ParseError:
+            continue
+    return _slurm_nodes(outputs)
+
+
+def reparse_import_commands(
+    cmds: Sequence[CommandResult],
+    *,
+    profile: Mapping[str, JSONValue] | None = None,
+    context: Sequence[CommandResult] = (),
+) -> ProbeResult:
     """Re-derive the probe result of imported files (one result's commands) with today's parsers.
 
-    Files that no longer parse are left out of a grouped result and named in its message; when none
-    parses the result is the first file's parse error.
+    ``profile``: the bundle's ``target.profile_override``; ``context``: every command of the bundle
+    (its imported ``scontrol show node`` outputs): what the import used for the expected GPU count, so
+    the result is a pure function of the bundle. Files that no longer parse are left out of a grouped
+    result and named in its message; when none parses the result is the first file's parse error.
     """
     from .parsers.registry import get_parser
 
@@ -226,7 +315,8 @@ def reparse_import_commands(cmds: Sequence[CommandResult]) -> ProbeResult:
             errors.append((cmd, err))
     if not parsed:
         return _error_result(kind, errors[0][0], errors[0][1])
-    result = _probe_result(kind, parsed)
+    nodes = _context_nodes(context) if kind == "nvidia-smi" else []
+    result = _probe_result(kind, parsed, profile, nodes)
     if errors:
         failed = "; ".join(f"{_file_name(c)}: {e}" for c, e in errors)
         result = result.model_copy(update={"message": f"{result.message}; not parsed: {failed}"})
@@ -388,7 +478,7 @@ def import_files(
         options={"kind": kind, "host": host},
         hosts=list(hosts.values()),
         commands=commands,
-        results=with_derived(_results(entries)),
+        results=with_derived(_results(entries, profile)),
         imports=imports,
     )
     return ImportOutcome(bundle=bundle, imported=imported)
@@ -396,8 +486,10 @@ def import_files(
 
 def _results(
     entries: list[tuple[str, CommandResult, ParsedOutput | None, ParseError | None]],
+    profile: Mapping[str, JSONValue] | None = None,
 ) -> list[ProbeResult]:
     """One result per file, except the parsed files of a grouped kind: one result at the first's place."""
+    nodes = _slurm_nodes([p for k, _, p, _ in entries if k == "scontrol-node" and p is not None])
     results: list[ProbeResult] = []
     grouped: dict[str, list[tuple[CommandResult, ParsedOutput]]] = {}
     slots: dict[str, int] = {}
@@ -410,7 +502,7 @@ def _results(
                 results.append(_error_result(file_kind, cmd, None))  # placeholder, replaced below
             grouped.setdefault(file_kind, []).append((cmd, parsed))
         else:
-            results.append(_probe_result(file_kind, [(cmd, parsed)]))
+            results.append(_probe_result(file_kind, [(cmd, parsed)], profile, nodes))
     for file_kind, members in grouped.items():
         results[slots[file_kind]] = _probe_result(file_kind, members)
     return results

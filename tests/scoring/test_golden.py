@@ -39,6 +39,7 @@ GOLDEN: dict[str, tuple[str, float, dict[str, str]]] = {
             "gpu-idle-temperature": "pass",
             "nccl-wrong": "pass",
             "slurm-nodes-available": "pass",
+            "gpu-count-ok": "pass",  # 8 of 8 GPUs, expected count from --profile gpus_per_node=8
         },
     ),
     "h100-failing-health": (
@@ -76,6 +77,7 @@ GOLDEN: dict[str, tuple[str, float, dict[str, str]]] = {
             "gpu-power-limit": "pass",
             "gpu-ecc-uncorrected": "pass",
             "gpu-idle-temperature": "pass",
+            "gpu-count-ok": "pass",  # --profile gpus_per_node=8
         },
     ),
     "nccl-gh200-wrong": ("underperforming", 53.33, {"nccl-run-spread": "pass", "nccl-wrong": "fail"}),
@@ -115,8 +117,29 @@ def test_healthy_bundle_is_held_down_only_by_what_an_import_cannot_show() -> Non
     # no single-node log among the fixtures: intra-node all-reduce is not measured, never guessed
     assert by_id["nccl-intra-busbw"].verdict.value == "not_measured"
     assert by_id["nccl-no-hung-runs"].verdict.value == "not_measured"  # an import cannot tell a hung run
-    assert "bronze:gpu-count-ok" in result.gates_failed  # no expected GPU count in an import
+    # the expected GPU count comes from --profile gpus_per_node=8 (the GRES of the imported scontrol
+    # output says 8 too, but the profile wins): the Bronze GPU-count gate holds, coverage does not
+    counts = [
+        m
+        for r in load_bundle(BUNDLES / "h100-healthy-ndr").results
+        for m in r.measurements
+        if m.metric in ("gpu.expected_count", "gpu.count_ok")
+    ]
+    assert [(m.metric, m.value, m.labels) for m in counts] == [
+        ("gpu.expected_count", 8, {"expected_source": "profile"}),
+        ("gpu.count_ok", True, {"expected_source": "profile"}),
+    ]
+    assert by_id["gpu-count-ok"].verdict.value == "pass"
+    assert "bronze:gpu-count-ok" not in result.gates_failed
     assert "bronze:coverage" in result.gates_failed
+
+
+def test_mixed_node_evidence_has_no_expected_gpu_count() -> None:
+    # h100-failing-health mixes an 8-GPU H100 table with a 4-GPU A100 output and has neither
+    # gpus_per_node nor a scontrol node listing: the expected count is unknown, never guessed
+    result = score_bundle(load_bundle(BUNDLES / "h100-failing-health"), load_rubric(None))
+    assert {c.id: c for c in result.criteria}["gpu-count-ok"].verdict.value == "not_measured"
+    assert "bronze:gpu-count-ok" in result.gates_failed
 
 
 def test_failing_health_bundle_fails_the_gpu_health_gates() -> None:

@@ -5,17 +5,20 @@ scored with the current parsers. Connection-level errors (the host was unreachab
 ...) and results without commands are kept as they were: there is nothing to re-parse.
 
 Commands made by ``clustermax import`` (step ``import:<kind>``) are re-parsed by
-``clustermax.importer.reparse_import_commands(cmds)`` (imported lazily) with all the import commands of
-the result (the nccl-tests logs of one import form one result), which returns the new ProbeResult (or an
+``clustermax.importer.reparse_import_commands(cmds, profile=..., context=...)`` (imported lazily) with all
+the import commands of the result (the nccl-tests logs of one import form one result), the bundle's
+``target.profile_override`` and every command of the bundle (an nvidia-smi output's expected GPU count
+comes from the profile or an imported ``scontrol show node``), which returns the new ProbeResult (or an
 object with ``status``/``substatus``/``message``/``measurements``/``findings``/``facts``).
 """
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..models import Bundle, CommandResult, ProbeResult, ProbeSpec
+from ..models import Bundle, CommandResult, JSONValue, ProbeResult, ProbeSpec
 from .derive import is_derived, with_derived
 from .loader import load_probe_specs
 from .runner import result_from_commands
@@ -23,9 +26,14 @@ from .runner import result_from_commands
 _FIELDS = ("status", "substatus", "message", "remediation", "measurements", "findings", "facts")
 
 
-def _reparse_import(result: ProbeResult, cmds: list[CommandResult]) -> ProbeResult:
+def _reparse_import(
+    result: ProbeResult,
+    cmds: list[CommandResult],
+    profile: Mapping[str, JSONValue] | None,
+    context: Sequence[CommandResult],
+) -> ProbeResult:
     importer = importlib.import_module("clustermax.importer")
-    new: Any = importer.reparse_import_commands(cmds)
+    new: Any = importer.reparse_import_commands(cmds, profile=profile, context=context)
     if isinstance(new, ProbeResult):
         return new
     update = {f: getattr(new, f) for f in _FIELDS if hasattr(new, f)}
@@ -33,15 +41,21 @@ def _reparse_import(result: ProbeResult, cmds: list[CommandResult]) -> ProbeResu
 
 
 def reparse_result(
-    result: ProbeResult, commands: dict[str, CommandResult], specs: dict[str, ProbeSpec]
+    result: ProbeResult,
+    commands: dict[str, CommandResult],
+    specs: dict[str, ProbeSpec],
+    profile: Mapping[str, JSONValue] | None = None,
 ) -> ProbeResult:
-    """``result`` re-derived from its commands (unchanged when there is nothing to re-parse)."""
+    """``result`` re-derived from its commands (unchanged when there is nothing to re-parse).
+
+    ``profile``: the bundle's ``target.profile_override`` (an imported result's expected GPU count).
+    """
     cmds = [commands[cid] for cid in result.command_ids if cid in commands]
     if not cmds:
         return result
     imports = [c for c in cmds if c.step.startswith("import:")]
     if imports:
-        return _reparse_import(result, imports)
+        return _reparse_import(result, imports, profile, list(commands.values()))
     spec = specs.get(result.probe_id)
     if spec is None:
         return result
@@ -54,5 +68,6 @@ def reparse_bundle(bundle: Bundle, specs: dict[str, ProbeSpec] | None = None) ->
     if specs is None:
         specs = load_probe_specs() if any(not c.step.startswith("import:") for c in bundle.commands) else {}
     commands = {c.id: c for c in bundle.commands}
-    results = [reparse_result(r, commands, specs) for r in bundle.results if not is_derived(r)]
+    profile = bundle.target.profile_override
+    results = [reparse_result(r, commands, specs, profile) for r in bundle.results if not is_derived(r)]
     return bundle.model_copy(update={"results": with_derived(results)})

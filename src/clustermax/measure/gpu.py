@@ -13,7 +13,8 @@ Semantics (documented for users in docs/probes-gpu.md and docs/parsers-gpu.md):
 
 * gpu.count: GPUs in the output; 0 when the tool failed (``tool_failed``) or the output names a driver
   but no GPU; null when nothing could be read. gpu.expected_count / gpu.count_ok: only when the caller
-  knows how many GPUs to expect (the probe: parameter or Slurm GRES; an import: null).
+  knows how many GPUs to expect (the probe: parameter or Slurm GRES; an import: ``--profile
+  gpus_per_node`` or the GRES of an imported ``scontrol show node``, labelled ``expected_source``; else null).
 * gpu.throttled: GPUs with an active clocks event reason other than Idle, Applications Clocks
   Setting and Display Clock Setting; not measured when the output has no reasons section.
 * gpu.pcie_degraded: GPUs whose link width is below its maximum, or whose generation is below its
@@ -126,10 +127,13 @@ def nvidia_smi_measurements(
     *,
     expected: int | None = None,
     tool_failed: bool = False,
+    expected_source: str | None = None,
 ) -> Result:
     """Every nvidia-smi-derived ``gpu.*`` metric. ``parsed`` None: the output could not be read.
 
     ``expected``: GPUs the node should have (None: unknown, so gpu.count_ok is not measured).
+    ``expected_source``: where ``expected`` came from (an import: ``profile`` or ``gres``); given with an
+    expected count, it labels gpu.expected_count and gpu.count_ok ``expected_source=<it>``.
     ``tool_failed``: nvidia-smi exited non-zero; with no GPU read, gpu.count is then 0.
     """
     out = _Out(host, labels)
@@ -140,9 +144,10 @@ def nvidia_smi_measurements(
     else:
         count = 0 if tool_failed else None
     out.m("gpu.count", count)
-    out.m("gpu.expected_count", expected)
+    origin = {"expected_source": expected_source} if expected_source and expected is not None else {}
+    out.m("gpu.expected_count", expected, **origin)
     count_ok = None if count is None or expected is None else count >= expected
-    out.m("gpu.count_ok", count_ok)
+    out.m("gpu.count_ok", count_ok, **origin)
     if count_ok is False:
         out.f("gpu-missing", Severity.CRITICAL, f"{count} of {expected} expected GPUs are visible")
     attached = parsed.attached_gpus if parsed is not None else None
