@@ -27,8 +27,20 @@ trap 'trap "" TERM INT HUP; exit 130' INT
 trap 'trap "" TERM INT HUP; exit 129' HUP
 # The hook ignores TERM/INT/HUP first: on Ctrl-C or timeout the whole process group may get TERM twice
 # (once from clustermax, once forwarded by `timeout`), which would otherwise kill the deleting kubectl.
-# It must finish within timeout's 10 s KILL grace, hence the short request timeout.
-cmx_add_cleanup 'trap "" TERM INT HUP; kubectl --request-timeout=5s --cache-dir "$CMX_TMP/kube-cache" ${CMX_PARAM_CONTEXT:+--context "$CMX_PARAM_CONTEXT"} -n "$NS" delete pods -l "clustermax-run=$RUN_ID" --wait=false --ignore-not-found'
+# It must finish within timeout's 10 s KILL grace, hence the short request timeouts. It uses a discovery
+# cache of its own (a kubectl killed mid-write can leave the shared one unreadable) and tries again until
+# a listing shows nothing of this run is left (a loaded API server can drop one request).
+cmx_ttfj_k8s_cleanup() {
+  trap "" TERM INT HUP
+  local k=(kubectl --request-timeout=3s --cache-dir "$CMX_TMP/kube-cache-cleanup") attempt left
+  if [ -n "${CMX_PARAM_CONTEXT:-}" ]; then k+=(--context "$CMX_PARAM_CONTEXT"); fi
+  for attempt in 1 2 3; do
+    "${k[@]}" -n "$NS" delete pods -l "clustermax-run=$RUN_ID" --wait=false --ignore-not-found >/dev/null 2>&1
+    left=$("${k[@]}" -n "$NS" get pods -l "clustermax-run=$RUN_ID" -o name 2>/dev/null) && [ -z "$left" ] && return 0
+    [ "$attempt" = 3 ] || sleep 0.2
+  done
+}
+cmx_add_cleanup cmx_ttfj_k8s_cleanup
 
 secs() { printf '%s' "${1%.*}"; }
 for i in $(seq 0 "$REPS"); do
