@@ -369,9 +369,8 @@ if [ "$platform" = kubernetes ]; then
   fi
   RUN_ID="cmx-nccl-$(date +%s)-$$-${RANDOM}"
   cmx_text run-id "run_id=$RUN_ID namespace=$NS"
-  # The hook ignores TERM/INT/HUP (a second signal must not cut it short) and must end within timeout's
-  # KILL grace, hence the short request timeout; the MPIJob's owned objects go with it (garbage collector).
-  cmx_add_cleanup 'trap "" TERM INT HUP; kubectl --request-timeout=5s --cache-dir "$CMX_TMP/kube-cache" ${CMX_PARAM_CONTEXT:+--context "$CMX_PARAM_CONTEXT"} -n "$NS" delete mpijobs.kubeflow.org,pods -l "clustermax-run=$RUN_ID" --wait=false --ignore-not-found'
+  # The exit hook deletes the run's MPIJobs and pods (owned objects also go with their MPIJob).
+  cmx_add_cleanup 'cmx_kube_cleanup mpijobs.kubeflow.org,pods "$NS" "clustermax-run=$RUN_ID"'
   jstr() {
     local s=${1//\\/\\\\}
     s=${s//\"/\\\"}

@@ -20,27 +20,9 @@ IMG=${IMG//\"/\\\"}
 
 cmx_section kubectl-version "${KC[@]}" version -o json || exit 0
 cmx_text run-id "run_id=$RUN_ID namespace=$NS gpus=$GPUS repetitions=$REPS"
-# The first TERM/INT/HUP ends the script; any further one is ignored, so the exit hook below runs to its
-# end (the prelude's handlers would let a second signal cut the hook short).
-trap 'trap "" TERM INT HUP; exit 143' TERM
-trap 'trap "" TERM INT HUP; exit 130' INT
-trap 'trap "" TERM INT HUP; exit 129' HUP
-# The hook ignores TERM/INT/HUP first: on Ctrl-C or timeout the whole process group may get TERM twice
-# (once from clustermax, once forwarded by `timeout`), which would otherwise kill the deleting kubectl.
-# It must finish within timeout's 10 s KILL grace, hence the short request timeouts. It uses a discovery
-# cache of its own (a kubectl killed mid-write can leave the shared one unreadable) and tries again until
-# a listing shows nothing of this run is left (a loaded API server can drop one request).
-cmx_ttfj_k8s_cleanup() {
-  trap "" TERM INT HUP
-  local k=(kubectl --request-timeout=3s --cache-dir "$CMX_TMP/kube-cache-cleanup") attempt left
-  if [ -n "${CMX_PARAM_CONTEXT:-}" ]; then k+=(--context "$CMX_PARAM_CONTEXT"); fi
-  for attempt in 1 2 3; do
-    "${k[@]}" -n "$NS" delete pods -l "clustermax-run=$RUN_ID" --wait=false --ignore-not-found >/dev/null 2>&1
-    left=$("${k[@]}" -n "$NS" get pods -l "clustermax-run=$RUN_ID" -o name 2>/dev/null) && [ -z "$left" ] && return 0
-    [ "$attempt" = 3 ] || sleep 0.2
-  done
-}
-cmx_add_cleanup cmx_ttfj_k8s_cleanup
+# Every pod of this run is deleted by the exit hook, whatever ends the script (the prelude's signal
+# handling lets the hook run to its end; cmx_kube_cleanup retries within timeout's 10 s KILL grace).
+cmx_add_cleanup 'cmx_kube_cleanup pods "$NS" "clustermax-run=$RUN_ID"'
 
 secs() { printf '%s' "${1%.*}"; }
 for i in $(seq 0 "$REPS"); do
