@@ -15,7 +15,7 @@
 # time is the mean over ranks of each rank's mean time per iteration (nccl-tests' default -a 1).
 # With one rank algbw is null (an in-place collective on one rank moves no data) and busbw is 0.
 # "wrong" counts elements that differ from the expected result of one checked call (rank r sends r+1).
-# Keep this file in sync with the copy embedded in run.sh (tests/probes/test_nccl_probe.py checks it).
+# Sent to the host along with run.sh (probe.yaml `files`), which finds it at $CMX_FILES/torch_allreduce.py.
 from __future__ import annotations
 
 import argparse

@@ -6,13 +6,15 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import io
+import os
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-from clustermax.engine.runner import ProbeContext, run_probe
+from clustermax.engine.runner import ProbeContext, build_script, run_probe
 from clustermax.models import ProbeStatus, SubStatus
 from clustermax.probe_parsers.base import ProbeParseInput, split_sections
 from clustermax.probe_parsers.nccl_allreduce import parse
@@ -159,11 +161,20 @@ def test_bad_collective_is_a_clear_error() -> None:
 # ------------------------------------------------------------------------------------ torch fallback
 
 
-def test_torch_bench_embedded_copy_matches_the_file() -> None:
-    script = (PROBES / "nccl_allreduce" / "run.sh").read_text()
-    start = script.index("cat <<'CMX_TORCH_PY'\n") + len("cat <<'CMX_TORCH_PY'\n")
-    end = script.index("\nCMX_TORCH_PY\n")
-    assert script[start:end] + "\n" == (PROBES / "nccl_allreduce" / "torch_allreduce.py").read_text()
+def test_torch_bench_travels_with_the_script_unchanged(tmp_path: Path) -> None:
+    """The engine sends torch_allreduce.py with the script; the script sees it byte for byte."""
+    run_sh = (PROBES / "nccl_allreduce" / "run.sh").read_text()
+    full = build_script(SPEC, "h", {})
+    # everything the engine sends before run.sh itself (context, prelude, extra files), then one read
+    text = full[: full.rindex(run_sh)] + 'cat "$CMX_FILES/torch_allreduce.py" > "$OUT_FILE"\nexit 0\n'
+    out = tmp_path / "bench.py"
+    proc = subprocess.run(
+        ["bash", "-s"], input=text, text=True, capture_output=True, env={**os.environ, "OUT_FILE": str(out)},
+        timeout=60, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert out.read_text() == (PROBES / "nccl_allreduce" / "torch_allreduce.py").read_text()
+    assert "CMX_TORCH_PY" not in run_sh and 'cat "$CMX_FILES/torch_allreduce.py"' in run_sh  # one copy
 
 
 def test_torch_bench_sizes_and_factors() -> None:

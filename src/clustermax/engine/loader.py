@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 from functools import cache
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from ..models import ProbeSpec
 from ..resources import probes_dir
 
 PRELUDE = "_lib/prelude.sh"
+_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 def load_probe_spec(folder: Path) -> ProbeSpec:
@@ -32,6 +35,11 @@ def load_probe_spec(folder: Path) -> ProbeSpec:
         raise ConfigError(path, None, f"id {spec.id!r} differs from its folder name {folder.name!r}")
     if not (folder / spec.script).is_file():
         raise ConfigError(path, None, f"script {spec.script!r} not found next to probe.yaml")
+    for name in spec.files:
+        if not _FILE_NAME.match(name) or not (folder / name).is_file():
+            raise ConfigError(
+                path, None, f"file {name!r} not found next to probe.yaml (plain file names only)"
+            )
     from ..probe_parsers import PROBE_PARSERS
 
     if spec.parser not in PROBE_PARSERS:
@@ -50,11 +58,25 @@ def load_probe_specs(root: Path | None = None) -> dict[str, ProbeSpec]:
 
 
 def probe_script(spec: ProbeSpec, root: Path | None = None) -> str:
-    """The text sent to the host: the prelude, then the probe's script."""
+    """The text sent to the host: the prelude, the probe's extra files, then the probe's script.
+
+    Extra files travel in the same stdin stream as quoted here-documents (nothing is expanded in them),
+    written to ``$CMX_FILES`` inside the prelude's scratch directory, which goes away on exit.
+    """
     base = root or probes_dir()
     prelude = (base / PRELUDE).read_text(encoding="utf-8")
     script = (base / spec.id / spec.script).read_text(encoding="utf-8")
-    return prelude + "\n" + script
+    parts = [prelude]
+    if spec.files:
+        parts.append('CMX_FILES="$CMX_TMP/files"\nmkdir -p "$CMX_FILES"')
+        for name in spec.files:
+            content = (base / spec.id / name).read_text(encoding="utf-8")
+            if not content.endswith("\n"):
+                content += "\n"
+            tag = "CMX_FILE_" + hashlib.sha256(content.encode()).hexdigest()[:20].upper()
+            parts.append(f"cat > \"$CMX_FILES/{name}\" <<'{tag}'\n{content}{tag}")
+    parts.append(script)
+    return "\n".join(parts)
 
 
 def declared_metrics(root: Path | None = None) -> dict[str, tuple[str, str]]:

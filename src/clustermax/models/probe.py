@@ -63,6 +63,11 @@ class ProbeSpec(FrozenModel):
     default: bool = Field(default=True, description="Run by a plain `clustermax audit`.")
     timeout_s: float = Field(gt=0, description="Hard timeout of the remote command.")
     script: str = Field(default="run.sh", description="Script file in the probe folder, sent on stdin.")
+    files: list[str] = Field(
+        default_factory=list,
+        description="Extra files of the probe folder sent along with the script (inside the same stdin "
+        "stream); the script finds them under $CMX_FILES, a folder of its scratch directory.",
+    )
     parser: str = Field(description="Name in clustermax.probe_parsers.PROBE_PARSERS.")
     metrics: list[MetricSpec]
     params: dict[str, ParamSpec] = Field(default_factory=dict)
