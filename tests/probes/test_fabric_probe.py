@@ -13,7 +13,8 @@ from clustermax.parsers.infiniband import parse_ibstat
 from clustermax.probe_parsers.base import ProbeParseInput, split_sections
 from clustermax.probe_parsers.fabric import parse
 from tests.infra.cluster import TestCluster
-from tests.probes.standins import DATA, Standins, installed_standins, spec, ssh_transport, value
+from tests.probes.standins import DATA, Standins, installed_standins, section, spec, ssh_transport, value
+from tests.probes.standins import value as metric
 
 SPEC = spec("fabric")
 CAPTURE = DATA / "captures" / "h100-fc-2026-11-26"
@@ -23,25 +24,10 @@ ROCE_100G = "ibstat/cx6dx-100g-roce-l2fwd-nv-6.txt"
 TOPO_H100 = "nvidia-smi-topo/h100x8-8nic-spaces-gpu-numa-id.txt"
 
 
-def section(name: str, text: str, rc: int = 0, missing: str | None = None) -> str:
-    end = f"rc={rc}" + (f" missing={missing}" if missing else "")
-    return f"@@CMX:BEGIN {name}@@\n{text}\n@@CMX:END {name} {end}@@\n"
-
-
 def run_parser(stdout: str):  # type: ignore[no-untyped-def]
     return parse(
         ProbeParseInput(spec=SPEC, host="n1", commands={}, sections=split_sections(stdout), params={})
     )
-
-
-def metric(out, name: str, **labels: str):  # type: ignore[no-untyped-def]
-    hits = [
-        m.value
-        for m in out.measurements
-        if m.metric == name and all(m.labels.get(k) == v for k, v in labels.items())
-    ]
-    assert len(hits) == 1, (name, hits)
-    return hits[0]
 
 
 def test_single_gpu_host_without_infiniband_has_zero_ports() -> None:

@@ -16,7 +16,8 @@ from clustermax.parsers.nvidia_smi import parse_nvidia_smi
 from clustermax.probe_parsers.base import ProbeParseInput, split_sections
 from clustermax.probe_parsers.gpu_health import cluster_findings, cluster_measurements, parse
 from tests.infra.cluster import TestCluster
-from tests.probes.standins import DATA, Standins, installed_standins, spec, ssh_transport, value
+from tests.probes.standins import DATA, Standins, installed_standins, section, spec, ssh_transport, value
+from tests.probes.standins import value as metric
 
 SPEC = spec("gpu_health")
 H100_Q = "captures/h100-fc-2026-11-26/nvidia-smi-q.txt"
@@ -27,11 +28,6 @@ XID_AKASH = "xid/dmesg-T-akash-43-31-94.log"  # dmesg -T: Xid 43, 43, 31, 94 in 
 FALLEN = "xid/dmesg-fallen-off-bus-no-xid.log"  # plain dmesg: [1843.3] ... fallen off the bus
 DCGM_FAIL_GPU0 = "dcgmi-diag/dcgm-r2-fail-gpu0-excerpt.txt"
 DCGM_B200_PCIE = "dcgmi-diag/dcgm441-b200x8-r2-pcie-fail.txt"
-
-
-def section(name: str, text: str, rc: int = 0, missing: str | None = None) -> str:
-    end = f"rc={rc}" + (f" missing={missing}" if missing else "")
-    return f"@@CMX:BEGIN {name}@@\n{text}\n@@CMX:END {name} {end}@@\n"
 
 
 def run_parser(stdout: str, **params: object):  # type: ignore[no-untyped-def]
@@ -47,16 +43,6 @@ def clock(now: datetime) -> str:
         + section("uptime", "5000.00 9000.00")
         + section("tz", "+0000")
     )
-
-
-def metric(out, name: str, **labels: str):  # type: ignore[no-untyped-def]
-    hits = [
-        m.value
-        for m in out.measurements
-        if m.metric == name and all(m.labels.get(k) == v for k, v in labels.items())
-    ]
-    assert len(hits) == 1, (name, hits)
-    return hits[0]
 
 
 AUG_2024 = datetime(2024, 8, 10, tzinfo=timezone.utc)

@@ -15,6 +15,7 @@ from typing import Any
 
 from clustermax.engine.loader import load_probe_spec
 from clustermax.models import ProbeResult, ProbeSpec
+from clustermax.probe_parsers.base import ProbeParseOutput
 from clustermax.transport.ssh import SSHConnector, SSHTransport, resolve_target
 from tests.infra.cluster import Host, TestCluster
 
@@ -29,7 +30,7 @@ def spec(probe_id: str) -> ProbeSpec:
     return load_probe_spec(PROBES / probe_id)
 
 
-def values(result: ProbeResult, metric: str, **labels: str) -> list[Any]:
+def values(result: ProbeResult | ProbeParseOutput, metric: str, **labels: str) -> list[Any]:
     return [
         m.value
         for m in result.measurements
@@ -37,7 +38,13 @@ def values(result: ProbeResult, metric: str, **labels: str) -> list[Any]:
     ]
 
 
-def value(result: ProbeResult, metric: str, **labels: str) -> Any:
+def section(name: str, text: str, rc: int = 0, missing: str | None = None) -> str:
+    """One section as the prelude's cmx_section prints it (for probe-parser tests)."""
+    end = f"rc={rc}" + (f" missing={missing}" if missing else "")
+    return f"@@CMX:BEGIN {name}@@\n{text}\n@@CMX:END {name} {end}@@\n"
+
+
+def value(result: ProbeResult | ProbeParseOutput, metric: str, **labels: str) -> Any:
     hits = values(result, metric, **labels)
     assert len(hits) == 1, f"{metric} {labels}: {hits}"
     return hits[0]
