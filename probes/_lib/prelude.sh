@@ -45,19 +45,21 @@ cmx_section() {
 cmx_text() { printf '@@CMX:BEGIN %s@@\n%s\n@@CMX:END %s rc=0@@\n' "$1" "$2" "$1"; }
 # cmx_now: wall clock in seconds with nanoseconds, measured on the host.
 cmx_now() { date +%s.%N; }
-# cmx_kube_cleanup KINDS NAMESPACE SELECTOR: delete the Kubernetes objects a probe created (for exit
-# hooks). Ignores signals, uses a discovery cache of its own (a kubectl killed mid-write can leave the
-# shared one unreadable) and tries again until a listing shows nothing is left, within timeout(1)'s
-# 10 s kill grace. Honours KUBECONFIG and CMX_PARAM_CONTEXT like the probes do.
-cmx_kube_cleanup() {
-  trap "" TERM INT HUP
-  local kinds=$1 ns=$2 selector=$3 attempt left
+# cmx_kube_delete KINDS NAMESPACE SELECTOR [TRIES] [PAUSE]: delete the Kubernetes objects a probe
+# created and check with a listing that none is left, trying again up to TRIES times (default 3), PAUSE
+# seconds apart (default 0.2). Short request timeouts and a discovery cache of its own (a kubectl killed
+# mid-write can leave the shared one unreadable). Honours KUBECONFIG and CMX_PARAM_CONTEXT.
+cmx_kube_delete() {
+  local kinds=$1 ns=$2 selector=$3 tries=${4:-3} pause=${5:-0.2} attempt left
   local k=(kubectl --request-timeout=3s --cache-dir "$CMX_TMP/kube-cache-cleanup")
   if [ -n "${CMX_PARAM_CONTEXT:-}" ]; then k+=(--context "$CMX_PARAM_CONTEXT"); fi
-  for attempt in 1 2 3; do
+  for attempt in $(seq 1 "$tries"); do
     "${k[@]}" -n "$ns" delete "$kinds" -l "$selector" --wait=false --ignore-not-found >/dev/null 2>&1
     left=$("${k[@]}" -n "$ns" get "$kinds" -l "$selector" -o name 2>/dev/null) && [ -z "$left" ] && return 0
-    [ "$attempt" = 3 ] || sleep 0.2
+    [ "$attempt" = "$tries" ] || sleep "$pause"
   done
   return 1
 }
+# cmx_kube_cleanup KINDS NAMESPACE SELECTOR: the exit-hook form, three tries within timeout(1)'s 10 s
+# kill grace (cmx_on_exit already ignores further signals while hooks run).
+cmx_kube_cleanup() { cmx_kube_delete "$1" "$2" "$3" 3 0.2; }

@@ -217,13 +217,7 @@ command=mpirun -np $ranks -bind-to none -x NCCL_DEBUG=VERSION -x LD_LIBRARY_PATH
       cmx_section "run-n$n-r$r" cmx_launcher_log
       cmx_section "pods-n$n-r$r" "${KC[@]}" -n "$NS" get pods -l "clustermax-run=$RUN_ID,training.kubeflow.org/job-name=$name" -o wide
       # free the GPUs before the next run: delete the job, wait (bounded) for its pods to go
-      "${KC[@]}" -n "$NS" delete mpijobs.kubeflow.org "$name" --wait=false --ignore-not-found >/dev/null 2>&1
-      "${KC[@]}" -n "$NS" delete pods -l "clustermax-run=$RUN_ID" --wait=false --ignore-not-found >/dev/null 2>&1
-      for _ in $(seq 1 60); do
-        left=$("${KC[@]}" -n "$NS" get pods -l "clustermax-run=$RUN_ID" -o name 2>/dev/null) || break
-        [ -z "$left" ] && break
-        sleep 1
-      done
+      cmx_kube_delete mpijobs.kubeflow.org,pods "$NS" "clustermax-run=$RUN_ID" 60 1
     done
   done
   # clean up now (the exit hook does it again) and prove nothing of this probe is left

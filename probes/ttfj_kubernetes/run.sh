@@ -63,12 +63,7 @@ POD
   if [ "$i" -eq 0 ] && [ "$outcome" != succeeded ]; then break; fi
 done
 
-# clean up now (the exit hook does it again) and prove nothing of this run is left
-"${KC[@]}" -n "$NS" delete pods -l "clustermax-run=$RUN_ID" --wait=false --ignore-not-found >/dev/null 2>&1
-for _ in $(seq 1 60); do
-  left=$("${KC[@]}" -n "$NS" get pods -l "clustermax-run=$RUN_ID" -o name 2>/dev/null) || break
-  [ -z "$left" ] && break
-  sleep 1
-done
+# clean up now (the exit hook does it again), wait up to a minute for the pods to go, and prove it
+cmx_kube_delete pods "$NS" "clustermax-run=$RUN_ID" 60 1
 cmx_section leftover "${KC[@]}" -n "$NS" get pods -l "clustermax-run=$RUN_ID" -o name
 exit 0
