@@ -1,8 +1,8 @@
 """One error tree. Soft errors are recorded in the bundle; these abort with a fix hint.
 
 Exit codes (documented in the README):
-0 success, 1 below the --fail-under tier, 2 usage or configuration error,
-3 the audit could not reach the cluster at all, 4 unexpected error, 130 interrupted.
+0 success, 1 below the --fail-under tier, 2 usage, configuration or output error (a bad file, a refused
+path, a full disk), 3 the audit could not reach the cluster at all, 4 unexpected error, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -45,6 +45,14 @@ class ConfigError(ClustermaxError):
         super().__init__(f"{where}: {message}", hint=hint)
         self.path = str(path)
         self.line = line
+        self.detail = message
+        """The message without the file and line."""
+
+
+class OutputError(ClustermaxError):
+    """A file could not be written (a refused target, a full disk): one line, nothing half-written."""
+
+    exit_code = EXIT_USAGE
 
 
 class UnreachableError(ClustermaxError):
