@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 
 from ..models.score import Verdict
+from ..sanitize import md
 from .build import BAND_HIGH, BAND_LOW, median_curve
 from .model import ClusterReport, HealthMatrix, Report
 from .tables import (
@@ -20,7 +21,6 @@ from .tables import (
 )
 from .text import fmt_duration, fmt_pct, fmt_size, fmt_value, one_line
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~^$])")
 VERDICT_ICON = {
     Verdict.PASS: "✅",
     Verdict.WARN: "⚠️",
@@ -32,10 +32,8 @@ HEALTH_ICON = {"pass": "✅", "warn": "⚠️", "fail": "❌", "unknown": "❔",
 
 
 def esc(text: object, limit: int = 400) -> str:
-    """Inline-safe Markdown: one line, HTML entities for <>&, backslash before Markdown punctuation."""
-    flat = one_line(str(text), limit)
-    flat = flat.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _MD_SPECIAL.sub(r"\\\1", flat)
+    """Inline-safe Markdown (the shared sanitiser's :func:`clustermax.sanitize.md`)."""
+    return md(text, limit)
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]], align: Sequence[str] | None = None) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, cast
 
 from ..models.score import Verdict
+from ..sanitize import csv_cell as _csv_cell
 from .model import ClusterReport, Report
 from .text import fmt_value
 
@@ -216,9 +217,6 @@ def comparison_long_frame(report: Report) -> pd.DataFrame:
     return cast("pd.DataFrame", pd.DataFrame(rows).reindex(columns=columns))
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
 def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
     """Neutralise spreadsheet formulas in text cells (OWASP CSV injection): prefix them with a quote."""
     out = frame.copy()
@@ -226,12 +224,3 @@ def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
         if out[column].dtype == object or str(out[column].dtype).startswith("str"):
             out[column] = out[column].map(_csv_cell)
     return cast("pd.DataFrame", out)
-
-
-def _csv_cell(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        try:
-            float(value)
-        except ValueError:
-            return "'" + value
-    return value

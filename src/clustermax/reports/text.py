@@ -2,65 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-# ANSI/VT escape sequences: CSI (ESC [ ... final), OSC (ESC ] ... BEL or ST), and two-byte escapes.
-_ANSI = re.compile(
-    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI
-    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC, terminated by BEL or ST (or cut short)
-    r"|\x1b[PX^_][^\x1b]*(?:\x1b\\)?"  # DCS, SOS, PM, APC strings
-    r"|\x1b[@-Z\\-_]"  # two-byte escapes
-    r"|\x9b[0-?]*[ -/]*[@-~]"  # 8-bit CSI
-)
-# What is left after the sequences are gone: C0 controls except tab and newline, DEL, C1 controls,
-# and the Unicode bidi overrides that can make a line read differently from what it holds.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# The escaping itself lives in the one output sanitiser (clustermax.sanitize), shared by every output.
+from ..sanitize import clean, clean_tree, needs_clean_json, one_line
 
-
-def clean(text: str) -> str:
-    """Remove terminal control sequences and control characters (keeps tab and newline).
-
-    Every string that reaches a report went through this: remote output may hold ANSI colour codes,
-    cursor movements or title-setting sequences, and XML (JUnit) forbids most control characters.
-    """
-    if not text or (text.isprintable() if "\n" not in text and "\t" not in text else _lines_printable(text)):
-        return text
-    return _CONTROL.sub("", _ANSI.sub("", text.replace("\r\n", "\n")))
-
-
-def _lines_printable(text: str) -> bool:
-    return all(line.isprintable() for line in text.replace("\t", " ").split("\n"))
-
-
-# In JSON text (as pydantic writes it), C0 controls other than tab and newline appear as \u00XX, \b, \f
-# or \r escapes; DEL, C1 controls and bidi overrides appear raw. A hit may be a false positive (an escaped
-# backslash before 'u001b'); that only costs the full clean.
-_DIRTY_JSON = re.compile(r"\\(?:u00[01][0-9a-fA-F]|[bfr])|[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
-def clean_tree(value: Any) -> Any:
-    """:func:`clean` every string (and dict key) in a JSON-like tree."""
-    if isinstance(value, str):
-        return clean(value)
-    if isinstance(value, list):
-        return [clean_tree(v) for v in value]
-    if isinstance(value, dict):
-        return {clean(k) if isinstance(k, str) else k: clean_tree(v) for k, v in value.items()}
-    return value
-
-
-def needs_clean_json(dumped: str) -> bool:
-    """True when a JSON document may hold a string that :func:`clean` would change."""
-    return _DIRTY_JSON.search(dumped) is not None
-
-
-def one_line(text: str | None, limit: int = 400) -> str:
-    """Collapse whitespace to one line and cut overly long text (with an ellipsis)."""
-    if not text:
-        return ""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+__all__ = ["clean", "clean_tree", "fmt_duration", "fmt_pct", "fmt_size", "fmt_value", "needs_clean_json",
+           "one_line"]
 
 
 def fmt_value(value: Any, unit: str | None = None) -> str:
