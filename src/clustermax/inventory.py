@@ -27,6 +27,13 @@ class LoadedInventory:
     inventory: Inventory
     path: Path
     warnings: list[str] = field(default_factory=list)
+    source: YamlDoc | None = None
+
+    def check_files(self) -> None:
+        """Every key and known_hosts file the inventory names must be a regular file (ConfigError with the
+        line otherwise): a missing key is a mistake in the inventory, not an 'unreachable' host."""
+        if self.source is not None:
+            _check_files(_Doc(self.path, self.source), self.inventory)
 
 
 class _Doc:
@@ -101,11 +108,10 @@ def _resolve_path(base: Path, value: Any) -> Any:
 
 def load_inventory(path: str | Path, probe_specs: dict[str, ProbeSpec] | None = None) -> LoadedInventory:
     """Read and validate an inventory; ConfigError (file:line, hint) on any bad value."""
+    from .safeio import read_text
+
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise ConfigError(path, None, f"cannot read the inventory: {err.strerror or err}") from None
+    text = read_text(path, what="inventory")
     source = parse_yaml(text, path, hint=None)
     doc = _Doc(path, source)
     for loc, _line in source.duplicates:
@@ -162,7 +168,27 @@ def load_inventory(path: str | Path, probe_specs: dict[str, ProbeSpec] | None = 
         if host.name in names and not (loc[0] == "compute" and names[host.name] == ("login",)):
             raise doc.error(loc, f"host name {host.name!r} is used twice", hint="give each host its own name")
         names[host.name] = loc
-    return LoadedInventory(inventory, path, [text for _line, text in sorted(doc.warnings)])
+    return LoadedInventory(inventory, path, [text for _line, text in sorted(doc.warnings)], source)
+
+
+def _check_files(doc: _Doc, inv: Inventory) -> None:
+    """Every key and known_hosts file the inventory names must be a regular file (a missing key is a
+    mistake in the inventory, found now with its line, not an 'unreachable' host later)."""
+    from .safeio import MAX_KNOWN_HOSTS_BYTES, MAX_SSH_FILE_BYTES, check_regular_file
+
+    keys: list[tuple[Loc, str | None]] = [(("defaults", "identity_file"), inv.defaults.identity_file)]
+    if inv.login is not None:
+        keys.append((("login", "identity_file"), inv.login.identity_file))
+    if isinstance(inv.compute, list):
+        keys += [(("compute", i, "identity_file"), h.identity_file) for i, h in enumerate(inv.compute)]
+    files = [(loc, path, "identity file", MAX_SSH_FILE_BYTES) for loc, path in keys if path]
+    files += [(("known_hosts", i), p, "known_hosts file", MAX_KNOWN_HOSTS_BYTES)
+              for i, p in enumerate(inv.known_hosts)]  # fmt: skip
+    for loc, path, what, limit in files:
+        try:
+            check_regular_file(path, what=what, limit=limit)
+        except ConfigError as err:
+            raise doc.error(loc, f"{_dotted(loc)}: {path}: {err.detail}", hint=err.hint or HINT) from None
 
 
 def _check_probes(doc: _Doc, raw: Any, specs: dict[str, ProbeSpec] | None) -> dict[str, dict[str, JSONValue]]:

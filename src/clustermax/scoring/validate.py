@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from ..errors import ConfigError
 from ..models.common import Unit
 from ..resources import rubrics_dir
+from ..safeio import decode_text, read_bytes, read_text
 from ..units import NUMERIC_UNITS, convertible
 from ..yamlsrc import Loc, YamlDoc, parse_yaml
 from .references import References
@@ -87,9 +88,9 @@ def _suggest(word: str, options: list[str]) -> str | None:
 
 def load_references(path: Path) -> tuple[References | None, list[Problem]]:
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        return None, [Problem(str(path), None, f"cannot read the hardware references: {err}")]
+        text = read_text(path, what="hardware references")
+    except ConfigError as err:
+        return None, [Problem(str(path), err.line, err.message.split(": ", 1)[-1], err.hint)]
     try:
         doc = parse_yaml(text, path)
     except ConfigError as err:
@@ -191,7 +192,16 @@ def check_rubric(
 
     base = Path(doc.path).parent
     ref_path = references_path or (base / rubric.references)
-    refs, ref_problems = load_references(ref_path)
+    outside = references_path is None and not _inside(ref_path, base)
+    if outside:  # a rubric may not point at any file on the machine (its errors would show that file)
+        problems.append(
+            Problem(doc.path, doc.line(("references",)),
+                    f"references: {rubric.references!r} is outside the rubric's folder; refusing to read it",
+                    hint="put the hardware references next to the rubric (or in a folder below it)")
+        )  # fmt: skip
+        refs, ref_problems = None, list[Problem]()
+    else:
+        refs, ref_problems = load_references(ref_path)
     problems += ref_problems
     catalog = metric_catalog(probes_root)
     metric_names = sorted(catalog)
@@ -344,19 +354,22 @@ def check_rubric(
     return rubric, refs, problems
 
 
+def _inside(path: Path, folder: Path) -> bool:
+    """True when ``path`` (links resolved) lies in ``folder`` or below it."""
+    try:
+        return path.resolve().is_relative_to(folder.resolve())
+    except (OSError, RuntimeError):
+        return False
+
+
 def check_rubric_file(
     path: str | Path, probes_root: Path | None = None
 ) -> tuple[Rubric | None, list[Problem]]:
     """Every problem of a rubric file. Returns the rubric (with its references) when there is none."""
     p = Path(path)
     try:
-        raw = p.read_bytes()
-    except OSError as err:
-        return None, [Problem(str(path), None, f"cannot read: {err.strerror or err}", "check the path")]
-    try:
-        doc = parse_yaml(raw.decode("utf-8"), path)
-    except UnicodeDecodeError:
-        return None, [Problem(str(path), None, "not UTF-8 text")]
+        raw = read_bytes(p, what="rubric")
+        doc = parse_yaml(decode_text(raw, p, what="rubric"), path)
     except ConfigError as err:
         return None, [Problem(str(path), err.line, err.message.split(": ", 1)[-1], err.hint)]
     rubric, refs, problems = check_rubric(doc, probes_root=probes_root)
@@ -366,7 +379,8 @@ def check_rubric_file(
     rubric._references = refs
     if refs is not None:
         ref_path = p.parent / rubric.references
-        rubric._references_sha256 = hashlib.sha256(ref_path.read_bytes()).hexdigest()
+        ref_bytes = read_bytes(ref_path, what="hardware references")
+        rubric._references_sha256 = hashlib.sha256(ref_bytes).hexdigest()
     return rubric, []
 
 
@@ -402,5 +416,5 @@ def references_of(rubric: Rubric) -> References:
         first = problems[0]
         raise ConfigError(first.path, first.line, first.message)
     rubric._references = loaded
-    rubric._references_sha256 = hashlib.sha256(ref_path.read_bytes()).hexdigest()
+    rubric._references_sha256 = hashlib.sha256(read_bytes(ref_path, what="hardware references")).hexdigest()
     return loaded
