@@ -7,7 +7,7 @@ migrate from yet (SCHEMA_VERSION 1 is the first). When a format change lands, it
 
 from __future__ import annotations
 
-import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from ..errors import ConfigError
 from ..models.bundle import SCHEMA_VERSION, Bundle
+from ..safeio import bad_number, max_bundle_bytes, number_text, parse_json, read_bytes
 
 BUNDLE_FILE = "bundle.json"
 
@@ -65,31 +66,37 @@ def _check_version(data: Any, path: Path) -> dict[str, Any]:
     return result
 
 
+def _bounded(bundle: Bundle, path: Path) -> Bundle:
+    """Refuse NaN, infinities and numbers beyond 2^63 anywhere in the bundle (no measurement is one)."""
+    bad = bad_number(bundle)
+    if bad is not None:
+        where, value = bad
+        raise ConfigError(path, None, f"invalid bundle: {where}: {number_text(value)} is out of range",
+                          hint="the file may be damaged or forged")  # fmt: skip
+    return bundle
+
+
 def load_bundle(path: str | Path) -> Bundle:
     """Read and validate a bundle; ConfigError (exit 2) with a clear message on anything wrong."""
     p = bundle_path(path)
-    try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        hint = f"a bundle directory must hold {BUNDLE_FILE}" if Path(path).is_dir() else "check the path"
-        raise ConfigError(p, None, "bundle not found", hint=hint) from None
-    except OSError as err:
-        raise ConfigError(p, None, f"cannot read the bundle: {err.strerror or err}") from None
+    try:  # bounded: a regular file (not a FIFO or /dev/zero), at most the bundle cap
+        raw = read_bytes(p, what="bundle", limit=max_bundle_bytes())
+    except ConfigError:
+        if not os.path.lexists(p):
+            hint = f"a bundle directory must hold {BUNDLE_FILE}" if Path(path).is_dir() else "check the path"
+            raise ConfigError(p, None, "bundle not found", hint=hint) from None
+        raise
     # fast path: the current schema validates straight from bytes (pydantic-core parses the JSON)
     try:
         bundle = Bundle.model_validate_json(raw)
         if bundle.schema_version == SCHEMA_VERSION:
-            return bundle
+            return _bounded(bundle, p)
     except ValidationError:
         pass  # report it below, after the schema version check (an old bundle fails here too)
-    try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        line = getattr(err, "lineno", None)
-        raise ConfigError(p, line, f"not valid JSON: {getattr(err, 'msg', err)}") from None
+    data = parse_json(raw, p, what="bundle")  # numbers and nesting bounded; errors name the file
     data = _check_version(data, p)
     try:
-        return Bundle.model_validate(data)
+        return _bounded(Bundle.model_validate(data), p)
     except ValidationError as err:
         first = err.errors()[0]
         loc = ".".join(str(x) for x in first["loc"])
