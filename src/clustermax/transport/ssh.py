@@ -27,6 +27,14 @@ from typing import Any
 
 import paramiko
 
+from ..errors import ConfigError, UsageError
+from ..safeio import (
+    MAX_KNOWN_HOSTS_BYTES,
+    MAX_SSH_FILE_BYTES,
+    AppendLog,
+    check_regular_file,
+    read_text,
+)
 from .base import DEFAULT_MAX_OUTPUT, ConnectError, OutputCap, RawRun, utcnow
 
 _TERM_GRACE_S = 12.0
@@ -103,14 +111,59 @@ def _port(text: str, spec: str) -> int:
     return int(text)
 
 
-def load_ssh_config(path: str | Path | None) -> paramiko.SSHConfig:
-    """The ssh_config to resolve names with: ``path``, else ``~/.ssh/config`` when present, else empty."""
+class SafeSSHConfig(paramiko.SSHConfig):
+    """An ssh_config read with bounds (regular file, at most 1 MiB, UTF-8) whose errors never quote it.
+
+    A lookup that fails (a ``Match`` paramiko cannot evaluate, a bad token) is a ConfigError naming the
+    file, not a traceback, and not the content of the line: the path may have come from somewhere else.
+    Names looked up here must be trusted or checked (:mod:`clustermax.hostnames`): paramiko runs
+    ``Match exec`` commands with the name substituted in.
+    """
+
+    path: str | None = None
+
+    def lookup(self, hostname: str) -> paramiko.SSHConfigDict:
+        try:
+            return super().lookup(hostname)
+        except Exception as err:
+            where = self.path or "ssh_config"
+            raise ConfigError(
+                where, None, f"cannot resolve {hostname!r} with this ssh_config ({type(err).__name__})",
+                hint="check its Match and Host lines (Match exec needs the 'invoke' package)",
+            ) from None  # fmt: skip
+
+
+def _parse_ssh_config(text: str, path: str) -> SafeSSHConfig:
+    try:
+        config = SafeSSHConfig.from_text(text)
+    except paramiko.ConfigParseError:
+        line = None
+        for number, one in enumerate(text.splitlines(), start=1):
+            try:
+                paramiko.SSHConfig.from_text(one)
+            except paramiko.ConfigParseError:
+                line = number
+                break
+        raise ConfigError(path, line, "not a valid ssh_config line (the file is not shown)",
+                          hint="each line is 'Keyword value'; see ssh_config(5)") from None  # fmt: skip
+    except Exception as err:
+        raise ConfigError(path, None, f"cannot parse the ssh_config ({type(err).__name__})") from None
+    config.path = path
+    return config
+
+
+def load_ssh_config(path: str | Path | None) -> SafeSSHConfig:
+    """The ssh_config to resolve names with: ``path``, else ``~/.ssh/config`` when present, else empty.
+
+    Read through :func:`clustermax.safeio.read_text` (regular file, 1 MiB, UTF-8); ConfigError otherwise.
+    """
     if path is not None:
-        return paramiko.SSHConfig.from_path(str(Path(path).expanduser()))
-    default = Path.home() / ".ssh" / "config"
-    if default.is_file():
-        return paramiko.SSHConfig.from_path(str(default))
-    return paramiko.SSHConfig()
+        p = Path(path).expanduser()
+    else:
+        p = Path.home() / ".ssh" / "config"
+        if not p.exists():
+            return SafeSSHConfig()
+    return _parse_ssh_config(read_text(p, what="ssh_config", limit=MAX_SSH_FILE_BYTES), str(p))
 
 
 def resolve_target(
@@ -121,22 +174,38 @@ def resolve_target(
     port: int | None = None,
     identity_file: str | None = None,
     proxy_jump: str | None = None,
-    _depth: int = 0,
+    hop_user: str | None = None,
+    hop_identity_file: str | None = None,
+    _chain: tuple[str, ...] = (),
 ) -> SSHTarget:
     """Resolve ``destination`` (``[user@]alias[:port]``) as OpenSSH would: explicit values win over the
-    ssh_config (Host/HostName/User/Port/IdentityFile/IdentitiesOnly/ProxyJump/UserKnownHostsFile)."""
-    if _depth > 8:
-        raise ValueError(f"ProxyJump chain too deep at {destination!r}")
+    ssh_config (Host/HostName/User/Port/IdentityFile/IdentitiesOnly/ProxyJump/UserKnownHostsFile).
+
+    ``hop_user``/``hop_identity_file`` apply to the ProxyJump hops that neither name a user or key nor
+    get one from the ssh_config (an inventory's ``defaults``). A ProxyJump loop (a hop that leads back to
+    itself) or a chain of more than 8 hops is a UsageError naming the chain; a bad ``[user@]host[:port]``
+    is a ValueError.
+    """
     d_user, alias, d_port = parse_destination(destination)
+    chain = (*_chain, alias)
+    if alias in _chain:
+        raise UsageError(
+            f"ProxyJump loop: {' -> '.join(chain)}",
+            hint="fix the proxy_jump of the inventory or the ProxyJump lines of the ssh_config",
+        )
+    if len(_chain) > 8:
+        raise UsageError(f"ProxyJump chain of more than 8 hops: {' -> '.join(chain)}")
     entry: dict[str, Any] = dict(config.lookup(alias)) if config is not None else {}
     hostname = str(entry.get("hostname") or alias)
     final_user = user or d_user or entry.get("user")
-    final_port = port or d_port or int(entry.get("port", 22))
+    final_port = port or d_port or _config_port(entry.get("port"), alias)
     files: list[str] = []
     if identity_file:
         files.append(identity_file)
     for f in entry.get("identityfile", []) or []:
-        if f not in files:
+        # OpenSSH skips IdentityFile entries that do not exist; so do we (a missing key named on the
+        # command line or in an inventory is refused before this, with its own message)
+        if f not in files and Path(f).expanduser().is_file():
             files.append(f)
     identities_only = str(entry.get("identitiesonly", "no")).lower() == "yes"
     known = tuple(
@@ -149,7 +218,13 @@ def resolve_target(
     if jump_spec and str(jump_spec).lower() != "none":
         hops = [h.strip() for h in str(jump_spec).split(",") if h.strip()]
         for hop in hops:  # "a,b": connect a, through a to b, through b to the target
-            hop_target = resolve_target(hop, config, _depth=_depth + 1)
+            hop_target = resolve_target(
+                hop, config, hop_user=hop_user, hop_identity_file=hop_identity_file, _chain=chain
+            )
+            if hop_target.user is None and hop_user:
+                hop_target = replace(hop_target, user=hop_user)
+            if not hop_target.identity_files and hop_identity_file:
+                hop_target = replace(hop_target, identity_files=(str(Path(hop_identity_file).expanduser()),))
             if jump is not None:
                 hop_target = replace(hop_target, jump=jump)
             jump = hop_target
@@ -163,6 +238,15 @@ def resolve_target(
         jump=jump,
         known_hosts_files=known,
     )
+
+
+def _config_port(value: Any, alias: str) -> int:
+    if value is None:
+        return 22
+    text = str(value)
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise UsageError(f"the ssh_config gives {alias} a bad Port ({text[:20]!r})")
+    return int(text)
 
 
 class _UnknownHostKey(Exception):
@@ -234,22 +318,26 @@ class SSHConnector:
 
     # -- host keys -------------------------------------------------------------------------------
     def _load_keys(self, client: paramiko.SSHClient, target: SSHTarget) -> None:
-        for path in [*self.known_hosts_files, *(Path(p) for p in target.known_hosts_files)]:
-            if path.is_file():
-                with contextlib.suppress(OSError, paramiko.SSHException, ValueError):
-                    client.load_system_host_keys(str(path))
-        if self.own_known_hosts.is_file():
-            with contextlib.suppress(OSError, paramiko.SSHException, ValueError):
-                client.load_system_host_keys(str(self.own_known_hosts))
+        extra = [Path(p) for p in target.known_hosts_files]
+        for path in [*self.known_hosts_files, *extra, self.own_known_hosts]:
+            # regular files only, of a sane size (a FIFO or /dev/zero here would hang or fill memory)
+            with contextlib.suppress(OSError, paramiko.SSHException, ValueError, ConfigError):
+                check_regular_file(path, what="known_hosts file", limit=MAX_KNOWN_HOSTS_BYTES)
+                client.load_system_host_keys(str(path))
 
     def record_new_key(self, hostname: str, key: paramiko.PKey) -> None:
         """Append a new (never a changed) host key to clustermax's own known_hosts."""
+        if not hostname or any(c.isspace() or not c.isprintable() for c in hostname):
+            raise _UnknownHostKey(hostname, key)  # never write a name that could add a line
         with self._write_lock:
             path = self.own_known_hosts
             path.parent.mkdir(parents=True, exist_ok=True)
             line = f"{hostname} {key.get_name()} {key.get_base64()}\n"
-            with path.open("a", encoding="utf-8") as fh:
-                fh.write(line)
+            log = AppendLog(path, what="known_hosts file", sync=True)
+            try:
+                log.append(line.encode("ascii", "replace"))
+            finally:
+                log.close()
             with contextlib.suppress(OSError):
                 os.chmod(path, 0o600)
 
@@ -277,17 +365,24 @@ class SSHConnector:
     def _open(self, target: SSHTarget) -> _Conn:
         t0 = time.monotonic()
         last: BaseException | None = None
+        for path in target.identity_files:
+            try:  # paramiko would read a FIFO or /dev/zero given as a key until memory runs out
+                check_regular_file(path, what="identity file", limit=MAX_SSH_FILE_BYTES)
+            except ConfigError as err:
+                raise ConnectError("auth", f"{target.describe()}: {err.message}") from None
         for attempt in range(self.retries + 1):
+            started = time.monotonic()
             try:
                 client = self._open_once(target)
                 return _Conn(client, time.monotonic() - t0)
             except ConnectError:
                 raise
             except Exception as err:
-                if not _is_retryable(err) or attempt == self.retries:
-                    last = err
-                    break
                 last = err
+                # a host that said nothing for the whole timeout will not say more on a retry
+                waited = time.monotonic() - started >= 0.9 * self.connect_timeout_s
+                if not _is_retryable(err) or waited or attempt == self.retries:
+                    break
                 time.sleep(min(4.0, 0.3 * 2**attempt) * (0.5 + random.random()))
         assert last is not None
         raise self._classify(target, last) from None
@@ -386,11 +481,22 @@ class SSHConnector:
             )
         if isinstance(err, (socket.timeout, TimeoutError)):
             return ConnectError("timeout", f"{where}: timed out while connecting ({err})")
+        text = str(err)
+        if isinstance(err, paramiko.SSHException) and (text == "No existing session" or "banner" in text):
+            # paramiko gives up waiting for the server's banner or key exchange after the timeout and
+            # then reports "No existing session"
+            return ConnectError(
+                "timeout",
+                f"{where}: the port answers but no SSH server spoke within {self.connect_timeout_s:g} s "
+                "(no SSH banner or key exchange: an overloaded sshd, a firewall or proxy, or not SSH)",
+            )
         if isinstance(err, paramiko.ssh_exception.NoValidConnectionsError):
             return ConnectError("unreachable", f"{where}: cannot connect: {err}")
+        if isinstance(err, FileNotFoundError) and err.filename:
+            return ConnectError("auth", f"{where}: identity file {err.filename} not found")
         if isinstance(err, OSError):
             return ConnectError("unreachable", f"{where}: cannot connect: {err.strerror or err}")
-        text = str(err) or type(err).__name__
+        text = text or type(err).__name__
         if isinstance(err, paramiko.SSHException) and "authentication" in text.lower():
             return ConnectError("auth", f"{where}: {text}")
         return ConnectError("unreachable", f"{where}: SSH connection failed: {text}")
