@@ -1,10 +1,14 @@
-# clustermax probe prelude. The engine sends, on stdin to `bash -s`: parameter assignments
-# (CMX_PARAM_<NAME>=<shell-quoted value>), this prelude, then the probe's script.
-# Nothing is left on the host: the scratch directory goes away on exit, and cleanup hooks run
-# on normal exit, on timeout (TERM from `timeout`), on Ctrl-C (INT) and on a dropped connection (HUP).
+# clustermax probe prelude. The engine sends, on stdin to `bash -s`: the supervisor (supervisor.sh),
+# parameter assignments (CMX_PARAM_<NAME>=<shell-quoted value>), this prelude, then the probe's script.
+# Nothing is left on the host: the scratch directory goes away on exit, cleanup hooks run on normal
+# exit, on timeout (TERM from `timeout`), on Ctrl-C (INT) and on a dropped connection (HUP), and the
+# supervisor kills whatever is still running when the script is over.
 set -u
 export LC_ALL=C
-CMX_TMP=$(mktemp -d "${TMPDIR:-/tmp}/clustermax.XXXXXXXX") || { echo "clustermax: mktemp failed" >&2; exit 70; }
+# the supervisor made the scratch directory (and removes it even when this shell is killed)
+if [ -z "${CMX_TMP:-}" ] || [ ! -d "$CMX_TMP" ] || [ ! -O "$CMX_TMP" ] || [ -L "$CMX_TMP" ]; then
+  CMX_TMP=$(mktemp -d "${TMPDIR:-/tmp}/clustermax.XXXXXXXX") || { echo "clustermax: mktemp failed" >&2; exit 70; }
+fi
 CMX_CLEANUP=()
 cmx_on_exit() {
   local hook

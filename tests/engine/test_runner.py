@@ -39,10 +39,19 @@ def _spec(root: Path, probe: str):  # type: ignore[no-untyped-def]
     return load_probe_spec(root / probe)
 
 
-def test_remote_command_is_fixed() -> None:
-    assert remote_command(30) == "timeout -k 10 30 bash -s"
-    assert remote_command(2.1) == "timeout -k 10 3 bash -s"
-    assert remote_command(5, login_shell=True) == "timeout -k 10 5 bash -l -s"
+def test_remote_command_is_fixed_and_the_timeout_travels_in_the_supervisor_line(root: Path) -> None:
+    assert remote_command(30) == remote_command(5, login_shell=True) == "bash -s"
+    spec = _spec(root, "echo_params")
+    for timeout, login, line in (
+        (30, False, "cmx_supervise 30 0; exit $?"),
+        (2.1, True, "cmx_supervise 3 1; exit $?"),
+    ):
+        script = build_script(spec.model_copy(update={"timeout_s": timeout}), "h", {},
+                              ProbeContext(probes_root=root, login_shell=login))  # fmt: skip
+        lines = script.splitlines()
+        # the outer bash reads up to this line; everything after it is the inner script
+        assert lines[lines.index("# clustermax context") - 1] == line
+        assert script.index("cmx_supervise() {") < script.index(line) < script.index("export CMX_HOST=h")
 
 
 @pytest.mark.parametrize("value", NASTY)
@@ -65,7 +74,7 @@ def test_param_values_arrive_verbatim_and_run_nothing(root: Path, tmp_path: Path
     assert f"NODES=[n1 {text}]" in out
     assert not canary.exists()
     assert result.status == ProbeStatus.OK
-    assert commands[0].command == "timeout -k 10 20 bash -s"
+    assert commands[0].command == "bash -s"
 
 
 def test_script_layout_and_digest(root: Path) -> None:
@@ -73,7 +82,7 @@ def test_script_layout_and_digest(root: Path) -> None:
     ctx = ProbeContext(probes_root=root)
     script = build_script(spec, "h1", {"text": "x", "count": 2}, ctx)
     lines = script.splitlines()
-    assert lines[1] == "export CMX_HOST=h1"
+    assert lines[lines.index("# clustermax context") + 1] == "export CMX_HOST=h1"
     assert "export CMX_PARAM_TEXT=x" in lines and "export CMX_PARAM_COUNT=2" in lines
     assert script.index("CMX_PARAM_TEXT") < script.index("cmx_section() {") < script.index("printf 'HOST=")
     commands, _ = run_probe(LocalTransport("h1"), spec, "h1", {"text": "x", "count": 2}, ctx)
@@ -94,7 +103,8 @@ def test_timeout_cuts_the_command_and_kills_the_process_group(root: Path) -> Non
     )
     assert time.monotonic() - t0 < 8
     assert result.status == ProbeStatus.ERROR and result.substatus == SubStatus.TIMEOUT
-    assert commands[0].exit_code == 124
+    assert commands[0].exit_code == 124 and commands[0].timed_out
+    assert commands[0].stderr.endswith("@@CMX:TIMEOUT 2@@\n")
     time.sleep(0.2)
     pid = int(Path(f"/tmp/cmx-hang-pid-{tag}").read_text())
     assert not Path(f"/proc/{pid}").exists()

@@ -4,9 +4,14 @@ This is the contract probe authors rely on (keep it stable)::
 
     run_probe(transport, spec, host, params, context) -> (list[CommandResult], ProbeResult)
 
-What reaches the host, on stdin to the fixed command line ``timeout -k 10 <seconds> bash -s`` (``bash -l -s``
-when a login shell is asked for), in this order:
+What reaches the host, on stdin to the fixed command line ``bash -s``, in this order:
 
+0. the supervisor (``probes/_lib/supervisor.sh``) and the line ``cmx_supervise <seconds> <login>; exit $?``:
+   the outer bash reads only that far and runs the rest of the stream in an inner ``bash -s`` (``bash -l -s``
+   when a login shell is asked for) under ``timeout -k 10 <seconds>``; when the inner one ends or is cut,
+   the supervisor kills every process it left (a child that called ``setsid`` included: they all carry
+   the run's ``CMX_RUN_ID`` in their environment) and, for a cut, writes ``@@CMX:TIMEOUT <seconds>@@``
+   on stderr, so the result says *timeout* exactly;
 1. context variables, exported: ``CMX_HOST``, ``CMX_ROLE`` (login|compute|local), ``CMX_PLATFORM``
    (slurm|kubernetes|bare|unknown), ``CMX_NODES`` (space-separated compute node names), ``CMX_NODE_ADDRS``
    (their addresses, same order);
@@ -33,14 +38,16 @@ from typing import Literal
 
 from ..models import CommandResult, JSONValue, ProbeResult, ProbeSpec, ProbeStatus, SubStatus
 from ..probe_parsers import ProbeParseInput, ProbeParseOutput, get_probe_parser, split_sections
+from ..probe_parsers.base import Section
 from ..transport.base import DEFAULT_MAX_OUTPUT, KILL_GRACE_S, RawRun, Transport, utcnow
 from .loader import probe_script
 
 Role = Literal["login", "compute", "local"]
 Platform = Literal["slurm", "kubernetes", "bare", "unknown"]
 
-LOCAL_DEADLINE_EXTRA_S = KILL_GRACE_S + 5
-"""The local deadline is the remote timeout plus the remote KILL grace plus this margin."""
+LOCAL_DEADLINE_EXTRA_S = KILL_GRACE_S + 10
+"""The local deadline is the remote timeout plus the remote KILL grace plus this margin (the supervisor's
+clean-up after the cut)."""
 
 HTTP_TIMEOUT_S = 10.0
 
@@ -79,11 +86,27 @@ def param_text(value: JSONValue) -> str:
     return json.dumps(value, sort_keys=True)
 
 
+SUPERVISOR = "_lib/supervisor.sh"
+TIMEOUT_MARK = "@@CMX:TIMEOUT "
+"""What the supervisor writes on stderr when it cut the probe at its timeout."""
+
+
+def remote_seconds(timeout_s: float) -> int:
+    """The remote timeout in whole seconds (ceil, at least 1)."""
+    return max(1, int(-(-timeout_s // 1)))
+
+
 def remote_command(timeout_s: float, login_shell: bool = False) -> str:
-    """The fixed command line: ``timeout -k 10 <int seconds> bash -s``."""
-    seconds = max(1, int(-(-timeout_s // 1)))  # ceil, at least 1
-    shell = "bash -l -s" if login_shell else "bash -s"
-    return f"timeout -k {KILL_GRACE_S} {seconds} {shell}"
+    """The fixed command line, ``bash -s``: the timeout and the login shell are in the supervisor line."""
+    return "bash -s"
+
+
+def supervisor_text(timeout_s: float, login_shell: bool, probes_root: Path | None = None) -> str:
+    """The supervisor and its one command line, the first part of every script."""
+    from ..resources import probes_dir
+
+    text = ((probes_root or probes_dir()) / SUPERVISOR).read_text(encoding="utf-8")
+    return f"{text}cmx_supervise {remote_seconds(timeout_s)} {1 if login_shell else 0}; exit $?\n"
 
 
 def build_script(
@@ -92,6 +115,7 @@ def build_script(
     """The exact text sent on stdin for ``spec`` on ``host``."""
     ctx = context or ProbeContext()
     lines = [
+        supervisor_text(spec.timeout_s, ctx.login_shell, ctx.probes_root).rstrip("\n"),
         "# clustermax context",
         f"export CMX_HOST={shlex.quote(host)}",
         f"export CMX_ROLE={shlex.quote(ctx.role)}",
@@ -117,11 +141,13 @@ def command_result(
     raw: RawRun, *, host: str, probe_id: str, step: str, command: str, script_sha256: str | None = None
 ) -> CommandResult:
     notes = []
+    # the remote supervisor says so when it cut the script at its timeout (its last line on stderr)
+    timed_out = raw.timed_out or TIMEOUT_MARK.encode() in raw.stderr[-200:]
     if raw.stdout_truncated:
         notes.append("stdout cut at the output cap")
     if raw.stderr_truncated:
         notes.append("stderr cut at the output cap")
-    if raw.timed_out:
+    if timed_out:
         notes.append("cut at its timeout")
     if raw.interrupted:
         notes.append("interrupted (clustermax was stopped)")
@@ -137,7 +163,7 @@ def command_result(
         stderr=_text(raw.stderr),
         started_at=raw.started_at,
         duration_s=round(raw.duration_s, 6),
-        timed_out=raw.timed_out,
+        timed_out=timed_out,
         stdout_truncated=raw.stdout_truncated,
         stderr_truncated=raw.stderr_truncated,
         note="; ".join(notes) or None,
@@ -146,10 +172,25 @@ def command_result(
 
 
 def is_timeout(cmd: CommandResult, spec: ProbeSpec) -> bool:
-    """Cut at its timeout: locally, or by the remote ``timeout`` (exit 124, or 137 after -k)."""
-    if cmd.timed_out:
+    """Cut at its timeout: locally, by the remote supervisor (its mark on stderr), or, in bundles made
+    before the supervisor, by the remote ``timeout`` (exit 124, or 137 after -k, at the timeout)."""
+    if cmd.timed_out or TIMEOUT_MARK in cmd.stderr[-200:]:
         return True
     return cmd.exit_code in (124, 137) and cmd.duration_s >= spec.timeout_s * 0.95
+
+
+def _cut_sections(sections: Mapping[str, Section]) -> list[str]:
+    """Sections that began but never ended (the script was cut inside them)."""
+    return [name for name, sec in sections.items() if sec.rc is None and not name.endswith("!stderr")]
+
+
+def _where_cut(sections: Mapping[str, Section]) -> str:
+    cut = _cut_sections(sections)
+    if cut:
+        return f" in section {', '.join(repr(c) for c in cut)} (it and every later section are missing)"
+    last = list(sections)[-1:] if sections else []
+    after = f" after section {last[0]!r}" if last else " before its first section"
+    return f"{after} (every later section is missing)"
 
 
 def _usable(out: ProbeParseOutput) -> bool:
@@ -191,6 +232,7 @@ def result_from_commands(
             **base,
         )
     sections = split_sections(main.stdout)
+    unfinished = main.exit_code is None and not timed_out and not interrupted
     parse_in = ProbeParseInput(spec=spec, host=host, commands=by_step, sections=sections, params=dict(params))
     try:
         out = get_probe_parser(spec.parser)(parse_in)
@@ -212,18 +254,31 @@ def result_from_commands(
             facts=out.facts,
             **base,
         )
-    if timed_out and not _usable(out):
+    if timed_out:  # a timeout is a timeout: never ok, whatever arrived before the cut (kept, as partial)
         return ProbeResult(
             status=ProbeStatus.ERROR,
             substatus=SubStatus.TIMEOUT,
-            message=f"cut at its {spec.timeout_s:g} s timeout before producing a usable result",
+            message=f"cut at its {spec.timeout_s:g} s timeout{_where_cut(sections)}"
+            + ("; partial output kept" if _usable(out) else ""),
             remediation=spec.remediation.get(SubStatus.TIMEOUT.value),
+            measurements=out.measurements,
+            findings=out.findings,
+            facts=out.facts,
+            **base,
+        )
+    if unfinished:  # no exit status: killed by a signal, or the connection dropped
+        return ProbeResult(
+            status=ProbeStatus.ERROR,
+            substatus=SubStatus.UNREACHABLE,
+            message=f"the script did not run to completion ({main.error or 'no exit status'})"
+            f"{_where_cut(sections)}" + ("; partial output kept" if _usable(out) else ""),
+            remediation=spec.remediation.get(SubStatus.UNREACHABLE.value),
+            measurements=out.measurements,
+            findings=out.findings,
             facts=out.facts,
             **base,
         )
     message = out.message
-    if timed_out:
-        message = (message + " " if message else "") + f"(cut at its {spec.timeout_s:g} s timeout; partial)"
     remediation = out.remediation
     if remediation is None and out.substatus is not None:
         remediation = spec.remediation.get(out.substatus.value)
