@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -238,7 +239,10 @@ def test_sigint_leaves_a_partial_bundle_that_resume_completes(
         assert all(r.status != ProbeStatus.OK for r in sysinfo)
     finally:
         slow.unlink()
-    done = run("audit", "--resume", str(out))
+    # the printed command finishes it: the audit directory, and what was audited named again
+    hint = stderr.split("Finish it with: ", 1)[1].strip()
+    assert hint == f"clustermax audit --resume {out} --inventory {inv}"
+    done = run(*shlex.split(hint)[1:])
     assert done.returncode == 0, done.stderr
     bundle = Bundle.model_validate_json((out / "bundle.json").read_text())
     assert bundle.complete

@@ -15,6 +15,7 @@ import typer
 if typing.TYPE_CHECKING:
     from .engine.audit import AuditRequest, HostSpec
     from .models import Bundle, ProbeSpec
+    from .safeio import DirLock
 
 SCHEMAS = ("bundle", "inventory", "probe", "score")
 
@@ -47,9 +48,19 @@ def audit(
     resume: Annotated[
         Path | None,
         typer.Option(
-            "--resume", help="Finish the interrupted audit in DIR (re-runs what is missing or failed)."
+            "--resume",
+            help="Finish the interrupted audit in DIR, rebuilt from its journal (re-runs what is missing "
+            "or failed to connect). Name what it audited again (the same USER@HOST..., --inventory FILE or "
+            "--local) and give again the trust options it needs (--ssh-config, --known-hosts, "
+            "--identity-file, --accept-new-host-keys): those are never taken from the directory.",
         ),
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Write into an --out directory that is not empty (never one that holds an audit)."
+        ),
+    ] = False,
     probes: Annotated[
         str | None, typer.Option("--probes", help="Run only these probes (comma-separated ids).")
     ] = None,
@@ -108,17 +119,25 @@ def audit(
 
     from .errors import UsageError
 
-    given = [bool(destinations), local, inventory is not None, resume is not None]
+    given = [bool(destinations), local, inventory is not None]
     if sum(given) != 1:
+        if resume is not None:
+            raise UsageError(
+                "--resume needs what the audit audited, again: the same USER@HOST..., --inventory FILE "
+                "or --local",
+                hint="options that widen trust (targets, ssh_config, known_hosts, keys, accepting new host "
+                "keys) come only from the command line that resumes, never from the audit directory",
+            )
         raise UsageError(
             "say what to audit: one of USER@HOST, --local, --inventory FILE or --resume DIR",
             hint="clustermax audit --local audits this machine",
         )
-    if resume is not None:
-        if out is not None:
-            raise UsageError("--resume writes into its own directory; drop --out")
-        _resume(resume, concurrency=concurrency, quiet=quiet, rubric=rubric)
-        return
+    from .safeio import MAX_KNOWN_HOSTS_BYTES, MAX_SSH_FILE_BYTES, check_regular_file
+
+    if identity_file is not None:
+        check_regular_file(identity_file.expanduser(), what="identity file (-i)", limit=MAX_SSH_FILE_BYTES)
+    for kh in known_hosts or []:
+        check_regular_file(kh.expanduser(), what="known_hosts file", limit=MAX_KNOWN_HOSTS_BYTES)
     options: dict[str, typing.Any] = {
         "mode": "local" if local else ("inventory" if inventory else "targets"),
         "targets": list(destinations or []),
@@ -129,8 +148,8 @@ def audit(
         "concurrency": concurrency,
         "max_nodes": max_nodes,
         "accept_new_host_keys": accept_new_host_keys,
-        "known_hosts": [str(p.resolve()) for p in known_hosts or []],
-        "ssh_config": str(ssh_config.resolve()) if ssh_config else None,
+        "known_hosts": [str(p.expanduser().resolve()) for p in known_hosts or []],
+        "ssh_config": str(ssh_config.expanduser().resolve()) if ssh_config else None,
         "identity_file": str(identity_file.expanduser().resolve()) if identity_file else None,
         "cluster": cluster,
         "provider": provider,
@@ -138,10 +157,28 @@ def audit(
         "connect_timeout_s": connect_timeout,
         "login_shell": login_shell,
     }
+    if resume is not None:
+        if out is not None:
+            raise UsageError("--resume writes into its own directory; drop --out")
+        if force:
+            raise UsageError("--resume finishes the audit in its directory; drop --force")
+        fixed = {"--probes": probes, "--skip-probes": skip_probes, "--param": param, "--max-nodes": max_nodes,
+                 "--cluster": cluster, "--provider": provider}  # fmt: skip
+        changed = [name for name, value in fixed.items() if value]
+        if changed or login_shell:
+            raise UsageError(
+                f"{', '.join(changed or ['--login-shell'])}: an audit is finished as it was started",
+                hint="drop these options (the audit's own are used), or start a new audit",
+            )
+        _resume(resume, options, quiet=quiet)
+        return
     command_line = "clustermax " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     out_dir = out or _default_out_dir()
-    _check_out_dir(out_dir)
-    _run_audit(options, out_dir, previous=None, quiet=quiet, command_line=command_line)
+    lock = _prepare_out_dir(out_dir, force=force)
+    try:
+        _run_audit(options, out_dir, previous=None, quiet=quiet, command_line=command_line)
+    finally:
+        lock.release()
 
 
 def _split(value: str | None) -> list[str] | None:
@@ -156,48 +193,115 @@ def _default_out_dir() -> Path:
     return Path.cwd() / time.strftime("clustermax-audit-%Y%m%d-%H%M%S")
 
 
-def _check_out_dir(out_dir: Path) -> None:
-    from .errors import UsageError
+def _prepare_out_dir(out_dir: Path, *, force: bool) -> DirLock:
+    """Create and lock ``out_dir`` for a new audit; refuse a link, an audit, or (without --force) any
+    non-empty directory. The lock is held until the audit is written; a second audit fails at once."""
+    import os
 
-    if (out_dir / "bundle.json").exists() or (out_dir / "journal.jsonl").exists():
-        raise UsageError(
-            f"{out_dir} already holds an audit",
-            hint=f"finish it with clustermax audit --resume {out_dir}, or choose another --out",
+    from .engine.journal import BUNDLE, JOURNAL
+    from .errors import OutputError, UsageError
+    from .safeio import LOCK_NAME, DirLock, write_error
+    from .sanitize import term
+
+    if out_dir.is_symlink():
+        raise OutputError(
+            f"--out {out_dir} is a symbolic link; clustermax does not write through links",
+            hint="give the directory itself",
         )
     if out_dir.exists() and not out_dir.is_dir():
-        raise UsageError(f"{out_dir} exists and is not a directory")
+        raise OutputError(f"--out {out_dir} exists and is not a directory", hint="choose another --out")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise write_error(out_dir, err, "audit directory") from None
+    lock = DirLock(out_dir).acquire()
+    try:
+        try:
+            entries = sorted(e for e in os.listdir(out_dir) if e != LOCK_NAME)
+        except OSError as err:
+            raise write_error(out_dir, err, "audit directory") from None
+        if BUNDLE in entries or JOURNAL in entries:
+            raise UsageError(
+                f"{out_dir} already holds an audit",
+                hint=f"finish it with clustermax audit --resume {out_dir} (naming what it audited), "
+                "or choose another --out",
+            )
+        if entries and not force:
+            shown = ", ".join(term(e, 60) for e in entries[:5]) + (", ..." if len(entries) > 5 else "")
+            raise UsageError(
+                f"--out {out_dir} is not empty ({len(entries)} entr{'y' if len(entries) == 1 else 'ies'}: "
+                f"{shown}); an audit goes into a new or empty directory",
+                hint="choose another --out, or add --force to write into this one",
+            )
+    except BaseException:
+        lock.release()
+        raise
+    return lock
 
 
-def _resume(directory: Path, *, concurrency: int, quiet: bool, rubric: Path | None) -> None:
-    from .engine.journal import read_journal
+def _resume(directory: Path, cli: dict[str, typing.Any], *, quiet: bool) -> None:
+    """Finish the audit in ``directory``, rebuilt from its journal (bundle.json is never read).
+
+    The journal's start record says what the audit was; what it audited must be named again on the
+    command line (and must be the same), and every option that widens trust comes from that command line.
+    """
+    from pydantic import ValidationError
+
+    from .audit_options import TRUST_OPTIONS, StoredOptions
+    from .engine.journal import JOURNAL, read_journal
     from .errors import ConfigError, UsageError
     from .models import Bundle
+    from .safeio import DirLock
+    from .sanitize import term
 
-    previous: Bundle | None = None
-    bundle_file = directory / "bundle.json"
-    if bundle_file.is_file():
+    if directory.is_symlink() or not directory.is_dir():
+        raise UsageError(f"{directory} is not an audit directory", hint="give the directory the audit wrote")
+    lock = DirLock(directory).acquire()
+    try:
+        journal = directory / JOURNAL
+        state = read_journal(directory)
+        if state.start is None:
+            raise UsageError(f"{directory} holds no audit to resume (no readable {JOURNAL})")
         try:
-            previous = Bundle.model_validate_json(bundle_file.read_bytes())
-        except ValueError as err:
-            raise ConfigError(bundle_file, None, f"not a valid bundle: {str(err).splitlines()[0]}") from None
-    else:
-        start, hosts, commands, results = read_journal(directory)
-        if start is None:
-            raise UsageError(f"{directory} holds no audit to resume (no bundle.json, no journal.jsonl)")
-        previous = Bundle.model_validate(start).model_copy(
-            update={"hosts": hosts, "commands": commands, "results": results}
+            skeleton = Bundle.model_validate(state.start)
+            stored = StoredOptions.model_validate(skeleton.options)
+        except ValidationError as err:
+            first = err.errors()[0]
+            loc = ".".join(str(x) for x in first["loc"])
+            raise ConfigError(
+                journal, None, f"the audit's start record is not valid: {loc}: {first['msg']}",
+                hint="the journal is damaged or was not written by clustermax",
+            ) from None  # fmt: skip
+        if skeleton.kind != "audit":
+            raise UsageError(f"{journal} is not the journal of an audit")
+        same = stored.mode == cli["mode"] and (
+            (stored.mode == "targets" and stored.targets == cli["targets"])
+            or (stored.mode == "inventory" and stored.inventory == cli["inventory"])
+            or stored.mode == "local"
         )
-    if previous.kind != "audit":
-        raise UsageError(f"{bundle_file} is an import bundle; only audits can be resumed")
-    options = dict(previous.options)
-    if not options.get("mode"):
-        raise UsageError(f"{bundle_file} does not record how it was made; start a new audit instead")
-    if concurrency != 16:
-        options["concurrency"] = concurrency
-    if rubric is not None:
-        options["rubric"] = str(rubric.resolve())
-    command_line = previous.origin.command
-    _run_audit(options, directory, previous=previous, quiet=quiet, command_line=command_line)
+        if not same:
+            recorded = {"targets": " ".join(stored.targets), "inventory": f"--inventory {stored.inventory}",
+                        "local": "--local"}[stored.mode]  # fmt: skip
+            raise UsageError(
+                f"{directory} is an audit of {term(recorded, 200)}; name the same to resume it",
+                hint="a resumed audit must audit what it started with (or start a new audit)",
+            )
+        options = stored.model_dump()
+        options.update({key: cli[key] for key in ("targets", "inventory", *TRUST_OPTIONS)})
+        if cli["concurrency"] != 16:
+            options["concurrency"] = cli["concurrency"]
+        if cli["connect_timeout_s"] != 15.0:
+            options["connect_timeout_s"] = cli["connect_timeout_s"]
+        if state.skipped:
+            typer.echo(f"warning: {state.skipped} line(s) of {journal} could not be read; what they held "
+                       "is run again", err=True)  # fmt: skip
+        previous = skeleton.model_copy(
+            update={"hosts": state.hosts, "commands": state.commands, "results": state.results,
+                    "complete": False}
+        )  # fmt: skip
+        _run_audit(options, directory, previous=previous, quiet=quiet, command_line=previous.origin.command)
+    finally:
+        lock.release()
 
 
 def _load_specs() -> dict[str, ProbeSpec]:
@@ -301,26 +405,33 @@ def _build_request(
         login = HostSpec(name=name, role="local", address=None)
         req = AuditRequest(cluster=options.get("cluster") or name, login=login, single=True, **common)
         return req, known
-    try:
-        cfg = load_ssh_config(options.get("ssh_config"))
-    except OSError as err:
-        raise UsageError(f"cannot read the ssh_config {options.get('ssh_config')}: {err}") from None
+    cfg = load_ssh_config(options.get("ssh_config"))  # bounded, errors never quote the file
 
     def discovered_maker(
         login_target: typing.Any, defaults: typing.Any
     ) -> typing.Callable[[str, str | None], HostSpec]:
+        d_user = defaults.user if defaults else None
+        d_ident = defaults.identity_file if defaults else None
+
         def make(name: str, address: str | None) -> HostSpec:
+            # the engine passes only names and addresses that passed the host-name check
+            # (clustermax.hostnames): they may meet a `Match exec` of the ssh_config without harm
             entry = cfg.lookup(name)
             says = entry.get("hostname", name) != name or "proxyjump" in entry
             if says:  # the ssh_config knows how to reach this node: do as OpenSSH would
                 target = resolve_target(
-                    name, cfg, user=defaults.user if defaults else None,
-                    identity_file=defaults.identity_file if defaults else None,
+                    name, cfg, user=d_user, identity_file=d_ident, hop_user=d_user, hop_identity_file=d_ident
                 )  # fmt: skip
             else:
                 jump = login_target
                 if defaults is not None and defaults.proxy_jump:
-                    jump = resolve_target(defaults.proxy_jump, cfg)
+                    jump = resolve_target(
+                        defaults.proxy_jump, cfg, hop_user=d_user, hop_identity_file=d_ident
+                    )
+                    jump = replace(
+                        jump, user=jump.user or d_user,
+                        identity_files=jump.identity_files or ((d_ident,) if d_ident else ()),
+                    )  # fmt: skip
                 target = resolve_target(address or name, cfg, port=defaults.port if defaults else None)
                 target = replace(
                     target,
@@ -363,6 +474,7 @@ def _build_request(
     loaded = load_inventory(options["inventory"], specs)
     for text in loaded.warnings:
         warn(text)
+    loaded.check_files()
     inv = loaded.inventory
     known = [*inv.known_hosts, *known]
     d = inv.defaults
@@ -372,6 +484,7 @@ def _build_request(
         target = resolve_target(
             h.destination, cfg, user=h.user, port=h.port or (None if "port" in entry else d.port),
             identity_file=h.identity_file, proxy_jump=h.proxy_jump or d.proxy_jump,
+            hop_user=d.user, hop_identity_file=d.identity_file,
         )  # fmt: skip
         return replace(
             target,
@@ -429,8 +542,9 @@ def _run_audit(
     from . import __version__
     from .engine.audit import Audit
     from .engine.progress import PlainEvents, RichEvents
-    from .errors import EXIT_INTERRUPTED, EXIT_UNREACHABLE
+    from .errors import EXIT_INTERRUPTED, EXIT_UNREACHABLE, OutputError
     from .models import Origin
+    from .sanitize import term
     from .transport.base import Transport
     from .transport.local import LocalTransport
     from .transport.ssh import SSHConnector
@@ -462,7 +576,6 @@ def _run_audit(
             return LocalTransport(host.name)
         return connector.connect(host.target, name=host.name)
 
-    out_dir.mkdir(parents=True, exist_ok=True)
     stop = threading.Event()
     interrupts = 0
 
@@ -482,7 +595,7 @@ def _run_audit(
     use_rich = not quiet and sys.stderr.isatty()
     events: typing.Any = RichEvents() if use_rich else PlainEvents(quiet=quiet)
     if not quiet:
-        typer.echo(f"clustermax: auditing {request.cluster}; writing to {out_dir}", err=True)
+        typer.echo(f"clustermax: auditing {term(request.cluster)}; writing to {out_dir}", err=True)
     try:
         with events if use_rich else contextlib.nullcontext():
             engine = Audit(request, connect, out_dir, stop=stop, events=events, previous=previous)
@@ -491,18 +604,49 @@ def _run_audit(
         for sig, handler in old.items():
             signal.signal(sig, handler)
         connector.close_all()
+    resume_hint = _resume_command(options, out_dir)
+    if engine.failure is not None:  # a full disk: the journal keeps what was written, nothing else is tried
+        raise OutputError(
+            f"{engine.failure.message}; the audit stopped",
+            hint=f"free some space, then finish it with: {resume_hint}",
+        )
     bundle, score, reports, score_note = _score_and_report(bundle, out_dir, options.get("rubric"))
     _print_summary(bundle, score, out_dir, reports, score_note)
     if stop.is_set():
         typer.echo(
-            f"clustermax: interrupted; partial bundle in {out_dir}. "
-            f"Finish it with: clustermax audit --resume {out_dir}",
+            f"clustermax: interrupted; partial bundle in {out_dir}. Finish it with: {resume_hint}",
             err=True,
         )
         raise typer.Exit(EXIT_INTERRUPTED)
     if not engine.reached_any():
         typer.echo("clustermax: no host could be reached (see the per-host errors above)", err=True)
         raise typer.Exit(EXIT_UNREACHABLE)
+
+
+def _resume_command(options: dict[str, typing.Any], out_dir: Path) -> str:
+    """The command that finishes this audit: what it audits and the trust options, from this command line."""
+    import shlex
+
+    from .sanitize import term
+
+    parts = ["clustermax", "audit", "--resume", str(out_dir)]
+    if options["mode"] == "local":
+        parts.append("--local")
+    elif options["mode"] == "inventory":
+        parts += ["--inventory", str(options["inventory"])]
+    else:
+        parts += list(options.get("targets") or [])
+    if options.get("ssh_config"):
+        parts += ["--ssh-config", str(options["ssh_config"])]
+    for kh in options.get("known_hosts") or []:
+        parts += ["--known-hosts", str(kh)]
+    if options.get("identity_file"):
+        parts += ["--identity-file", str(options["identity_file"])]
+    if options.get("accept_new_host_keys"):
+        parts.append("--accept-new-host-keys")
+    if options.get("rubric"):
+        parts += ["--rubric", str(options["rubric"])]
+    return term(" ".join(shlex.quote(p) for p in parts))
 
 
 def _score_and_report(
@@ -526,33 +670,37 @@ def _print_summary(
     from collections import Counter
 
     from .models import ProbeStatus
+    from .sanitize import term
 
     echo = typer.echo
     reached = sum(1 for h in bundle.hosts if h.state == "ok")
+    # every name, address, message and error below came from the cluster (or a bundle): one line each
     echo(
-        f"clustermax audit of {bundle.target.cluster} (platform {bundle.target.platform}): "
+        f"clustermax audit of {term(bundle.target.cluster)} (platform {bundle.target.platform}): "
         f"{len(bundle.hosts)} host(s), {reached} reached" + ("" if bundle.complete else "; INCOMPLETE")
     )
     if score is not None:
         echo(
             f"Tier: {score.tier.value.upper()}  score {score.score:.1f}/100  "
-            f"coverage {score.coverage * 100:.0f}%  (rubric {score.rubric.id} {score.rubric.version})"
+            f"coverage {score.coverage * 100:.0f}%  "
+            f"(rubric {term(score.rubric.id)} {term(score.rubric.version)})"
         )
     if note:
-        echo(note)
+        echo(term(note))
     echo("Hosts:")
-    width = max([len(h.name) for h in bundle.hosts] + [4])
+    names = {h.name: term(h.name, 80) for h in bundle.hosts}
+    width = max([len(n) for n in names.values()] + [4])
     for h in bundle.hosts:
-        detail = h.address or ""
+        detail = term(h.address or "", 80)
         if h.via:
-            detail += f" via {h.via}"
+            detail += f" via {term(h.via, 80)}"
         if h.state != "ok" and h.error:
-            detail = h.error
-        echo(f"  {h.name:<{width}}  {h.role:<8} {h.state:<12} {detail}".rstrip())
+            detail = term(h.error, 400)
+        echo(f"  {names[h.name]:<{width}}  {h.role:<8} {h.state:<12} {detail}".rstrip())
     statuses = [s.value for s in ProbeStatus]
     per_probe: dict[str, Counter[str]] = {}
     for r in bundle.results:
-        per_probe.setdefault(r.probe_id, Counter())[r.status.value] += 1
+        per_probe.setdefault(term(r.probe_id, 60), Counter())[r.status.value] += 1
     if per_probe:
         pw = max(len(p) for p in per_probe)
         echo(f"{'Probes:':<{pw + 2}}" + "".join(f"{s:>9}" for s in statuses))
@@ -563,7 +711,8 @@ def _print_summary(
         echo("Problems:")
         for r in problems[:20]:
             sub = f"/{r.substatus.value}" if r.substatus else ""
-            echo(f"  {r.host} {r.probe_id}: {r.status.value}{sub}: {r.message}")
+            where = f"{term(r.host, 80)} {term(r.probe_id, 60)}"
+            echo(f"  {where}: {r.status.value}{sub}: {term(r.message, 400)}")
         if len(problems) > 20:
             echo(f"  ... and {len(problems) - 20} more (see the bundle)")
     echo(f"Bundle: {out_dir / 'bundle.json'}")

@@ -27,6 +27,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from ..errors import ClustermaxError, OutputError
+from ..hostnames import is_host_address, is_host_name, rejection
 from ..models import (
     Bundle,
     CommandResult,
@@ -40,6 +42,7 @@ from ..models import (
     Target,
 )
 from ..models.bundle import HostRole
+from ..safeio import write_error
 from ..transport.base import ConnectError, Transport, utcnow
 from .derive import CLUSTER_HOST, with_derived
 from .journal import Journal, write_bundle
@@ -191,6 +194,11 @@ class Audit:
         self.planned: set[tuple[str, str]] = set()
         self._prewarmed: dict[str, Future[Transport]] = {}
         self._slots = threading.BoundedSemaphore(max(1, request.concurrency))
+        self.failure: OutputError | None = None
+        """Set when the journal or bundle.json could not be written (a full disk): the audit stopped."""
+        self.rejected: list[str] = []
+        """Node names the cluster reported that are not valid host names (never contacted)."""
+        self._finished = False
         if previous is not None:
             self._keep_previous(previous)
 
@@ -209,12 +217,27 @@ class Audit:
         for rec in prev.hosts:
             self.hosts[rec.name] = rec
 
+    def _journal(self, records: list[tuple[str, Any]]) -> None:
+        """Append to the journal; a failed write (a full disk) stops the audit instead of crashing it."""
+        if self.failure is not None:
+            return
+        try:
+            self.journal.write_many(records)
+        except OutputError as err:
+            with self._lock:
+                first = self.failure is None
+                if first:
+                    self.failure = err
+            if first:
+                self.stop.set()  # launch nothing more; running scripts get TERM and clean up
+                self.events.note(f"stopping: {err.message}")
+
     def _record_host(self, record: HostRecord) -> None:
         with self._lock:
             self.hosts[record.name] = record
             if record.name not in self.host_order:
                 self.host_order.append(record.name)
-        self.journal.write("host", record)
+        self._journal([("host", record)])
         self.events.host_done(record)
 
     def _record(self, commands: list[CommandResult], result: ProbeResult) -> None:
@@ -222,9 +245,7 @@ class Audit:
             for cmd in commands:
                 self.commands[cmd.id] = cmd
             self.results[(result.host, result.probe_id)] = result
-        for cmd in commands:
-            self.journal.write("command", cmd)
-        self.journal.write("result", result)
+        self._journal([*(("command", cmd) for cmd in commands), ("result", result)])
         self.events.probe_done(result)
 
     def _result(self, host: str, probe_id: str) -> ProbeResult | None:
@@ -366,24 +387,64 @@ class Audit:
                         continue
                     seen.add(name)
                     addr = node.get("address")
-                    hosts.append(self.req.make_node(name, addr if isinstance(addr, str) and addr else None))
+                    addr = addr if isinstance(addr, str) and addr else None
+                    # the trust boundary: a name or address the cluster reported is used (looked up in
+                    # the ssh_config, connected to, shown) only if it is a plain host name
+                    if not is_host_name(name) or name == CLUSTER_HOST:
+                        why = (
+                            rejection(name)
+                            if name != CLUSTER_HOST
+                            else (f"the cluster reported a node named {name!r}, a name clustermax reserves")
+                        )
+                        self._reject(name, why)
+                        continue
+                    if addr is not None and not is_host_address(addr):
+                        self._reject(name, rejection(addr, "address"))
+                        continue
+                    try:
+                        hosts.append(self.req.make_node(name, addr))
+                    except ClustermaxError as err:  # e.g. a ProxyJump loop for this node in the ssh_config
+                        self._reject(name, f"cannot resolve it: {err.message}")
         if self.req.max_nodes is not None and len(hosts) > self.req.max_nodes:
             self.events.note(f"auditing {self.req.max_nodes} of {len(hosts)} compute nodes (--max-nodes)")
             hosts = hosts[: self.req.max_nodes]
         return hosts
 
+    def _reject(self, name: str, why: str) -> None:
+        """Record a node the cluster named with an invalid name or address: not contacted (unknown)."""
+        self.rejected.append(name)
+        spec = HostSpec(name=name, role="compute")
+        self._record_host(self._host_record(spec, "not-attempted", f"not contacted: {why}", None))
+        for probe_id in self._ids("host", "node"):
+            self.planned.add((name, probe_id))
+            psp = self.req.specs[probe_id]
+            self._record([], _error_result(psp, name, SubStatus.UNREACHABLE, f"not contacted: {why}"))
+
     def run(self) -> Bundle:
-        self.out_dir.mkdir(parents=True, exist_ok=True)
+        """Run the audit; the bundle says ``complete`` only when every planned result is in."""
+        try:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise write_error(self.out_dir, err, "audit directory") from None
         self.journal = Journal(self.out_dir)
         self.journal.write("start", self._skeleton(complete=False).model_dump(mode="json"))
         try:
             self._run_phases()
+            self._finished = True
         finally:
             bundle = self.bundle()
-            self.journal.write("end", {"complete": bundle.complete, "ended_at": str(bundle.ended_at)})
+            self._journal([("end", {"complete": bundle.complete, "ended_at": str(bundle.ended_at)})])
             self.journal.close()
-            write_bundle(bundle, self.out_dir)
+            self._write_bundle(bundle)
         return bundle
+
+    def _write_bundle(self, bundle: Bundle) -> None:
+        if self.failure is not None:
+            return  # the disk is full: the journal holds what could be saved
+        try:
+            write_bundle(bundle, self.out_dir)
+        except OutputError as err:
+            self.failure = err
 
     def _prewarm(self, pool: ThreadPoolExecutor) -> None:
         """Connect to an explicit compute list while the login phase runs (connecting dominates)."""
@@ -423,7 +484,7 @@ class Audit:
                 self.compute_hosts = self._discover()
                 self._phase_compute()
             return
-        write_bundle(self.bundle(), self.out_dir)
+        self._write_bundle(self.bundle(final=False))  # a readable partial bundle, never "complete"
         if self.stop.is_set():
             return
         self.compute_hosts = self._discover()
@@ -480,13 +541,14 @@ class Audit:
         )
 
     def is_complete(self) -> bool:
-        if self.stop.is_set():
+        """Every planned result is in, every phase ran to its end, nothing stopped or failed."""
+        if self.stop.is_set() or not self._finished or self.failure is not None:
             return False
         with self._lock:
             return all(key in self.results for key in self.planned)
 
-    def bundle(self) -> Bundle:
-        complete = self.is_complete()
+    def bundle(self, *, final: bool = True) -> Bundle:
+        complete = final and self.is_complete()
         bundle = self._skeleton(complete)
         with self._lock:
             names = list(self.host_order) + [n for n in self.hosts if n not in self.host_order]

@@ -1,77 +1,100 @@
-"""Crash-safe persistence of an audit: an append-only journal and an atomically written bundle.json."""
+"""Crash-safe persistence of an audit: the journal is the truth, bundle.json a view of it.
+
+* ``DIR/journal.jsonl`` is append-only, one JSON record per line: a ``start`` record (the bundle skeleton:
+  origin, target, options), then ``host``, ``command`` and ``result`` records as they arrive, and an
+  ``end`` record. A probe's commands and its result go in one write followed by ``fdatasync``, so what was
+  journaled survives a SIGKILL, a crash or a power cut, and a failed write (a full disk) is cut back
+  so the file never ends in half a record (:class:`clustermax.safeio.AppendLog`).
+* ``DIR/bundle.json`` is rewritten atomically (:func:`clustermax.safeio.atomic_write`) after the login
+  phase and at the end. ``complete`` is true only in the last one, and only when every planned result is
+  in; ``--resume`` never reads bundle.json, it rebuilds the audit from the journal.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
+from ..errors import ConfigError
 from ..models import Bundle, CommandResult, HostRecord, ProbeResult
+from ..safeio import AppendLog, atomic_write, max_bundle_bytes, parse_json, read_bytes
 
 JOURNAL = "journal.jsonl"
 BUNDLE = "bundle.json"
 
 
-class Journal:
-    """DIR/journal.jsonl: one JSON object per line, flushed as each result arrives."""
+def _line(kind: str, payload: BaseModel | dict[str, Any]) -> str:
+    data = payload.model_dump(mode="json") if isinstance(payload, BaseModel) else payload
+    return json.dumps({"kind": kind, "data": data}, sort_keys=True, ensure_ascii=False) + "\n"
 
-    def __init__(self, directory: Path) -> None:
+
+class Journal:
+    """DIR/journal.jsonl: whole records appended and made durable as each result arrives.
+
+    Raises :class:`clustermax.errors.OutputError` when a record cannot be written (the journal then
+    ends with the last record that could).
+    """
+
+    def __init__(self, directory: Path, *, sync: bool = True) -> None:
         self.path = directory / JOURNAL
-        self._fh = self.path.open("a", encoding="utf-8")
-        self._lock = threading.Lock()
+        self._log = AppendLog(self.path, what="journal", sync=sync)
 
     def write(self, kind: str, payload: BaseModel | dict[str, Any]) -> None:
-        data = payload.model_dump(mode="json") if isinstance(payload, BaseModel) else payload
-        line = json.dumps({"kind": kind, "data": data}, sort_keys=True, ensure_ascii=False)
-        with self._lock:
-            self._fh.write(line + "\n")
-            self._fh.flush()
+        self._log.append(_line(kind, payload).encode("utf-8"))
+
+    def write_many(self, records: list[tuple[str, BaseModel | dict[str, Any]]]) -> None:
+        """Several records in one write (one fdatasync): a probe's commands with its result."""
+        if records:
+            self._log.append("".join(_line(k, p) for k, p in records).encode("utf-8"))
 
     def close(self) -> None:
-        with self._lock, contextlib.suppress(OSError):
-            self._fh.flush()
-            os.fsync(self._fh.fileno())
-            self._fh.close()
+        self._log.close()
 
 
 def write_bundle(bundle: Bundle, directory: Path) -> Path:
-    """Write DIR/bundle.json atomically (temporary file, fsync, os.replace)."""
-    path = directory / BUNDLE
-    tmp = directory / f".{BUNDLE}.{os.getpid()}.{threading.get_ident()}.tmp"
-    text = bundle.model_dump_json(indent=2)
-    with tmp.open("w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.write("\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    return path
+    """Write DIR/bundle.json atomically (new temporary file, fsync, rename; see safeio.atomic_write)."""
+    return atomic_write(directory / BUNDLE, bundle.model_dump_json(indent=2) + "\n", what="bundle")
 
 
-def read_journal(directory: Path) -> tuple[dict[str, Any] | None, list[HostRecord], list[CommandResult],
-                                           list[ProbeResult]]:  # fmt: skip
-    """What a journal holds: the start record (bundle skeleton), hosts, commands and results (last wins)."""
+@dataclass
+class JournalState:
+    """What a journal holds: the start record, and hosts, commands and results (the last one wins)."""
+
     start: dict[str, Any] | None = None
+    hosts: list[HostRecord] = field(default_factory=list)
+    commands: list[CommandResult] = field(default_factory=list)
+    results: list[ProbeResult] = field(default_factory=list)
+    skipped: int = 0
+    """Lines that could not be read (a line cut by a crash, a damaged or forged record)."""
+
+
+def read_journal(directory: Path) -> JournalState:
+    """Read DIR/journal.jsonl (bounded; every record validated). A missing journal gives an empty state."""
+    path = directory / JOURNAL
+    state = JournalState()
+    if not path.exists() and not path.is_symlink():
+        return state
+    raw = read_bytes(path, what="journal", limit=max_bundle_bytes())
     hosts: dict[str, HostRecord] = {}
     commands: dict[str, CommandResult] = {}
     results: dict[tuple[str, str], ProbeResult] = {}
-    path = directory / JOURNAL
-    if not path.is_file():
-        return None, [], [], []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for number, line in enumerate(raw.split(b"\n"), start=1):
+        if not line.strip():
+            continue
         try:
-            entry = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # a line cut by a crash
-        kind, data = entry.get("kind"), entry.get("data")
-        try:
-            if kind == "start" and start is None:
-                start = data
+            entry = parse_json(line, f"{path}:{number}", what="journal record")
+            if not isinstance(entry, dict):
+                raise ValueError("not an object")
+            kind, data = entry.get("kind"), entry.get("data")
+            if kind == "start":
+                if state.start is None:
+                    if not isinstance(data, dict):
+                        raise ValueError("start record is not an object")
+                    state.start = data
             elif kind == "host":
                 record = HostRecord.model_validate(data)
                 hosts[record.name] = record
@@ -81,6 +104,9 @@ def read_journal(directory: Path) -> tuple[dict[str, Any] | None, list[HostRecor
             elif kind == "result":
                 res = ProbeResult.model_validate(data)
                 results[(res.host, res.probe_id)] = res
-        except ValueError:
-            continue
-    return start, list(hosts.values()), list(commands.values()), list(results.values())
+        except (ConfigError, ValidationError, ValueError):
+            state.skipped += 1
+    state.hosts = list(hosts.values())
+    state.commands = list(commands.values())
+    state.results = list(results.values())
+    return state

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from ..safeio import atomic_write
 from .build import build_report
 
 if TYPE_CHECKING:
@@ -91,7 +92,8 @@ def render_report(
 def write_audit_reports(bundle: Bundle, score: ScoreResult, directory: str | Path) -> list[Path]:
     """Write report.md and report.html into ``directory`` (next to bundle.json); return their paths.
 
-    Each file is written to a temporary name first and renamed, so a reader never sees half a report.
+    Each file is written to a fresh temporary file first and renamed (clustermax.safeio.atomic_write), so a
+    reader never sees half a report and a file or link planted beside it is never followed.
     """
     report = build_report([(bundle, score)])
     target = Path(directory)
@@ -99,8 +101,5 @@ def write_audit_reports(bundle: Bundle, score: ScoreResult, directory: str | Pat
     written = []
     for name, fmt in (("report.md", "markdown"), ("report.html", "html")):
         path = target / name
-        tmp = target / f".{name}.tmp"
-        tmp.write_text(render_report(report, fmt), encoding="utf-8")
-        tmp.replace(path)
-        written.append(path)
+        written.append(atomic_write(path, render_report(report, fmt), what="report"))
     return written
