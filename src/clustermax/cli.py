@@ -75,10 +75,14 @@ def main(argv: list[str] | None = None) -> None:
 
     Usage errors are typer's own (exit 2); commands raise :class:`ClustermaxError` for the rest.
     """
+    from .sanitize import term
+
     try:
         app(args=argv, prog_name="clustermax")
     except ClustermaxError as err:
-        typer.echo(f"error: {err.render()}", err=True)
+        # messages may quote names and values from a cluster or a bundle: one safe line each
+        hint = f"\n  hint: {term(err.hint)}" if err.hint else ""
+        typer.echo(f"error: {term(err.message)}{hint}", err=True)
         sys.exit(err.exit_code)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
@@ -86,7 +90,7 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as err:  # the one place that catches everything
         log = _write_traceback()
         where = f" (traceback in {log})" if log else ""
-        typer.echo(f"error: unexpected {type(err).__name__}: {err}{where}", err=True)
+        typer.echo(f"error: unexpected {type(err).__name__}: {term(str(err), 300)}{where}", err=True)
         sys.exit(EXIT_UNEXPECTED)
 
 

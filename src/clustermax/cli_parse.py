@@ -14,14 +14,14 @@ from .errors import EXIT_USAGE, UsageError
 
 
 def _read(file: str) -> str:
+    from .safeio import MAX_INPUT_BYTES, read_bytes
+
     if file == "-":
-        data = sys.stdin.buffer.read()
-    else:
-        try:
-            with open(file, "rb") as fh:
-                data = fh.read()
-        except OSError as err:
-            raise UsageError(f"{file}: cannot read: {err.strerror or err}", hint="check the path") from None
+        data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
+        if len(data) > MAX_INPUT_BYTES:
+            raise UsageError(f"<stdin>: more than {MAX_INPUT_BYTES // 2**20} MiB; clustermax reads no more")
+    else:  # bounded: a regular file (not a FIFO or a device) of at most 256 MiB
+        data = read_bytes(file, what="file", limit=MAX_INPUT_BYTES)
     return data.decode("utf-8", errors="replace")
 
 

@@ -74,15 +74,13 @@ def _run(
         sys.stdout.write(text)
         sys.stdout.flush()
         return
+    from .safeio import atomic_write, write_error
+
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(f".{out.name}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(out)
     except OSError as err:
-        raise UsageError(
-            f"{out}: cannot write the report: {err.strerror or err}", hint="check --out"
-        ) from None
+        raise write_error(out.parent, err, "report folder") from None
+    atomic_write(out, text, what="report")  # never a device or a link; a planted temp file is never opened
     typer.echo(f"wrote {out}", err=True)
 
 

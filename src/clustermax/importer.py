@@ -373,7 +373,9 @@ def import_files(
     machine that ran the import (pass a fixed ``now`` too for a byte-identical bundle).
     """
     from .engine.derive import with_derived
+    from .errors import ConfigError
     from .parsers.registry import get_parser
+    from .safeio import MAX_INPUT_BYTES, read_bytes
 
     clock = now or (lambda: datetime.now(timezone.utc))
     started = clock()
@@ -385,14 +387,10 @@ def import_files(
     used_ids: set[str] = set()
     imported = 0
     for path in paths:
-        try:
-            data = Path(path).read_bytes()
-        except OSError as err:
-            imports.append(
-                ImportedFile(
-                    path=path, sha256="", status="unrecognised", reason=f"cannot read: {err.strerror or err}"
-                )
-            )
+        try:  # bounded: a regular file (not a FIFO or a device) of at most 256 MiB
+            data = read_bytes(path, what="file", limit=MAX_INPUT_BYTES)
+        except ConfigError as err:
+            imports.append(ImportedFile(path=path, sha256="", status="unrecognised", reason=err.detail))
             continue
         digest = hashlib.sha256(data).hexdigest()
         text = _decode(data)
@@ -511,7 +509,11 @@ def _results(
 def write_bundle(bundle: Bundle, out_dir: str | Path) -> Path:
     """Write ``out_dir/bundle.json`` atomically (the engine's writer); returns its path."""
     from .engine.journal import write_bundle as _write
+    from .safeio import write_error
 
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise write_error(out, err, "bundle folder") from None
     return _write(bundle, out)

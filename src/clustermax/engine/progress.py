@@ -8,20 +8,23 @@ import time
 from typing import TextIO
 
 from ..models import HostRecord, ProbeResult, ProbeStatus
+from ..sanitize import term
 
 
 def _result_line(result: ProbeResult) -> str:
+    # host names, messages and errors come from the cluster: one terminal-safe line (clustermax.sanitize)
     status = result.status.value + (f"/{result.substatus.value}" if result.substatus else "")
-    msg = f": {result.message}" if result.message else ""
-    return f"{result.host} {result.probe_id}: {status} ({result.duration_s:.2f} s){msg}"
+    msg = f": {term(result.message, 400)}" if result.message else ""
+    return f"{term(result.host, 80)} {term(result.probe_id, 60)}: {status} ({result.duration_s:.2f} s){msg}"
 
 
 def _host_line(record: HostRecord) -> str:
+    name = term(record.name, 80)
     if record.state == "ok":
         t = f" in {record.connect_time_s:.2f} s" if record.connect_time_s is not None else ""
-        via = f" via {record.via}" if record.via else ""
-        return f"{record.name}: connected{via}{t}"
-    return f"{record.name}: {record.state}: {record.error}"
+        via = f" via {term(record.via, 80)}" if record.via else ""
+        return f"{name}: connected{via}{t}"
+    return f"{name}: {record.state}: {term(record.error, 400)}"
 
 
 class PlainEvents:
@@ -50,7 +53,7 @@ class PlainEvents:
         self._emit(_result_line(result))
 
     def note(self, text: str) -> None:
-        self._emit(text)
+        self._emit(term(text, 400))
 
 
 class RichEvents:
@@ -104,4 +107,4 @@ class RichEvents:
             self.console.print(_result_line(result), style=style or None, markup=False, highlight=False)
 
     def note(self, text: str) -> None:
-        self.console.print(text, markup=False, highlight=False)
+        self.console.print(term(text, 400), markup=False, highlight=False)

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from ..models.common import Unit
 from ..models.score import ScoreResult, Verdict
+from ..sanitize import md, term
 from .engine import Trace
 from .rubric import Rubric
 
@@ -51,21 +52,22 @@ def _console(width: int = 160) -> tuple[Console, StringIO]:
 
 def score_table(result: ScoreResult) -> str:
     console, buf = _console()
+    # names and values come from the bundle (and the rubric): one terminal-safe line each
     console.print(
-        f"{result.cluster}: {result.tier.value.upper()}  score {result.score:.1f}/100  "
-        f"coverage {result.coverage:.0%}  (rubric {result.rubric.id} {result.rubric.version})"
+        f"{term(result.cluster)}: {result.tier.value.upper()}  score {result.score:.1f}/100  "
+        f"coverage {result.coverage:.0%}  (rubric {term(result.rubric.id)} {term(result.rubric.version)})"
     )
     prof = result.profile
     console.print(
-        f"profile ({prof.source}): gpu {prof.gpu_model or '?'} x{prof.gpus_per_node or '?'}, "
-        f"fabric {prof.fabric or '?'} ({prof.nic_count or '?'} x {prof.nic_rate_gbps or '?'} Gb/s)"
+        f"profile ({prof.source}): gpu {term(prof.gpu_model or '?')} x{prof.gpus_per_node or '?'}, "
+        f"fabric {term(prof.fabric or '?')} ({prof.nic_count or '?'} x {prof.nic_rate_gbps or '?'} Gb/s)"
     )
     cats = Table(title="Categories", title_justify="left")
     for col in ("category", "weight", "score", "coverage"):
         cats.add_column(col)
     for c in result.categories:
         cats.add_row(
-            c.title, f"{c.weight:g}", "-" if c.score is None else f"{c.score:.1f}", f"{c.coverage:.0%}"
+            term(c.title), f"{c.weight:g}", "-" if c.score is None else f"{c.score:.1f}", f"{c.coverage:.0%}"
         )
     console.print(cats)
     crit = Table(title="Criteria", title_justify="left")
@@ -73,76 +75,86 @@ def score_table(result: ScoreResult) -> str:
         crit.add_column(col, overflow="fold")
     for r in result.criteria:
         verdict = _MARK[r.verdict] + (" (attested)" if r.attested else "")
-        crit.add_row(r.id, r.category, verdict, _obs(r.observed, r.unit), r.threshold or "")
+        crit.add_row(
+            term(r.id), term(r.category), verdict, term(_obs(r.observed, r.unit)), term(r.threshold or "")
+        )
     console.print(crit)
     if result.gates_failed:
-        console.print("held down by: " + ", ".join(result.gates_failed))
+        console.print("held down by: " + ", ".join(term(g) for g in result.gates_failed))
     return buf.getvalue()
 
 
 def score_markdown(result: ScoreResult) -> str:
     lines = [
-        f"## {result.cluster}: {result.tier.value.capitalize()}",
+        f"## {md(result.cluster)}: {result.tier.value.capitalize()}",
         "",
-        f"Score **{result.score:.1f}**/100, coverage **{result.coverage:.0%}**, rubric `{result.rubric.id}` "
-        f"{result.rubric.version} (sha256 `{result.rubric.sha256[:12]}`).",
+        f"Score **{result.score:.1f}**/100, coverage **{result.coverage:.0%}**, rubric "
+        f"`{_code(result.rubric.id)}` {md(result.rubric.version)} "
+        f"(sha256 `{_code(result.rubric.sha256[:12])}`).",
         "",
         "| Category | Weight | Score | Coverage |",
         "|---|---:|---:|---:|",
     ]
     for c in result.categories:
         score = "-" if c.score is None else f"{c.score:.1f}"
-        lines.append(f"| {c.title} | {c.weight:g} | {score} | {c.coverage:.0%} |")
+        lines.append(f"| {md(c.title)} | {c.weight:g} | {score} | {c.coverage:.0%} |")
     lines += ["", "| Criterion | Verdict | Observed | Threshold | Explanation |", "|---|---|---|---|---|"]
     for r in result.criteria:
         verdict = _MARK[r.verdict] + (" (attested)" if r.attested else "")
-        cells = [r.id, verdict, _obs(r.observed, r.unit), r.threshold or "", r.explanation]
-        lines.append("| " + " | ".join(x.replace("|", "\\|") for x in cells) + " |")
+        cells = [md(r.id), verdict, md(_obs(r.observed, r.unit)), md(r.threshold or "")]
+        cells.append(md(r.explanation, 2000))
+        lines.append("| " + " | ".join(cells) + " |")
     if result.gates_failed:
-        lines += ["", "Held down by: " + ", ".join(f"`{g}`" for g in result.gates_failed)]
+        lines += ["", "Held down by: " + ", ".join(f"`{_code(g)}`" for g in result.gates_failed)]
     return "\n".join(lines) + "\n"
 
 
+def _code(text: str) -> str:
+    """Text for inside a Markdown code span: one line, no backtick."""
+    return term(text).replace("`", "'")
+
+
 def explain_text(trace: Trace, cluster: str) -> str:
+    # every value below comes from the bundle or the rubric: each goes through term() (one safe line)
     crit, res = trace.criterion, trace.result
     out = [
-        f"{cluster}: {crit.id} ({crit.title})",
+        f"{term(cluster)}: {term(crit.id)} ({term(crit.title)})",
         f"  verdict:     {res.verdict.value}" + (" (attested)" if res.attested else ""),
-        f"  reads:       {', '.join(res.metrics)}"
-        + (f" with labels {dict(sorted(crit.labels.items()))}" if crit.labels else ""),
+        f"  reads:       {term(', '.join(res.metrics))}"
+        + (f" with labels {term(dict(sorted(crit.labels.items())))}" if crit.labels else ""),
         f"  aggregate:   {crit.aggregate}; compare {crit.compare}"
         + ("; soft (a miss is a warn)" if crit.soft else ""),
-        f"  thresholds:  {res.threshold or '-'}",
-        f"  reference:   {res.reference_source or '-'}",
-        f"  platforms:   {', '.join(crit.platforms)} (this cluster: {trace.platform or 'unknown'})",
+        f"  thresholds:  {term(res.threshold or '-')}",
+        f"  reference:   {term(res.reference_source or '-')}",
+        f"  platforms:   {', '.join(crit.platforms)} (this cluster: {term(trace.platform or 'unknown')})",
     ]
     if trace.profile is not None:
         p = trace.profile
         out.append(
-            f"  profile:     gpu {p.gpu_model or '?'}, fabric {p.fabric or '?'}, {p.nic_count or '?'} NICs, "
-            f"references {', '.join(p.reference_ids) or 'none'} ({p.source})"
+            f"  profile:     gpu {term(p.gpu_model or '?')}, fabric {term(p.fabric or '?')}, "
+            f"{p.nic_count or '?'} NICs, references {term(', '.join(p.reference_ids) or 'none')} ({p.source})"
         )
     out.append(f"  values ({len(trace.rows)}):")
     if not trace.rows:
         out.append("    (none)")
     for row in trace.rows:
-        labels = ",".join(f"{k}={v}" for k, v in sorted(row.labels.items()))
-        where = row.host or "cluster"
-        shown = _obs(row.raw, row.unit.value if isinstance(row.unit, Unit) else row.unit)
-        status = (
+        labels = term(",".join(f"{k}={v}" for k, v in sorted(row.labels.items())))
+        where = term(row.host or "cluster")
+        shown = term(_obs(row.raw, row.unit.value if isinstance(row.unit, Unit) else row.unit))
+        status = term(
             f"excluded: {row.excluded}" if row.excluded else (row.verdict.value if row.verdict else "used")
         )
         out.append(
-            f"    {where:<20} {row.metric}{'{' + labels + '}' if labels else ''} = {shown}  [{status}]"
+            f"    {where:<20} {term(row.metric)}{'{' + labels + '}' if labels else ''} = {shown}  [{status}]"
         )
-    out.append(f"  observed:    {_obs(res.observed, res.unit)}")
-    out.append(f"  explanation: {res.explanation}")
+    out.append(f"  observed:    {term(_obs(res.observed, res.unit))}")
+    out.append(f"  explanation: {term(res.explanation)}")
     if res.evidence:
-        out.append("  evidence:    " + ", ".join(res.evidence))
+        out.append("  evidence:    " + ", ".join(term(e) for e in res.evidence))
     if res.hosts:
-        out.append("  hosts:       " + ", ".join(res.hosts))
+        out.append("  hosts:       " + ", ".join(term(h) for h in res.hosts))
     if res.remediation:
-        out.append(f"  remediation: {res.remediation}")
+        out.append(f"  remediation: {term(res.remediation)}")
     return "\n".join(out) + "\n"
 
 
