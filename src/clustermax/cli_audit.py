@@ -174,11 +174,7 @@ def audit(
         return
     command_line = "clustermax " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     out_dir = out or _default_out_dir()
-    lock = _prepare_out_dir(out_dir, force=force)
-    try:
-        _run_audit(options, out_dir, previous=None, quiet=quiet, command_line=command_line)
-    finally:
-        lock.release()
+    _run_audit(options, out_dir, previous=None, quiet=quiet, command_line=command_line, force=force)
 
 
 def _split(value: str | None) -> list[str] | None:
@@ -267,7 +263,8 @@ def _resume(directory: Path, cli: dict[str, typing.Any], *, quiet: bool) -> None
             stored = StoredOptions.model_validate(skeleton.options)
         except ValidationError as err:
             first = err.errors()[0]
-            loc = ".".join(str(x) for x in first["loc"])
+            where = "options." if err.title == "StoredOptions" else ""
+            loc = where + ".".join(str(x) for x in first["loc"])
             raise ConfigError(
                 journal, None, f"the audit's start record is not valid: {loc}: {first['msg']}",
                 hint="the journal is damaged or was not written by clustermax",
@@ -531,6 +528,40 @@ def _run_audit(
     previous: Bundle | None,
     quiet: bool,
     command_line: str | None,
+    force: bool = False,
+) -> None:
+    """Check everything the audit needs (nothing is written before that), then run it into ``out_dir``.
+
+    A new audit (``previous`` None) creates and locks ``out_dir`` once the checks passed; a resumed one
+    runs under the lock its caller holds."""
+
+    def warn(text: str) -> None:
+        typer.echo(text, err=True)
+
+    specs = _load_specs()
+    request, known = _build_request(options, specs, warn)
+    if options.get("rubric"):
+        from .scoring import load_rubric
+
+        load_rubric(options["rubric"])  # a bad rubric fails now, not after the audit
+    lock = _prepare_out_dir(out_dir, force=force) if previous is None else None
+    try:
+        _audit_into(request, known, options, out_dir, previous=previous, quiet=quiet,
+                    command_line=command_line)  # fmt: skip
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _audit_into(
+    request: AuditRequest,
+    known: list[str],
+    options: dict[str, typing.Any],
+    out_dir: Path,
+    *,
+    previous: Bundle | None,
+    quiet: bool,
+    command_line: str | None,
 ) -> None:
     import contextlib
     import platform as _platform
@@ -549,15 +580,6 @@ def _run_audit(
     from .transport.local import LocalTransport
     from .transport.ssh import SSHConnector
 
-    def warn(text: str) -> None:
-        typer.echo(text, err=True)
-
-    specs = _load_specs()
-    request, known = _build_request(options, specs, warn)
-    if options.get("rubric"):
-        from .scoring import load_rubric
-
-        load_rubric(options["rubric"])  # a bad rubric fails now, not after the audit
     request.origin = Origin(
         tool_version=__version__,
         python=_platform.python_version(),

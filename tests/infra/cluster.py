@@ -10,8 +10,8 @@ Every daemon is a child of this process (``subprocess.Popen``) and is stopped by
 can run at once (parallel test sessions): each takes a free slot that picks its subnet, bridge,
 namespace names and Slurm ports.
 
-Needs root (netns, mknod, useradd). Run by hand with ``python -m tests.infra.cluster up`` (prints the
-handle and waits for Ctrl-C).
+Needs root (netns, mknod, useradd). Run by hand with ``python -m tests.infra.cluster up [NODES]`` (prints
+the handle and waits for Ctrl-C or SIGTERM, then tears everything down).
 """
 
 from __future__ import annotations
@@ -495,12 +495,28 @@ def _wait_nodes_idle(cluster: TestCluster, n: int, timeout: float = 30) -> None:
     raise InfraUnavailable(f"Slurm nodes not idle after {timeout} s: {states!r}")
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+USAGE = "usage: python -m tests.infra.cluster up [NODES]   (as root; Ctrl-C stops it)"
+
+
 def main(argv: list[str]) -> int:
-    nodes = int(argv[1]) if len(argv) > 1 else 2
+    args = argv[1:]
+    if args[:1] != ["up"] or len(args) > 2 or (len(args) == 2 and not args[1].isdigit()):
+        print(USAGE, file=sys.stderr)
+        return 2
+    nodes = int(args[1]) if len(args) == 2 else 2
+    missing = missing_requirements(slurm=True)
+    if missing:
+        print(f"cannot start the test cluster; missing: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGTERM, _interrupt)
     with running_cluster(nodes=nodes) as cluster:
         print(f"base={cluster.base} login={cluster.login.ip} nodes={[h.ip for h in cluster.nodes]}")
         print(f"ssh -F {cluster.ssh_config} login1 sinfo")
-        print(f"export SLURM_CONF={cluster.slurm_conf}")
+        print(f"export SLURM_CONF={cluster.slurm_conf}", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             signal.pause()
     return 0

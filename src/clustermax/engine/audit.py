@@ -224,13 +224,17 @@ class Audit:
         try:
             self.journal.write_many(records)
         except OutputError as err:
-            with self._lock:
-                first = self.failure is None
-                if first:
-                    self.failure = err
+            self._fail(err)
+
+    def _fail(self, err: OutputError) -> None:
+        """The audit's files cannot be written (a full disk): stop, keeping what is on disk."""
+        with self._lock:
+            first = self.failure is None
             if first:
-                self.stop.set()  # launch nothing more; running scripts get TERM and clean up
-                self.events.note(f"stopping: {err.message}")
+                self.failure = err
+        if first:
+            self.stop.set()  # launch nothing more; running scripts get TERM and clean up
+            self.events.note(f"stopping: {err.message}")
 
     def _record_host(self, record: HostRecord) -> None:
         with self._lock:
@@ -444,7 +448,7 @@ class Audit:
         try:
             write_bundle(bundle, self.out_dir)
         except OutputError as err:
-            self.failure = err
+            self._fail(err)
 
     def _prewarm(self, pool: ThreadPoolExecutor) -> None:
         """Connect to an explicit compute list while the login phase runs (connecting dominates)."""
