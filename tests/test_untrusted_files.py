@@ -234,3 +234,50 @@ def test_a_damaged_journal_is_a_clear_error(tmp_path: Path, change: dict[str, ob
     journal.write_text("".join(json.dumps(r) + "\n" for r in records[:1]))
     line = one_error_line(run("audit", "--resume", str(out), "--local"), fragment)
     assert str(journal) in line
+
+
+@pytest.mark.parametrize(
+    ("key", "fragment"),
+    [
+        ("/dev/zero", "identity file (-i) is a character device"),
+        ("/no/such/key", "No such file or directory"),
+    ],
+)
+def test_identity_file_given_on_the_command_line_is_checked_first(key: str, fragment: str) -> None:
+    one_error_line(run("audit", "someone@127.0.0.1", "-i", key, timeout=60), fragment)
+
+
+def test_a_bad_ssh_config_is_one_line_that_never_shows_the_file(tmp_path: Path) -> None:
+    cfg = tmp_path / "config"
+    cfg.write_text("Host x\n  HostName y\nroot:$6$secrethash:19000:0:99999:7:::\n")
+    proc = run("audit", "x", "--ssh-config", str(cfg), "--out", str(tmp_path / "o"))
+    line = one_error_line(proc, f"{cfg}:3: not a valid ssh_config line (the file is not shown)")
+    assert "secrethash" not in proc.stderr and "19000" not in line
+    for target in ("/dev/zero", str(tmp_path / "fifo")):
+        if target.endswith("fifo"):
+            os.mkfifo(target)
+        one_error_line(
+            run("audit", "x", "--ssh-config", target, timeout=30), "clustermax reads only regular files"
+        )
+
+
+def test_proxy_jump_loops_are_named(tmp_path: Path) -> None:
+    cfg = tmp_path / "config"
+    cfg.write_text("Host hopa\n  ProxyJump hopb\nHost hopb\n  ProxyJump hopa\n")
+    inv = tmp_path / "inv.yaml"
+    inv.write_text("cluster: c\nlogin: {name: login1, host: 10.0.0.1, proxy_jump: hopa}\n")
+    one_error_line(run("audit", "--inventory", str(inv), "--ssh-config", str(cfg)),
+                   "ProxyJump loop: 10.0.0.1 -> hopa -> hopb -> hopa")  # fmt: skip
+    one_error_line(run("audit", "hopa", "--ssh-config", str(cfg)), "ProxyJump loop: hopa -> hopb -> hopa")
+
+
+def test_inventory_key_and_known_hosts_files_are_checked_with_their_line(tmp_path: Path) -> None:
+    inv = tmp_path / "inv.yaml"
+    inv.write_text("cluster: c\nlogin: a\ncompute:\n  - {host: b, identity_file: /dev/zero}\n")
+    one_error_line(
+        run("audit", "--inventory", str(inv)), f"{inv}:4: compute[0].identity_file: /dev/zero: the"
+    )
+    inv.write_text("cluster: c\nlogin: a\nknown_hosts: [missing_kh]\n")
+    one_error_line(
+        run("audit", "--inventory", str(inv)), f"{inv}:3: known_hosts[0]: {tmp_path / 'missing_kh'}"
+    )

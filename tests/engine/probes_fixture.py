@@ -79,6 +79,33 @@ sleep "3000.$CMX_PARAM_TAG"
 """
 
 
+STUBBORN_PROBE = """\
+id: stubborn
+title: Stubborn (test probe)
+description: Starts a child that ignores TERM and a grandchild that leaves the session (setsid), then hangs.
+category: system
+scope: host
+timeout_s: 2
+parser: system_info
+params:
+  tag: {type: str, default: "", description: unique text for the sleeps' arguments and the pid files}
+  linger: {type: bool, default: false, description: "exit at once, leaving the setsid daemon behind"}
+metrics:
+  - {name: system.hostname, unit: text, description: host name}
+"""
+
+STUBBORN_SCRIPT = """\
+cmx_section hostname uname -n
+echo "$CMX_TMP" > "/tmp/cmx-stubborn-tmp-$CMX_PARAM_TAG"
+setsid sleep "3001.$CMX_PARAM_TAG" </dev/null >/dev/null 2>&1 &
+echo $! > "/tmp/cmx-stubborn-setsid-$CMX_PARAM_TAG"
+if [ "$CMX_PARAM_LINGER" = 1 ]; then exit 0; fi
+cmx_section work bash -c 'trap "" TERM; echo $$ > "/tmp/cmx-stubborn-child-$0"; sleep "3002.$0"' \\
+  "$CMX_PARAM_TAG"
+cmx_section after echo never
+"""
+
+
 def make_probes_root(base: Path, *, hang_timeout_s: float | None = None) -> Path:
     root = base / "probes"
     root.mkdir(parents=True, exist_ok=True)
@@ -94,6 +121,7 @@ def make_probes_root(base: Path, *, hang_timeout_s: float | None = None) -> Path
         ("echo_params", ECHO_PROBE, ECHO_SCRIPT),
         ("marker", MARKER_PROBE, MARKER_SCRIPT),
         ("hang", hang, HANG_SCRIPT),
+        ("stubborn", STUBBORN_PROBE, STUBBORN_SCRIPT),
     ):
         (root / pid).mkdir(exist_ok=True)
         (root / pid / "probe.yaml").write_text(textwrap.dedent(spec))

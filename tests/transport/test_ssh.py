@@ -267,3 +267,108 @@ def test_connect_retries_when_sshd_drops_connections(sshd_hosts: TestCluster, tm
     finally:
         proc.terminate()
         proc.wait(timeout=5)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        fields = (Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1]).split()
+    except OSError:
+        return False
+    return fields[0] != "Z"
+
+
+@pytest.mark.parametrize("linger", [False, True])
+def test_a_probe_cut_at_its_timeout_is_a_timeout_and_leaves_nothing_behind(
+    sshd_hosts: TestCluster, tmp_path: Path, linger: bool
+) -> None:
+    """A child that ignores TERM, a grandchild that called setsid: timeout(1) kills its own process
+    group with KILL, the supervisor then kills the rest; the result says timeout and names the section."""
+    from clustermax.engine.loader import load_probe_specs
+    from clustermax.engine.runner import ProbeContext, run_probe
+    from clustermax.models import ProbeStatus, SubStatus
+    from tests.engine.probes_fixture import make_probes_root
+
+    root = make_probes_root(tmp_path)
+    spec = load_probe_specs(root)["stubborn"]
+    tag = f"{os.getpid()}{time.time_ns()}"
+    conn = _connector(tmp_path, sshd_hosts.known_hosts)
+    tr = conn.connect(_target(sshd_hosts, sshd_hosts.nodes[0].ip))
+    t0 = time.monotonic()
+    commands, result = run_probe(
+        tr, spec, "node1", {"tag": tag, "linger": linger}, ProbeContext(probes_root=root)
+    )
+    took = time.monotonic() - t0
+    conn.close_all()
+    setsid_pid = int(Path(f"/tmp/cmx-stubborn-setsid-{tag}").read_text())
+    scratch = Path(Path(f"/tmp/cmx-stubborn-tmp-{tag}").read_text().strip())
+    deadline = time.monotonic() + 5
+    while _alive(setsid_pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(setsid_pid)  # the child that left the session is gone too
+    assert not any(f"300{n}.{tag}".encode() in a for a in _ps_args() for n in (1, 2))
+    assert not scratch.exists()  # the scratch directory went away, even after a KILL
+    main = commands[0]
+    if linger:  # the script ended on its own; what it left running was killed all the same
+        assert result.status == ProbeStatus.OK and main.exit_code == 0 and not main.timed_out
+        assert took < 8
+        return
+    child = int(Path(f"/tmp/cmx-stubborn-child-{tag}").read_text())
+    assert not _alive(child)
+    assert 10 < took < 2 + 10 + 8  # TERM at 2 s was ignored: KILL 10 s later, then the supervisor's sweep
+    assert main.timed_out and main.exit_code == 124 and main.note == "cut at its timeout"
+    assert main.stderr.endswith("@@CMX:TIMEOUT 2@@\n")
+    assert (result.status, result.substatus) == (ProbeStatus.ERROR, SubStatus.TIMEOUT)
+    assert result.message == (
+        "cut at its 2 s timeout in section 'work' (it and every later section are missing); "
+        "partial output kept"
+    )
+    for name in ("setsid", "child", "tmp"):
+        Path(f"/tmp/cmx-stubborn-{name}-{tag}").unlink()
+
+
+def test_a_port_that_never_says_a_word_is_a_timeout_said_once(tmp_path: Path) -> None:
+    import socket
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            with contextlib.suppress(OSError):
+                accepted.append(server.accept()[0])
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        conn = SSHConnector(own_known_hosts=tmp_path / "own", use_user_known_hosts=False, connect_timeout_s=2)
+        t0 = time.monotonic()
+        with pytest.raises(ConnectError) as info:
+            conn.connect(SSHTarget(alias="mute", hostname="127.0.0.1", port=server.getsockname()[1]))
+        took = time.monotonic() - t0
+    finally:
+        stop.set()
+        thread.join()
+        for s in accepted:
+            s.close()
+        server.close()
+    assert info.value.kind == "timeout"
+    assert "the port answers but no SSH server spoke within 2 s" in info.value.message
+    assert "No existing session" not in info.value.message
+    assert took < 5 and len(accepted) == 1  # not retried: a silent server stays silent
+
+
+@pytest.mark.parametrize("key", ["/dev/zero", "missing"])
+def test_identity_files_must_be_regular_files(sshd_hosts: TestCluster, tmp_path: Path, key: str) -> None:
+    path = key if key.startswith("/") else str(tmp_path / key)
+    target = SSHTarget(alias="login1", hostname=sshd_hosts.login.ip, user=sshd_hosts.user,
+                       identity_files=(path,), identities_only=True)  # fmt: skip
+    with pytest.raises(ConnectError) as info:
+        _connector(tmp_path, sshd_hosts.known_hosts).connect(target)
+    assert info.value.kind == "auth"
+    assert (
+        "identity file is a character device" if key.startswith("/") else "No such file"
+    ) in info.value.message
