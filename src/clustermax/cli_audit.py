@@ -536,7 +536,9 @@ def _run_audit(
     runs under the lock its caller holds."""
 
     def warn(text: str) -> None:
-        typer.echo(text, err=True)
+        from .sanitize import term
+
+        typer.echo(term(text), err=True)  # warnings quote the inventory's keys and values
 
     specs = _load_specs()
     request, known = _build_request(options, specs, warn)

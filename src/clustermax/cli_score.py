@@ -60,6 +60,7 @@ def score(
     """Score saved bundles against a rubric and print the tier, score, coverage and every verdict."""
     from .errors import BelowTierError, UsageError
     from .models.score import Tier
+    from .sanitize import term
     from .scoring import evaluate, load_attestations, load_bundle, load_rubric, render, tier_at_least
 
     rub = load_rubric(rubric)
@@ -68,7 +69,7 @@ def score(
         read = {c.attestation for c in rub.criteria if c.attestation}
         unused = sorted(set(att.attestations) - read)
         if unused:
-            typer.echo(f"warning: the rubric reads no attestation named {', '.join(unused)}", err=True)
+            typer.echo(f"warning: the rubric reads no attestation named {term(', '.join(unused))}", err=True)
     if explain is not None and rub.criterion(explain) is None:
         import difflib
 

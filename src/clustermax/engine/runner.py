@@ -197,6 +197,13 @@ def _usable(out: ProbeParseOutput) -> bool:
     return any(m.value is not None for m in out.measurements)
 
 
+def _partial(out: ProbeParseOutput) -> str:
+    """What the parser made of the output that did arrive, for a cut result's message."""
+    if out.message:
+        return f"; what arrived says: {out.message}"
+    return "; partial output kept" if _usable(out) else ""
+
+
 def result_from_commands(
     spec: ProbeSpec,
     host: str,
@@ -258,8 +265,7 @@ def result_from_commands(
         return ProbeResult(
             status=ProbeStatus.ERROR,
             substatus=SubStatus.TIMEOUT,
-            message=f"cut at its {spec.timeout_s:g} s timeout{_where_cut(sections)}"
-            + ("; partial output kept" if _usable(out) else ""),
+            message=f"cut at its {spec.timeout_s:g} s timeout{_where_cut(sections)}" + _partial(out),
             remediation=spec.remediation.get(SubStatus.TIMEOUT.value),
             measurements=out.measurements,
             findings=out.findings,
@@ -271,7 +277,7 @@ def result_from_commands(
             status=ProbeStatus.ERROR,
             substatus=SubStatus.UNREACHABLE,
             message=f"the script did not run to completion ({main.error or 'no exit status'})"
-            f"{_where_cut(sections)}" + ("; partial output kept" if _usable(out) else ""),
+            f"{_where_cut(sections)}" + _partial(out),
             remediation=spec.remediation.get(SubStatus.UNREACHABLE.value),
             measurements=out.measurements,
             findings=out.findings,
