@@ -278,6 +278,41 @@ def test_bad_number_walks_models_and_data() -> None:
     assert bad_number(deep) is not None
 
 
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("results", 0, "measurements", 0, "value"), float("nan")),
+        (("results", 0, "duration_s"), float("inf")),
+        (("results", 0, "facts", "gpus", 1), 10**40),
+        (("commands", 0, "exit_code"), 2**63),
+        (("options", "concurrency"), -(2**64)),
+    ],
+)
+def test_bundle_bad_number_finds_numbers_where_they_can_be(
+    path: tuple[str | int, ...], value: object
+) -> None:
+    from clustermax.models import Bundle
+    from clustermax.safeio import bundle_bad_number
+
+    data = json.loads(
+        (Path(__file__).parent / "data" / "bundles" / "h100-healthy-ndr" / "bundle.json").read_text()
+    )
+    bundle = Bundle.model_validate(data)
+    assert bundle_bad_number(bundle) is None and bad_number(bundle) is None
+    data["results"][0]["facts"]["gpus"] = [1, 2]
+    data["results"][0]["measurements"] = data["results"][0]["measurements"] or [
+        {"metric": "x", "value": 1, "unit": "count"}
+    ]
+    node: object = data
+    for key in path[:-1]:
+        node = node[key]  # type: ignore[index]
+    node[path[-1]] = value  # type: ignore[index]
+    where = "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in path).lstrip(".")
+    found = bundle_bad_number(Bundle.model_validate(data))
+    assert found is not None and found[0] == where
+    assert found[1] == value or (found[1] != found[1] and value != value)
+
+
 def test_errno_names_for_write_errors(tmp_path: Path) -> None:
     from clustermax.safeio import write_error
 

@@ -425,29 +425,87 @@ def parse_json(raw: bytes | str, path: str | Path, *, what: str = "file") -> Any
         raise ConfigError(path, None, f"not valid JSON: {str(err).split(';')[0]}") from None
 
 
+def _is_bad(x: Any) -> bool:
+    if not isinstance(x, (int, float)) or isinstance(x, bool):
+        return False
+    return x != x or not -NUMBER_LIMIT < x < NUMBER_LIMIT
+
+
 def bad_number(value: Any) -> tuple[str, Any] | None:
     """The first number in ``value`` (a pydantic model, or JSON-like data) that is NaN, infinite or not
-    within ±2^63, as (dotted location, value); None when there is none. Walks without recursion."""
+    within ±2^63, as (dotted location, value); None when there is none. Walks without recursion, and
+    fast: scalars are checked where they are met, only containers go on the stack."""
     from pydantic import BaseModel
 
-    stack: list[tuple[str, Any]] = [("", value)]
+    if _is_bad(value):
+        return "value", value
+    limit = NUMBER_LIMIT
+    containers = (BaseModel, dict, list, tuple)
+    if not isinstance(value, containers):
+        return None
+    # (container, where): ``where`` is a linked (parent, key) pair, made into text only for a bad number
+    stack: list[tuple[Any, Any]] = [(value, None)]
     while stack:
-        where, item = stack.pop()
-        if isinstance(item, bool) or item is None or isinstance(item, str):
-            continue
-        if isinstance(item, (int, float)):
-            if item != item or not -NUMBER_LIMIT < item < NUMBER_LIMIT:
-                return where or "value", item
-        elif isinstance(item, BaseModel):
-            for name in reversed(type(item).model_fields):
-                stack.append((f"{where}.{name}" if where else name, getattr(item, name)))
+        item, where = stack.pop()
+        if isinstance(item, BaseModel):
+            pairs: Any = item.__dict__.items()
         elif isinstance(item, dict):
-            for key, sub in reversed(list(item.items())):
-                stack.append((f"{where}.{key}" if where else str(key), sub))
-        elif isinstance(item, (list, tuple)):
-            for i in range(len(item) - 1, -1, -1):
-                stack.append((f"{where}[{i}]", item[i]))
+            pairs = item.items()
+        else:
+            pairs = enumerate(item)
+        for key, sub in pairs:
+            kind = type(sub)
+            if kind is str or sub is None or kind is bool:
+                continue
+            if kind is int or kind is float:
+                if sub != sub or not -limit < sub < limit:
+                    return _where_text((where, key)), sub
+            elif isinstance(sub, containers):
+                stack.append((sub, (where, key)))
+            elif _is_bad(sub):
+                return _where_text((where, key)), sub
     return None
+
+
+def bundle_bad_number(bundle: Any) -> tuple[str, Any] | None:
+    """:func:`bad_number` for a :class:`clustermax.models.Bundle`, looking only where numbers can be
+    (measurement values, durations, ports, exit codes, and the free-form facts, params and options):
+    a fraction of the cost of walking every string of a large bundle."""
+    for i, res in enumerate(bundle.results):
+        if _is_bad(res.duration_s):
+            return f"results[{i}].duration_s", res.duration_s
+        for j, m in enumerate(res.measurements):
+            if _is_bad(m.value):
+                return f"results[{i}].measurements[{j}].value", m.value
+        for name in ("facts", "params"):
+            found = bad_number(getattr(res, name))
+            if found is not None:
+                return f"results[{i}].{name}.{found[0]}", found[1]
+    for i, cmd in enumerate(bundle.commands):
+        for name in ("duration_s", "exit_code"):
+            if _is_bad(getattr(cmd, name)):
+                return f"commands[{i}].{name}", getattr(cmd, name)
+    for i, host in enumerate(bundle.hosts):
+        for name in ("port", "connect_time_s"):
+            if _is_bad(getattr(host, name)):
+                return f"hosts[{i}].{name}", getattr(host, name)
+    free_form = (("options", bundle.options), ("target.profile_override", bundle.target.profile_override))
+    for where, data in free_form:
+        found = bad_number(data)
+        if found is not None:
+            return f"{where}.{found[0]}", found[1]
+    return None
+
+
+def _where_text(where: Any) -> str:
+    parts: list[str | int] = []
+    while where is not None:
+        where, key = where
+        parts.append(key)
+    text = ""
+    for key in reversed(parts):
+        text += f"[{key}]" if isinstance(key, int) else (f".{key}" if text else str(key))
+    return text or "value"
 
 
 def number_text(value: Any) -> str:

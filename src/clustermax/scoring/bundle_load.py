@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from ..errors import ConfigError
 from ..models.bundle import SCHEMA_VERSION, Bundle
-from ..safeio import bad_number, max_bundle_bytes, number_text, parse_json, read_bytes
+from ..safeio import bundle_bad_number, max_bundle_bytes, number_text, parse_json, read_bytes
 
 BUNDLE_FILE = "bundle.json"
 
@@ -68,7 +68,7 @@ def _check_version(data: Any, path: Path) -> dict[str, Any]:
 
 def _bounded(bundle: Bundle, path: Path) -> Bundle:
     """Refuse NaN, infinities and numbers beyond 2^63 anywhere in the bundle (no measurement is one)."""
-    bad = bad_number(bundle)
+    bad = bundle_bad_number(bundle)
     if bad is not None:
         where, value = bad
         raise ConfigError(path, None, f"invalid bundle: {where}: {number_text(value)} is out of range",
