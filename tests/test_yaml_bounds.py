@@ -172,3 +172,19 @@ def test_any_aliases_and_nesting_end_cleanly_within_bounds(tmp_path_factory: pyt
             tracemalloc.stop()
         assert took < 5, (load.__name__, took)
         assert peak < 200 * 1024 * 1024, (load.__name__, peak)
+
+
+@given(yaml_documents())
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_the_cli_exits_0_or_2_on_generated_documents(
+    tmp_path_factory: pytest.TempPathFactory, text: str
+) -> None:
+    """The same documents through the real CLI, with 1 GiB of address space: exit 0 or 2, in seconds."""
+    work = tmp_path_factory.mktemp("cli")
+    path = work / "doc.yaml"
+    path.write_text(text)
+    bundle = Path(__file__).parent / "data" / "bundles" / "h100-healthy-ndr"
+    for args in (("rubric", "validate", str(path)), ("score", str(bundle), "--attestations", str(path))):
+        proc, took = run_limited(*args, cwd=work)
+        assert proc.returncode in (0, 2), (args, proc.returncode, proc.stderr[-500:])
+        assert "Traceback" not in proc.stderr and took < 20
