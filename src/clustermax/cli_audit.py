@@ -7,10 +7,13 @@ the engine, paramiko, pydantic models and rich are imported inside the commands.
 from __future__ import annotations
 
 import typing
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from .cli_score import TierName
 
 if typing.TYPE_CHECKING:
     from .engine.audit import AuditRequest, HostSpec
@@ -29,6 +32,11 @@ def register(app: typer.Typer) -> None:
 
 
 # --------------------------------------------------------------------------------------- audit
+class AuditFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
 def audit(
     destinations: Annotated[
         list[str] | None,
@@ -101,8 +109,26 @@ def audit(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress output (the summary still prints).")
     ] = False,
+    fail_under: Annotated[
+        TierName | None,
+        typer.Option(
+            "--fail-under",
+            help="Exit 1 unless the audit is rated with its floor at or above this tier (as `clustermax "
+            "score --fail-under`: the tier must be proven; a not-rated audit fails).",
+        ),
+    ] = None,
+    fmt: Annotated[
+        AuditFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            help="text: the verdict and summary on stdout. json: the score JSON (as `clustermax score "
+            "--format json`) on stdout, the summary and progress on stderr.",
+        ),
+    ] = AuditFormat.text,
 ) -> None:
-    """Audit a cluster (or this machine) and write a result bundle, a score and reports."""
+    """Audit a cluster (or this machine), write a result bundle, a score and reports, and print the
+    verdict: the tier the evidence decides (or not rated), its range, why, and what would lift it."""
     import shlex
     import sys
 
@@ -117,7 +143,7 @@ def audit(
     if resume is not None:
         if out is not None:
             raise UsageError("--resume writes into its own directory; drop --out")
-        _resume(resume, concurrency=concurrency, quiet=quiet, rubric=rubric)
+        _resume(resume, concurrency=concurrency, quiet=quiet, rubric=rubric, fail_under=fail_under, fmt=fmt)
         return
     options: dict[str, typing.Any] = {
         "mode": "local" if local else ("inventory" if inventory else "targets"),
@@ -141,7 +167,15 @@ def audit(
     command_line = "clustermax " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     out_dir = out or _default_out_dir()
     _check_out_dir(out_dir)
-    _run_audit(options, out_dir, previous=None, quiet=quiet, command_line=command_line)
+    _run_audit(
+        options,
+        out_dir,
+        previous=None,
+        quiet=quiet,
+        command_line=command_line,
+        fail_under=fail_under,
+        fmt=fmt,
+    )
 
 
 def _split(value: str | None) -> list[str] | None:
@@ -168,7 +202,15 @@ def _check_out_dir(out_dir: Path) -> None:
         raise UsageError(f"{out_dir} exists and is not a directory")
 
 
-def _resume(directory: Path, *, concurrency: int, quiet: bool, rubric: Path | None) -> None:
+def _resume(
+    directory: Path,
+    *,
+    concurrency: int,
+    quiet: bool,
+    rubric: Path | None,
+    fail_under: TierName | None = None,
+    fmt: AuditFormat = AuditFormat.text,
+) -> None:
     from .engine.journal import read_journal
     from .errors import ConfigError, UsageError
     from .models import Bundle
@@ -197,7 +239,15 @@ def _resume(directory: Path, *, concurrency: int, quiet: bool, rubric: Path | No
     if rubric is not None:
         options["rubric"] = str(rubric.resolve())
     command_line = previous.origin.command
-    _run_audit(options, directory, previous=previous, quiet=quiet, command_line=command_line)
+    _run_audit(
+        options,
+        directory,
+        previous=previous,
+        quiet=quiet,
+        command_line=command_line,
+        fail_under=fail_under,
+        fmt=fmt,
+    )
 
 
 def _load_specs() -> dict[str, ProbeSpec]:
@@ -418,6 +468,8 @@ def _run_audit(
     previous: Bundle | None,
     quiet: bool,
     command_line: str | None,
+    fail_under: TierName | None = None,
+    fmt: AuditFormat = AuditFormat.text,
 ) -> None:
     import contextlib
     import platform as _platform
@@ -492,7 +544,13 @@ def _run_audit(
             signal.signal(sig, handler)
         connector.close_all()
     bundle, score, reports, score_note = _score_and_report(bundle, out_dir, options.get("rubric"))
-    _print_summary(bundle, score, out_dir, reports, score_note)
+    as_json = fmt is AuditFormat.json
+    _print_summary(bundle, score, out_dir, reports, score_note, err=as_json)
+    if as_json:
+        from .scoring.render import scores_json
+
+        sys.stdout.write(scores_json([score]))
+        sys.stdout.flush()
     if stop.is_set():
         typer.echo(
             f"clustermax: interrupted; partial bundle in {out_dir}. "
@@ -503,6 +561,11 @@ def _run_audit(
     if not engine.reached_any():
         typer.echo("clustermax: no host could be reached (see the per-host errors above)", err=True)
         raise typer.Exit(EXIT_UNREACHABLE)
+    if fail_under is not None:
+        from .cli_score import raise_below
+        from .models.score import Tier
+
+        raise_below([score], Tier(fail_under.value))
 
 
 def _score_and_report(
@@ -521,34 +584,45 @@ def _score_and_report(
 
 
 def _print_summary(
-    bundle: Bundle, score: typing.Any, out_dir: Path, reports: list[Path], note: str | None
+    bundle: Bundle,
+    score: typing.Any,
+    out_dir: Path,
+    reports: list[Path],
+    note: str | None,
+    *,
+    err: bool = False,
 ) -> None:
     from collections import Counter
 
     from .models import ProbeStatus
+    from .reports.text import safe_line
 
-    echo = typer.echo
+    def echo(text: str) -> None:
+        typer.echo(text, err=err)
+
     reached = sum(1 for h in bundle.hosts if h.state == "ok")
     echo(
-        f"clustermax audit of {bundle.target.cluster} (platform {bundle.target.platform}): "
+        f"clustermax audit of {safe_line(bundle.target.cluster, 200)} (platform {bundle.target.platform}): "
         f"{len(bundle.hosts)} host(s), {reached} reached" + ("" if bundle.complete else "; INCOMPLETE")
     )
     if score is not None:
-        echo(
-            f"Tier: {score.tier.value.upper()}  score {score.score:.1f}/100  "
-            f"coverage {score.coverage * 100:.0f}%  (rubric {score.rubric.id} {score.rubric.version})"
-        )
+        for line in _verdict_lines(score, out_dir):
+            echo(line)
     if note:
         echo(note)
     echo("Hosts:")
-    width = max([len(h.name) for h in bundle.hosts] + [4])
+    width = max([len(safe_line(h.name, 200)) for h in bundle.hosts] + [4])
+    down: dict[str, str | None] = {}
     for h in bundle.hosts:
         detail = h.address or ""
         if h.via:
             detail += f" via {h.via}"
-        if h.state != "ok" and h.error:
-            detail = h.error
-        echo(f"  {h.name:<{width}}  {h.role:<8} {h.state:<12} {detail}".rstrip())
+        if h.state != "ok":
+            down[h.name] = h.error
+            if h.error:
+                detail = h.error
+        name = safe_line(h.name, 200)
+        echo(f"  {name:<{width}}  {h.role:<8} {h.state:<12} {safe_line(detail, 600)}".rstrip())
     statuses = [s.value for s in ProbeStatus]
     per_probe: dict[str, Counter[str]] = {}
     for r in bundle.results:
@@ -558,17 +632,52 @@ def _print_summary(
         echo(f"{'Probes:':<{pw + 2}}" + "".join(f"{s:>9}" for s in statuses))
         for pid, counts in per_probe.items():
             echo(f"  {pid:<{pw}}" + "".join(f"{counts.get(s, 0):>9}" for s in statuses))
-    problems = [r for r in bundle.results if r.status in (ProbeStatus.FAILED, ProbeStatus.ERROR)]
-    if problems:
+    # a probe that could not run because its host could not be reached repeats the host's error: the host
+    # line above says it once
+    problems = [
+        r
+        for r in bundle.results
+        if r.status in (ProbeStatus.FAILED, ProbeStatus.ERROR)
+        and not (r.host in down and r.status == ProbeStatus.ERROR and r.message == down[r.host])
+    ]
+    not_run = sum(1 for r in bundle.results if r.host in down and r.message == down[r.host])
+    if problems or not_run:
         echo("Problems:")
         for r in problems[:20]:
             sub = f"/{r.substatus.value}" if r.substatus else ""
-            echo(f"  {r.host} {r.probe_id}: {r.status.value}{sub}: {r.message}")
+            host, message = safe_line(r.host, 200), safe_line(r.message, 600)
+            echo(f"  {host} {r.probe_id}: {r.status.value}{sub}: {message}")
         if len(problems) > 20:
             echo(f"  ... and {len(problems) - 20} more (see the bundle)")
+        if not_run:
+            echo(f"  {not_run} probe run(s) not made on the {len(down)} host(s) that could not be reached")
     echo(f"Bundle: {out_dir / 'bundle.json'}")
     if reports:
         echo("Reports: " + ", ".join(str(p) for p in reports))
+
+
+def _verdict_lines(score: typing.Any, out_dir: Path) -> list[str]:
+    """The tier (or not rated) with its range, the verdict sentence, the three most important reasons and
+    the advice headline, as scoring decided them."""
+    from .models.score import TIER_LABEL
+
+    word = TIER_LABEL[score.tier].upper() if score.rated and score.tier is not None else "NOT RATED"
+    floor, ceiling = TIER_LABEL[score.tier_floor], TIER_LABEL[score.tier_ceiling]
+    span = floor if floor == ceiling else f"{floor} to {ceiling}"
+    lines = [
+        f"Tier: {word}  range {span}  score {score.score:.1f}/100  coverage {score.coverage * 100:.0f}%  "
+        f"(rubric {score.rubric.id} {score.rubric.version})",
+        f"  {score.summary}",
+    ]
+    if score.held_down_by:
+        lines.append("  Why:")
+        lines += [f"    - {s.text}" for s in score.held_down_by[:3]]
+    if score.advice.headline:
+        more = f" (all of it: clustermax score --advise {out_dir})" if len(score.advice.actions) > 1 else ""
+        unreached = score.not_rated_reason == "no_host_reached"
+        first = "First reach the hosts (see Hosts below). " if unreached else ""
+        lines.append(f"  {first}{score.advice.headline}{more}")
+    return lines
 
 
 # --------------------------------------------------------------------------------------- probes

@@ -55,6 +55,22 @@ def needs_clean_json(dumped: str) -> bool:
     return _DIRTY_JSON.search(dumped) is not None
 
 
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~^$])")
+
+
+def md_escape(text: object, limit: int = 400) -> str:
+    """Inline-safe Markdown: control sequences gone, one line, HTML entities for <>&, a backslash before
+    Markdown punctuation (so a value cannot open a heading, a link or a table cell)."""
+    flat = one_line(clean(str(text)), limit)
+    flat = flat.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MD_SPECIAL.sub(r"\\\1", flat)
+
+
+def safe_line(text: object, limit: int = 400) -> str:
+    """A value for a terminal: control sequences and characters gone, on one line."""
+    return one_line(clean(str(text)), limit)
+
+
 def one_line(text: str | None, limit: int = 400) -> str:
     """Collapse whitespace to one line and cut overly long text (with an ellipsis)."""
     if not text:
