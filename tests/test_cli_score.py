@@ -350,3 +350,27 @@ def test_rubric_show(capsys: pytest.CaptureFixture[str]) -> None:
     assert out.startswith("clustermax-v1 1.0.0: ")
     assert "│ nccl-inter-busbw " in out and "│ 0.9 x ref " in out
     assert "informational (not scored): system.hostname" in out
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/scoring.md"])
+def test_the_worked_example_in_the_docs_is_what_score_prints(doc: str) -> None:
+    import re
+    import shlex
+
+    text = (ROOT / doc).read_text(encoding="utf-8")
+    blocks = re.findall(r"```console\n\$ (clustermax score [^\n]+)\n(.*?)```", text, re.S)
+    assert blocks, f"{doc} has no worked example"
+    for command, shown in blocks:
+        proc = subprocess.run(
+            [sys.executable, "-m", "clustermax", *shlex.split(command)[1:]],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=120,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout == shown, f"{doc}: `{command}` prints something else now"

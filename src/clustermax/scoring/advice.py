@@ -375,7 +375,7 @@ def advice_words(
     if not actions:
         return "", ""
     note = "" if minimal else " (the search stopped at its step bound: a smaller set may exist)"
-    text = f"To reach {t}: " + "; ".join(a.text for a in actions) + f"{note}."
+    text = f"To reach {t}: " + "; ".join(a.text.rstrip(".") for a in actions) + f"{note}."
     named = ", ".join(_short(a) for a in actions[:4])
     more = f" and {len(actions) - 4} more" if len(actions) > 4 else ""
     return text, f"To reach {t}: {named}{more}"
