@@ -165,31 +165,9 @@ def plan(frame: Frame, budget: int = BUDGET, floor: Tier | None = None) -> Plan:
         return rank(floor_tier(frame, trial, sums)) >= rank(target)
 
 
-    # groups of interchangeable candidates, biggest score gain first
+    # biggest score gain first
     order = sorted(cands, key=lambda i: (-ds[i], -dc[i], frame.cats[i], gate_of[i], i))
     position = {i: k for k, i in enumerate(order)}
-    groups: list[list[int]] = []
-    for i in order:
-        last = groups[-1][0] if groups else None
-        if (
-            last is not None
-            and ds[last] == ds[i]
-            and dc[last] == dc[i]
-            and frame.cats[last] == frame.cats[i]
-            and gate_of[last] == gate_of[i]
-            and (verdicts[last] is Verdict.NOT_MEASURED) == (verdicts[i] is Verdict.NOT_MEASURED)
-        ):
-            groups[-1].append(i)
-        else:
-            groups.append([i])
-    starts: list[int] = []
-    pos = 0
-    for grp in groups:
-        starts.append(pos)
-        pos += len(grp)
-    cum_score = [0.0]
-    for i in order:
-        cum_score.append(cum_score[-1] + ds[i])
 
     def prefix(values: list[float]) -> list[float]:
         out = [0.0]
@@ -197,17 +175,17 @@ def plan(frame: Frame, budget: int = BUDGET, floor: Tier | None = None) -> Plan:
             out.append(out[-1] + v)
         return out
 
-    cum_cov = prefix([dc[i] for i in cands]) if res_cov > 0 else [0.0]
-    cum_cat = {c: prefix([dk(i, c) for i in cands]) if res_cats[c] > 0 else [0.0] for c in need_cats}
-    last_group = [
-        max(g for g, grp in enumerate(groups) if gate_of[grp[0]] >> k & 1) for k in range(len(open_gates))
-    ]
-
     def slots(cum: list[float], need: float, start: int = 0) -> int:
         if need <= 0:
             return 0
         pos = bisect_left(cum, cum[start] + need - 1e-12, lo=start)
         return _INF if pos >= len(cum) else pos - start
+
+    cum_score = [0.0]
+    for i in order:
+        cum_score.append(cum_score[-1] + ds[i])
+    cum_cov = prefix([dc[i] for i in cands]) if res_cov > 0 else [0.0]
+    cum_cat = {c: prefix([dk(i, c) for i in cands]) if res_cats[c] > 0 else [0.0] for c in need_cats}
 
     # a first answer: hit the gates, then add the biggest gains until every requirement is met
     chosen: list[int] = []
@@ -236,6 +214,42 @@ def plan(frame: Frame, budget: int = BUDGET, floor: Tier | None = None) -> Plan:
             return Plan(target, False, [], True)
         while len(chosen) > 1 and exact(chosen[:-1]):  # back off the surplus
             chosen.pop()
+    # no set smaller than this can meet the requirements, each on its own: a first answer of that size is
+    # the answer, without a search
+    disjoint: list[set[int]] = []
+    for members in sorted(open_gates, key=len):
+        if all(not (members & other) for other in disjoint):
+            disjoint.append(members)
+    lower_bound = max(
+        [slots(cum_score, res_score), slots(cum_cov, res_cov), len(disjoint)]
+        + [slots(cum_cat[c], r) for c, r in res_cats.items()]
+    )
+    if len(chosen) <= lower_bound:
+        return Plan(target, True, sorted(chosen), True)
+
+    # groups of interchangeable candidates, in the same order
+    groups: list[list[int]] = []
+    for i in order:
+        last = groups[-1][0] if groups else None
+        if (
+            last is not None
+            and ds[last] == ds[i]
+            and dc[last] == dc[i]
+            and frame.cats[last] == frame.cats[i]
+            and gate_of[last] == gate_of[i]
+            and (verdicts[last] is Verdict.NOT_MEASURED) == (verdicts[i] is Verdict.NOT_MEASURED)
+        ):
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    starts: list[int] = []
+    pos = 0
+    for grp in groups:
+        starts.append(pos)
+        pos += len(grp)
+    last_group = [
+        max(g for g, grp in enumerate(groups) if gate_of[grp[0]] >> k & 1) for k in range(len(open_gates))
+    ]
     best: list[int] = list(chosen)
     steps = 0
 
