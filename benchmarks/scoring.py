@@ -6,8 +6,10 @@ Writes realistic bundle.json files (8 GPU nodes, about 400 measurements, and raw
 the size of real ones, taken from the recorded outputs in tests/data) to a temporary directory,
 then measures, in the same run:
   * load:  json.load of every file (the floor: reading the evidence at all);
-  * score: clustermax.scoring.load_bundle + score_bundle of every file with the default rubric.
-Prints both times and the ratio (target: score <= 3x load).
+  * score: clustermax.scoring.load_bundle + score_bundle of every file with the default rubric, the
+    tier bounds (floor, ceiling, reasons) and the tier-gap advice included.
+Prints both times and the ratio (target: score <= 3x load), and the share of the scoring time that the
+tier bounds and the advice search take (timed inside the same runs).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from clustermax.models import (
     Target,
     Unit,
 )
-from clustermax.scoring import load_bundle, load_rubric, score_bundle
+from clustermax.scoring import engine, load_bundle, load_rubric, score_bundle
 
 T0 = datetime(2025, 6, 1, 12, 0, tzinfo=timezone.utc)
 NODES = [f"gpu-node-{i:02d}" for i in range(1, 9)]
@@ -279,15 +281,37 @@ def main() -> None:
                     json.load(fh)
 
         tiers: dict[str, int] = {}
+        spent = {"bounds": 0.0, "advice": 0.0, "score": 0.0}
+
+        def timed(name: str, fn: Any) -> Any:
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                t0 = time.process_time()
+                try:
+                    return fn(*args, **kwargs)
+                finally:
+                    spent[name] += time.process_time() - t0
+
+            return wrapper
+
+        # the tier bounds and the advice, timed where the engine calls them
+        engine.decide = timed("bounds", engine.decide)  # type: ignore[assignment]
+        engine.build_advice = timed("advice", engine.build_advice)  # type: ignore[assignment]
 
         def load_and_score() -> None:
             tiers.clear()
+            for key in spent:
+                spent[key] = 0.0
             for p in paths:
-                res = score_bundle(load_bundle(p), rubric)
-                tiers[res.tier.value] = tiers.get(res.tier.value, 0) + 1
+                bundle = load_bundle(p)
+                t0 = time.process_time()
+                res = score_bundle(bundle, rubric)
+                spent["score"] += time.process_time() - t0
+                label = res.tier.value if res.tier is not None else "not rated"
+                tiers[label] = tiers.get(label, 0) + 1
 
         # interleaved, best of 3 each: other processes on the machine disturb both sides alike
         load_wall = load_cpu = score_wall = score_cpu = float("inf")
+        shares: dict[str, float] = {}
         for _ in range(3):
             w0, c0 = time.perf_counter(), time.process_time()
             bare_load()
@@ -295,6 +319,8 @@ def main() -> None:
             load_cpu = min(load_cpu, time.process_time() - c0)
             w0, c0 = time.perf_counter(), time.process_time()
             load_and_score()
+            if time.perf_counter() - w0 < score_wall:
+                shares = dict(spent)
             score_wall = min(score_wall, time.perf_counter() - w0)
             score_cpu = min(score_cpu, time.process_time() - c0)
 
@@ -312,6 +338,13 @@ def main() -> None:
         print(f"{label:22}{wall:9.3f}s{cpu:9.3f}s   {1000 * cpu / n:.2f} ms cpu per bundle{extra}")
     ratio_wall, ratio_cpu = score_wall / load_wall, score_cpu / load_cpu
     print(f"{'ratio score / load':22}{ratio_wall:9.2f}x{ratio_cpu:9.2f}x   (target <= 3x)")
+    scoring = shares.get("score", 0.0) or float("nan")
+    print(
+        f"of score_bundle's {1000 * scoring / n:.2f} ms cpu per bundle: tier bounds "
+        f"{1000 * shares.get('bounds', 0.0) / n:.3f} ms ({100 * shares.get('bounds', 0.0) / scoring:.1f}%), "
+        f"tier-gap advice {1000 * shares.get('advice', 0.0) / n:.3f} ms "
+        f"({100 * shares.get('advice', 0.0) / scoring:.1f}%)"
+    )
 
 
 if __name__ == "__main__":

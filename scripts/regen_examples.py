@@ -24,6 +24,7 @@ import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "examples" / "reports"
@@ -147,6 +148,9 @@ def generate() -> dict[Path, str]:
     from clustermax.reports import build_report, render_report
     from clustermax.scoring import score_bundle
 
+    def _verdict(score: Any) -> str:
+        return f"{score.summary}; score {score.score:.1f}, coverage {score.coverage:.0%}"
+
     files: dict[Path, str] = {}
     items = []
     index = [
@@ -175,7 +179,7 @@ def generate() -> dict[Path, str]:
         index.append(
             f"- **audit** [{audit.name}]({audit.name}/report.md) ([HTML]({audit.name}/report.html)): "
             f"{audit.about}; "
-            f"tier {score.tier.value}, score {score.score:.1f}, coverage {score.coverage:.0%}. "
+            f"{_verdict(score)}. "
             f"Bundle: [`{audit.bundle}`](../../{audit.bundle}); how it was made: "
             f"[`{audit.provenance}`](../../{audit.provenance})."
         )
@@ -201,7 +205,7 @@ def generate() -> dict[Path, str]:
         index.append(
             f"- **import** [{example.name}]({example.name}/report.md) ([HTML]({example.name}/report.html)): "
             f"{example.about}; "
-            f"tier {score.tier.value}, score {score.score:.1f}, coverage {score.coverage:.0%}. "
+            f"{_verdict(score)}. "
             "Inputs: " + ", ".join(f"`{f}`" for f in example.files)
         )
     compare = build_report(items, compare=True)

@@ -44,7 +44,15 @@ def test_json_is_a_list_with_the_contract_fields(
     data = json.loads(out)
     assert isinstance(data, list) and len(data) == 1
     res = data[0]
-    assert res["tier"] == "gold" and res["score"] == 100.0 and 0 < res["coverage"] < 1
+    assert res["schema_version"] == 2
+    assert (res["tier"], res["rated"], res["tier_floor"], res["tier_ceiling"]) == (
+        "silver",
+        True,
+        "silver",
+        "platinum",
+    )
+    assert res["score"] == 100.0 and 0 < res["coverage"] < 1
+    assert res["summary"] == "at least Silver (up to Platinum: 3 criteria not measured, 18 not attested)"
     assert {"id", "score", "weight"} <= set(res["categories"][0])
     crit = res["criteria"][0]
     assert {"id", "category", "verdict", "observed", "threshold", "reference_source", "explanation"} <= set(
@@ -52,7 +60,29 @@ def test_json_is_a_list_with_the_contract_fields(
     )
     assert set(res["rubric"]) >= {"id", "version", "sha256"}
     assert res["rubric"]["id"] == "clustermax-v1"
-    assert isinstance(res["gates_failed"], list)
+    assert "gates_failed" not in res
+    assert res["held_down_by"] == [
+        {
+            "bound": "floor",
+            "tier": "gold",
+            "kind": "score",
+            "criteria": [],
+            "verdicts": [],
+            "allow_warn": False,
+            "category": None,
+            "observed": 59.65,
+            "needed": 70.0,
+            "text": "Gold needs a score of 70: 59.6 if the 21 criteria not measured or attested failed "
+            "(100.0 on what was)",
+        }
+    ]
+    advice = res["advice"]
+    assert (advice["target"], advice["reachable"], advice["minimal"]) == ("gold", True, True)
+    assert [(a["kind"], a["attestation"]) for a in advice["actions"]] == [
+        ("attest", "security.soc2_or_iso27001"),
+        ("attest", "storage.managed_parallel_fs"),
+        ("attest", "pricing.on_demand_usd_per_gpu_hour"),
+    ]
     assert str(bundles["clean"]) not in out  # no paths in the output
 
 
@@ -61,7 +91,7 @@ def test_two_bundles_give_two_entries_in_order(
 ) -> None:
     code, out, _ = run(capsys, "score", str(bundles["local"]), str(bundles["clean"]), "-f", "json")
     assert code == 0
-    assert [r["tier"] for r in json.loads(out)] == ["underperforming", "gold"]
+    assert [(r["tier"], r["rated"]) for r in json.loads(out)] == [(None, False), ("silver", True)]
 
 
 def test_json_is_byte_identical_across_runs(bundles: dict[str, Path]) -> None:
@@ -80,36 +110,131 @@ def test_json_is_byte_identical_across_runs(bundles: dict[str, Path]) -> None:
     second = subprocess.run(cmd, capture_output=True, check=True).stdout
     assert first == second
     assert json.loads(first)[0]["tier"] == "platinum"
+    advised = [*cmd[:-2], "--advise"]  # without attestations: there is advice, and it is stable too
+    assert subprocess.run(advised, capture_output=True, check=True).stdout == (
+        subprocess.run(advised, capture_output=True, check=True).stdout
+    )
 
 
 @pytest.mark.parametrize(
     ("floor", "code"),
-    [("gold", 0), ("platinum", 1), ("bronze", 0), ("underperforming", 0)],
+    # the clean cluster is proven Silver (its floor) and could be Platinum (its ceiling): --fail-under
+    # passes on the floor only
+    [("silver", 0), ("gold", 1), ("platinum", 1), ("bronze", 0), ("underperforming", 0)],
 )
-def test_fail_under(
+def test_fail_under_gates_on_the_floor(
     capsys: pytest.CaptureFixture[str], bundles: dict[str, Path], floor: str, code: int
 ) -> None:
     got, _, err = run(capsys, "score", str(bundles["clean"]), "--fail-under", floor, "-f", "json")
     assert got == code
     if code:
-        assert "error: below platinum: test-cluster (gold)" in err
+        assert f"error: not proven {floor}: test-cluster (floor silver, ceiling platinum)" in err
 
 
-def test_fail_under_with_a_local_only_bundle(
-    capsys: pytest.CaptureFixture[str], bundles: dict[str, Path]
+@pytest.mark.parametrize("floor", ["bronze", "underperforming"])
+def test_a_not_rated_bundle_fails_every_fail_under(
+    capsys: pytest.CaptureFixture[str], bundles: dict[str, Path], floor: str
 ) -> None:
-    code, out, err = run(capsys, "score", str(bundles["local"]), "--fail-under", "bronze")
+    code, out, err = run(capsys, "score", str(bundles["local"]), "--fail-under", floor)
     assert code == 1
-    assert "test-cluster: UNDERPERFORMING" in out
-    assert "below bronze" in err
+    assert out.startswith(
+        "test-cluster: Not rated: insufficient evidence (coverage 2%; Bronze needs 25%); between "
+        "Underperforming and Platinum on this evidence\n"
+        "tier not rated  floor Underperforming  ceiling Platinum  score 100.0/100 on what was measured "
+        "(floor 1.7, ceiling 100.0)  coverage 2%  (rubric clustermax-v1 1.0.0)\n"
+    )
+    assert (
+        f"error: not proven {floor}: test-cluster (not rated, floor underperforming, ceiling platinum)" in err
+    )
+
+
+def test_an_incomplete_bundle_is_not_rated_and_fails_fail_under(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    bundle = clean_h100_slurm().model_copy(update={"complete": False})
+    path = tmp_path / "bundle.json"
+    path.write_text(bundle.model_dump_json(), encoding="utf-8")
+    code, out, err = run(capsys, "score", str(path), "--fail-under", "bronze", "-f", "json")
+    assert code == 1
+    res = json.loads(out)[0]
+    assert (res["tier"], res["rated"], res["not_rated_reason"]) == (None, False, "incomplete")
+    assert res["summary"] == (
+        "Not rated: the bundle is incomplete (the audit stopped before it finished), so criteria were "
+        "judged on part of the hosts; between Silver and Platinum on the evidence it holds"
+    )
+    assert "not proven bronze: test-cluster (not rated, floor silver, ceiling platinum)" in err
+
+
+def test_advise_prints_the_advice_alone(capsys: pytest.CaptureFixture[str], bundles: dict[str, Path]) -> None:
+    code, out, _ = run(capsys, "score", str(bundles["clean"]), "--advise")
+    assert code == 0
+    assert out == (
+        "test-cluster: at least Silver (up to Platinum: 3 criteria not measured, 18 not attested)\n"
+        "To reach Gold:\n"
+        "  - attest security.soc2_or_iso27001 = true with evidence: SOC 2 Type II or ISO 27001 "
+        "certification\n"
+        "  - attest storage.managed_parallel_fs = true with evidence: Managed parallel filesystem out of the "
+        "box\n"
+        "  - attest pricing.on_demand_usd_per_gpu_hour (pass <= 2.99 (= 1 x 2.99 gpu.on_demand_price of "
+        "h100-sxm)) with evidence: On-demand price per GPU-hour vs. the reference\n"
+    )
+    code, out, _ = run(capsys, "score", str(bundles["clean"]), "--advise", "-f", "json")
+    data = json.loads(out)
+    assert [(d["cluster"], d["tier_floor"], d["advice"]["target"]) for d in data] == [
+        ("test-cluster", "silver", "gold")
+    ]
+    code, out, _ = run(capsys, "score", str(bundles["clean"]), "--advise", "--attestations", ATTEST)
+    assert out == "test-cluster: Platinum\nNo advice: the floor is the top tier.\n"
+    code, _, err = run(capsys, "score", str(bundles["clean"]), "--advise", "--explain", "gpu-healthy")
+    assert code == 2 and "--explain and --advise" in err
+
+
+def test_score_json_of_another_version_is_refused_with_a_clear_message(
+    capsys: pytest.CaptureFixture[str], bundles: dict[str, Path], tmp_path: Path
+) -> None:
+    from clustermax.errors import ConfigError
+    from clustermax.scoring import read_scores
+
+    _, out, _ = run(capsys, "score", str(bundles["clean"]), str(bundles["local"]), "-f", "json")
+    path = tmp_path / "scores.json"
+    path.write_text(out, encoding="utf-8")
+    assert [r.tier_floor.value for r in read_scores(path)] == ["silver", "underperforming"]
+    old = json.loads(out)
+    for item in old:  # what clustermax wrote before the tier range
+        del item["schema_version"]
+        item["gates_failed"] = ["bronze:coverage"]
+    path.write_text(json.dumps(old), encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        read_scores(path)
+    assert info.value.render() == (
+        f"{path}: score 1 of 2 has score schema_version 1, older than this clustermax reads (2): it has one "
+        "tier decided on the measured criteria alone, not the tier range (floor, ceiling, rated) of today\n"
+        "  hint: score the bundle again: clustermax score BUNDLE --format json"
+    )
+    newer = json.loads(out)
+    newer[0]["schema_version"] = 3
+    path.write_text(json.dumps(newer), encoding="utf-8")
+    with pytest.raises(ConfigError, match="schema_version 3, newer than this clustermax reads"):
+        read_scores(path)
 
 
 def test_table_output(capsys: pytest.CaptureFixture[str], bundles: dict[str, Path]) -> None:
     code, out, _ = run(capsys, "score", str(bundles["clean"]))
     assert code == 0
-    assert out.startswith("test-cluster: GOLD  score 100.0/100  coverage 60%  (rubric clustermax-v1 1.0.0)")
+    assert out.startswith(
+        "test-cluster: at least Silver (up to Platinum: 3 criteria not measured, 18 not attested)\n"
+        "tier Silver  floor Silver  ceiling Platinum  score 100.0/100 on what was measured (floor 59.6, "
+        "ceiling 100.0)  coverage 60%  (rubric clustermax-v1 1.0.0)\n"
+    )
     assert "nccl-intra-busbw" in out and "pass >= 432 GB/s" in out
-    assert "held down by: platinum:coverage" in out
+    assert (
+        "Held down by:\n"
+        "  - Gold needs a score of 70: 59.6 if the 21 criteria not measured or attested failed (100.0 on "
+        "what was)\n"
+        "To reach Gold:\n"
+        "  - attest security.soc2_or_iso27001 = true with evidence: SOC 2 Type II or ISO 27001 "
+        "certification\n"
+    ) in out
 
 
 def test_markdown_output(capsys: pytest.CaptureFixture[str], bundles: dict[str, Path]) -> None:
@@ -117,8 +242,18 @@ def test_markdown_output(capsys: pytest.CaptureFixture[str], bundles: dict[str, 
         capsys, "score", str(bundles["clean"]), "--format", "markdown", "--attestations", ATTEST
     )
     assert code == 0
-    assert out.startswith("## test-cluster: Platinum\n")
-    assert "| attest-soc2-iso27001 | pass (attested) |" in out
+    assert out.startswith(
+        "## test-cluster: Platinum\n\nTier **Platinum** (floor Platinum, ceiling Platinum). Score "
+        "**100.0**/100 on what was measured (floor 96.8, ceiling 100.0), coverage **97%**"
+    )
+    assert "| attest-soc2-iso27001 | pass \\(attested\\) |" in out
+    code, out, _ = run(capsys, "score", str(bundles["local"]), "--format", "markdown")
+    assert out.startswith(
+        "## test-cluster: Not rated: insufficient evidence \\(coverage 2%; Bronze needs 25%\\); between "
+        "Underperforming and Platinum on this evidence\n\nTier **not rated** (floor Underperforming, ceiling "
+        "Platinum)."
+    )
+    assert "\n**To reach Bronze:**\n\n- measure " in out
 
 
 def test_explain(capsys: pytest.CaptureFixture[str], bundles: dict[str, Path]) -> None:
@@ -187,9 +322,10 @@ def test_rubric_validate_reports_every_problem_with_file_and_line(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     text = default_rubric_path().read_text(encoding="utf-8")
-    (tmp_path / "references.yaml").write_text(
-        (default_rubric_path().parent / "references.yaml").read_text(encoding="utf-8"), encoding="utf-8"
-    )
+    for name in ("references.yaml", "metrics.yaml"):
+        (tmp_path / name).write_text(
+            (default_rubric_path().parent / name).read_text(encoding="utf-8"), encoding="utf-8"
+        )
     bad = tmp_path / "bad.yaml"
     bad.write_text(
         text.replace("      - nccl-wrong\n", "      - nccl-wrongg\n", 1).replace(
@@ -214,3 +350,27 @@ def test_rubric_show(capsys: pytest.CaptureFixture[str]) -> None:
     assert out.startswith("clustermax-v1 1.0.0: ")
     assert "│ nccl-inter-busbw " in out and "│ 0.9 x ref " in out
     assert "informational (not scored): system.hostname" in out
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/scoring.md"])
+def test_the_worked_example_in_the_docs_is_what_score_prints(doc: str) -> None:
+    import re
+    import shlex
+
+    text = (ROOT / doc).read_text(encoding="utf-8")
+    blocks = re.findall(r"```console\n\$ (clustermax score [^\n]+)\n(.*?)```", text, re.S)
+    assert blocks, f"{doc} has no worked example"
+    for command, shown in blocks:
+        proc = subprocess.run(
+            [sys.executable, "-m", "clustermax", *shlex.split(command)[1:]],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=120,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout == shown, f"{doc}: `{command}` prints something else now"

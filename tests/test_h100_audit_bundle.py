@@ -48,10 +48,20 @@ def test_the_real_h100_values() -> None:
     assert impls == {"torch"}  # no nccl-tests there: the PyTorch fallback ran, and says so
 
 
-def test_a_single_gpu_bare_host_scores_underperforming_with_healthy_gpus() -> None:
+def test_a_single_gpu_bare_host_is_not_rated_and_at_most_bronze_with_healthy_gpus() -> None:
     score = score_bundle(load_bundle(BUNDLE))
     verdicts = {c.id: c.verdict for c in score.criteria}
-    assert score.tier == Tier.UNDERPERFORMING  # no scheduler, no fabric: not a rentable training cluster
+    # no expected GPU count on a local audit: Bronze's gate is not measured, so no tier is proven; no
+    # scheduler (and one GPU): Silver is ruled out whatever else is measured
+    assert (score.tier, score.rated, score.tier_floor, score.tier_ceiling) == (
+        None,
+        False,
+        Tier.UNDERPERFORMING,
+        Tier.BRONZE,
+    )
+    assert ("ceiling", Tier.SILVER, ["orchestrator-present"]) in [
+        (h.bound, h.tier, h.criteria) for h in score.held_down_by
+    ]
     assert verdicts["orchestrator-present"] == Verdict.FAIL
     healthy_ids = ("gpu-healthy", "gpu-memory-full", "gpu-ecc-uncorrected", "gpu-xid-critical", "nccl-wrong")
     for healthy in healthy_ids:

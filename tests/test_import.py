@@ -420,7 +420,7 @@ def test_profile_gpus_per_node_is_the_expected_count(tmp_path: Path) -> None:
     ]
     result = score_bundle(bundle, load_rubric(None))
     assert {c.id: c.verdict.value for c in result.criteria}["gpu-count-ok"] == "pass"
-    assert "bronze:gpu-count-ok" not in result.gates_failed
+    assert not [h for h in result.held_down_by if h.criteria == ["gpu-count-ok"]]
     _reparse_is_identical(bundle)
 
 
@@ -480,7 +480,9 @@ def test_no_expected_count_without_a_source(tmp_path: Path, args: list[str], why
     assert _expected(bundle) == [("gpu.expected_count", None, {}), ("gpu.count_ok", None, {})], why
     result = score_bundle(bundle, load_rubric(None))
     assert {c.id: c.verdict.value for c in result.criteria}["gpu-count-ok"] == "not_measured"
-    assert "bronze:gpu-count-ok" in result.gates_failed
+    assert [(h.bound, h.tier.value) for h in result.held_down_by if h.criteria == ["gpu-count-ok"]] == [
+        ("floor", "bronze")
+    ]
     _reparse_is_identical(bundle)
 
 

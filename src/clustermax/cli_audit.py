@@ -7,10 +7,13 @@ the engine, paramiko, pydantic models and rich are imported inside the commands.
 from __future__ import annotations
 
 import typing
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from .cli_score import TierName
 
 if typing.TYPE_CHECKING:
     from .engine.audit import AuditRequest, HostSpec
@@ -30,6 +33,11 @@ def register(app: typer.Typer) -> None:
 
 
 # --------------------------------------------------------------------------------------- audit
+class AuditFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
 def audit(
     destinations: Annotated[
         list[str] | None,
@@ -112,8 +120,26 @@ def audit(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress output (the summary still prints).")
     ] = False,
+    fail_under: Annotated[
+        TierName | None,
+        typer.Option(
+            "--fail-under",
+            help="Exit 1 unless the audit is rated with its floor at or above this tier (as `clustermax "
+            "score --fail-under`: the tier must be proven; a not-rated audit fails).",
+        ),
+    ] = None,
+    fmt: Annotated[
+        AuditFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            help="text: the verdict and summary on stdout. json: the score JSON (as `clustermax score "
+            "--format json`) on stdout, the summary and progress on stderr.",
+        ),
+    ] = AuditFormat.text,
 ) -> None:
-    """Audit a cluster (or this machine) and write a result bundle, a score and reports."""
+    """Audit a cluster (or this machine), write a result bundle, a score and reports, and print the
+    verdict: the tier the evidence decides (or not rated), its range, why, and what would lift it."""
     import shlex
     import sys
 
@@ -174,7 +200,16 @@ def audit(
         return
     command_line = "clustermax " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     out_dir = out or _default_out_dir()
-    _run_audit(options, out_dir, previous=None, quiet=quiet, command_line=command_line, force=force)
+    _run_audit(
+        options,
+        out_dir,
+        previous=None,
+        quiet=quiet,
+        command_line=command_line,
+        force=force,
+        fail_under=fail_under,
+        fmt=fmt,
+    )
 
 
 def _split(value: str | None) -> list[str] | None:
@@ -235,7 +270,14 @@ def _prepare_out_dir(out_dir: Path, *, force: bool) -> DirLock:
     return lock
 
 
-def _resume(directory: Path, cli: dict[str, typing.Any], *, quiet: bool) -> None:
+def _resume(
+    directory: Path,
+    cli: dict[str, typing.Any],
+    *,
+    quiet: bool,
+    fail_under: TierName | None = None,
+    fmt: AuditFormat = AuditFormat.text,
+) -> None:
     """Finish the audit in ``directory``, rebuilt from its journal (bundle.json is never read).
 
     The journal's start record says what the audit was; what it audited must be named again on the
@@ -296,7 +338,15 @@ def _resume(directory: Path, cli: dict[str, typing.Any], *, quiet: bool) -> None
             update={"hosts": state.hosts, "commands": state.commands, "results": state.results,
                     "complete": False}
         )  # fmt: skip
-        _run_audit(options, directory, previous=previous, quiet=quiet, command_line=previous.origin.command)
+        _run_audit(
+            options,
+            directory,
+            previous=previous,
+            quiet=quiet,
+            command_line=previous.origin.command,
+            fail_under=fail_under,
+            fmt=fmt,
+        )
     finally:
         lock.release()
 
@@ -529,6 +579,8 @@ def _run_audit(
     quiet: bool,
     command_line: str | None,
     force: bool = False,
+    fail_under: TierName | None = None,
+    fmt: AuditFormat = AuditFormat.text,
 ) -> None:
     """Check everything the audit needs (nothing is written before that), then run it into ``out_dir``.
 
@@ -549,7 +601,7 @@ def _run_audit(
     lock = _prepare_out_dir(out_dir, force=force) if previous is None else None
     try:
         _audit_into(request, known, options, out_dir, previous=previous, quiet=quiet,
-                    command_line=command_line)  # fmt: skip
+                    command_line=command_line, fail_under=fail_under, fmt=fmt)  # fmt: skip
     finally:
         if lock is not None:
             lock.release()
@@ -564,6 +616,8 @@ def _audit_into(
     previous: Bundle | None,
     quiet: bool,
     command_line: str | None,
+    fail_under: TierName | None = None,
+    fmt: AuditFormat = AuditFormat.text,
 ) -> None:
     import contextlib
     import platform as _platform
@@ -635,7 +689,13 @@ def _audit_into(
             hint=f"free some space, then finish it with: {resume_hint}",
         )
     bundle, score, reports, score_note = _score_and_report(bundle, out_dir, options.get("rubric"))
-    _print_summary(bundle, score, out_dir, reports, score_note)
+    as_json = fmt is AuditFormat.json
+    _print_summary(bundle, score, out_dir, reports, score_note, err=as_json)
+    if as_json:
+        from .scoring.render import scores_json
+
+        sys.stdout.write(scores_json([score]))
+        sys.stdout.flush()
     if stop.is_set():
         typer.echo(
             f"clustermax: interrupted; partial bundle in {out_dir}. Finish it with: {resume_hint}",
@@ -645,6 +705,11 @@ def _audit_into(
     if not engine.reached_any():
         typer.echo("clustermax: no host could be reached (see the per-host errors above)", err=True)
         raise typer.Exit(EXIT_UNREACHABLE)
+    if fail_under is not None:
+        from .cli_score import raise_below
+        from .models.score import Tier
+
+        raise_below([score], Tier(fail_under.value))
 
 
 def _resume_command(options: dict[str, typing.Any], out_dir: Path) -> str:
@@ -689,14 +754,22 @@ def _score_and_report(
 
 
 def _print_summary(
-    bundle: Bundle, score: typing.Any, out_dir: Path, reports: list[Path], note: str | None
+    bundle: Bundle,
+    score: typing.Any,
+    out_dir: Path,
+    reports: list[Path],
+    note: str | None,
+    *,
+    err: bool = False,
 ) -> None:
     from collections import Counter
 
     from .models import ProbeStatus
     from .sanitize import term
 
-    echo = typer.echo
+    def echo(text: str) -> None:
+        typer.echo(text, err=err)
+
     reached = sum(1 for h in bundle.hosts if h.state == "ok")
     # every name, address, message and error below came from the cluster (or a bundle): one line each
     echo(
@@ -704,22 +777,22 @@ def _print_summary(
         f"{len(bundle.hosts)} host(s), {reached} reached" + ("" if bundle.complete else "; INCOMPLETE")
     )
     if score is not None:
-        echo(
-            f"Tier: {score.tier.value.upper()}  score {score.score:.1f}/100  "
-            f"coverage {score.coverage * 100:.0f}%  "
-            f"(rubric {term(score.rubric.id)} {term(score.rubric.version)})"
-        )
+        for line in _verdict_lines(score, out_dir):
+            echo(line)
     if note:
         echo(term(note))
     echo("Hosts:")
     names = {h.name: term(h.name, 80) for h in bundle.hosts}
     width = max([len(n) for n in names.values()] + [4])
+    down: dict[str, str | None] = {}
     for h in bundle.hosts:
         detail = term(h.address or "", 80)
         if h.via:
             detail += f" via {term(h.via, 80)}"
-        if h.state != "ok" and h.error:
-            detail = term(h.error, 400)
+        if h.state != "ok":
+            down[h.name] = h.error
+            if h.error:
+                detail = term(h.error, 400)
         echo(f"  {names[h.name]:<{width}}  {h.role:<8} {h.state:<12} {detail}".rstrip())
     statuses = [s.value for s in ProbeStatus]
     per_probe: dict[str, Counter[str]] = {}
@@ -730,8 +803,16 @@ def _print_summary(
         echo(f"{'Probes:':<{pw + 2}}" + "".join(f"{s:>9}" for s in statuses))
         for pid, counts in per_probe.items():
             echo(f"  {pid:<{pw}}" + "".join(f"{counts.get(s, 0):>9}" for s in statuses))
-    problems = [r for r in bundle.results if r.status in (ProbeStatus.FAILED, ProbeStatus.ERROR)]
-    if problems:
+    # a probe that could not run because its host could not be reached repeats the host's error: the host
+    # line above says it once
+    problems = [
+        r
+        for r in bundle.results
+        if r.status in (ProbeStatus.FAILED, ProbeStatus.ERROR)
+        and not (r.host in down and r.status == ProbeStatus.ERROR and r.message == down[r.host])
+    ]
+    not_run = sum(1 for r in bundle.results if r.host in down and r.message == down[r.host])
+    if problems or not_run:
         echo("Problems:")
         for r in problems[:20]:
             sub = f"/{r.substatus.value}" if r.substatus else ""
@@ -739,9 +820,36 @@ def _print_summary(
             echo(f"  {where}: {r.status.value}{sub}: {term(r.message, 400)}")
         if len(problems) > 20:
             echo(f"  ... and {len(problems) - 20} more (see the bundle)")
+        if not_run:
+            echo(f"  {not_run} probe run(s) not made on the {len(down)} host(s) that could not be reached")
     echo(f"Bundle: {out_dir / 'bundle.json'}")
     if reports:
         echo("Reports: " + ", ".join(str(p) for p in reports))
+
+
+def _verdict_lines(score: typing.Any, out_dir: Path) -> list[str]:
+    """The tier (or not rated) with its range, the verdict sentence, the three most important reasons and
+    the advice headline, as scoring decided them."""
+    from .models.score import TIER_LABEL
+    from .sanitize import term
+
+    word = TIER_LABEL[score.tier].upper() if score.rated and score.tier is not None else "NOT RATED"
+    floor, ceiling = TIER_LABEL[score.tier_floor], TIER_LABEL[score.tier_ceiling]
+    span = floor if floor == ceiling else f"{floor} to {ceiling}"
+    lines = [
+        f"Tier: {word}  range {span}  score {score.score:.1f}/100  coverage {score.coverage * 100:.0f}%  "
+        f"(rubric {term(score.rubric.id)} {term(score.rubric.version)})",
+        f"  {term(score.summary, 1000)}",
+    ]
+    if score.held_down_by:
+        lines.append("  Why:")
+        lines += [f"    - {term(s.text, 600)}" for s in score.held_down_by[:3]]
+    if score.advice.headline:
+        more = f" (all of it: clustermax score --advise {out_dir})" if len(score.advice.actions) > 1 else ""
+        unreached = score.not_rated_reason == "no_host_reached"
+        first = "First reach the hosts (see Hosts below). " if unreached else ""
+        lines.append(f"  {first}{term(score.advice.headline, 600)}{term(more, 400)}")
+    return lines
 
 
 # --------------------------------------------------------------------------------------- probes

@@ -56,7 +56,6 @@ def _run(
 ) -> None:
     from .errors import UsageError
     from .reports import build_report, render_report
-    from .reports.build import rubric_references
     from .scoring import load_attestations, load_bundle, load_rubric, score_bundle
 
     if not bundles:
@@ -67,7 +66,7 @@ def _run(
     for path in bundles:
         bundle = load_bundle(path)
         items.append((bundle, score_bundle(bundle, rubric, attestations)))
-    report = build_report(items, compare=compare, redact=redact, references=rubric_references(rubric))
+    report = build_report(items, compare=compare, redact=redact)
     color = fmt is ReportFormat.terminal and out is None and sys.stdout.isatty()
     text = render_report(report, fmt.value, color=color, junit_warn=junit_warn.value)
     if out is None:

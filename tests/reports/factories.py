@@ -26,6 +26,7 @@ from clustermax.models import (
     Unit,
     Verdict,
 )
+from clustermax.models.score import TIER_ORDER, Advice, AdviceAction, ReferenceFigure, Shortfall
 
 T0 = datetime(2026, 11, 20, 9, 30, 0, tzinfo=timezone.utc)
 SIZES = [2**i for i in range(24, 34)]  # 16 MiB .. 8 GiB, the probe's default sweep
@@ -284,14 +285,31 @@ def _criterion(cid: str, category: str, verdict: Verdict, **kw: Any) -> Criterio
     return CriterionResult(**base)
 
 
+def _hosts(bundle: Bundle, bad: str | None, verdict: Verdict) -> dict[str, Verdict]:
+    """Per-host verdicts over the GPU nodes that answered: ``bad`` gets ``verdict``, the others pass."""
+    reached = sorted({r.host for r in bundle.results if r.probe_id == "gpu_health" and r.measurements})
+    return {h: (verdict if h == bad else Verdict.PASS) for h in reached}
+
+
 def make_score(
     bundle: Bundle,
     *,
-    tier: Tier = Tier.SILVER,
+    tier: Tier | None = Tier.SILVER,
     score: float = 71.5,
     gpu_model: str = "NVIDIA H100 80GB HBM3",
     evidence: list[str] | None = None,
+    floor: Tier | None = None,
+    ceiling: Tier = Tier.PLATINUM,
 ) -> ScoreResult:
+    """A scored model as scoring would write it: ``tier`` None makes a not-rated one (floor
+    Underperforming); otherwise the floor is ``tier`` (or ``floor``) and the ceiling ``ceiling``."""
+    floor = floor or tier or Tier.UNDERPERFORMING
+    rated = tier is not None
+    ecc_host = next(
+        (m.host for m in bundle.measurements() if m.metric == "gpu.ecc_uncorrected" and m.value),
+        None,
+    )
+    first = next((m.host for m in bundle.measurements() if m.metric == "gpu.persistence_mode"), None)
     criteria = [
         _criterion(
             "nccl_intra_peak",
@@ -303,6 +321,15 @@ def make_score(
             threshold="pass >= 0.85 x 450 GB/s, warn >= 0.7 x",
             reference_source="NVIDIA DGX H100 user guide (NVLink 4, 900 GB/s bidirectional)",
             metrics=["nccl.busbw_peak_median"],
+            labels={"collective": "all_reduce", "scope": "intra"},
+            reference=ReferenceFigure(
+                figure="gpu.allreduce_busbw_intra",
+                ref_id="h100-sxm",
+                value=480.0,
+                unit="GB/s",
+                conditions="nccl-tests all_reduce_perf, 8 GPUs, one node",
+                source="NVIDIA/nccl-tests#290",
+            ),
         ),
         _criterion(
             "nccl_inter_band",
@@ -315,6 +342,16 @@ def make_score(
             reference_source="coreweave/nccl-tests README (H100, 8x400G IB, SHARP)",
             remediation="Check IB port rates, GPUDirect RDMA and the NCCL topology.",
             metrics=["nccl.busbw_band_mean"],
+            labels={"collective": "all_reduce", "scope": "inter"},
+            reference=ReferenceFigure(
+                figure="fabric.nic_allreduce_busbw",
+                ref_id="ib-ndr-400",
+                value=368.0,
+                unit="GB/s",
+                scale="nic_count 8",
+                conditions="all_reduce_perf across nodes, per 400G NIC",
+                source="coreweave/nccl-tests README",
+            ),
         ),
         _criterion(
             "gpu_ecc",
@@ -326,8 +363,9 @@ def make_score(
             threshold="pass = 0",
             reference_source="NVIDIA GPU memory error management guide",
             remediation="Drain the node, reset the GPU, RMA it if the errors come back.",
-            hosts=["gpu-002"],
+            hosts=[ecc_host] if ecc_host else [],
             metrics=["gpu.ecc_uncorrected"],
+            host_verdicts=_hosts(bundle, ecc_host, Verdict.FAIL),
         ),
         _criterion(
             "dcgm_exporter",
@@ -363,6 +401,28 @@ def make_score(
             threshold="pass <= 60 s, warn <= 300 s",
             reference_source="clustermax rubric default",
         ),
+        _criterion(
+            "gpus_visible",
+            "reliability",
+            Verdict.PASS,
+            title="Every GPU visible",
+            observed=True,
+            threshold="pass: true",
+            metrics=["gpu.count_ok"],
+            host_verdicts=_hosts(bundle, None, Verdict.PASS),
+        ),
+        _criterion(
+            "persistence",
+            "lifecycle",
+            Verdict.WARN,
+            title="GPU persistence mode on",
+            observed=False,
+            threshold="pass: true; otherwise warn",
+            remediation="Enable persistence mode (nvidia-smi -pm 1).",
+            hosts=[first] if first else [],
+            metrics=["gpu.persistence_mode"],
+            host_verdicts=_hosts(bundle, first, Verdict.WARN),
+        ),
     ]
     categories = [
         CategoryResult(id="networking", title="Networking", score=80.0, weight=3, coverage=1.0),
@@ -371,16 +431,69 @@ def make_score(
         CategoryResult(id="security", title="Security", score=100.0, weight=2, coverage=1.0),
         CategoryResult(id="lifecycle", title="Lifecycle", score=100.0, weight=1, coverage=1.0),
     ]
+    label = floor.value.capitalize()
+    if not rated:
+        summary = (
+            "Not rated: insufficient evidence (coverage 20%; Bronze needs 25%); between Underperforming and "
+            f"{ceiling.value.capitalize()} on this evidence"
+        )
+    elif floor is ceiling:
+        summary = label
+    else:
+        summary = f"at least {label} (up to {ceiling.value.capitalize()}: 1 criterion not measured)"
+    order = list(TIER_ORDER)
+    above = order[order.index(floor) + 1] if floor is not Tier.PLATINUM else None
+    held = [
+        Shortfall(
+            bound="ceiling",
+            tier=Tier.GOLD,
+            kind="gate",
+            criteria=["gpu_ecc"],
+            verdicts=[Verdict.FAIL],
+            text="Gold needs gpu_ecc to pass; it fails",
+        )
+    ]
+    actions = [
+        AdviceAction(
+            kind="fix",
+            criterion="gpu_ecc",
+            title="No uncorrectable ECC errors",
+            verdict=Verdict.FAIL,
+            observed=4,
+            unit="count",
+            needed="pass = 0",
+            remediation="Drain the node, reset the GPU, RMA it if the errors come back.",
+            text="fix gpu_ecc (No uncorrectable ECC errors): 4 on gpu-002, needs pass = 0",
+        )
+    ]
+    target = above.value.capitalize() if above else ""
+    advice = Advice(
+        target=above,
+        reachable=True,
+        actions=actions if above else [],
+        text=f"To reach {target}: {actions[0].text}." if above else "",
+        headline=f"To reach {target}: fix gpu_ecc" if above else "",
+    )
     return ScoreResult(
         cluster=bundle.target.cluster,
         provider=bundle.target.provider,
         bundle_sha256="ab" * 32,
         tier=tier,
+        rated=rated,
+        not_rated_reason=None if rated else "insufficient_evidence",
+        tier_floor=floor,
+        tier_ceiling=ceiling,
+        summary=summary,
         score=score,
+        score_floor=round(score * 0.8, 2),
+        score_ceiling=round(min(100.0, score * 1.2), 2),
         coverage=0.82,
+        not_measured=1,
+        not_attested=0,
         categories=categories,
         criteria=criteria,
-        gates_failed=["gold requires gpu_ecc to pass"],
+        held_down_by=held,
+        advice=advice,
         rubric=RubricRef(id="clustermax-default", version="2026.11", sha256="cd" * 32),
         profile=HardwareProfile(
             gpu_model=gpu_model,

@@ -215,16 +215,21 @@ def test_junit_validates_against_the_schema(single, several):
     assert by_name["k8s_gpu_operator"].find("skipped").get("message").startswith("not applicable:")
     assert list(by_name["nccl_intra_peak"]) == []
     assert "[attested]" in by_name["soc2"].get("name")
-    assert suite.get("failures") == "2" and suite.get("skipped") == "2"
+    assert suite.get("failures") == "3" and suite.get("skipped") == "2"  # gpu_ecc; the warns of
+    # nccl_inter_band and persistence
     props = {p.get("name"): p.get("value") for p in suite.iter("property")}
     assert props["tier"] == "Silver" and props["rubric"] == "clustermax-default 2026.11"
+    assert props["tier_floor"] == "Silver" and props["tier_ceiling"] == "Platinum"
+    assert props["verdict"] == "at least Silver (up to Platinum: 1 criterion not measured)"
+    assert props["held_down_by"] == "Gold needs gpu_ecc to pass; it fails"
+    assert props["advice"].startswith("To reach Gold: fix gpu_ecc")
 
 
 def test_junit_warn_as_skipped(single):
     text = render(single, "junit", junit_warn="skipped")
     xmlschema.XMLSchema(str(XSD)).validate(text)
     suite = ET.fromstring(text).find("testsuite")
-    assert suite.get("failures") == "1" and suite.get("skipped") == "3"
+    assert suite.get("failures") == "1" and suite.get("skipped") == "4"
     warn = next(c for c in suite.iter("testcase") if c.get("name").startswith("nccl_inter_band"))
     assert warn.find("skipped").get("message").startswith("warn:")
 

@@ -508,9 +508,18 @@ def test_gate_holds_the_tier_down_whatever_the_score() -> None:
     assert res.score == 95.45
     assert res.coverage == pytest.approx(11 / 12, abs=1e-4)
     assert res.criteria[2].verdict is Verdict.NOT_MEASURED
-    # gold's gate needs b or c to pass: b only warns, c was not measured -> silver, whatever the score
-    assert res.tier is Tier.SILVER
-    assert res.gates_failed == ["gold:b|c"]
+    # gold's gate needs b or c to pass: b only warns, c was not measured -> at least silver, whatever the
+    # score; platinum if c passed
+    assert (res.tier, res.tier_floor, res.tier_ceiling, res.rated) == (
+        Tier.SILVER,
+        Tier.SILVER,
+        Tier.PLATINUM,
+        True,
+    )
+    assert [(h.bound, h.tier, h.kind, h.criteria, h.verdicts) for h in res.held_down_by] == [
+        ("floor", Tier.GOLD, "gate", ["b", "c"], [Verdict.WARN, Verdict.NOT_MEASURED])
+    ]
+    assert res.summary == "at least Silver (up to Platinum: 1 criterion not measured)"
 
 
 def test_score_below_a_tier_is_not_reported_as_a_gate() -> None:
@@ -524,8 +533,12 @@ def test_score_below_a_tier_is_not_reported_as_a_gate() -> None:
         ]
     )
     res = tiered(b)
-    assert res.score == 75.0 and res.tier is Tier.SILVER
-    assert res.gates_failed == []
+    # 75 on what was measured; 50 if c (not measured) failed: silver (60) is not proven
+    assert res.score == 75.0 and res.score_floor == 50.0 and res.tier is Tier.BRONZE
+    assert [(h.bound, h.tier, h.kind, h.observed, h.needed) for h in res.held_down_by] == [
+        ("floor", Tier.SILVER, "score", 50.0, 60.0),
+        ("ceiling", Tier.PLATINUM, "score", 83.33, 90.0),
+    ]
 
 
 def test_any_of_gate_with_not_applicable_member() -> None:
@@ -542,16 +555,20 @@ def test_any_of_gate_with_not_applicable_member() -> None:
     res = tiered(b)
     assert res.criteria[2].verdict is Verdict.NOT_APPLICABLE
     assert res.coverage == 1.0 and res.score == 100.0
-    assert res.tier is Tier.PLATINUM and res.gates_failed == []
+    assert res.tier is Tier.PLATINUM and res.held_down_by == [] and res.summary == "Platinum"
 
 
-def test_coverage_requirement_holds_the_tier_down() -> None:
+def test_too_little_evidence_is_not_rated() -> None:
     b = bundle([result("gpu_health", "n0", [m("gpu.temperature_max", 40, "C", "n0")])], platform="slurm")
     res = tiered(b)
     assert res.score == 100.0
     assert res.coverage == pytest.approx(1 / 3, abs=1e-3)
-    assert res.tier is Tier.SILVER
-    assert res.gates_failed[0] == "gold:coverage"
+    # what was measured passes, but a and c are unknown: a worst case of 33.3 proves no tier
+    assert (res.tier, res.rated, res.not_rated_reason) == (None, False, "insufficient_evidence")
+    assert res.summary == (
+        "Not rated: insufficient evidence (worst-case score 33.3; Bronze needs 40); between Underperforming "
+        "and Platinum on this evidence"
+    )
 
 
 def test_not_measured_counts_neither_as_pass_nor_as_fail() -> None:

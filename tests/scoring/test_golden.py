@@ -11,16 +11,19 @@ from pathlib import Path
 import pytest
 
 from clustermax.engine.reparse import reparse_bundle
-from clustermax.models import ScoreResult
+from clustermax.models import ScoreResult, Verdict
 from clustermax.scoring import load_bundle, load_rubric, score_bundle
 
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLES = ROOT / "tests" / "data" / "bundles"
 
-# Every criterion that was judged (pass / warn / fail); all others are not measured or not applicable.
-GOLDEN: dict[str, tuple[str, float, dict[str, str]]] = {
+# (floor, ceiling, score on what was measured, every criterion that was judged (pass / warn / fail)); all
+# others are not measured or not applicable. An import covers too little of the rubric for a tier: every
+# golden bundle is not rated (coverage below Bronze's 25%), between its floor and its ceiling.
+GOLDEN: dict[str, tuple[str, str, float, dict[str, str]]] = {
     "h100-healthy-ndr": (
         "underperforming",
+        "gold",  # the inter-node band only warns: Platinum's gate on it rules Platinum out
         75.89,
         {
             "gpu-driver-security-floor": "fail",  # driver 565.57.01 is below the 570.211.01 branch floor
@@ -44,6 +47,7 @@ GOLDEN: dict[str, tuple[str, float, dict[str, str]]] = {
     ),
     "h100-failing-health": (
         "underperforming",
+        "silver",  # a GPU fell off the bus, hardware Xids, dcgmi diag failing: Gold's gates rule Gold out
         57.23,
         {
             "gpu-driver-security-floor": "fail",
@@ -68,6 +72,7 @@ GOLDEN: dict[str, tuple[str, float, dict[str, str]]] = {
     ),
     "h100-smi-only": (
         "underperforming",
+        "platinum",  # nothing measured rules anything out
         63.16,
         {
             "gpu-driver-security-floor": "fail",
@@ -80,7 +85,12 @@ GOLDEN: dict[str, tuple[str, float, dict[str, str]]] = {
             "gpu-count-ok": "pass",  # --profile gpus_per_node=8
         },
     ),
-    "nccl-gh200-wrong": ("underperforming", 53.33, {"nccl-run-spread": "pass", "nccl-wrong": "fail"}),
+    "nccl-gh200-wrong": (
+        "underperforming",
+        "bronze",  # wrong results: Silver's gate on nccl-wrong rules Silver out
+        53.33,
+        {"nccl-run-spread": "pass", "nccl-wrong": "fail"},
+    ),
 }
 
 
@@ -98,11 +108,14 @@ def test_every_committed_bundle_has_a_golden_entry() -> None:
 
 @pytest.mark.parametrize("name", sorted(GOLDEN))
 def test_golden_bundle_scores_to_its_tier(name: str) -> None:
-    tier, score, verdicts = GOLDEN[name]
+    floor, ceiling, score, verdicts = GOLDEN[name]
     bundle = load_bundle(BUNDLES / name)
     assert bundle.kind == "import" and all(i.status == "imported" for i in bundle.imports)
     result = score_bundle(bundle, load_rubric(None))
-    assert result.tier.value == tier
+    assert (result.tier_floor.value, result.tier_ceiling.value) == (floor, ceiling)
+    assert (result.tier, result.rated, result.not_rated_reason) == (None, False, "insufficient_evidence")
+    assert result.summary.startswith("Not rated: insufficient evidence (coverage ")
+    assert result.summary.endswith(f"between Underperforming and {ceiling.capitalize()} on this evidence")
     assert result.score == pytest.approx(score, abs=0.01)
     assert judged(result) == verdicts
     # the same score from today's parsers re-reading the raw outputs
@@ -130,8 +143,13 @@ def test_healthy_bundle_is_held_down_only_by_what_an_import_cannot_show() -> Non
         ("gpu.count_ok", True, {"expected_source": "profile"}),
     ]
     assert by_id["gpu-count-ok"].verdict.value == "pass"
-    assert "bronze:gpu-count-ok" not in result.gates_failed
-    assert "bronze:coverage" in result.gates_failed
+    held = [(h.bound, h.tier.value, h.kind, h.criteria) for h in result.held_down_by]
+    assert ("floor", "bronze", "gate", ["gpu-count-ok"]) not in held
+    assert held[0] == ("floor", "bronze", "coverage", [])
+    assert result.summary == (
+        "Not rated: insufficient evidence (coverage 20%; Bronze needs 25%); between Underperforming and Gold "
+        "on this evidence"
+    )
 
 
 def test_mixed_node_evidence_has_no_expected_gpu_count() -> None:
@@ -139,7 +157,10 @@ def test_mixed_node_evidence_has_no_expected_gpu_count() -> None:
     # gpus_per_node nor a scontrol node listing: the expected count is unknown, never guessed
     result = score_bundle(load_bundle(BUNDLES / "h100-failing-health"), load_rubric(None))
     assert {c.id: c for c in result.criteria}["gpu-count-ok"].verdict.value == "not_measured"
-    assert "bronze:gpu-count-ok" in result.gates_failed
+    gate = next(h for h in result.held_down_by if h.kind == "gate" and h.tier.value == "bronze")
+    assert (gate.bound, gate.criteria, gate.verdicts) == ("floor", ["gpu-count-ok"], [Verdict.NOT_MEASURED])
+    assert gate.text == "Bronze needs gpu-count-ok to pass; it is not measured"
+    assert any(a.criterion == "gpu-count-ok" and a.kind == "measure" for a in result.advice.actions)
 
 
 def test_failing_health_bundle_fails_the_gpu_health_gates() -> None:

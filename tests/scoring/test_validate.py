@@ -16,6 +16,7 @@ from clustermax.scoring.validate import default_rubric_path
 
 DEFAULT = default_rubric_path().read_text(encoding="utf-8")
 REFS = (default_rubric_path().parent / "references.yaml").read_text(encoding="utf-8")
+CATALOG = (default_rubric_path().parent / "metrics.yaml").read_text(encoding="utf-8")
 
 
 def _line_of(text: str, needle: str) -> int:
@@ -27,6 +28,7 @@ def _line_of(text: str, needle: str) -> int:
 
 def _write(tmp_path: Path, text: str) -> Path:
     (tmp_path / "references.yaml").write_text(REFS, encoding="utf-8")
+    (tmp_path / "metrics.yaml").write_text(CATALOG, encoding="utf-8")
     path = tmp_path / "rubric.yaml"
     path.write_text(text, encoding="utf-8")
     return path

@@ -18,6 +18,11 @@ def _result_line(result: ProbeResult) -> str:
     return f"{term(result.host, 80)} {term(result.probe_id, 60)}: {status} ({result.duration_s:.2f} s){msg}"
 
 
+def _repeats_host_failure(result: ProbeResult, down: dict[str, str | None]) -> bool:
+    """A probe result that only repeats its host's connection failure (printed once, with the host)."""
+    return result.status == ProbeStatus.ERROR and result.host in down and result.message == down[result.host]
+
+
 def _host_line(record: HostRecord) -> str:
     name = term(record.name, 80)
     if record.state == "ok":
@@ -35,6 +40,7 @@ class PlainEvents:
         self.quiet = quiet
         self._lock = threading.Lock()
         self._t0 = time.monotonic()
+        self._down: dict[str, str | None] = {}
 
     def _emit(self, text: str) -> None:
         if self.quiet:
@@ -47,10 +53,13 @@ class PlainEvents:
         self._emit(f"phase {name}: {hosts} host(s)")
 
     def host_done(self, record: HostRecord) -> None:
+        if record.state != "ok":
+            self._down[record.name] = record.error
         self._emit(_host_line(record))
 
     def probe_done(self, result: ProbeResult) -> None:
-        self._emit(_result_line(result))
+        if not _repeats_host_failure(result, self._down):
+            self._emit(_result_line(result))
 
     def note(self, text: str) -> None:
         self._emit(term(text, 400))
@@ -75,6 +84,7 @@ class RichEvents:
         self._task = self.progress.add_task("connecting", total=None, counts="")
         self._counts = {s: 0 for s in ProbeStatus}
         self._lock = threading.Lock()
+        self._down: dict[str, str | None] = {}
 
     def __enter__(self) -> RichEvents:
         self.progress.start()
@@ -96,13 +106,15 @@ class RichEvents:
 
     def host_done(self, record: HostRecord) -> None:
         style = "green" if record.state == "ok" else "red"
+        if record.state != "ok":
+            self._down[record.name] = record.error
         self.console.print(_host_line(record), style=style, markup=False, highlight=False)
 
     def probe_done(self, result: ProbeResult) -> None:
         with self._lock:
             self._counts[result.status] += 1
             self._update()
-        if result.status != ProbeStatus.OK:
+        if result.status != ProbeStatus.OK and not _repeats_host_failure(result, self._down):
             style = {"failed": "red", "error": "yellow", "skipped": "dim"}.get(result.status.value, "")
             self.console.print(_result_line(result), style=style or None, markup=False, highlight=False)
 

@@ -1,4 +1,9 @@
-"""Build the report model from (bundle, score) pairs. Pure: no clock, no file, no network."""
+"""Build the report model from (bundle, score) pairs. Pure: no clock, no file, no network.
+
+Scoring is the only judge: every verdict here (tier, bounds, reasons, advice, criterion verdicts, the cell
+of the node-health matrix, the hardware reference drawn on a chart) is read from the scored model, never
+worked out again. What this module adds is presentation: grouping, ordering, values as text.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,12 @@ import json
 import re
 import statistics
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .. import __version__
+from ..measure.nccl import BAND_MAX_BYTES, BAND_MIN_BYTES
 from ..models.bundle import Bundle, HostRecord
 from ..models.common import ScalarValue
 from ..models.results import Measurement, ProbeResult, ProbeStatus, Severity, SubStatus
@@ -33,7 +39,7 @@ from .model import (
     RunMeta,
     TtfjSample,
 )
-from .text import clean_tree, needs_clean_json
+from .text import clean_tree, fmt_value, needs_clean_json
 
 SEVERITY_ORDER: tuple[Severity, ...] = (
     Severity.CRITICAL,
@@ -43,11 +49,10 @@ SEVERITY_ORDER: tuple[Severity, ...] = (
     Severity.INFO,
 )
 
-ReferenceLookup = Callable[[Bundle, ScoreResult], list[ReferenceLine]]
-
-BAND_LOW = 16 * 1024**2
-BAND_HIGH = 512 * 1024**2
-"""The 16 MiB - 512 MiB message-size band that matters for real training (ClusterMAX 1.0)."""
+BAND_LOW = BAND_MIN_BYTES
+BAND_HIGH = BAND_MAX_BYTES
+"""The message-size band of nccl.busbw_band_mean (16 MiB - 512 MiB, ClusterMAX 1.0), as the measurement
+stage defines it: the charts shade the band the figure was computed over."""
 
 
 # ----------------------------------------------------------------------------------------------- public
@@ -59,7 +64,6 @@ def build_report(
     compare: bool = False,
     redact: bool = False,
     redact_secret: str | None = None,
-    references: ReferenceLookup | None = None,
 ) -> Report:
     """The report model of one cluster, or of several in leaderboard order when ``compare``.
 
@@ -68,10 +72,7 @@ def build_report(
     """
     if not items:
         raise ValueError("build_report needs at least one (bundle, score) pair")
-    lookup = references or rubric_references(None)
-    clusters = [
-        build_cluster_report(bundle, score, references=lookup(bundle, score)) for bundle, score in items
-    ]
+    clusters = [build_cluster_report(bundle, score) for bundle, score in items]
     if compare:
         clusters.sort(key=leaderboard_key)
     report = Report(
@@ -93,73 +94,80 @@ def build_report(
     return Report.model_validate(tree)
 
 
-def leaderboard_key(cluster: ClusterReport) -> tuple[int, float, str, str]:
-    """Best first: tier, then score, then names (a stable order for equal scores)."""
-    return (-TIER_ORDER.index(cluster.tier), -cluster.score, cluster.provider or "", cluster.cluster)
+LEADERBOARD_ORDER = (
+    "Rated clusters first, by tier, then score; then clusters not rated, by ceiling (the best tier their "
+    "evidence allows), then score."
+)
 
 
-def rubric_references(rubric: Any | None = None) -> ReferenceLookup:
-    """Reference lines from the rubric's hardware reference table (rubrics/references.yaml).
+def leaderboard_key(cluster: ClusterReport) -> tuple[int, int, float, str, str]:
+    """Best first: rated clusters by tier, then score; then not-rated ones by ceiling, then score; then
+    names (a stable order for equal scores). See LEADERBOARD_ORDER."""
+    if cluster.rated and cluster.tier is not None:
+        return (0, -TIER_ORDER.index(cluster.tier), -cluster.score, cluster.provider or "", cluster.cluster)
+    return (
+        1,
+        -TIER_ORDER.index(cluster.tier_ceiling),
+        -cluster.score,
+        cluster.provider or "",
+        cluster.cluster,
+    )
 
-    Intra-node: the GPU's ``allreduce_busbw_intra`` figure. Inter-node: the fabric's per-NIC
-    ``nic_allreduce_busbw`` times the node's compute NICs, as the default rubric's thresholds scale it.
+
+_BUSBW_METRICS = ("nccl.busbw_peak_median", "nccl.busbw_peak", "nccl.busbw_band_mean", "nccl.busbw")
+
+
+def reference_lines(score: ScoreResult) -> list[ReferenceLine]:
+    """The hardware reference of each all-reduce scope, as the rubric resolved it for this profile.
+
+    A line per scope (intra, inter): the reference figure of the first criterion (rubric order) that judges
+    an all-reduce busbw metric of that scope, at 100% of the reference (the thresholds are fractions of it).
     """
-    try:
-        from ..errors import ClustermaxError
-        from ..scoring import load_rubric
-        from ..scoring.references import resolve_figure
-        from ..scoring.validate import references_of
-
-        refs = references_of(rubric if rubric is not None else load_rubric(None))
-    except (ImportError, ClustermaxError):
-        return lambda bundle, score: []
-
-    def lookup(bundle: Bundle, score: ScoreResult) -> list[ReferenceLine]:
-        lines: list[ReferenceLine] = []
-        intra = resolve_figure(refs, score.profile, "gpu.allreduce_busbw_intra")
-        if intra is not None:
-            lines.append(
-                ReferenceLine(
-                    scope="intra",
-                    busbw_gbps=intra.figure.value,
-                    label=f"{intra.ref_id}: {intra.figure.conditions}",
-                    source=intra.figure.source,
-                )
-            )
-        nic = resolve_figure(refs, score.profile, "fabric.nic_allreduce_busbw")
-        nics = score.profile.nic_count
-        if nic is not None and nics:
-            lines.append(
-                ReferenceLine(
-                    scope="inter",
-                    busbw_gbps=round(nic.figure.value * nics, 3),
-                    label=f"{nics} x {nic.figure.value:g} GB/s per NIC ({nic.ref_id})",
-                    source=nic.figure.source,
-                )
-            )
-        return lines
-
-    return lookup
+    lines: dict[str, ReferenceLine] = {}
+    for criterion in score.criteria:
+        ref = criterion.reference
+        if ref is None or not any(m in _BUSBW_METRICS for m in criterion.metrics):
+            continue
+        scope = criterion.labels.get("scope")
+        collective = criterion.labels.get("collective", "all_reduce")
+        if not isinstance(scope, str) or scope in lines or collective != "all_reduce":
+            continue
+        scaled = f" x {ref.scale}" if ref.scale else ""
+        lines[scope] = ReferenceLine(
+            scope=scope,
+            busbw_gbps=ref.value,
+            label=f"{ref.ref_id} {ref.figure}{scaled}: {ref.conditions}",
+            source=ref.source,
+        )
+    return [lines[s] for s in ("intra", "inter") if s in lines] + [
+        line for s, line in lines.items() if s not in ("intra", "inter")
+    ]
 
 
-def build_cluster_report(
-    bundle: Bundle, score: ScoreResult, *, references: list[ReferenceLine] | None = None
-) -> ClusterReport:
-    refs = references or []
+def build_cluster_report(bundle: Bundle, score: ScoreResult) -> ClusterReport:
+    refs = reference_lines(score)
     curves = nccl_curves(bundle.measurements())
     return ClusterReport(
         cluster=score.cluster,
         provider=score.provider,
         platform=bundle.target.platform,
         tier=score.tier,
+        rated=score.rated,
+        not_rated_reason=score.not_rated_reason,
+        tier_floor=score.tier_floor,
+        tier_ceiling=score.tier_ceiling,
+        summary=score.summary,
         score=score.score,
+        score_floor=score.score_floor,
+        score_ceiling=score.score_ceiling,
         coverage=score.coverage,
-        gates_failed=list(score.gates_failed),
+        held_down_by=list(score.held_down_by),
+        advice=score.advice,
         profile=score.profile,
         categories=list(score.categories),
         criteria=list(score.criteria),
         findings=findings(bundle, score),
-        health=health_matrix(bundle),
+        health=health_matrix(bundle, score),
         curves=curves,
         references=refs,
         ttfj=ttfj_samples(bundle.measurements()),
@@ -205,16 +213,18 @@ def findings(bundle: Bundle, score: ScoreResult) -> list[FindingItem]:
                 source_id=probe_id,
             )
         )
-    gated = " ".join(score.gates_failed)
+    # a failed criterion is critical when scoring says it rules a tier out (a gate measured evidence fails)
+    ruling_out = {
+        name
+        for shortfall in score.held_down_by
+        if shortfall.kind == "gate" and shortfall.bound == "ceiling"
+        for name in shortfall.criteria
+    }
     for criterion in score.criteria:
         if criterion.verdict not in _CRITERION_SEVERITY:
             continue
         severity = _CRITERION_SEVERITY[criterion.verdict]
-        if (
-            criterion.verdict is Verdict.FAIL
-            and criterion.id
-            and re.search(rf"\b{re.escape(criterion.id)}\b", gated)
-        ):
+        if criterion.verdict is Verdict.FAIL and criterion.id in ruling_out:
             severity = Severity.CRITICAL
         items.append(
             FindingItem(
@@ -236,12 +246,16 @@ def findings(bundle: Bundle, score: ScoreResult) -> list[FindingItem]:
 
 @dataclass(frozen=True)
 class _HealthSpec:
+    """A column of the node-health matrix: the criteria that read these metrics decide its cells."""
+
     id: str
     title: str
     probe: str
     metrics: tuple[str, ...]
     codes: tuple[str, ...]
-    judge: Callable[[Mapping[str, ScalarValue]], tuple[HealthStatus, str | None, str | None]]
+    """Finding codes (normalised substrings) whose message explains a cell that is not a pass."""
+    show: tuple[str, ...] = ()
+    """Metrics whose values the cell shows, joined by '/' (default: those of the deciding criterion)."""
 
 
 def _num(value: ScalarValue) -> float | None:
@@ -250,215 +264,83 @@ def _num(value: ScalarValue) -> float | None:
     return float(value)
 
 
-def _count(values: Mapping[str, ScalarValue], metric: str) -> int | None:
-    number = _num(values.get(metric))
-    return None if number is None else int(number)
-
-
-def _judge_gpus(v: Mapping[str, ScalarValue]) -> tuple[HealthStatus, str | None, str | None]:
-    count, expected = _count(v, "gpu.count"), _count(v, "gpu.expected_count")
-    ok = v.get("gpu.count_ok")
-    value = (
-        f"{count}/{expected}"
-        if count is not None and expected is not None
-        else (str(count) if count is not None else None)
-    )
-    if ok is None and count is not None and expected is not None:
-        ok = count >= expected
-    if ok is False:
-        return "fail", value, f"{count} of {expected} expected GPUs visible"
-    if ok is None and count is None:
-        return "unknown", None, "not measured"
-    return "pass", value, None
-
-
-def _judge_ecc(v: Mapping[str, ScalarValue]) -> tuple[HealthStatus, str | None, str | None]:
-    n = _count(v, "gpu.ecc_uncorrected")
-    if n is None:
-        return "unknown", None, "not measured"
-    return ("fail", str(n), f"{n} uncorrectable ECC errors") if n > 0 else ("pass", "0", None)
-
-
-def _judge_memory(v: Mapping[str, ScalarValue]) -> tuple[HealthStatus, str | None, str | None]:
-    failed = _count(v, "gpu.remapped_rows_failed")
-    pending = _count(v, "gpu.remapped_rows_pending")
-    retired = _count(v, "gpu.retired_pages_pending")
-    if failed is None and pending is None and retired is None:
-        return "unknown", None, "not measured"
-    if failed:
-        return "fail", str(failed), f"row remapping failed on {failed} GPU(s)"
-    if pending or retired:
-        what = []
-        if pending:
-            what.append(f"row remapping pending on {pending} GPU(s)")
-        if retired:
-            what.append(f"page retirement pending on {retired} GPU(s)")
-        return "warn", str((pending or 0) + (retired or 0)), "; ".join(what)
-    return "pass", "0", None
-
-
-def _judge_xid(v: Mapping[str, ScalarValue]) -> tuple[HealthStatus, str | None, str | None]:
-    off_bus = v.get("gpu.fallen_off_bus")
-    critical = _count(v, "gpu.xid_critical")
-    events = _count(v, "gpu.xid_events")
-    if off_bus is None and critical is None and events is None:
-        return "unknown", None, "not measured"
-    if off_bus is True:
-        return "fail", "Xid 79", "a GPU fell off the bus (Xid 79)"
-    if critical:
-        return "fail", str(critical), f"{critical} hardware or reset-required Xid event(s)"
-    if events:
-        return "warn", str(events), f"{events} Xid event(s) in the window"
-    return "pass", "0", None
-
-
-def _judge_positive(
-    metric: str, status: HealthStatus, what: str
-) -> Callable[..., tuple[HealthStatus, str | None, str | None]]:
-    def judge(v: Mapping[str, ScalarValue]) -> tuple[HealthStatus, str | None, str | None]:
-        n = _count(v, metric)
-        if n is None:
-            return "unknown", None, "not measured"
-        return (status, str(n), f"{n} {what}") if n > 0 else ("pass", "0", None)
-
-    return judge
-
-
-def _judge_true(
-    metric: str, status: HealthStatus, reason: str
-) -> Callable[..., tuple[HealthStatus, str | None, str | None]]:
-    def judge(v: Mapping[str, ScalarValue]) -> tuple[HealthStatus, str | None, str | None]:
-        value = v.get(metric)
-        if value is None:
-            return "unknown", None, "not measured"
-        if value is False:
-            return status, "no", reason
-        return "pass", "yes", None
-
-    return judge
-
-
-def _judge_dcgm(v: Mapping[str, ScalarValue]) -> tuple[HealthStatus, str | None, str | None]:
-    result = v.get("gpu.dcgm_diag")
-    failed = _count(v, "gpu.dcgm_failed_tests")
-    if result is None:
-        return "unknown", None, "not measured"
-    text = str(result).lower()
-    if text == "fail" or (failed or 0) > 0:
-        return "fail", str(result), f"dcgmi diag: {failed or 'some'} test(s) failed"
-    if text == "warn":
-        return "warn", str(result), "dcgmi diag reported warnings"
-    return "pass", str(result), None
-
-
-def _judge_ports(v: Mapping[str, ScalarValue]) -> tuple[HealthStatus, str | None, str | None]:
-    ports = _count(v, "fabric.ports")
-    down = _count(v, "fabric.ports_down")
-    if ports == 0:
-        return "n/a", "0 ports", "no InfiniBand/RoCE port on this node"
-    if down is None:
-        return "unknown", None, "not measured"
-    if down > 0:
-        return "fail", f"{down} down", f"{down} of {ports if ports is not None else '?'} ports not active"
-    return "pass", f"{ports} up" if ports is not None else "0 down", None
-
-
 HEALTH_CHECKS: tuple[_HealthSpec, ...] = (
     _HealthSpec(
-        "gpus", "GPUs visible", "gpu_health", ("gpu.count", "gpu.count_ok"), ("gpu-missing",), _judge_gpus
+        "gpus",
+        "GPUs visible",
+        "gpu_health",
+        ("gpu.count_ok", "gpu.count"),
+        ("gpu-missing",),
+        show=("gpu.count", "gpu.expected_count"),
     ),
-    _HealthSpec("ecc", "ECC", "gpu_health", ("gpu.ecc_uncorrected",), ("ecc",), _judge_ecc),
+    _HealthSpec(
+        "ecc", "ECC", "gpu_health", ("gpu.ecc_uncorrected", "gpu.ecc_uncorrected_aggregate"), ("ecc",)
+    ),
     _HealthSpec(
         "memory",
         "Row remap / retired pages",
         "gpu_health",
         ("gpu.remapped_rows_failed", "gpu.remapped_rows_pending", "gpu.retired_pages_pending"),
         ("remapped", "retired"),
-        _judge_memory,
     ),
     _HealthSpec(
         "xid",
         "Xid / bus",
         "gpu_health",
-        ("gpu.xid_events", "gpu.xid_critical", "gpu.fallen_off_bus"),
+        ("gpu.xid_critical", "gpu.xid_events", "gpu.fallen_off_bus"),
         ("xid", "fallen-off-bus"),
-        _judge_xid,
+        show=("gpu.xid_events",),
     ),
-    _HealthSpec(
-        "nvlink",
-        "NVLink",
-        "gpu_health",
-        ("gpu.nvlink_inactive",),
-        ("nvlink",),
-        _judge_positive("gpu.nvlink_inactive", "fail", "NVLink link(s) inactive"),
-    ),
-    _HealthSpec(
-        "pcie",
-        "PCIe link",
-        "gpu_health",
-        ("gpu.pcie_degraded",),
-        ("pcie",),
-        _judge_positive("gpu.pcie_degraded", "warn", "GPU(s) below their PCIe width/generation"),
-    ),
-    _HealthSpec(
-        "throttle",
-        "Throttling",
-        "gpu_health",
-        ("gpu.throttled",),
-        ("throttl",),
-        _judge_positive("gpu.throttled", "warn", "GPU(s) throttling at idle"),
-    ),
-    _HealthSpec(
-        "persistence",
-        "Persistence mode",
-        "gpu_health",
-        ("gpu.persistence_mode",),
-        ("persistence",),
-        _judge_true("gpu.persistence_mode", "warn", "persistence mode is off"),
-    ),
-    _HealthSpec(
-        "dcgm", "DCGM diag", "gpu_health", ("gpu.dcgm_diag", "gpu.dcgm_failed_tests"), ("dcgm",), _judge_dcgm
-    ),
-    _HealthSpec(
-        "ib",
-        "IB/RoCE ports",
-        "fabric",
-        ("fabric.ports", "fabric.ports_down"),
-        ("ports-down", "rate"),
-        _judge_ports,
-    ),
-    _HealthSpec(
-        "gdr",
-        "GPUDirect RDMA",
-        "fabric",
-        ("fabric.gpudirect_rdma",),
-        ("gpudirect",),
-        _judge_true("fabric.gpudirect_rdma", "warn", "GPUDirect RDMA is not ready"),
-    ),
+    _HealthSpec("nvlink", "NVLink", "gpu_health", ("gpu.nvlink_inactive",), ("nvlink",)),
+    _HealthSpec("pcie", "PCIe link", "gpu_health", ("gpu.pcie_degraded",), ("pcie",)),
+    _HealthSpec("throttle", "Throttling", "gpu_health", ("gpu.throttled",), ("throttl",)),
+    _HealthSpec("persistence", "Persistence mode", "gpu_health", ("gpu.persistence_mode",), ("persistence",)),
+    _HealthSpec("dcgm", "DCGM diag", "gpu_health", ("gpu.dcgm_diag",), ("dcgm",)),
+    _HealthSpec("ib", "IB/RoCE ports", "fabric", ("fabric.ports_down",), ("ports-down", "rate")),
+    _HealthSpec("gdr", "GPUDirect RDMA", "fabric", ("fabric.gpudirect_rdma",), ("gpudirect",)),
     _HealthSpec(
         "exporter",
         "DCGM exporter",
         "monitoring",
         ("monitoring.dcgm_exporter",),
         ("dcgm-exporter",),
-        _judge_true("monitoring.dcgm_exporter", "warn", "no DCGM exporter answers on the node"),
     ),
 )
 
 _HEALTH_PROBES = frozenset(spec.probe for spec in HEALTH_CHECKS)
 _UNREACHABLE_STATES = frozenset({"unreachable", "auth", "host-key", "timeout", "interrupted"})
+_CELL_STATUS: dict[Verdict, HealthStatus] = {
+    Verdict.PASS: "pass",
+    Verdict.WARN: "warn",
+    Verdict.FAIL: "fail",
+    Verdict.NOT_MEASURED: "unknown",
+    Verdict.NOT_APPLICABLE: "n/a",
+}
+_CELL_RANK = {"fail": 0, "warn": 1, "pass": 2, "unknown": 3, "n/a": 4}
 
 
 def _norm(code: str) -> str:
     return re.sub(r"[._\s]+", "-", code.lower())
 
 
-def health_matrix(bundle: Bundle) -> HealthMatrix:
-    """Node x check: every node-level health check, with the failing reason of each cell."""
-    values: dict[str, dict[str, ScalarValue]] = defaultdict(dict)
+def _column_criteria(score: ScoreResult) -> dict[str, list[CriterionResult]]:
+    """check id -> the criteria of the rubric that read one of its metrics and judged some host."""
+    out: dict[str, list[CriterionResult]] = {}
+    for spec in HEALTH_CHECKS:
+        wanted = set(spec.metrics)
+        mine = [c for c in score.criteria if c.host_verdicts and wanted & set(c.metrics)]
+        if mine:
+            out[spec.id] = mine
+    return out
+
+
+def health_matrix(bundle: Bundle, score: ScoreResult) -> HealthMatrix:
+    """Node x check: each cell is the verdict of the rubric's criteria that read the check's metrics on
+    that node (their worst), with the failing reason; nothing here is judged again."""
+    values: dict[str, dict[str, tuple[ScalarValue, str]]] = defaultdict(dict)
     for m in bundle.measurements():
         if m.host and m.value is not None:
-            values[m.host].setdefault(m.metric, m.value)
+            values[m.host].setdefault(m.metric, (m.value, m.unit.value))
     results: dict[tuple[str, str], ProbeResult] = {}
     host_findings: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for result in bundle.results:
@@ -468,13 +350,13 @@ def health_matrix(bundle: Bundle) -> HealthMatrix:
             host = finding.host or result.host
             host_findings[host].append((_norm(finding.code), finding.message))
     records = {record.name: record for record in bundle.hosts}
-    health_metrics = {metric for spec in HEALTH_CHECKS for metric in spec.metrics}
-    hosts = {h for h, vals in values.items() if health_metrics & vals.keys()}
+    columns = _column_criteria(score)
+    used = [spec for spec in HEALTH_CHECKS if spec.id in columns]
+    hosts = {h for crits in columns.values() for c in crits for h in c.host_verdicts}
     hosts |= {host for host, _ in results if host != "cluster"}
     hosts |= {r.name for r in bundle.hosts if r.role in ("compute", "local")}
     if not hosts:
         return HealthMatrix()
-    used = [spec for spec in HEALTH_CHECKS if any(set(spec.metrics) & values[h].keys() for h in hosts)]
     show_reach = bundle.kind == "audit"
     checks = ([HealthCheck(id="reach", title="Reachable")] if show_reach else []) + [
         HealthCheck(id=spec.id, title=spec.title) for spec in used
@@ -494,7 +376,14 @@ def health_matrix(bundle: Bundle) -> HealthMatrix:
                 cells.append(HealthCell(check="reach", status="unknown", value=state, reason=state))
         for spec in used:
             cells.append(
-                _health_cell(spec, values.get(host, {}), results.get((host, spec.probe)), host_findings[host])
+                _health_cell(
+                    spec,
+                    host,
+                    columns[spec.id],
+                    values.get(host, {}),
+                    results.get((host, spec.probe)),
+                    host_findings[host],
+                )
             )
         rows.append(HealthRow(host=host, role=record.role if record else "node", state=state, cells=cells))
     return HealthMatrix(checks=checks, rows=rows)
@@ -502,11 +391,14 @@ def health_matrix(bundle: Bundle) -> HealthMatrix:
 
 def _health_cell(
     spec: _HealthSpec,
-    values: Mapping[str, ScalarValue],
+    host: str,
+    criteria: list[CriterionResult],
+    values: Mapping[str, tuple[ScalarValue, str]],
     result: ProbeResult | None,
     host_findings: list[tuple[str, str]],
 ) -> HealthCell:
-    if not set(spec.metrics) & values.keys():
+    judged = [(c, _CELL_STATUS[c.host_verdicts[host]]) for c in criteria if host in c.host_verdicts]
+    if not judged:
         if result is not None and result.status in (ProbeStatus.ERROR, ProbeStatus.SKIPPED):
             why = _coverage_reason(result)
             status: HealthStatus = "n/a" if why == "not applicable" else "unknown"
@@ -515,16 +407,28 @@ def _health_cell(
                 detail += f": {result.message}"
             return HealthCell(check=spec.id, status=status, reason=detail)
         return HealthCell(check=spec.id, status="unknown", reason="not measured")
-    status, value, judged = spec.judge(values)
-    reason: str | None = judged
-    if status in ("fail", "warn"):
-        for code, message in host_findings:
-            if any(part in code for part in spec.codes):
-                # the finding says it better; keep our summary only when it adds something (counts)
-                same = reason is not None and reason.lower()[:20] in message.lower()
-                reason = f"{reason}: {message}" if reason and not same else message
-                break
+    judged.sort(key=lambda item: _CELL_RANK[item[1]])
+    worst, status = judged[0]
+    shown_metrics = [m for m in spec.show if m in values] or [
+        next((m for m in worst.metrics if m in values), "")
+    ]
+    value = "/".join(fmt_value(*values[m]) for m in shown_metrics if m in values) or None
+    if status == "pass":
+        return HealthCell(check=spec.id, status=status, value=value)
+    shown = [c for c, s in judged if s == status]
+    reason = "; ".join(
+        f"{c.title}: {_host_value(c, values)}" + (f" ({c.threshold})" if c.threshold else "") for c in shown
+    )
+    for code, message in host_findings:
+        if any(part in code for part in spec.codes):
+            reason = f"{reason}: {message}"  # what the probe saw, in its words
+            break
     return HealthCell(check=spec.id, status=status, value=value, reason=reason)
+
+
+def _host_value(criterion: CriterionResult, values: Mapping[str, tuple[ScalarValue, str]]) -> str:
+    shown = [fmt_value(values[m][0], values[m][1]) for m in criterion.metrics if m in values]
+    return ", ".join(shown) if shown else "no value on this host"
 
 
 # ------------------------------------------------------------------------------------------ NCCL curves

@@ -15,7 +15,7 @@ from collections import defaultdict
 from typing import Any
 
 from ..models.score import Verdict
-from .build import BAND_HIGH, BAND_LOW, median_curve
+from .build import BAND_HIGH, BAND_LOW, LEADERBOARD_ORDER, median_curve
 from .model import BusbwCurve, ClusterReport, CurvePoint, Report
 from .tables import (
     KEY_METRIC_COLUMNS,
@@ -28,6 +28,9 @@ from .tables import (
     format_key_metric,
     key_metrics_frame,
     leaderboard_frame,
+    tier_key,
+    tier_range,
+    tier_word,
 )
 from .text import fmt_duration, fmt_pct, fmt_size, fmt_value
 
@@ -103,6 +106,7 @@ def _single_context(cluster: ClusterReport, markup: Any) -> dict[str, Any]:
         health_rows.append({"row": row, "cells": cells})
     return {
         "c": cluster,
+        "verdict": {"word": tier_word(cluster), "key": tier_key(cluster), "range": tier_range(cluster)},
         "name": display_name(cluster),
         "counts": cluster.verdict_counts(),
         "charts": charts,
@@ -146,9 +150,10 @@ def _compare_context(report: Report, markup: Any) -> dict[str, Any]:
     )
     return {
         "board": [
-            {"rank": rank, "cluster": cluster, **row.to_dict()}
+            {"rank": rank, "cluster": cluster, "key": tier_key(cluster), **row.to_dict()}
             for cluster, (rank, row) in zip(report.clusters, board.iterrows(), strict=True)
         ],
+        "order": LEADERBOARD_ORDER,
         "matrix_columns": list(matrix.columns),
         "matrix_rows": [
             (index, [None if v != v else float(v) for v in row])

@@ -8,10 +8,11 @@ The rule (also in docs/reports.md):
   ``<skipped>`` with ``warn="skipped"`` (``--junit-warn skipped``) for pipelines that must stay green;
 * ``not measured`` and ``not applicable`` → ``<skipped>`` with the reason.
 
-One ``<testsuite>`` per cluster inside ``<testsuites>``; the tier, score, coverage and rubric are
-``<property>`` elements of the suite. Attested criteria carry "[attested]" in their name. The output
-validates against the Apache Ant JUnit schema (tests/data/junit/JUnit.xsd) that Jenkins, GitLab and
-GitHub test reporters accept.
+One ``<testsuite>`` per cluster inside ``<testsuites>``; the decided tier (or "Not rated"), its floor and
+ceiling, the verdict sentence, the reasons, the advice, the score, coverage and rubric are ``<property>``
+elements of the suite, and the verdict, reasons and advice open its ``system-out``. Attested criteria carry
+"[attested]" in their name. The output validates against the Apache Ant JUnit schema
+(tests/data/junit/JUnit.xsd) that Jenkins, GitLab and GitHub test reporters accept.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Literal
 
 from ..models.score import Verdict
 from .model import ClusterReport, Report
-from .tables import TIER_LABEL, display_name
+from .tables import TIER_LABEL, display_name, tier_range, tier_word
 from .text import fmt_value
 
 WarnAs = Literal["failure", "skipped"]
@@ -72,10 +73,15 @@ def _suite(cluster: ClusterReport, index: int, warn: WarnAs) -> ET.Element:
     for name, value in (
         ("cluster", cluster.cluster),
         ("provider", cluster.provider or ""),
-        ("tier", TIER_LABEL[cluster.tier.value]),
+        ("tier", tier_word(cluster)),
+        ("rated", "true" if cluster.rated else "false"),
+        ("tier_floor", TIER_LABEL[cluster.tier_floor.value]),
+        ("tier_ceiling", TIER_LABEL[cluster.tier_ceiling.value]),
+        ("verdict", cluster.summary),
+        ("held_down_by", "; ".join(s.text for s in cluster.held_down_by)),
+        ("advice", cluster.advice.text),
         ("score", f"{cluster.score:.1f}"),
         ("coverage", f"{cluster.coverage:.3f}"),
-        ("gates_failed", "; ".join(cluster.gates_failed)),
         ("rubric", f"{meta.rubric_id} {meta.rubric_version}"),
         ("rubric_sha256", meta.rubric_sha256),
         ("bundle_sha256", meta.bundle_sha256),
@@ -111,9 +117,21 @@ def _suite(cluster: ClusterReport, index: int, warn: WarnAs) -> ET.Element:
         if c.attested:
             attested.append(f"{c.id}: {' '.join(c.evidence) or 'no evidence link'}")
     out = ET.SubElement(suite, "system-out")
+    reasons = "".join(f"  - {s.text}\n" for s in cluster.held_down_by)
+    advice = cluster.advice
+    advice_text = ""
+    if advice.target is not None and advice.reachable and advice.actions:
+        advice_text = f"To reach {TIER_LABEL[advice.target.value]}:\n" + "".join(
+            f"  * {a.text}\n" for a in advice.actions
+        )
+    elif advice.text:
+        advice_text = advice.text + "\n"
     out.text = (
-        f"{display_name(cluster)}: tier {TIER_LABEL[cluster.tier.value]}, score {cluster.score:.1f}/100, "
+        f"{display_name(cluster)}: {cluster.summary}\n"
+        f"tier {tier_word(cluster)} (range {tier_range(cluster)}), score {cluster.score:.1f}/100, "
         f"coverage {cluster.coverage * 100:.0f}%\n"
+        + (f"held down by:\n{reasons}" if reasons else "")
+        + advice_text
         + ("attested criteria:\n" + "\n".join(attested) + "\n" if attested else "")
     )
     ET.SubElement(suite, "system-err").text = ""

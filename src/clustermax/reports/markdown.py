@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from ..models.score import Verdict
 from ..sanitize import md
-from .build import BAND_HIGH, BAND_LOW, median_curve
+from .build import BAND_HIGH, BAND_LOW, LEADERBOARD_ORDER, median_curve
 from .model import ClusterReport, HealthMatrix, Report
 from .tables import (
     KEY_METRIC_COLUMNS,
@@ -18,6 +18,8 @@ from .tables import (
     format_key_metric,
     key_metrics_frame,
     leaderboard_frame,
+    tier_range,
+    tier_word,
 )
 from .text import fmt_duration, fmt_pct, fmt_size, fmt_value, one_line
 
@@ -53,16 +55,46 @@ def render_markdown(report: Report) -> str:
 
 
 def _tier_line(cluster: ClusterReport) -> str:
-    return (
-        f"**Tier: {TIER_LABEL[cluster.tier.value]}** · score **{cluster.score:.1f}**/100 · "
-        f"coverage {fmt_pct(cluster.coverage)}"
-    )
+    if not cluster.rated:
+        head = f"**Not rated**: {esc(cluster.summary.removeprefix('Not rated: '), 600)}"
+    elif cluster.summary == tier_word(cluster):
+        head = f"**Tier: {tier_word(cluster)}**"
+    else:
+        head = f"**Tier: {tier_word(cluster)}** · {esc(cluster.summary, 600)}"
+    coverage = fmt_pct(cluster.coverage)
+    return f"{head} · score **{cluster.score:.1f}**/100 on what was measured · coverage {coverage}"
+
+
+def verdict_block(cluster: ClusterReport) -> str:
+    """The tier range, the reasons and the advice, in Markdown."""
+    out = [
+        f"Tier range: **{tier_range(cluster)}** (floor {TIER_LABEL[cluster.tier_floor.value]}, ceiling "
+        f"{TIER_LABEL[cluster.tier_ceiling.value]}); score {cluster.score_floor:.1f} to "
+        f"{cluster.score_ceiling:.1f} over the whole rubric.\n"
+    ]
+    if cluster.held_down_by:
+        out.append("Held down by:\n")
+        out += [f"- {esc(s.text, 600)}" for s in cluster.held_down_by]
+        out.append("")
+    advice = cluster.advice
+    if advice.target is not None and advice.text:
+        if not advice.reachable or not advice.actions:
+            out.append(esc(advice.text, 600) + "\n")
+        else:
+            out.append(f"**To reach {TIER_LABEL[advice.target.value]}:**\n")
+            out += [f"- {esc(a.text, 800)}" for a in advice.actions]
+            if not advice.minimal:
+                out.append("- _(the search stopped at its step bound: a smaller set may exist)_")
+            out.append("")
+    return "\n".join(out)
 
 
 def _single(cluster: ClusterReport, *, redacted: bool, generated_by: str) -> str:
-    out: list[str] = [f"# clustermax report: {esc(display_name(cluster))}\n", _tier_line(cluster) + "\n"]
-    if cluster.gates_failed:
-        out.append("Tier held down by: " + "; ".join(esc(g) for g in cluster.gates_failed) + "\n")
+    out: list[str] = [
+        f"# clustermax report: {esc(display_name(cluster))}\n",
+        _tier_line(cluster) + "\n",
+        verdict_block(cluster),
+    ]
     counts = cluster.verdict_counts()
     out.append(
         f"{counts['pass']} pass · {counts['warn']} warn · {counts['fail']} fail · "
@@ -264,12 +296,13 @@ def _compare(report: Report) -> str:
     out.append("## Leaderboard\n")
     out.append(
         table(
-            ["#", "Provider", "Tier", "Score", "Coverage", "Pass", "Warn", "Fail", "Not measured"],
+            ["#", "Provider", "Tier", "Range", "Score", "Coverage", "Pass", "Warn", "Fail", "Not measured"],
             [
                 [
                     str(rank),
                     esc(row["provider"]),
                     f"**{row['tier']}**",
+                    esc(row["range"]),
                     f"{row['score']:.1f}",
                     fmt_pct(row["coverage"]),
                     str(row["pass"]),
@@ -279,9 +312,16 @@ def _compare(report: Report) -> str:
                 ]
                 for rank, row in board.iterrows()
             ],
-            ["---:", "---", "---", "---:", "---:", "---:", "---:", "---:", "---:"],
+            ["---:", "---", "---", "---", "---:", "---:", "---:", "---:", "---:", "---:"],
         )
     )
+    out.append(f"_{LEADERBOARD_ORDER}_\n")
+    out += [
+        f"{rank}. **{esc(display_name(c))}**: {esc(c.summary, 600)}."
+        + (f" {esc(c.advice.headline, 600)}." if c.advice.headline else "")
+        for rank, c in enumerate(report.clusters, start=1)
+    ]
+    out.append("")
     matrix = category_matrix(report)
     out.append("## Categories\n")
     if not matrix.empty:

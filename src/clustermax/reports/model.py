@@ -13,10 +13,18 @@ from pydantic import Field
 
 from ..models.common import FrozenModel
 from ..models.results import Severity
-from ..models.score import CategoryResult, CriterionResult, HardwareProfile, Tier
+from ..models.score import (
+    Advice,
+    CategoryResult,
+    CriterionResult,
+    HardwareProfile,
+    NotRatedReason,
+    Shortfall,
+    Tier,
+)
 
-REPORT_VERSION = 1
-"""Bump when the report model changes incompatibly."""
+REPORT_VERSION = 2
+"""Bump when the report model changes incompatibly (2: the tier range replaced tier + gates_failed)."""
 
 HealthStatus = Literal["pass", "warn", "fail", "unknown", "n/a"]
 CoverageReason = Literal[
@@ -140,13 +148,23 @@ class RunMeta(FrozenModel):
 
 
 class ClusterReport(FrozenModel):
+    """One cluster's report. The verdict fields are the scored model's, read as they are (never re-judged)."""
+
     cluster: str
     provider: str | None = None
     platform: str
-    tier: Tier
+    tier: Tier | None = Field(description="The decided tier (the floor); null when not rated.")
+    rated: bool
+    not_rated_reason: NotRatedReason | None = None
+    tier_floor: Tier
+    tier_ceiling: Tier
+    summary: str = Field(description="The verdict in one sentence.")
     score: float
+    score_floor: float
+    score_ceiling: float
     coverage: float
-    gates_failed: list[str] = Field(default_factory=list)
+    held_down_by: list[Shortfall] = Field(default_factory=list)
+    advice: Advice
     profile: HardwareProfile
     categories: list[CategoryResult]
     criteria: list[CriterionResult]

@@ -37,6 +37,22 @@ KEY_METRIC_ORDER = (
 )
 
 
+def tier_word(cluster: ClusterReport) -> str:
+    """The decided tier, or 'Not rated' (scoring decided which)."""
+    return TIER_LABEL[cluster.tier.value] if cluster.rated and cluster.tier is not None else "Not rated"
+
+
+def tier_key(cluster: ClusterReport) -> str:
+    """CSS/style key of the decided tier: the tier's id, or 'none' when not rated."""
+    return cluster.tier.value if cluster.rated and cluster.tier is not None else "none"
+
+
+def tier_range(cluster: ClusterReport) -> str:
+    """'Silver' when floor and ceiling agree, else 'Silver to Platinum'."""
+    floor, ceiling = TIER_LABEL[cluster.tier_floor.value], TIER_LABEL[cluster.tier_ceiling.value]
+    return floor if floor == ceiling else f"{floor} to {ceiling}"
+
+
 def display_name(cluster: ClusterReport) -> str:
     """'provider / cluster', or the cluster alone."""
     if cluster.provider and cluster.provider != cluster.cluster:
@@ -48,10 +64,19 @@ def criteria_frame(cluster: ClusterReport) -> pd.DataFrame:
     """One row per criterion (the single-cluster CSV)."""
     import pandas as pd
 
+    verdict = {
+        "tier": cluster.tier.value if cluster.rated and cluster.tier is not None else "not rated",
+        "tier_floor": cluster.tier_floor.value,
+        "tier_ceiling": cluster.tier_ceiling.value,
+        "summary": cluster.summary,
+        "held_down_by": "; ".join(s.text for s in cluster.held_down_by) or None,
+        "advice": cluster.advice.text or None,
+    }
     rows = [
         {
             "cluster": cluster.cluster,
             "provider": cluster.provider,
+            **verdict,
             "criterion": c.id,
             "title": c.title,
             "category": c.category,
@@ -86,14 +111,15 @@ def leaderboard_frame(report: Report) -> pd.DataFrame:
             {
                 "rank": rank,
                 "provider": display_name(c),
-                "tier": TIER_LABEL[c.tier.value],
+                "tier": tier_word(c),
+                "range": tier_range(c),
                 "score": round(c.score, 1),
                 "coverage": round(c.coverage, 3),
                 "pass": counts["pass"],
                 "warn": counts["warn"],
                 "fail": counts["fail"],
                 "not measured": counts["not_measured"],
-                "gates failed": len(c.gates_failed),
+                "verdict": c.summary,
             }
         )
     return cast("pd.DataFrame", pd.DataFrame(rows).set_index("rank"))
@@ -125,7 +151,7 @@ def key_metrics_frame(report: Report) -> pd.DataFrame:
 
     rows: list[dict[str, Any]] = []
     for c in report.clusters:
-        row: dict[str, Any] = {"provider": display_name(c), "tier": TIER_LABEL[c.tier.value]}
+        row: dict[str, Any] = {"provider": display_name(c), "tier": tier_word(c)}
         for metric_id in KEY_METRIC_ORDER:
             metric = c.key_metric(metric_id)
             row[metric_id] = metric.value if metric else None
@@ -168,12 +194,26 @@ def comparison_long_frame(report: Report) -> pd.DataFrame:
 
     rows: list[dict[str, Any]] = []
     for rank, c in enumerate(report.clusters, start=1):
-        base = {"rank": rank, "provider": c.provider, "cluster": c.cluster, "tier": c.tier.value}
+        base = {
+            "rank": rank,
+            "provider": c.provider,
+            "cluster": c.cluster,
+            "tier": c.tier.value if c.rated and c.tier is not None else "not rated",
+            "tier_floor": c.tier_floor.value,
+            "tier_ceiling": c.tier_ceiling.value,
+        }
 
         def add(metric: str, title: str, value: Any, unit: str | None, **extra: Any) -> None:
             rows.append({**base, "metric": metric, "title": title, "value": value, "unit": unit, **extra})  # noqa: B023
 
+        add("verdict", "Verdict", c.summary, None)
+        for k, shortfall in enumerate(c.held_down_by, start=1):
+            add(f"held_down_by.{k}", f"Held down by ({shortfall.bound})", shortfall.text, None)
+        if c.advice.headline:
+            add("advice", "Tier-gap advice", c.advice.text, None)
         add("score", "Score", c.score, "points")
+        add("score_floor", "Score, floor", c.score_floor, "points")
+        add("score_ceiling", "Score, ceiling", c.score_ceiling, "points")
         add("coverage", "Coverage", c.coverage, "ratio")
         for cat in c.categories:
             add(f"category.{cat.id}", cat.title, cat.score, "points", coverage=cat.coverage)
@@ -203,6 +243,8 @@ def comparison_long_frame(report: Report) -> pd.DataFrame:
         "provider",
         "cluster",
         "tier",
+        "tier_floor",
+        "tier_ceiling",
         "metric",
         "title",
         "value",

@@ -15,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..models.score import Verdict
+from .build import LEADERBOARD_ORDER
 from .model import ClusterReport, Report
 from .tables import (
     KEY_METRIC_COLUMNS,
@@ -23,6 +24,9 @@ from .tables import (
     display_name,
     format_key_metric,
     key_metrics_frame,
+    tier_key,
+    tier_range,
+    tier_word,
 )
 from .text import fmt_pct, fmt_value, one_line
 
@@ -32,6 +36,7 @@ TIER_STYLE = {
     "silver": "bold black on grey70",
     "bronze": "bold white on dark_orange3",
     "underperforming": "bold white on red3",
+    "none": "bold black on grey85",
 }
 VERDICT_STYLE = {
     Verdict.PASS: "green",
@@ -79,11 +84,13 @@ def _t(text: object, style: str = "") -> Text:
 def _single(console: Console, cluster: ClusterReport, table_box: box.Box) -> None:
     header = Text()
     header.append(f"{display_name(cluster)}  ", style="bold")
-    header.append(f" {TIER_LABEL[cluster.tier.value].upper()} ", style=TIER_STYLE[cluster.tier.value])
+    header.append(f" {tier_word(cluster).upper()} ", style=TIER_STYLE[tier_key(cluster)])
     header.append(f"  score {cluster.score:.1f}/100  coverage {fmt_pct(cluster.coverage)}")
     console.print(header)
-    if cluster.gates_failed:
-        console.print(_t("tier held down by: " + "; ".join(cluster.gates_failed), "yellow"))
+    for text in verdict_lines(cluster, reasons=5):
+        indent = len(text) - len(text.lstrip())
+        style = "yellow" if text.startswith("  - ") else ""
+        console.print(Text(" " * indent) + _t(text.strip(), style))
     counts = cluster.verdict_counts()
     console.print(
         _t(
@@ -170,12 +177,38 @@ def _single(console: Console, cluster: ClusterReport, table_box: box.Box) -> Non
     )
 
 
+def verdict_lines(cluster: ClusterReport, *, reasons: int = 3, actions: int = 6) -> list[str]:
+    """The verdict sentence, the tier range, the most important reasons and the advice (plain lines)."""
+    lines = [
+        cluster.summary,
+        f"tier range: {tier_range(cluster)} (floor {TIER_LABEL[cluster.tier_floor.value]}, ceiling "
+        f"{TIER_LABEL[cluster.tier_ceiling.value]}); score {cluster.score:.1f} on what was measured, "
+        f"{cluster.score_floor:.1f} to {cluster.score_ceiling:.1f} over the whole rubric",
+    ]
+    if cluster.held_down_by:
+        lines.append("held down by:")
+        lines += [f"  - {s.text}" for s in cluster.held_down_by[:reasons]]
+        if len(cluster.held_down_by) > reasons:
+            lines.append(f"  ... and {len(cluster.held_down_by) - reasons} more in the full report")
+    advice = cluster.advice
+    if advice.target is not None and advice.text:
+        if not advice.reachable or not advice.actions:
+            lines.append(advice.text)
+        else:
+            lines.append(advice.headline.split(": ", 1)[0] + ":")
+            lines += [f"  * {a.text}" for a in advice.actions[:actions]]
+            if len(advice.actions) > actions:
+                lines.append(f"  * ... and {len(advice.actions) - actions} more (clustermax score --advise)")
+    return lines
+
+
 def _compare(console: Console, report: Report, table_box: box.Box) -> None:
     board = Table(title=f"Leaderboard ({len(report.clusters)} clusters)", box=table_box, title_justify="left")
     for column, justify in (
         ("#", "right"),
         ("provider", "left"),
         ("tier", "left"),
+        ("range", "left"),
         ("score", "right"),
         ("coverage", "right"),
     ):
@@ -184,11 +217,15 @@ def _compare(console: Console, report: Report, table_box: box.Box) -> None:
         board.add_row(
             _t(rank),
             _t(display_name(cluster)),
-            _t(TIER_LABEL[cluster.tier.value], TIER_STYLE[cluster.tier.value]),
+            _t(tier_word(cluster), TIER_STYLE[tier_key(cluster)]),
+            _t(tier_range(cluster)),
             _t(f"{cluster.score:.1f}"),
             _t(fmt_pct(cluster.coverage)),
         )
     console.print(board)
+    console.print(_t(LEADERBOARD_ORDER, "dim"))
+    for rank, cluster in enumerate(report.clusters, start=1):
+        console.print(_t(f"{rank}. {display_name(cluster)}: {cluster.summary}"))
     frame = key_metrics_frame(report)
     columns = [c for c in KEY_METRIC_COLUMNS if c in frame.columns and not c.endswith("_ref_frac")]
     metrics = Table(title="Key metrics", box=table_box, title_justify="left")

@@ -5,8 +5,9 @@ Entry points for the engine and report stages::
     from clustermax.scoring import load_rubric, score_bundle, rubric_ref, load_bundle
 
     rubric = load_rubric(None)              # the default rubric (rubrics/clustermax-v1.yaml)
-    result = score_bundle(bundle, rubric)   # -> models.ScoreResult
+    result = score_bundle(bundle, rubric)   # -> models.ScoreResult: tier range, reasons, advice
     bundle.rubric = rubric_ref(rubric)
+    read_scores("scores.json")              # what `clustermax score --format json` wrote, version-checked
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from .bundle_load import load_bundle
 from .engine import Trace, evaluate, explain_criterion, rubric_ref, score_bundle, tier_at_least
 from .references import References, detect_profile
 from .rubric import Criterion, Gate, Rubric, Threshold, TierRule
+from .scorefile import read_scores
 from .validate import Problem, check_rubric_file, default_rubric_path, load_rubric
 
 __all__ = [
@@ -37,6 +39,7 @@ __all__ = [
     "load_attestations",
     "load_bundle",
     "load_rubric",
+    "read_scores",
     "rubric_ref",
     "score_bundle",
     "tier_at_least",

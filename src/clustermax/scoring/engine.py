@@ -30,10 +30,13 @@ from ..models.score import (
     Verdict,
 )
 from ..units import NUMERIC_UNITS, UnitError, convert
+from .advice import build_advice
 from .attestations import Attestations
+from .bounds import decide, frame_of, stats, sums_of
+from .catalog import MetricInfo
 from .references import References, detect_profile, resolve_figure
-from .rubric import RANKED_TIERS, Criterion, Rubric, Threshold
-from .validate import MetricInfo, load_rubric, metric_catalog, references_of
+from .rubric import Criterion, Rubric, Threshold
+from .validate import catalog_of, load_rubric, references_of
 
 _RANK = {Verdict.FAIL: 0, Verdict.WARN: 1, Verdict.PASS: 2}
 _FALSY_TEXT = frozenset({"", "false", "no", "0", "none", "off"})
@@ -122,15 +125,6 @@ def _platform(bundle: Bundle, by_metric: dict[str, list[Measurement]]) -> str | 
     return None
 
 
-_CATALOG: dict[str, MetricInfo] = {}
-
-
-def _catalog() -> dict[str, MetricInfo]:
-    if not _CATALOG:
-        _CATALOG.update(metric_catalog())
-    return _CATALOG
-
-
 def _context(
     bundle: Bundle, rubric: Rubric, attestations: Attestations | None, tracing: bool = False
 ) -> _Context:
@@ -148,7 +142,7 @@ def _context(
         rubric=rubric,
         refs=refs,
         attestations=attestations,
-        catalog=_catalog(),
+        catalog=catalog_of(rubric).info,
         by_metric=by_metric,
         results_by_probe=results_by_probe,
         profile=profile,
@@ -183,7 +177,7 @@ class Row:
     excluded: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Trace:
     """How one verdict was reached (for ``clustermax score --explain``)."""
 
@@ -204,6 +198,8 @@ class _Resolved:
     text: str
     reference: str | None = None
     source: str | None = None
+    figure: dict[str, Any] | None = None
+    """The resolved reference (a ReferenceFigure as a dict): 100% of the reference, in the unit judged."""
 
 
 class _NoReference(Exception):
@@ -262,7 +258,18 @@ def _resolve(ctx: _Context, thr: Threshold | None, unit: Unit | None) -> _Resolv
             f"{_fmt(_round(value), shown_unit)} (= {thr.factor:g} x {fig_text}"
             f" {thr.reference} of {found.ref_id}{scale_text})"
         )
-        return _Resolved(value, text, f"{found.ref_id}:{thr.reference}", f"{found.ref_id}: {fig.source}")
+        figure = {
+            "figure": thr.reference,
+            "ref_id": found.ref_id,
+            "value": _round(base * scale),
+            "unit": shown_unit,
+            "scale": scale_text.removeprefix(" x ") or None,
+            "conditions": fig.conditions,
+            "source": fig.source,
+        }
+        return _Resolved(
+            value, text, f"{found.ref_id}:{thr.reference}", f"{found.ref_id}: {fig.source}", figure
+        )
     if thr.value is None:  # scale_by only
         value = thr.factor * scale
         return _Resolved(value, f"{_fmt(_round(value))} (= {thr.factor:g}{scale_text})")
@@ -434,6 +441,8 @@ def _result(
     hosts: list[str] | None = None,
     attested: bool = False,
     evidence: list[str] | None = None,
+    host_verdicts: dict[str, Verdict] | None = None,
+    figure: dict[str, Any] | None = None,
 ) -> CriterionResult:
     if verdict is Verdict.PASS:
         points: float | None = crit.weight
@@ -446,15 +455,22 @@ def _result(
     static = _STATIC.get(id(crit))
     if static is None or static[0] is not crit:
         names = tuple(crit.metric) if crit.metric else (f"attestation:{crit.attestation}",)
-        static = (crit, crit.category.value, _round(float(crit.weight)), tuple(crit.cmax), names)
+        fixed = {
+            "id": crit.id,
+            "title": crit.title,
+            "category": crit.category.value,
+            "weight": _round(float(crit.weight)),
+            "cmax_ids": list(crit.cmax),
+            "metrics": list(names),
+            "labels": dict(crit.labels),
+            "attestation": crit.attestation,
+        }
+        static = (crit, fixed)
         _STATIC[id(crit)] = static
-    _, category, weight, cmax, metrics = static
     # validate_python on a plain dict: the same checks as CriterionResult(...), without the kwargs detour
     result: CriterionResult = _VALIDATE_RESULT(
         {
-            "id": crit.id,
-            "title": crit.title,
-            "category": category,
+            **static[1],
             "verdict": verdict,
             "observed": _round(observed),
             "unit": unit,
@@ -462,20 +478,20 @@ def _result(
             "reference_source": reference_source,
             "explanation": explanation,
             "remediation": crit.remediation if verdict is Verdict.WARN or verdict is Verdict.FAIL else None,
-            "weight": weight,
             "points": _round(points) if points is not None else None,
             "attested": attested,
             "evidence": evidence or [],
-            "cmax_ids": list(cmax),
-            "metrics": list(metrics),
             "hosts": hosts or [],
+            "host_verdicts": host_verdicts or {},
+            "reference": figure,
         }
     )
     return result
 
 
-_STATIC: dict[int, tuple[Criterion, str, float, tuple[str, ...], tuple[str, ...]]] = {}
+_STATIC: dict[int, tuple[Criterion, dict[str, Any]]] = {}
 _VALIDATE_RESULT = CriterionResult.__pydantic_validator__.validate_python
+_VALIDATE_CATEGORY = CategoryResult.__pydantic_validator__.validate_python
 
 
 @dataclass
@@ -489,6 +505,7 @@ class _Plan:
     reference_source: str | None = None
     references: list[str] = field(default_factory=list)
     error: str | None = None
+    figure: dict[str, Any] | None = None
 
 
 def _threshold_plan(ctx: _Context, crit: Criterion) -> _Plan:
@@ -521,6 +538,7 @@ def _threshold_plan(ctx: _Context, crit: Criterion) -> _Plan:
         elif crit.compare in ("true", "false"):
             threshold = f"pass: {crit.compare}" + ("; otherwise warn" if crit.soft else "")
         sources = [r.source for r in (p, w) if r is not None and r.source]
+        figures = [r.figure for r in (p, w) if r is not None and r.figure]
         plan = _Plan(
             unit,
             p,
@@ -528,6 +546,7 @@ def _threshold_plan(ctx: _Context, crit: Criterion) -> _Plan:
             threshold,
             sources[0] if sources else crit.source,
             [r.reference for r in (p, w) if r is not None and r.reference],
+            figure=figures[0] if figures else None,
         )
     cache[key] = plan
     return plan
@@ -542,20 +561,27 @@ def _evaluate(ctx: _Context, crit: Criterion) -> Trace:
         return trace
 
     if ctx.platform is not None and ctx.platform not in crit.platforms:
-        return done(
-            _result(
+        key = ("not-applicable", crit.id, ctx.platform)
+        cached = ctx.plans.get(key)
+        if cached is None:  # the same result for every bundle of this platform (results are immutable)
+            cached = ctx.plans[key] = _result(
                 crit,
                 Verdict.NOT_APPLICABLE,
                 f"Not applicable: applies to {', '.join(crit.platforms)}; this cluster runs {ctx.platform}.",
                 rubric=rubric,
             )
-        )
+        return done(cached)
 
     plan = _threshold_plan(ctx, crit)
     trace.unit = plan.unit.value if plan.unit else crit.unit
     if plan.error is not None:
+        if crit.metric:  # a probe that does not apply here: not applicable, whatever the reference
+            verdict, why = _not_measured_reason(ctx, crit)
+            if verdict is Verdict.NOT_APPLICABLE:
+                return done(_result(crit, verdict, why, rubric=rubric, threshold=plan.threshold))
         return done(_result(crit, Verdict.NOT_MEASURED, plan.error, rubric=rubric, threshold=plan.threshold))
     unit, p, w = plan.unit, plan.p, plan.w
+    figure = plan.figure
     threshold, reference_source = plan.threshold, plan.reference_source
     trace.pass_value = p.value if p else None
     trace.warn_value = w.value if w else None
@@ -565,9 +591,11 @@ def _evaluate(ctx: _Context, crit: Criterion) -> Trace:
     if crit.attestation is not None:
         att = ctx.attestations.attestations.get(crit.attestation) if ctx.attestations else None
         if att is None or att.value is None:
-            why = "not attested" if att is None else "attested as unknown (value null)"
-            return done(
-                _result(
+            unattested_key = ("not-attested", crit.id, ctx.profile_key)
+            cached = ctx.plans.get(unattested_key) if att is None else None
+            if cached is None:
+                why = "not attested" if att is None else "attested as unknown (value null)"
+                cached = _result(
                     crit,
                     Verdict.NOT_MEASURED,
                     f"Not measured: {crit.attestation} is {why}; no probe can measure it "
@@ -577,8 +605,11 @@ def _evaluate(ctx: _Context, crit: Criterion) -> Trace:
                     reference_source=reference_source,
                     unit=crit.unit,
                     evidence=list(att.evidence) if att else None,
+                    figure=figure,
                 )
-            )
+                if att is None:  # the same for every bundle with this profile
+                    ctx.plans[unattested_key] = cached
+            return done(cached)
         verdict, how = _judge_how(att.value, crit, p, w, None)
         trace.rows.append(
             Row(f"attestation:{crit.attestation}", None, {}, att.value, crit.unit, att.value, verdict)
@@ -595,6 +626,7 @@ def _evaluate(ctx: _Context, crit: Criterion) -> Trace:
                 reference_source=reference_source,
                 attested=True,
                 evidence=list(att.evidence),
+                figure=figure,
             )
         )
 
@@ -637,7 +669,15 @@ def _evaluate(ctx: _Context, crit: Criterion) -> Trace:
             why = f"Not measured: every {what} value is null or unusable ({first_excluded})."
             verdict = Verdict.NOT_MEASURED
         return done(
-            _result(crit, verdict, why, rubric=rubric, threshold=threshold, reference_source=reference_source)
+            _result(
+                crit,
+                verdict,
+                why,
+                rubric=rubric,
+                threshold=threshold,
+                reference_source=reference_source,
+                figure=figure if verdict is Verdict.NOT_MEASURED else None,
+            )
         )
 
     agg = crit.aggregate
@@ -645,19 +685,24 @@ def _evaluate(ctx: _Context, crit: Criterion) -> Trace:
     bad: list[int] = []  # indexes into vals of values that did not pass
     shown_unit = trace.unit
     counted = len(vals)
+    per_value: list[Verdict] | None = None  # verdict of each value, when it was worked out
+    judged_hosts, judged_vals = hosts, vals
     if agg in ("all", "any") and crit.compare in ("true", "false"):
         want = crit.compare == "true"
         oks = [_truthy(v) is want for v in vals]
         ok = all(oks) if agg == "all" else any(oks)
         truths = [_truthy(v) for v in vals]
         observed = all(truths) if agg == "all" else any(truths)
-        verdict = Verdict.PASS if ok else (Verdict.WARN if crit.soft else Verdict.FAIL)
+        miss = Verdict.WARN if crit.soft else Verdict.FAIL
+        verdict = Verdict.PASS if ok else miss
         how = "pass" if ok else "miss"
         if verdict is not Verdict.PASS:
             bad = [i for i, good in enumerate(oks) if not good]
-        if tracing:
-            for r, good in zip(used, oks, strict=True):
-                r.verdict = Verdict.PASS if good else (Verdict.WARN if crit.soft else Verdict.FAIL)
+        if tracing or verdict is not Verdict.PASS:
+            per_value = [Verdict.PASS if good else miss for good in oks]
+        if tracing and per_value is not None:
+            for r, v in zip(used, per_value, strict=True):
+                r.verdict = v
     elif agg in ("all", "any"):
         judged = [_judge_how(v, crit, p, w, unit) for v in vals]
         order = sorted(range(len(vals)), key=lambda i: _RANK[judged[i][0]])
@@ -666,8 +711,9 @@ def _evaluate(ctx: _Context, crit: Criterion) -> Trace:
         observed = vals[pick]
         if verdict is not Verdict.PASS:
             bad = [i for i, (v, _) in enumerate(judged) if v is not Verdict.PASS]
+        per_value = [v for v, _ in judged]
         if tracing:
-            for r, (v, _) in zip(used, judged, strict=True):
+            for r, v in zip(used, per_value, strict=True):
                 r.verdict = v
     elif agg in ("min", "max", "median", "mean", "sum"):
         idx = [i for i, v in enumerate(vals) if _is_number(v)]
@@ -684,6 +730,7 @@ def _evaluate(ctx: _Context, crit: Criterion) -> Trace:
                     rubric=rubric,
                     threshold=threshold,
                     reference_source=reference_source,
+                    figure=figure,
                 )
             )
         counted = len(idx)
@@ -700,9 +747,12 @@ def _evaluate(ctx: _Context, crit: Criterion) -> Trace:
             else:
                 observed = math.fsum(numbers)
         verdict, how = _judge_how(observed, crit, p, w, unit)
+        if len(idx) != len(vals):
+            judged_hosts, judged_vals = [hosts[i] for i in idx], [vals[i] for i in idx]
         if agg != "sum" and (tracing or verdict is not Verdict.PASS):
             per = {i: _judge(vals[i], crit, p, w, unit) for i in idx}
             bad = [i for i in idx if per[i] is not Verdict.PASS]
+            per_value = [per[i] for i in idx]
             if tracing:
                 for j, r in enumerate(used):
                     r.verdict = per.get(j)
@@ -735,46 +785,95 @@ def _evaluate(ctx: _Context, crit: Criterion) -> Trace:
             threshold=threshold,
             reference_source=reference_source,
             hosts=sorted({hosts[i] or "cluster" for i in bad}),
+            host_verdicts=_host_verdicts(crit, verdict, judged_hosts, judged_vals, per_value, p, w, unit),
+            figure=figure,
         )
     )
 
 
+_WORST_DECIDES = frozenset({("min", ">="), ("max", "<=")})
+"""Aggregations whose value is the worst one: when it passes, every value passes."""
+
+_ALL_PASS: dict[tuple[str | None, ...], dict[str, Verdict]] = {}
+"""Host lists -> {host: pass}: the per-host verdicts of a criterion every value of which passed (never
+mutated: the result model copies it)."""
+
+
+def _host_verdicts(
+    crit: Criterion,
+    verdict: Verdict,
+    hosts: list[str | None],
+    vals: list[Any],
+    per_value: list[Verdict] | None,
+    p: _Resolved | None,
+    w: _Resolved | None,
+    unit: Unit | None,
+) -> dict[str, Verdict]:
+    """The criterion judged on each host's own values (its aggregate over them), by host name."""
+    agg = crit.aggregate
+    if verdict is Verdict.PASS and (agg == "all" or (agg, crit.compare) in _WORST_DECIDES):
+        key = tuple(hosts)
+        passed = _ALL_PASS.get(key)
+        if passed is None:
+            if len(_ALL_PASS) > 4096:
+                _ALL_PASS.clear()
+            passed = _ALL_PASS[key] = dict.fromkeys(sorted({h for h in hosts if h is not None}), Verdict.PASS)
+        return passed
+    if all(h is None for h in hosts):
+        return {}
+    if agg == "all" or (agg, crit.compare) in _WORST_DECIDES:
+        if per_value is not None:
+            worst: dict[str, Verdict] = {}
+            for host, v in zip(hosts, per_value, strict=True):
+                if host is not None and (host not in worst or _RANK[v] < _RANK[worst[host]]):
+                    worst[host] = v
+            return dict(sorted(worst.items()))
+    groups: dict[str, list[Any]] = {}
+    for host, value in zip(hosts, vals, strict=True):
+        if host is not None:
+            groups.setdefault(host, []).append(value)
+    return {host: _aggregate_verdict(crit, groups[host], p, w, unit) for host in sorted(groups)}
+
+
+def _aggregate_verdict(
+    crit: Criterion, vals: list[Any], p: _Resolved | None, w: _Resolved | None, unit: Unit | None
+) -> Verdict:
+    """The verdict of the criterion's aggregate over some of its values (no explanation)."""
+    agg = crit.aggregate
+    miss = Verdict.WARN if crit.soft else Verdict.FAIL
+    if agg in ("all", "any") and crit.compare in ("true", "false"):
+        want = crit.compare == "true"
+        oks = [_truthy(v) is want for v in vals]
+        return Verdict.PASS if (all(oks) if agg == "all" else any(oks)) else miss
+    if agg in ("all", "any"):
+        judged = sorted((_judge(v, crit, p, w, unit) for v in vals), key=_RANK.__getitem__)
+        return judged[0] if agg == "all" else judged[-1]
+    if agg in ("min", "max", "median", "mean", "sum"):
+        numbers = [float(v) for v in vals if _is_number(v)]
+        if not numbers:
+            return Verdict.NOT_MEASURED
+        observed: Any
+        if agg == "min":
+            observed = min(numbers)
+        elif agg == "max":
+            observed = max(numbers)
+        elif agg == "median":
+            observed = float(statistics.median(numbers))
+        elif agg == "mean":
+            observed = math.fsum(numbers) / len(numbers)
+        else:
+            observed = math.fsum(numbers)
+        return _judge(observed, crit, p, w, unit)
+    if agg == "count":
+        observed = len(vals)
+    elif agg == "fraction":
+        observed = sum(_truthy(v) for v in vals) / len(vals)
+    else:
+        observed = len({str(v).strip().lower() for v in vals})
+    return _judge(observed, crit, p, w, None)
+
+
 # --------------------------------------------------------------------------- scoring
-
-
-def _gate_ok(gate_criteria: list[str], allow_warn: bool, verdicts: dict[str, Verdict]) -> bool:
-    found = [verdicts[c] for c in gate_criteria if c in verdicts]
-    if found and all(v is Verdict.NOT_APPLICABLE for v in found):
-        return True
-    good = {Verdict.PASS, Verdict.WARN} if allow_warn else {Verdict.PASS}
-    return any(v in good for v in found)
-
-
-def _tier(
-    rubric: Rubric, score: float, coverage: float, cat_cov: dict[str, float], verdicts: dict[str, Verdict]
-) -> tuple[Tier, list[str]]:
-    achieved = Tier.UNDERPERFORMING
-    blocked: list[str] = []
-    stopped = False
-    for tier in reversed(RANKED_TIERS):  # bronze first
-        rule = rubric.tiers[tier]
-        if score + 1e-9 < rule.min_score:
-            break
-        failures: list[str] = []
-        if coverage + 1e-9 < rule.min_coverage:
-            failures.append(f"{tier.value}:coverage")
-        for cat, need in rule.min_category_coverage.items():
-            if cat_cov.get(cat.value, 0.0) + 1e-9 < need:
-                failures.append(f"{tier.value}:coverage.{cat.value}")
-        for gate in rule.gates:
-            if not _gate_ok(gate.criteria, gate.allow_warn, verdicts):
-                failures.append(f"{tier.value}:" + "|".join(gate.criteria))
-        if failures:
-            stopped = True
-            blocked.extend(failures)
-        elif not stopped:
-            achieved = tier
-    return achieved, blocked
 
 
 def bundle_digest(bundle: Bundle) -> str:
@@ -805,55 +904,64 @@ def evaluate(
     ctx = _context(bundle, rubric, attestations, tracing)
     traces = [_evaluate(ctx, crit) for crit in rubric.criteria]
     criteria = [t.result for t in traces]
-    verdicts = {c.id: c.verdict for c in criteria}
 
-    categories: list[CategoryResult] = []
-    cat_cov: dict[str, float] = {}
-    score_num = score_den = cov_num = cov_den = 0.0
-    scored = {Verdict.PASS, Verdict.WARN, Verdict.FAIL}
-    by_category: dict[str, list[CriterionResult]] = {}
-    for c in criteria:
-        by_category.setdefault(c.category, []).append(c)
-    for cat in rubric.categories:
-        mine = by_category.get(cat.id.value, [])
-        applicable = math.fsum(c.weight for c in mine if c.verdict is not Verdict.NOT_APPLICABLE)
-        judged = math.fsum(c.weight for c in mine if c.verdict in scored)
-        points = math.fsum(c.points or 0.0 for c in mine if c.verdict in scored)
-        coverage = judged / applicable if applicable > 0 else 0.0
-        cat_score = 100.0 * points / judged if judged > 0 else None
-        cat_cov[cat.id.value] = coverage
-        if cat_score is not None:
-            score_num += cat.weight * cat_score
-            score_den += cat.weight
-        if applicable > 0:
-            cov_num += cat.weight * coverage
-            cov_den += cat.weight
-        categories.append(
-            CategoryResult(
-                id=cat.id.value,
-                title=cat.title,
-                score=round(cat_score, 2) if cat_score is not None else None,
-                weight=_round(float(cat.weight)),
-                coverage=round(coverage, 4),
-            )
+    frame = frame_of(rubric, criteria)
+    observed = stats(frame, frame.sums or sums_of(frame, frame.verdicts), None)
+    categories = [
+        _VALIDATE_CATEGORY(
+            {
+                "id": cat.id.value,
+                "title": cat.title,
+                "score": observed.cat_score[c],
+                "weight": _round(float(cat.weight)),
+                "coverage": observed.cat_coverage[c],
+            }
         )
-    score = round(score_num / score_den, 2) if score_den > 0 else 0.0
-    coverage = round(cov_num / cov_den, 4) if cov_den > 0 else 0.0
-    tier, blocked = _tier(rubric, score, coverage, {k: round(v, 4) for k, v in cat_cov.items()}, verdicts)
+        for c, cat in enumerate(rubric.categories)
+    ]
+    score, coverage = observed.score, observed.coverage
+    audit_hosts = bundle.hosts if bundle.kind == "audit" else []
+    decision = decide(
+        frame,
+        score,
+        coverage,
+        complete=bundle.complete,
+        hosts_total=len(audit_hosts),
+        hosts_reached=sum(1 for h in audit_hosts if h.state == "ok"),
+    )
+    advice = build_advice(frame, criteria, _needs(rubric), catalog_of(rubric), floor=decision.floor)
     result = ScoreResult(
         cluster=bundle.target.cluster,
         provider=bundle.target.provider,
         bundle_sha256=bundle_digest(bundle),
-        tier=tier,
+        tier=decision.floor if decision.rated else None,
+        rated=decision.rated,
+        not_rated_reason=decision.not_rated_reason,
+        tier_floor=decision.floor,
+        tier_ceiling=decision.ceiling,
+        summary=decision.summary,
         score=score,
+        score_floor=decision.score_floor,
+        score_ceiling=decision.score_ceiling,
         coverage=coverage,
+        not_measured=decision.not_measured,
+        not_attested=decision.not_attested,
         categories=categories,
         criteria=criteria,
-        gates_failed=blocked,
+        held_down_by=decision.held_down_by,
+        advice=advice,
         rubric=rubric_ref(rubric),
         profile=ctx.profile,
     )
     return result, traces
+
+
+def _needs(rubric: Rubric) -> dict[str, str | None]:
+    cached: dict[str, str | None] | None = rubric._plan.get("needs")
+    if cached is None:
+        cached = {c.id: c.needs for c in rubric.criteria}
+        rubric._plan["needs"] = cached
+    return cached
 
 
 def score_bundle(
@@ -875,8 +983,9 @@ def explain_criterion(
     return _evaluate(ctx, crit)
 
 
-def tier_at_least(tier: Tier, floor: Tier) -> bool:
-    return TIER_ORDER.index(tier) >= TIER_ORDER.index(floor)
+def tier_at_least(tier: Tier | None, floor: Tier) -> bool:
+    """Whether a decided tier is at or above ``floor`` (a not-rated result, None, never is)."""
+    return tier is not None and TIER_ORDER.index(tier) >= TIER_ORDER.index(floor)
 
 
 __all__ = [

@@ -148,6 +148,11 @@ class Criterion(FrozenModel):
     )
     source: str | None = Field(default=None, description="Where the absolute threshold comes from.")
     remediation: str
+    needs: str | None = Field(
+        default=None,
+        description="What measuring it takes beyond its probe running (tier-gap advice), e.g. '2 or more GPU "
+        "nodes'.",
+    )
     cmax: list[str] = Field(default_factory=list, description="Ids of the corresponding cmax criteria.")
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
@@ -222,6 +227,11 @@ class Rubric(FrozenModel):
     references: str = Field(
         default="references.yaml", description="Hardware reference table, relative to the rubric file."
     )
+    metrics: str | None = Field(
+        default=None,
+        description="Metric catalog (units, labels, emitting probe), relative to the rubric file; "
+        "null: the catalog shipped with clustermax (rubrics/metrics.yaml).",
+    )
     warn_credit: float = Field(
         default=0.5, ge=0, le=1, description="Share of a criterion's points a warn earns."
     )
@@ -235,6 +245,7 @@ class Rubric(FrozenModel):
     _sha256: str = PrivateAttr(default="")
     _references: Any = PrivateAttr(default=None)
     _references_sha256: str = PrivateAttr(default="")
+    _catalog: Any = PrivateAttr(default=None)
     _plan: dict[str, Any] = PrivateAttr(default_factory=dict)
     """Per-criterion evaluation cache (static facts, thresholds per hardware profile)."""
 

@@ -11,7 +11,6 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
 from pydantic import ValidationError
 
 from ..errors import ConfigError
@@ -20,6 +19,7 @@ from ..resources import rubrics_dir
 from ..safeio import decode_text, read_bytes, read_text
 from ..units import NUMERIC_UNITS, convertible
 from ..yamlsrc import Loc, YamlDoc, parse_yaml
+from .catalog import CATALOG_FILE, MetricCatalog, MetricInfo, load_catalog
 from .references import References
 from .rubric import NUMERIC_AGGREGATES, NUMERIC_COMPARES, Criterion, Rubric, Threshold
 
@@ -39,35 +39,34 @@ class Problem:
         return f"{where}: {self.message}" + (f" (hint: {self.hint})" if self.hint else "")
 
 
-@dataclass(frozen=True)
-class MetricInfo:
-    probe: str
-    unit: Unit
-    labels: frozenset[str]
+def default_catalog_path() -> Path:
+    """The metric catalog shipped with clustermax (rubrics/metrics.yaml)."""
+    return rubrics_dir() / CATALOG_FILE
 
 
-def metric_catalog(probes_root: Path | None = None) -> dict[str, MetricInfo]:
-    """metric name -> (probe, unit, label keys), from the probe specs (probes/*/probe.yaml).
+def catalog_path_of(rubric: Rubric, base: Path | None) -> Path:
+    """The catalog a rubric names (relative to its file), or the shipped one."""
+    if rubric.metrics is None or base is None:
+        return default_catalog_path() if rubric.metrics is None else rubrics_dir() / rubric.metrics
+    return base / rubric.metrics
 
-    Reads only the specs' metric declarations (not scripts or parsers), so scoring works from a
-    bundle whatever the state of the probe scripts.
-    """
-    from ..models.probe import ProbeSpec
-    from ..resources import probes_dir
 
-    base = probes_root or probes_dir()
-    out: dict[str, MetricInfo] = {}
-    for folder in sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))):
-        spec_file = folder / "probe.yaml"
-        if not spec_file.is_file():
-            continue
-        try:
-            spec = ProbeSpec.model_validate(yaml.safe_load(spec_file.read_text(encoding="utf-8")))
-        except (yaml.YAMLError, ValidationError) as err:
-            raise ConfigError(spec_file, None, f"invalid probe spec: {str(err).splitlines()[0]}") from None
-        for metric in spec.metrics:
-            out[metric.name] = MetricInfo(spec.id, metric.unit, frozenset(metric.labels))
-    return out
+_SHIPPED_CATALOG: dict[str, MetricCatalog] = {}
+
+
+def _shipped_catalog() -> MetricCatalog:
+    key = str(default_catalog_path())
+    if key not in _SHIPPED_CATALOG:
+        catalog, _, error = load_catalog(default_catalog_path())
+        if catalog is None:
+            raise ConfigError(default_catalog_path(), None, error or "bad metric catalog")
+        _SHIPPED_CATALOG[key] = catalog
+    return _SHIPPED_CATALOG[key]
+
+
+def metric_catalog() -> dict[str, MetricInfo]:
+    """metric name -> (probe, unit, label keys), from the shipped metric catalog (rubrics/metrics.yaml)."""
+    return _shipped_catalog().info
 
 
 def default_rubric_path() -> Path:
@@ -171,7 +170,7 @@ def _check_threshold(
 def check_rubric(
     doc: YamlDoc,
     references_path: Path | None = None,
-    probes_root: Path | None = None,
+    catalog_path: Path | None = None,
 ) -> tuple[Rubric | None, References | None, list[Problem]]:
     """Validate a parsed rubric document: structure (pydantic), then cross-references."""
     problems = [Problem(doc.path, line, f"duplicate key {_loc_text(loc)}") for loc, line in doc.duplicates]
@@ -203,7 +202,20 @@ def check_rubric(
     else:
         refs, ref_problems = load_references(ref_path)
     problems += ref_problems
-    catalog = metric_catalog(probes_root)
+    cat_path = catalog_path or catalog_path_of(rubric, base)
+    loaded_catalog, _, catalog_error = load_catalog(cat_path)
+    if loaded_catalog is None:
+        problems.append(
+            Problem(
+                str(cat_path),
+                None,
+                catalog_error or "bad metric catalog",
+                hint="rubrics/metrics.yaml is written by scripts/make_metric_catalog.py",
+            )
+        )
+        return None, refs, problems
+    rubric._catalog = loaded_catalog
+    catalog = loaded_catalog.info
     metric_names = sorted(catalog)
 
     # categories and weights
@@ -254,7 +266,8 @@ def check_rubric(
                         doc.path,
                         doc.line((*at, "metric")),
                         f"criterion {crit.id!r}: unknown metric {metric!r} (no probe declares it)",
-                        hint=_suggest(metric, metric_names) or "see the metrics in probes/*/probe.yaml",
+                        hint=_suggest(metric, metric_names)
+                        or "see the metrics of `clustermax probes list` (rubrics/metrics.yaml)",
                     )
                 )
                 continue
@@ -363,7 +376,7 @@ def _inside(path: Path, folder: Path) -> bool:
 
 
 def check_rubric_file(
-    path: str | Path, probes_root: Path | None = None
+    path: str | Path, catalog_path: Path | None = None
 ) -> tuple[Rubric | None, list[Problem]]:
     """Every problem of a rubric file. Returns the rubric (with its references) when there is none."""
     p = Path(path)
@@ -372,7 +385,7 @@ def check_rubric_file(
         doc = parse_yaml(decode_text(raw, p, what="rubric"), path)
     except ConfigError as err:
         return None, [Problem(str(path), err.line, err.message.split(": ", 1)[-1], err.hint)]
-    rubric, refs, problems = check_rubric(doc, probes_root=probes_root)
+    rubric, refs, problems = check_rubric(doc, catalog_path=catalog_path)
     if rubric is None or problems:
         return None, problems
     rubric._sha256 = hashlib.sha256(raw).hexdigest()
@@ -403,6 +416,21 @@ def load_rubric(path: str | Path | None = None) -> Rubric:
     if key:
         _DEFAULT_CACHE[key] = rubric
     return rubric
+
+
+def catalog_of(rubric: Rubric) -> MetricCatalog:
+    """The metric catalog a rubric was loaded with (the shipped one for rubrics built in code)."""
+    catalog = rubric._catalog
+    if isinstance(catalog, MetricCatalog):
+        return catalog
+    loaded = _shipped_catalog() if rubric.metrics is None else None
+    if loaded is None:
+        path = rubrics_dir() / str(rubric.metrics)
+        loaded, _, error = load_catalog(path)
+        if loaded is None:
+            raise ConfigError(path, None, error or "bad metric catalog")
+    rubric._catalog = loaded
+    return loaded
 
 
 def references_of(rubric: Rubric) -> References:
