@@ -94,11 +94,15 @@ def test_scoring_opens_no_probe_spec(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_a_rubric_without_its_catalog_names_the_file(tmp_path: Path) -> None:
     text = default_rubric_path().read_text(encoding="utf-8")
+    assert "\nreferences: references.yaml\n" in text
+    text = text.replace(
+        "\nreferences: references.yaml\n", "\nreferences: references.yaml\nmetrics: metrics.yaml\n"
+    )
     (tmp_path / "references.yaml").write_text((default_rubric_path().parent / "references.yaml").read_text())
     path = tmp_path / "rubric.yaml"
     path.write_text(text)
     rubric, problems = check_rubric_file(path)
-    assert rubric is None
+    assert rubric is None  # a rubric that names its own catalog needs it next to it
     assert [p.render() for p in problems] == [
         f"{tmp_path / 'metrics.yaml'}: cannot read the metric catalog: No such file or directory "
         "(hint: rubrics/metrics.yaml is written by scripts/make_metric_catalog.py)"
@@ -107,3 +111,11 @@ def test_a_rubric_without_its_catalog_names_the_file(tmp_path: Path) -> None:
     path.write_text(text.replace("\nmetrics: metrics.yaml", "\n# metrics: shipped"))
     rubric, problems = check_rubric_file(path)
     assert problems == [] and rubric is not None
+
+
+def test_a_copy_of_the_default_rubric_uses_the_shipped_catalog(tmp_path: Path) -> None:
+    (tmp_path / "references.yaml").write_text((default_rubric_path().parent / "references.yaml").read_text())
+    path = tmp_path / "rubric.yaml"
+    path.write_text(default_rubric_path().read_text(encoding="utf-8"))
+    rubric, problems = check_rubric_file(path)
+    assert rubric is not None and not problems
