@@ -44,7 +44,7 @@ def parse_command(
             "parse needs KIND and FILE", hint="clustermax parse --list shows the kinds; FILE may be -"
         )
     try:
-        parser = get_parser(kind).load()
+        parser = get_parser(kind).parse
     except ParseError as err:
         raise UsageError(str(err), hint="clustermax parse --list shows the kinds") from None
     text = _read(file)

@@ -275,7 +275,7 @@ def _context_nodes(context: Sequence[CommandResult]) -> list[SlurmNode]:
     node_cmds = [c for c in context if c.step == f"{IMPORT_PREFIX}scontrol-node"]
     if not node_cmds:
         return []
-    parser = get_parser("scontrol-node").load()
+    parser = get_parser("scontrol-node").parse
     outputs: list[ParsedOutput] = []
     for cmd in node_cmds:
         try:
@@ -303,7 +303,7 @@ def reparse_import_commands(
     if not cmds:
         raise ValueError("no imported command to re-parse")
     kind = _kind_of(cmds[0])
-    parser = get_parser(kind).load()
+    parser = get_parser(kind).parse
     parsed: list[tuple[CommandResult, ParsedOutput]] = []
     errors: list[tuple[CommandResult, ParseError]] = []
     for cmd in cmds:
@@ -411,7 +411,7 @@ def import_files(
         parsed: ParsedOutput | None = None
         error: ParseError | None = None
         try:
-            parsed = get_parser(file_kind).load()(text)
+            parsed = get_parser(file_kind).parse(text)
         except ParseError as err:
             error = err
         file_host = host or (_content_host(file_kind, parsed) if parsed is not None else None) or DEFAULT_HOST

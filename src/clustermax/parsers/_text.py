@@ -11,12 +11,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
-from typing import TypeVar
-
-from pydantic import BaseModel
-
-M = TypeVar("M", bound=BaseModel)
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
@@ -141,54 +135,6 @@ def fast_float(s: str) -> float | None:
     if f != f or f == _INF or f == -_INF:
         return None
     return f
-
-
-_SLOTS = BaseModel.__dict__
-_set_dict = _SLOTS["__dict__"].__set__
-_set_fields_set = _SLOTS["__pydantic_fields_set__"].__set__
-_set_extra = _SLOTS["__pydantic_extra__"].__set__
-_set_private = _SLOTS["__pydantic_private__"].__set__
-_ALL_FIELDS: dict[type[BaseModel], set[str]] = {}
-
-
-def construct(cls: type[M], values: dict[str, object]) -> M:
-    """Build a pydantic model from already-valid values without validation (like ``model_construct``
-    but without its per-field default handling: ``values`` must name every field).
-
-    Every field is set, so all objects of a class share one fields-set holding every field name
-    (pydantic only ever adds names to it, which leaves it unchanged); this saves building a set per
-    object, the largest part of the cost when a parser makes one object per row."""
-    obj = cls.__new__(cls)
-    _set_dict(obj, values)
-    fields = _ALL_FIELDS.get(cls)
-    if fields is None:
-        fields = _ALL_FIELDS[cls] = set(cls.model_fields)
-    _set_fields_set(obj, fields if values.keys() == fields else set(values))
-    _set_extra(obj, None)
-    _set_private(obj, None)
-    return obj
-
-
-def construct_rows(cls: type[M], names: tuple[str, ...], rows: Iterable[tuple[object, ...]]) -> list[M]:
-    """:func:`construct` for many rows: ``rows`` are value tuples in the order of ``names``, which must
-    be every field of ``cls``. One loop with everything bound locally."""
-    fields = _ALL_FIELDS.get(cls)
-    if fields is None:
-        fields = _ALL_FIELDS[cls] = set(cls.model_fields)
-    if set(names) != fields or len(names) != len(fields):
-        raise ValueError(f"construct_rows: {names} are not the fields of {cls.__name__}")
-    new = cls.__new__
-    set_dict, set_fields, set_extra, set_private = _set_dict, _set_fields_set, _set_extra, _set_private
-    out: list[M] = []
-    append = out.append
-    for values in rows:
-        obj = new(cls)
-        set_dict(obj, dict(zip(names, values, strict=True)))
-        set_fields(obj, fields)
-        set_extra(obj, None)
-        set_private(obj, None)
-        append(obj)
-    return out
 
 
 _MONTHS = {
