@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from clustermax.bundle.io import load_bundle
 from clustermax.models import (
     Bundle,
     CommandResult,
@@ -30,7 +31,7 @@ from clustermax.models import (
     Target,
     Unit,
 )
-from clustermax.scoring import load_bundle, load_rubric, score_bundle
+from clustermax.scoring import load_rubric, score_bundle
 
 T0 = datetime(2025, 6, 1, 12, 0, tzinfo=timezone.utc)
 NODES = [f"gpu-node-{i:02d}" for i in range(1, 9)]

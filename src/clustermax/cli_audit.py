@@ -201,7 +201,7 @@ def _resume(directory: Path, *, concurrency: int, quiet: bool, rubric: Path | No
 
 
 def _load_specs() -> dict[str, ProbeSpec]:
-    from .engine.loader import load_probe_specs
+    from .probes.specs import load_probe_specs
 
     return load_probe_specs()
 
@@ -509,7 +509,7 @@ def _score_and_report(
     bundle: Bundle, out_dir: Path, rubric_path: str | None
 ) -> tuple[Bundle, typing.Any, list[Path], str | None]:
     """Score with the rubric, record it in the bundle, write report.md/report.html next to it."""
-    from .engine.journal import write_bundle
+    from .bundle.io import write_bundle
     from .reports import write_audit_reports
     from .scoring import load_rubric, rubric_ref, score_bundle
 

@@ -85,7 +85,8 @@ def import_command(
     With SOURCE_DATE_EPOCH set, every timestamp is that instant and the machine is not recorded, so the
     same files give the same bundle.json.
     """
-    from .importer import import_files, source_date_epoch, write_bundle
+    from .bundle.from_files import import_files, source_date_epoch
+    from .bundle.io import write_bundle
     from .parsers.base import ParseError
     from .parsers.registry import get_parser
 

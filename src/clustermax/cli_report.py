@@ -54,10 +54,11 @@ def _run(
     compare: bool,
     junit_warn: JunitWarn,
 ) -> None:
+    from .bundle.io import load_bundle
     from .errors import UsageError
     from .reports import build_report, render_report
     from .reports.build import rubric_references
-    from .scoring import load_attestations, load_bundle, load_rubric, score_bundle
+    from .scoring import load_attestations, load_rubric, score_bundle
 
     if not bundles:
         raise UsageError("no bundle given", hint="pass one or more bundle.json files or audit directories")

@@ -58,9 +58,10 @@ def score(
     explain: str | None = _EXPLAIN,
 ) -> None:
     """Score saved bundles against a rubric and print the tier, score, coverage and every verdict."""
+    from .bundle.io import load_bundle
     from .errors import BelowTierError, UsageError
     from .models.score import Tier
-    from .scoring import evaluate, load_attestations, load_bundle, load_rubric, render, tier_at_least
+    from .scoring import evaluate, load_attestations, load_rubric, render, tier_at_least
 
     rub = load_rubric(rubric)
     att = load_attestations(attestations) if attestations is not None else None
@@ -80,15 +81,8 @@ def score(
 
     loaded = [load_bundle(path) for path in bundles]
     if reparse:
-        import importlib
+        from .bundle.reparse import reparse_bundle
 
-        try:  # written by the engine helper; imported by name so scoring works without it
-            reparse_bundle = importlib.import_module("clustermax.engine.reparse").reparse_bundle
-        except (ImportError, AttributeError):
-            raise UsageError(
-                "--reparse is not available: this build has no clustermax.engine.reparse",
-                hint="score without --reparse, or upgrade clustermax",
-            ) from None
         loaded = [reparse_bundle(b) for b in loaded]
 
     results = []

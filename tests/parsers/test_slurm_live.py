@@ -7,7 +7,6 @@ import subprocess
 
 import pytest
 
-from clustermax.measure.slurm import slurm_measurements
 from clustermax.parsers.slurm import (
     parse_scontrol_config,
     parse_scontrol_node,
@@ -16,6 +15,7 @@ from clustermax.parsers.slurm import (
     parse_slurm_messages,
     parse_squeue,
 )
+from clustermax.probes.slurm import slurm_measurements
 from tests.infra.cluster import TestCluster
 
 pytestmark = pytest.mark.slurm

@@ -10,8 +10,8 @@ import pytest
 from clustermax.engine.runner import ProbeContext, run_probe
 from clustermax.models import ProbeStatus
 from clustermax.parsers.infiniband import parse_ibstat
-from clustermax.probe_parsers.base import ProbeParseInput, split_sections
-from clustermax.probe_parsers.fabric import parse
+from clustermax.probes.base import ProbeInput, split_sections
+from clustermax.probes.fabric import from_sections
 from tests.infra.cluster import TestCluster
 from tests.probes.standins import DATA, Standins, installed_standins, section, spec, ssh_transport, value
 from tests.probes.standins import value as metric
@@ -25,8 +25,8 @@ TOPO_H100 = "nvidia-smi-topo/h100x8-8nic-spaces-gpu-numa-id.txt"
 
 
 def run_parser(stdout: str):  # type: ignore[no-untyped-def]
-    return parse(
-        ProbeParseInput(spec=SPEC, host="n1", commands={}, sections=split_sections(stdout), params={})
+    return from_sections(
+        ProbeInput(spec=SPEC, host="n1", commands={}, sections=split_sections(stdout), params={})
     )
 
 

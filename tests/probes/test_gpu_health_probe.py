@@ -9,12 +9,17 @@ from datetime import datetime, timezone
 import pytest
 
 from clustermax.engine.runner import ProbeContext, run_probe
-from clustermax.measure.gpu import HostClock, event_age_s
 from clustermax.models import ProbeStatus, SubStatus
 from clustermax.parsers.kernel_log import parse_xid
 from clustermax.parsers.nvidia_smi import parse_nvidia_smi
-from clustermax.probe_parsers.base import ProbeParseInput, split_sections
-from clustermax.probe_parsers.gpu_health import cluster_findings, cluster_measurements, parse
+from clustermax.probes.base import ProbeInput, split_sections
+from clustermax.probes.gpu_health import (
+    HostClock,
+    cluster_findings,
+    cluster_measurements,
+    event_age_s,
+    from_sections,
+)
 from tests.infra.cluster import TestCluster
 from tests.probes.standins import DATA, Standins, installed_standins, section, spec, ssh_transport, value
 from tests.probes.standins import value as metric
@@ -31,10 +36,8 @@ DCGM_B200_PCIE = "dcgmi-diag/dcgm441-b200x8-r2-pcie-fail.txt"
 
 
 def run_parser(stdout: str, **params: object):  # type: ignore[no-untyped-def]
-    inp = ProbeParseInput(
-        spec=SPEC, host="n1", commands={}, sections=split_sections(stdout), params=dict(params)
-    )
-    return parse(inp)
+    inp = ProbeInput(spec=SPEC, host="n1", commands={}, sections=split_sections(stdout), params=dict(params))
+    return from_sections(inp)
 
 
 def clock(now: datetime) -> str:

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from clustermax.importer import import_files
+from clustermax.bundle.from_files import import_files
 from clustermax.models import Bundle, Measurement
 from clustermax.parsers.infiniband import parse_ibstat
-from clustermax.probe_parsers.base import ProbeParseInput, ProbeParseOutput, split_sections
-from clustermax.probe_parsers.fabric import parse as parse_fabric
-from clustermax.probe_parsers.gpu_health import parse as parse_gpu_health
+from clustermax.probes.base import ProbeInput, ProbeOutput, split_sections
+from clustermax.probes.fabric import from_sections as parse_fabric
+from clustermax.probes.gpu_health import from_sections as parse_gpu_health
 from tests.probes.standins import DATA, spec
 
 CAPTURE = DATA / "captures" / "h100-fc-2026-11-26"
@@ -43,8 +43,8 @@ def section(name: str, text: str, rc: int = 0) -> str:
     return f"@@CMX:BEGIN {name}@@\n{text}\n@@CMX:END {name} rc={rc}@@\n"
 
 
-def probe(spec_: object, stdout: str, **params: object) -> ProbeParseOutput:
-    inp = ProbeParseInput(
+def probe(spec_: object, stdout: str, **params: object) -> ProbeOutput:
+    inp = ProbeInput(
         spec=spec_,  # type: ignore[arg-type]
         host="imported",
         commands={},

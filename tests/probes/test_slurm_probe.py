@@ -15,11 +15,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clustermax.engine.loader import load_probe_spec
 from clustermax.engine.runner import ProbeContext, run_probe
 from clustermax.models import ProbeSpec, ProbeStatus, Severity, SubStatus
-from clustermax.probe_parsers import ProbeParseInput, ProbeParseOutput, Section, split_sections
-from clustermax.probe_parsers.slurm import mpi_plugins, parse, pyxis_in_help, slurm_version, topology_switches
+from clustermax.parsers.slurm.srun import mpi_plugins, pyxis_in_help
+from clustermax.parsers.slurm.topology import topology_switches
+from clustermax.parsers.slurm.version import slurm_version
+from clustermax.probes.base import ProbeInput, ProbeOutput, Section, split_sections
+from clustermax.probes.slurm import from_sections
+from clustermax.probes.specs import load_probe_spec
 from clustermax.resources import probes_dir
 from tests.infra.cluster import TestCluster
 from tests.probes.standins import ssh_transport
@@ -37,20 +40,20 @@ def read(name: str) -> str:
     return (PROBE_DATA / name).read_text(encoding="utf-8")
 
 
-def run_parser(spec: ProbeSpec, sections: dict[str, Section], host: str = "login1") -> ProbeParseOutput:
-    return parse(ProbeParseInput(spec=spec, host=host, commands={}, sections=sections, params={}))
+def run_parser(spec: ProbeSpec, sections: dict[str, Section], host: str = "login1") -> ProbeOutput:
+    return from_sections(ProbeInput(spec=spec, host=host, commands={}, sections=sections, params={}))
 
 
-def parse_file(spec: ProbeSpec, name: str) -> ProbeParseOutput:
+def parse_file(spec: ProbeSpec, name: str) -> ProbeOutput:
     return run_parser(spec, split_sections(read(name)))
 
 
-def values(out: ProbeParseOutput) -> dict[str, object]:
+def values(out: ProbeOutput) -> dict[str, object]:
     """metric -> value for unlabelled metrics (labelled ones are checked separately)."""
     return {m.metric: m.value for m in out.measurements if not m.labels}
 
 
-def codes(out: ProbeParseOutput) -> set[str]:
+def codes(out: ProbeOutput) -> set[str]:
     return {f.code for f in out.findings}
 
 

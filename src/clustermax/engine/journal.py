@@ -1,4 +1,4 @@
-"""Crash-safe persistence of an audit: an append-only journal and an atomically written bundle.json."""
+"""Crash-safe persistence of an audit: the append-only journal (bundle.json itself: clustermax.bundle.io)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ..models import Bundle, CommandResult, HostRecord, ProbeResult
+from ..models import CommandResult, HostRecord, ProbeResult
 
 JOURNAL = "journal.jsonl"
-BUNDLE = "bundle.json"
 
 
 class Journal:
@@ -37,20 +36,6 @@ class Journal:
             self._fh.flush()
             os.fsync(self._fh.fileno())
             self._fh.close()
-
-
-def write_bundle(bundle: Bundle, directory: Path) -> Path:
-    """Write DIR/bundle.json atomically (temporary file, fsync, os.replace)."""
-    path = directory / BUNDLE
-    tmp = directory / f".{BUNDLE}.{os.getpid()}.{threading.get_ident()}.tmp"
-    text = bundle.model_dump_json(indent=2)
-    with tmp.open("w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.write("\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    return path
 
 
 def read_journal(directory: Path) -> tuple[dict[str, Any] | None, list[HostRecord], list[CommandResult],

@@ -62,9 +62,7 @@ PARSERS: dict[str, ParserInfo] = {
             slurm.detect_scontrol_config,
         ),
         ParserInfo("sacct", "sacct (default or -P)", slurm.parse_sacct, slurm.detect_sacct),
-        ParserInfo(
-            "squeue", "squeue (default or -o with header)", slurm.parse_squeue, slurm.detect_squeue
-        ),
+        ParserInfo("squeue", "squeue (default or -o with header)", slurm.parse_squeue, slurm.detect_squeue),
         ParserInfo(
             "slurm-messages",
             "messages of sbatch / srun / salloc",

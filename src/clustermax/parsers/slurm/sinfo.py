@@ -34,9 +34,9 @@ class SinfoPartition:
             "other."
         ),
     ] = field(default_factory=dict)
-    nodes_total: Annotated[
-        int | None, Field(description="Nodes in the partition (sum over rows or T).")
-    ] = None
+    nodes_total: Annotated[int | None, Field(description="Nodes in the partition (sum over rows or T).")] = (
+        None
+    )
     nodelists: Annotated[list[str], Field(description="NODELIST values as printed (hostlists).")] = field(
         default_factory=list
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from ..models import Measurement, ProbeStatus, ScalarValue, SubStatus, Unit
-from .base import ProbeParseInput, ProbeParseOutput, Section
+from .base import FileKind, ProbeInput, ProbeOutput, Section
 
 
 def _ok_text(section: Section | None) -> str | None:
@@ -81,7 +81,7 @@ def _uptime(text: str | None) -> float | None:
         return None
 
 
-def parse(inp: ProbeParseInput) -> ProbeParseOutput:
+def from_sections(inp: ProbeInput) -> ProbeOutput:
     s = inp.sections
     lscpu = _ok_text(s.get("lscpu"))
     cpuinfo = _ok_text(s.get("cpuinfo-model"))
@@ -96,7 +96,7 @@ def parse(inp: ProbeParseInput) -> ProbeParseOutput:
         "system.memory_total": (memory_total_gib(_ok_text(s.get("meminfo"))), Unit.GIB),
         "system.uptime": (_uptime(_first_line(s.get("uptime"))), Unit.SECONDS),
     }
-    out = ProbeParseOutput(
+    out = ProbeOutput(
         measurements=[
             Measurement(metric=name, value=value, unit=unit, host=inp.host)
             for name, (value, unit) in values.items()
@@ -116,3 +116,7 @@ def parse(inp: ProbeParseInput) -> ProbeParseOutput:
         "cpu_count": values["system.cpu_count"][0],
     }
     return out
+
+
+FILES: tuple[FileKind, ...] = ()
+"""No parser kind: ``clustermax import`` files no output under this probe."""

@@ -9,21 +9,100 @@ and ``can-i-list``.
 A component is reported present when any evidence is seen (a DaemonSet/Deployment/pod name or label,
 a custom resource type, a node label set by the GPU Operator); absent only when the listings that could
 show it all succeeded; not measured (None) when they could not be read (no permission, timeout).
+
+Mapping (``measure``): parsed kubectl output -> measurements (metric names from
+``probes/kubernetes/probe.yaml``).
+
+Pure functions returning ``(measurements, findings)``; what the output cannot tell is left out.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..measure.k8s import kubectl_nodes_measurements
 from ..models import Finding, JSONValue, Measurement, ProbeStatus, Severity, SubStatus, Unit
 from ..parsers.base import ParseError
-from ..parsers.kubectl import KubeNode, parse_kubectl_nodes, parse_kubectl_version
-from .base import ProbeParseInput, ProbeParseOutput, Section
+from ..parsers.kubectl import (
+    KubectlNodesOutput,
+    KubectlVersionOutput,
+    KubeNode,
+    parse_kubectl_nodes,
+    parse_kubectl_version,
+)
+from .base import FileKind, ImportContext, ImportedOutput, Measured, ProbeInput, ProbeOutput, Section
+
+# ------------------------------------------------------------------------------------------ measure
+
+Result = tuple[list[Measurement], list[Finding]]
+
+
+def kubectl_version_measurements(parsed: KubectlVersionOutput, host: str) -> Result:
+    """k8s.client_version and k8s.server_version (each only when printed)."""
+    out: list[Measurement] = []
+    if parsed.client_version:
+        out.append(
+            Measurement(
+                metric="k8s.client_version", value=parsed.client_version, unit=Unit.VERSION, host=host
+            )
+        )
+    if parsed.server_version:
+        out.append(
+            Measurement(
+                metric="k8s.server_version", value=parsed.server_version, unit=Unit.VERSION, host=host
+            )
+        )
+    return out, []
+
+
+def kubectl_nodes_measurements(parsed: KubectlNodesOutput, host: str) -> Result:
+    """Node counts, ready nodes, GPU nodes, GPUs (capacity / allocatable) and GPU product per node.
+
+    Counts over the cluster need complete node objects: a node given without a name (a fragment)
+    contributes GPU figures but makes k8s.nodes unknowable, so k8s.nodes is then left out.
+    """
+    out: list[Measurement] = []
+    nodes = parsed.nodes
+    if not nodes:
+        return out, []
+
+    def m(metric: str, value: bool | int | str, unit: Unit, **labels: str) -> None:
+        out.append(Measurement(metric=metric, value=value, unit=unit, host=host, labels=labels))
+
+    complete = all(n.name for n in nodes)
+    if complete:
+        m("k8s.nodes", len(nodes), Unit.COUNT)
+    if complete and all(n.ready is not None for n in nodes):
+        m("k8s.nodes_ready", sum(1 for n in nodes if n.ready), Unit.COUNT)
+    caps = [n.gpu_capacity for n in nodes]
+    if all(c is not None for c in caps):
+        m(
+            "k8s.gpu_nodes",
+            sum(1 for n in nodes if (n.gpu_capacity or 0) > 0 or _any_gpu(n.gpu_resources)),
+            Unit.COUNT,
+        )
+        m("k8s.gpus_capacity", sum(c or 0 for c in caps), Unit.COUNT)
+    allocs = [n.gpu_allocatable for n in nodes]
+    if all(a is not None for a in allocs):
+        m("k8s.gpus_allocatable", sum(a or 0 for a in allocs), Unit.COUNT)
+    for n in nodes:
+        if n.gpu_product:
+            m("k8s.gpu_product", n.gpu_product, Unit.TEXT, node=n.name or "")
+    return out, []
+
+
+def _any_gpu(resources: dict[str, str]) -> bool:
+    for value in resources.values():
+        if value.strip().isdigit() and int(value.strip()) > 0:
+            return True
+    return False
+
+
+# ------------------------------------------------------------------------------------ from_sections
+
 
 RWX_PROVISIONERS: tuple[tuple[str, str], ...] = (
     ("nfs", "NFS (nfs.csi.k8s.io, nfs-subdir-external-provisioner, any provisioner named *nfs*)"),
@@ -163,7 +242,7 @@ def _can_i(sec: Section | None) -> bool | None:
     return None
 
 
-def _stderr(inp: ProbeParseInput, name: str) -> str:
+def _stderr(inp: ProbeInput, name: str) -> str:
     sec = inp.sections.get(f"{name}!stderr")
     return sec.text.strip() if sec else ""
 
@@ -272,15 +351,15 @@ def _detect(
                 break
 
 
-def parse(inp: ProbeParseInput) -> ProbeParseOutput:
+def from_sections(inp: ProbeInput) -> ProbeOutput:
     """Measurements carry the host kubectl ran on (as the shared kubectl mappers do)."""
     out = _parse(inp)
     out.measurements = [m if m.host else m.model_copy(update={"host": inp.host}) for m in out.measurements]
     return out
 
 
-def _parse(inp: ProbeParseInput) -> ProbeParseOutput:
-    out = ProbeParseOutput()
+def _parse(inp: ProbeInput) -> ProbeOutput:
+    out = ProbeOutput()
     ver = inp.sections.get("kubectl-version")
     if ver is None:
         out.status, out.substatus = ProbeStatus.ERROR, SubStatus.PARSE_ERROR
@@ -448,3 +527,23 @@ def _parse(inp: ProbeParseInput) -> ProbeParseOutput:
     if parsed is None:
         out.message += "; nodes could not be listed"
     return out
+
+
+# -------------------------------------------------------------------------------- clustermax import
+
+
+def _version_files(files: Sequence[ImportedOutput], context: ImportContext) -> Measured:
+    parsed = files[0].parsed
+    if not isinstance(parsed, KubectlVersionOutput):
+        return Measured([], [])
+    return Measured(*kubectl_version_measurements(parsed, files[0].host))
+
+
+def _node_files(files: Sequence[ImportedOutput], context: ImportContext) -> Measured:
+    parsed = files[0].parsed
+    if not isinstance(parsed, KubectlNodesOutput):
+        return Measured([], [])
+    return Measured(*kubectl_nodes_measurements(parsed, files[0].host))
+
+
+FILES = (FileKind("kubectl-version", _version_files), FileKind("kubectl-nodes", _node_files))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from ..models import CommandResult, Finding, Measurement, Severity, Unit
-from .base import ProbeParseInput, ProbeParseOutput, Section
+from .base import FileKind, ProbeInput, ProbeOutput, Section
 
 GPU_HEALTH_METRICS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("DCGM_FI_DEV_XID_ERRORS",), "last Xid error"),
@@ -73,7 +73,7 @@ def _listening_ports(sec: Section | None) -> set[int] | None:
     return ports
 
 
-def _port(inp: ProbeParseInput, param: str) -> int | None:
+def _port(inp: ProbeInput, param: str) -> int | None:
     value = inp.params.get(param)
     if value is None and param in inp.spec.params:
         value = inp.spec.params[param].default
@@ -99,8 +99,8 @@ def _answers(cmd: CommandResult | None, listening: set[int] | None, port: int | 
     return None
 
 
-def parse(inp: ProbeParseInput) -> ProbeParseOutput:
-    out = ProbeParseOutput()
+def from_sections(inp: ProbeInput) -> ProbeOutput:
+    out = ProbeOutput()
     listening = _listening_ports(inp.sections.get("listening"))
     dcgm_cmd, node_cmd = inp.commands.get("dcgm-exporter"), inp.commands.get("node-exporter")
     dcgm = _answers(dcgm_cmd, listening, _port(inp, "dcgm_exporter_port"))
@@ -175,3 +175,7 @@ def parse(inp: ProbeParseInput) -> ProbeParseOutput:
     ]
     out.message = "; ".join(parts)
     return out
+
+
+FILES: tuple[FileKind, ...] = ()
+"""No parser kind: ``clustermax import`` files no output under this probe."""

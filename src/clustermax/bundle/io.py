@@ -1,4 +1,8 @@
-"""Load a saved bundle (bundle.json, or the directory holding it) for scoring and reporting.
+"""Read and write bundle.json: the one place a bundle goes to disk and comes back.
+
+:func:`write_bundle` writes ``DIR/bundle.json`` atomically (temporary file, fsync, rename): the audit
+engine calls it at every checkpoint and at the end, ``clustermax import`` once. :func:`load_bundle`
+reads a bundle (bundle.json, or the directory holding it) for scoring, reports and ``--resume``.
 
 Bundles of another schema version are refused with a clear message: there is no older format to
 migrate from yet (SCHEMA_VERSION 1 is the first). When a format change lands, its migration goes in
@@ -8,6 +12,8 @@ migrate from yet (SCHEMA_VERSION 1 is the first). When a format change lands, it
 from __future__ import annotations
 
 import json
+import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -99,3 +105,22 @@ def load_bundle(path: str | Path) -> Bundle:
             f"invalid bundle: {loc}: {first['msg']} ({err.error_count()} problem(s))",
             hint="the file may be damaged or written by an incompatible tool",
         ) from None
+
+
+def write_bundle(bundle: Bundle, directory: str | Path) -> Path:
+    """Write ``DIR/bundle.json`` atomically (temporary file, fsync, os.replace); returns its path.
+
+    ``directory`` is created when missing.
+    """
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / BUNDLE_FILE
+    tmp = out / f".{BUNDLE_FILE}.{os.getpid()}.{threading.get_ident()}.tmp"
+    text = bundle.model_dump_json(indent=2)
+    with tmp.open("w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.write("\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    return path

@@ -15,84 +15,263 @@ returns the facts the planner uses to run the per-node probes on the compute nod
         "slurm_version": "22.05.8",
         ...
     }
+
+Mapping (``measure``, the functions ``clustermax import`` calls): parsed Slurm output -> measurements and
+findings (metric names from ``probes/slurm/probe.yaml``).
+
+Each function is pure and returns ``(measurements, findings)``. A metric that the given output cannot
+tell is left out (not measured), never reported as 0. Finding codes are the remediation keys of the
+slurm probe (``nodes-unavailable``, ``no-accounting``, ``no-topology``, ``no-healthcheck``, ``no-defaults``).
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Sequence
 
 from ..models import Finding, JSONValue, Measurement, ProbeStatus, ScalarValue, Severity, SubStatus, Unit
 from ..parsers.base import ParseError
 from ..parsers.slurm import (
+    SacctOutput,
     ScontrolConfigOutput,
+    ScontrolNodeOutput,
+    ScontrolPartitionOutput,
+    SinfoOutput,
     SlurmNode,
     SlurmPartition,
     parse_scontrol_config,
     parse_scontrol_node,
     parse_scontrol_partition,
+    scontrol_node,
+    scontrol_partition,
 )
-from .base import ProbeParseInput, ProbeParseOutput, Section
+from ..parsers.slurm.messages import allocation_busy, controller_unreachable
+from ..parsers.slurm.srun import mpi_plugins, pyxis_in_help
+from ..parsers.slurm.topology import topology_switches
+from ..parsers.slurm.version import slurm_version
+from .base import (
+    FileKind,
+    ImportContext,
+    ImportedOutput,
+    Measured,
+    ProbeInput,
+    ProbeOutput,
+    Section,
+    unmeasured,
+)
 
-_VERSION = re.compile(r"^slurm(?:-wlm)?\s+(?P<v>\d+\.\d+(?:\.\d+)?\S*)", re.MULTILINE | re.IGNORECASE)
+# ------------------------------------------------------------------------------------------ measure
+
+Result = tuple[list[Measurement], list[Finding]]
+
+_IMPORT_NO_TOPOLOGY = ("topology/none", "topology/default", "none", "default", "topology/flat")
+
+
+def _m(
+    metric: str, value: bool | int | float | str | None, unit: Unit, host: str, **labels: str
+) -> Measurement:
+    return Measurement(metric=metric, value=value, unit=unit, host=host, labels=labels)
+
+
+def sinfo_measurements(parsed: SinfoOutput, host: str) -> Result:
+    """slurm.partitions, slurm.partitions_up, slurm.default_partition_set from sinfo's partition rows."""
+    out: list[Measurement] = []
+    parts = parsed.partitions
+    if parts:
+        out.append(_m("slurm.partitions", len(parts), Unit.COUNT, host))
+        if all(p.avail is not None for p in parts):
+            out.append(_m("slurm.partitions_up", sum(p.avail == "up" for p in parts), Unit.COUNT, host))
+        out.append(_m("slurm.default_partition_set", any(p.default for p in parts), Unit.BOOL, host))
+    return out, []
+
+
+def scontrol_nodes_measurements(parsed: ScontrolNodeOutput, host: str) -> Result:
+    """Node totals, unavailable nodes, GPUs per node and in total, and the slurmd version."""
+    out: list[Measurement] = []
+    findings: list[Finding] = []
+    nodes = parsed.nodes
+    if not nodes:
+        return out, findings
+    total = len(nodes)
+    out.append(_m("slurm.nodes_total", total, Unit.COUNT, host))
+    states = [n.unavailable for n in nodes]
+    if all(s is not None for s in states):
+        bad = [n for n in nodes if n.unavailable]
+        out.append(_m("slurm.nodes_unavailable", len(bad), Unit.COUNT, host))
+        out.append(_m("slurm.nodes_unavailable_fraction", round(len(bad) / total, 6), Unit.RATIO, host))
+        if bad:
+            shown = "; ".join(
+                f"{n.name} {n.state}" + (f" ({n.reason})" if n.reason else "") for n in bad[:10]
+            )
+            more = f" and {len(bad) - 10} more" if len(bad) > 10 else ""
+            findings.append(
+                Finding(
+                    code="nodes-unavailable",
+                    severity=Severity.HIGH if len(bad) / total > 0.1 else Severity.MEDIUM,
+                    host=host,
+                    message=f"{len(bad)} of {total} Slurm nodes are unavailable: {shown}{more}.",
+                )
+            )
+    counts = [n.gpu_count for n in nodes]
+    if all(c is not None for c in counts):
+        gpu_nodes = [n for n in nodes if (n.gpu_count or 0) > 0]
+        out.append(_m("slurm.gpu_nodes", len(gpu_nodes), Unit.COUNT, host))
+        out.append(_m("slurm.gpus_total", sum(c or 0 for c in counts), Unit.COUNT, host))
+        for n in gpu_nodes:
+            out.append(
+                _m(
+                    "slurm.gpus_per_node",
+                    n.gpu_count,
+                    Unit.COUNT,
+                    host,
+                    node=n.name,
+                    gpu_type=n.gpu_type or "",
+                )
+            )
+    versions = Counter(n.slurm_version for n in nodes if n.slurm_version)
+    if versions:
+        out.append(_m("slurm.version", versions.most_common(1)[0][0], Unit.VERSION, host))
+    return out, findings
+
+
+def scontrol_partitions_measurements(parsed: ScontrolPartitionOutput, host: str) -> Result:
+    """Partitions, partitions up, default partition, and partition-level GPU defaults when set."""
+    return slurm_measurements(host, partitions=parsed)
+
+
+def scontrol_config_measurements(parsed: ScontrolConfigOutput, host: str) -> Result:
+    """Version, topology, health check, prolog/epilog from ``scontrol show config``."""
+    return slurm_measurements(host, config=parsed)
+
+
+def sacct_measurements(parsed: SacctOutput, host: str) -> Result:
+    """slurm.accounting: True when sacct printed its table, False when accounting storage is disabled."""
+    return slurm_measurements(host, sacct=parsed)
+
+
+def slurm_measurements(
+    host: str,
+    *,
+    sinfo: SinfoOutput | None = None,
+    nodes: ScontrolNodeOutput | None = None,
+    partitions: ScontrolPartitionOutput | None = None,
+    config: ScontrolConfigOutput | None = None,
+    sacct: SacctOutput | None = None,
+) -> Result:
+    """Everything the slurm probe can say from the outputs it has, each metric once.
+
+    When both sinfo and ``scontrol show partition`` are given, partition metrics come from scontrol.
+    DefMemPerGPU/DefCpuPerGPU count as set when slurm.conf or any partition sets them; "not set" needs
+    both the config and the partitions (a partition default is invisible in ``scontrol show config``).
+    """
+    out: list[Measurement] = []
+    findings: list[Finding] = []
+    if partitions is not None and partitions.partitions:
+        parts = partitions.partitions
+        out.append(_m("slurm.partitions", len(parts), Unit.COUNT, host))
+        if all(p.state is not None for p in parts):
+            up = sum((p.state or "").upper() == "UP" for p in parts)
+            out.append(_m("slurm.partitions_up", up, Unit.COUNT, host))
+        if all(p.default is not None for p in parts):
+            out.append(_m("slurm.default_partition_set", any(p.default for p in parts), Unit.BOOL, host))
+    elif sinfo is not None:
+        ms, fs = sinfo_measurements(sinfo, host)
+        out += ms
+        findings += fs
+    if nodes is not None:
+        ms, fs = scontrol_nodes_measurements(nodes, host)
+        if config is not None and config.slurm_version:
+            ms = [m for m in ms if m.metric != "slurm.version"]
+        out += ms
+        findings += fs
+    mem_set = cpu_set = None
+    if config is not None:
+        out += _config(config, host, findings)
+        mem_set = config.def_mem_per_gpu is not None or config.def_mem_per_cpu is not None
+        cpu_set = config.def_cpu_per_gpu is not None
+    if partitions is not None and partitions.partitions:
+        p_mem = any(
+            p.def_mem_per_gpu is not None or p.def_mem_per_cpu is not None for p in partitions.partitions
+        )
+        p_cpu = any(p.def_cpu_per_gpu is not None for p in partitions.partitions)
+        mem_set = True if p_mem else (mem_set if config is not None else None)
+        cpu_set = True if p_cpu else (cpu_set if config is not None else None)
+    elif config is not None:
+        mem_set = True if mem_set else None
+        cpu_set = True if cpu_set else None
+    if mem_set is not None:
+        out.append(_m("slurm.def_mem_per_gpu_set", mem_set, Unit.BOOL, host))
+    if cpu_set is not None:
+        out.append(_m("slurm.def_cpu_per_gpu_set", cpu_set, Unit.BOOL, host))
+    if mem_set is False or cpu_set is False:
+        missing = [n for n, v in (("DefMemPerGPU", mem_set), ("DefCpuPerGPU", cpu_set)) if v is False]
+        findings.append(
+            Finding(
+                code="no-defaults",
+                severity=Severity.LOW,
+                host=host,
+                message=f"{' and '.join(missing)} not set in slurm.conf nor on any partition.",
+            )
+        )
+    if sacct is not None:
+        out.append(_m("slurm.accounting", not sacct.accounting_disabled, Unit.BOOL, host))
+        if sacct.accounting_disabled:
+            findings.append(
+                Finding(
+                    code="no-accounting",
+                    severity=Severity.MEDIUM,
+                    host=host,
+                    message="sacct answers 'Slurm accounting storage is disabled': no job accounting.",
+                )
+            )
+    return out, findings
+
+
+def _config(config: ScontrolConfigOutput, host: str, findings: list[Finding]) -> list[Measurement]:
+    out: list[Measurement] = []
+    if config.slurm_version:
+        out.append(_m("slurm.version", config.slurm_version, Unit.VERSION, host))
+    if not config.settings:
+        return out
+    topo = config.topology_plugin
+    if "TopologyPlugin" in config.settings:
+        out.append(_m("slurm.topology_plugin", topo or "", Unit.TEXT, host))
+        configured = topo is not None and topo.lower() not in _IMPORT_NO_TOPOLOGY
+        out.append(_m("slurm.topology_configured", configured, Unit.BOOL, host))
+        if not configured:
+            findings.append(
+                Finding(
+                    code="no-topology",
+                    severity=Severity.MEDIUM,
+                    host=host,
+                    message=f"TopologyPlugin is {topo or 'unset'}: the scheduler does not know the network "
+                    "topology.",
+                )
+            )
+    if "HealthCheckProgram" in config.settings:
+        configured = config.health_check_program is not None
+        out.append(_m("slurm.healthcheck_configured", configured, Unit.BOOL, host))
+        if not configured:
+            findings.append(
+                Finding(
+                    code="no-healthcheck",
+                    severity=Severity.MEDIUM,
+                    host=host,
+                    message="HealthCheckProgram is not set: no periodic node health check.",
+                )
+            )
+    if "Prolog" in config.settings:
+        out.append(_m("slurm.prolog_configured", config.prolog is not None, Unit.BOOL, host))
+    if "Epilog" in config.settings:
+        out.append(_m("slurm.epilog_configured", config.epilog is not None, Unit.BOOL, host))
+    return out
+
+
+# ------------------------------------------------------------------------------------ from_sections
+
+
 _NOT_CONFIGURED = {"", "(null)", "none", "n/a"}
 _NO_TOPOLOGY = {"topology/none", "topology/default", "topology/flat", "none", "default", "flat"}
-_CONTROLLER_DOWN = re.compile(
-    r"Unable to contact slurm controller|Zero Bytes were transmitted or received|"
-    r"Socket timed out on send/recv|Connection refused|slurm_load_\w+ error",
-    re.IGNORECASE,
-)
-_BUSY = re.compile(
-    r"Immediate execution impossible|Unable to allocate resources: .*(busy|not available|"
-    r"Requested node configuration is not available)|Required node not available|"
-    r"Job allocation \d+ has been revoked",
-    re.IGNORECASE,
-)
-
-
-def slurm_version(text: str) -> str | None:
-    """``slurm 23.11.4`` / ``slurm-wlm 22.05.8`` -> the version."""
-    m = _VERSION.search(text)
-    return m.group("v") if m else None
-
-
-def mpi_plugins(text: str) -> list[str]:
-    """MPI plugin names from ``srun --mpi=list``, old and new formats.
-
-    Slurm >= 22.05 prints ``MPI plugin types are...`` then one tab-indented name per line and
-    ``specific pmix plugin versions available: pmix_v4,pmix_v5``; older releases print
-    ``srun: MPI types are...`` then ``srun: <name>`` lines (on stderr), some with an ``mpi/`` prefix.
-    Versioned pmix plugins are listed after the generic names. Order of first appearance is kept.
-    """
-    names: list[str] = []
-    started = False
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line:
-            continue
-        body = line[len("srun:") :].strip() if line.startswith("srun:") else line
-        if re.match(r"^MPI (plugin )?types are", body, re.IGNORECASE):
-            started = True
-            continue
-        m = re.match(r"^specific pmix plugin versions available:\s*(?P<v>.*)$", body, re.IGNORECASE)
-        if m:
-            names.extend(v.strip() for v in m.group("v").split(",") if v.strip())
-            continue
-        if not started:
-            continue
-        if re.fullmatch(r"(mpi/)?[A-Za-z0-9_.\-]+", body):
-            names.append(body.removeprefix("mpi/"))
-    return list(dict.fromkeys(names))
-
-
-def pyxis_in_help(text: str) -> bool:
-    """pyxis adds ``--container-image`` (and other ``[pyxis]`` options) to ``srun --help``."""
-    return bool(re.search(r"--container-image\b", text)) or "[pyxis]" in text
-
-
-def topology_switches(text: str) -> int:
-    """Switch (tree) or block records printed by ``scontrol show topology``."""
-    return len(re.findall(r"^\s*(?:SwitchName|BlockName)=\S+", text, re.MULTILINE))
 
 
 def _set(value: str | None) -> bool:
@@ -176,9 +355,9 @@ class _Out:
         )
 
 
-def parse(inp: ProbeParseInput) -> ProbeParseOutput:
+def from_sections(inp: ProbeInput) -> ProbeOutput:
     s = inp.sections
-    out = ProbeParseOutput()
+    out = ProbeOutput()
     rem = inp.spec.remediation
     unavailable = s.get("unavailable")
     if unavailable is not None:
@@ -209,7 +388,7 @@ def parse(inp: ProbeParseInput) -> ProbeParseOutput:
                 warnings.append(f"scontrol show config: {err}")
         else:
             err_text = _stderr(s, "config") + "\n" + sec.text
-            controller_up = False if _CONTROLLER_DOWN.search(err_text) or sec.rc != 0 else None
+            controller_up = False if controller_unreachable(err_text) or sec.rc != 0 else None
             notes.append(f"scontrol show config failed: {_first_line(err_text) or f'rc={sec.rc}'}")
     if version is None and config is not None:
         version = config.slurm_version
@@ -218,7 +397,7 @@ def parse(inp: ProbeParseInput) -> ProbeParseOutput:
     partitions: list[SlurmPartition] | None = None
     sec = s.get("partitions")
     if sec is not None and sec.ok:
-        if re.search(r"No partitions in the system", sec.text, re.IGNORECASE) or not sec.text.strip():
+        if scontrol_partition.lists_none(sec.text):
             partitions = []
         else:
             try:
@@ -230,7 +409,7 @@ def parse(inp: ProbeParseInput) -> ProbeParseOutput:
     nodes: list[SlurmNode] | None = None
     sec = s.get("nodes")
     if sec is not None and sec.ok:
-        if re.search(r"No nodes in the system", sec.text, re.IGNORECASE) or not sec.text.strip():
+        if scontrol_node.lists_none(sec.text):
             nodes = []
         else:
             try:
@@ -358,7 +537,7 @@ def parse(inp: ProbeParseInput) -> ProbeParseOutput:
                 multi_note = f"srun -N2 ran on {len(multi_nodes)} node(s) only"
         elif sec.rc in (124, 137):
             multi_note = "srun -N2 did not finish in time (nodes busy?); not measured"
-        elif _BUSY.search(err_text):
+        elif allocation_busy(err_text):
             multi_note = f"srun -N2 could not get two nodes at once ({_first_line(err_text)}); not measured"
         else:
             multi = False
@@ -484,3 +663,56 @@ def parse(inp: ProbeParseInput) -> ProbeParseOutput:
         parts.append("partitions " + ", ".join(p.name + ("*" if p.default else "") for p in partitions))
     out.message = "; ".join(parts)
     return out
+
+
+# -------------------------------------------------------------------------------- clustermax import
+
+
+def _sinfo_files(files: Sequence[ImportedOutput], context: ImportContext) -> Measured:
+    parsed = files[0].parsed
+    return (
+        Measured(*sinfo_measurements(parsed, files[0].host))
+        if isinstance(parsed, SinfoOutput)
+        else Measured([], [])
+    )
+
+
+def _node_files(files: Sequence[ImportedOutput], context: ImportContext) -> Measured:
+    parsed = files[0].parsed
+    if not isinstance(parsed, ScontrolNodeOutput):
+        return Measured([], [])
+    return Measured(*scontrol_nodes_measurements(parsed, files[0].host))
+
+
+def _partition_files(files: Sequence[ImportedOutput], context: ImportContext) -> Measured:
+    parsed = files[0].parsed
+    if not isinstance(parsed, ScontrolPartitionOutput):
+        return Measured([], [])
+    return Measured(*scontrol_partitions_measurements(parsed, files[0].host))
+
+
+def _config_files(files: Sequence[ImportedOutput], context: ImportContext) -> Measured:
+    parsed = files[0].parsed
+    if not isinstance(parsed, ScontrolConfigOutput):
+        return Measured([], [])
+    return Measured(*scontrol_config_measurements(parsed, files[0].host))
+
+
+def _sacct_files(files: Sequence[ImportedOutput], context: ImportContext) -> Measured:
+    parsed = files[0].parsed
+    return (
+        Measured(*sacct_measurements(parsed, files[0].host))
+        if isinstance(parsed, SacctOutput)
+        else Measured([], [])
+    )
+
+
+FILES = (
+    FileKind("sinfo", _sinfo_files),
+    FileKind("scontrol-node", _node_files),
+    FileKind("scontrol-partition", _partition_files),
+    FileKind("scontrol-config", _config_files),
+    FileKind("sacct", _sacct_files),
+    FileKind("squeue", unmeasured),
+    FileKind("slurm-messages", unmeasured),
+)

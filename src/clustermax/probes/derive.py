@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..models import Finding, Measurement, ProbeResult, ProbeStatus
+from .gpu_health import cluster_findings, cluster_measurements
 
 CLUSTER_HOST = "cluster"
 DERIVED_FACT = "derived_from"
@@ -29,8 +30,6 @@ def _message(findings: list[Finding], measurements: list[Measurement], nodes: in
 
 def derived_results(results: Iterable[ProbeResult]) -> list[ProbeResult]:
     """The derived results for ``results`` (which must not contain derived ones)."""
-    from ..probe_parsers.gpu_health import cluster_findings, cluster_measurements
-
     ran = (ProbeStatus.OK, ProbeStatus.FAILED)
     gpu = [r for r in results if r.probe_id == "gpu_health" and r.host != CLUSTER_HOST and r.status in ran]
     if not gpu:

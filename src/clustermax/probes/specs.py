@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from ..errors import ConfigError
 from ..models import ProbeSpec
 from ..resources import probes_dir
+from .registry import PROBES
 
 PRELUDE = "_lib/prelude.sh"
 _FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -40,10 +41,8 @@ def load_probe_spec(folder: Path) -> ProbeSpec:
             raise ConfigError(
                 path, None, f"file {name!r} not found next to probe.yaml (plain file names only)"
             )
-    from ..probe_parsers import PROBE_PARSERS
-
-    if spec.parser not in PROBE_PARSERS:
-        raise ConfigError(path, None, f"parser {spec.parser!r} is not registered in PROBE_PARSERS")
+    if spec.parser not in PROBES:
+        raise ConfigError(path, None, f"parser {spec.parser!r} is not a probe module of clustermax.probes")
     return spec
 
 

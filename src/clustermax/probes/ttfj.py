@@ -25,12 +25,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..models import Finding, JSONValue, Measurement, ProbeStatus, ScalarValue, Severity, SubStatus, Unit
-from .base import ProbeParseInput, ProbeParseOutput, Section
+from ..parsers.slurm.scontrol_job import job_fields, slurm_time
+from .base import FileKind, ProbeInput, ProbeOutput, Section
 
 _SECTION = re.compile(r"^(?P<kind>batch|interactive)-(?P<run>\d+)$")
-_JOB_FIELD = re.compile(
-    r"(?:^|\s)(?P<key>JobState|SubmitTime|StartTime|EndTime|NodeList|ExitCode|Reason)=(?P<v>\S*)"
-)
 _STAMP = re.compile(r"^cmx-(?P<what>start|end)\s+(?P<t>\d+(?:\.\d+)?)\s*$", re.MULTILINE)
 _NODE = re.compile(r"^cmx-node\s+(?P<host>\S+)\s+jobid=(?P<job>\S*)\s+cuda=(?P<cuda>.*)$", re.MULTILINE)
 _SMI_RC = re.compile(r"^cmx-smi-rc\s+(?P<rc>-?\d+)\s*$", re.MULTILINE)
@@ -56,20 +54,6 @@ def _float(value: str | None) -> float | None:
         return float(value)
     except ValueError:
         return None
-
-
-def _slurm_time(value: str | None) -> datetime | None:
-    if not value or value in ("Unknown", "None", "N/A", "(null)"):
-        return None
-    try:
-        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S")
-    except ValueError:
-        return None
-
-
-def job_fields(text: str) -> dict[str, str]:
-    """The fields the probe uses from one ``scontrol -o show job`` line."""
-    return {m.group("key"): m.group("v") for m in _JOB_FIELD.finditer(text)}
 
 
 @dataclass
@@ -136,8 +120,8 @@ def batch_run(index: int, timing: Section, job: Section | None, output: Section 
     total = t_done - t_submit if t_submit is not None and t_done is not None else None
     fields = job_fields(job.text) if job is not None else {}
     out = job_output(output.text) if output is not None else JobOutput()
-    ctld_wait = _diff(_slurm_time(fields.get("StartTime")), _slurm_time(fields.get("SubmitTime")))
-    ctld_run = _diff(_slurm_time(fields.get("EndTime")), _slurm_time(fields.get("StartTime")))
+    ctld_wait = _diff(slurm_time(fields.get("StartTime")), slurm_time(fields.get("SubmitTime")))
+    ctld_run = _diff(slurm_time(fields.get("EndTime")), slurm_time(fields.get("StartTime")))
     ok = state == "COMPLETED"
     r = Run("batch", index, ok, state, total=total, job_id=kv.get("jobid") or None, node=out.host)
     if ok:
@@ -221,9 +205,9 @@ def _r(value: float | None) -> float | None:
     return None if value is None else round(value, 6)
 
 
-def parse(inp: ProbeParseInput) -> ProbeParseOutput:
+def from_sections(inp: ProbeInput) -> ProbeOutput:
     s = inp.sections
-    out = ProbeParseOutput()
+    out = ProbeOutput()
     rem = inp.spec.remediation
     if "unavailable" in s:
         out.status, out.substatus = ProbeStatus.SKIPPED, SubStatus.NOT_INSTALLED
@@ -384,3 +368,7 @@ def parse(inp: ProbeParseInput) -> ProbeParseOutput:
     if clean is False:
         out.message += f"; LEFT IN QUEUE: {left}"
     return out
+
+
+FILES: tuple[FileKind, ...] = ()
+"""No parser kind: ``clustermax import`` files no output under this probe."""

@@ -5,39 +5,22 @@ scored with the current parsers. Connection-level errors (the host was unreachab
 ...) and results without commands are kept as they were: there is nothing to re-parse.
 
 Commands made by ``clustermax import`` (step ``import:<kind>``) are re-parsed by
-``clustermax.importer.reparse_import_commands(cmds, profile=..., context=...)`` (imported lazily) with all
-the import commands of the result (the nccl-tests logs of one import form one result), the bundle's
-``target.profile_override`` and every command of the bundle (an nvidia-smi output's expected GPU count
-comes from the profile or an imported ``scontrol show node``), which returns the new ProbeResult (or an
-object with ``status``/``substatus``/``message``/``measurements``/``findings``/``facts``).
+:func:`clustermax.bundle.from_files.reparse_import_commands` with all the import commands of the result
+(the nccl-tests logs of one import form one result), the bundle's ``target.profile_override`` and every
+command of the bundle (an nvidia-smi output's expected GPU count comes from the profile or an imported
+``scontrol show node``). Audit commands go through :func:`clustermax.probes.result.result_from_commands`,
+the parse step of the audit itself.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Mapping
 
 from ..models import Bundle, CommandResult, JSONValue, ProbeResult, ProbeSpec
-from .derive import is_derived, with_derived
-from .loader import load_probe_specs
-from .runner import result_from_commands
-
-_FIELDS = ("status", "substatus", "message", "remediation", "measurements", "findings", "facts")
-
-
-def _reparse_import(
-    result: ProbeResult,
-    cmds: list[CommandResult],
-    profile: Mapping[str, JSONValue] | None,
-    context: Sequence[CommandResult],
-) -> ProbeResult:
-    importer = importlib.import_module("clustermax.importer")
-    new: Any = importer.reparse_import_commands(cmds, profile=profile, context=context)
-    if isinstance(new, ProbeResult):
-        return new
-    update = {f: getattr(new, f) for f in _FIELDS if hasattr(new, f)}
-    return result.model_copy(update=update)
+from ..probes.derive import is_derived, with_derived
+from ..probes.result import result_from_commands
+from ..probes.specs import load_probe_specs
+from .from_files import reparse_import_commands
 
 
 def reparse_result(
@@ -55,7 +38,7 @@ def reparse_result(
         return result
     imports = [c for c in cmds if c.step.startswith("import:")]
     if imports:
-        return _reparse_import(result, imports, profile, list(commands.values()))
+        return reparse_import_commands(imports, profile=profile, context=list(commands.values()))
     spec = specs.get(result.probe_id)
     if spec is None:
         return result

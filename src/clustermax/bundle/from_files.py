@@ -2,26 +2,26 @@
 
 Each file's kind is detected (or given), the file is parsed, its raw text is kept in the bundle as
 a :class:`CommandResult` (probe_id = the probe the evidence belongs to, step = ``import:<kind>``,
-command = ``import <filename>``) and mapped to measurements named as in ``probes/*/probe.yaml``
-by the pure functions of :mod:`clustermax.measure`. Every file is listed in ``Bundle.imports``
-with its status (imported, unrecognised, parse-error) and the reason: nothing is dropped silently.
+command = ``import <filename>``) and mapped to measurements named as in ``probes/*/probe.yaml`` by the
+probe module that declares the kind in its ``FILES`` (:func:`clustermax.probes.registry.file_kinds`),
+through that module's ``measure()``, the mapping an audit uses. Every file is listed in
+``Bundle.imports`` with its status (imported, unrecognised, parse-error) and the reason: nothing is
+dropped silently.
 
-The nccl-tests logs of one import are the runs of one nccl_allreduce result (as the probe reports its
-runs): :func:`clustermax.measure.nccl.import_measurements` maps them together, so several logs of one
-configuration are its repetitions (nccl.busbw_peak_median / _spread over R runs). Every other file is
-its own result. Cluster-scope results derived from several hosts' results (gpu.versions_consistent,
-:mod:`clustermax.engine.derive`) are added as the engine adds them to an audit bundle.
+The files of a grouped kind (nccl-tests logs) form one result: the logs of one import are the runs of
+one nccl_allreduce result (as the probe reports its runs), so several logs of one configuration are its
+repetitions (nccl.busbw_peak_median / _spread over R runs). Every other file is its own result.
+Cluster-scope results derived from several hosts' results (gpu.versions_consistent,
+:mod:`clustermax.probes.derive`) are added as the engine adds them to an audit bundle.
 
 :func:`reparse_import_commands` re-derives a :class:`ProbeResult` from its stored import commands with
-today's parsers (the scoring ``--reparse`` path).
+today's parsers (the ``--reparse`` path, :mod:`clustermax.bundle.reparse`).
 
-Expected GPU count of an nvidia-smi output (gpu.expected_count / gpu.count_ok), as an audit has it from
-its parameter or the node's Slurm GRES (:func:`expected_gpus`): ``--profile gpus_per_node=N`` for every
-file; otherwise the GRES of an ``scontrol show node`` output imported alongside, for the node the
-nvidia-smi output belongs to (its host, from ``--host``), or the one GPU type and count every listed node
-has; otherwise unknown (null, not measured). The two metrics carry ``expected_source=profile|gres``.
-Both inputs are in the bundle (``target.profile_override`` and the stored commands), so re-parsing
-gives the same values.
+What a mapping may know besides its own files is an :class:`~clustermax.probes.base.ImportContext`: the
+bundle's ``target.profile_override`` and the other imported files of the kinds it asks for (an
+nvidia-smi output's expected GPU count comes from ``--profile gpus_per_node`` or an imported ``scontrol
+show node``, see :func:`clustermax.probes.gpu_health.expected_gpus`). Both are in the bundle, so
+re-parsing gives the same values.
 
 Reproducible imports: with ``SOURCE_DATE_EPOCH`` set (the reproducible-builds.org convention, seconds
 since the epoch) every timestamp of the bundle is that instant and the machine that ran the import is
@@ -32,7 +32,6 @@ same files give the same bundle.json byte for byte (scripts/make_golden_bundles.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import os
 import platform
 import socket
@@ -42,81 +41,47 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import __version__
-from .errors import UsageError
-from .models import (
+from .. import __version__
+from ..errors import UsageError
+from ..models import (
     Bundle,
     CommandResult,
-    Finding,
     HostRecord,
     ImportedFile,
     JSONValue,
-    Measurement,
     Origin,
     ProbeResult,
     ProbeStatus,
     SubStatus,
     Target,
 )
-from .parsers.base import ParsedOutput, ParseError
-from .parsers.slurm import ScontrolNodeOutput, SlurmNode
+from ..parsers.base import ParsedOutput, ParseError
+from ..parsers.registry import detect, get_parser
+from ..probes.base import FileKind, ImportContext, ImportedOutput
+from ..probes.derive import with_derived
+from ..probes.registry import file_kinds
 
 IMPORT_PREFIX = "import:"
-
-PROBE_OF_KIND: dict[str, str] = {
-    "nccl-tests": "nccl_allreduce",
-    "nvidia-smi": "gpu_health",
-    "dcgmi-diag": "gpu_health",
-    "xid": "gpu_health",
-    "nvidia-smi-topo": "fabric",
-    "ibstat": "fabric",
-    "sinfo": "slurm",
-    "scontrol-node": "slurm",
-    "scontrol-partition": "slurm",
-    "scontrol-config": "slurm",
-    "sacct": "slurm",
-    "squeue": "slurm",
-    "slurm-messages": "slurm",
-    "kubectl-version": "kubernetes",
-    "kubectl-nodes": "kubernetes",
-}
-"""Probe whose evidence each parser kind is."""
-
-MAPPERS: dict[str, str] = {
-    "nccl-tests": "clustermax.measure.nccl:nccl_measurements",
-    "nvidia-smi": "clustermax.measure.gpu:nvidia_smi_measurements",
-    "dcgmi-diag": "clustermax.measure.gpu:dcgmi_measurements",
-    "xid": "clustermax.measure.gpu:xid_measurements",
-    "nvidia-smi-topo": "clustermax.measure.gpu:topo_measurements",
-    "ibstat": "clustermax.measure.fabric:ibstat_measurements",
-    "sinfo": "clustermax.measure.slurm:sinfo_measurements",
-    "scontrol-node": "clustermax.measure.slurm:scontrol_nodes_measurements",
-    "scontrol-partition": "clustermax.measure.slurm:scontrol_partitions_measurements",
-    "scontrol-config": "clustermax.measure.slurm:scontrol_config_measurements",
-    "sacct": "clustermax.measure.slurm:sacct_measurements",
-    "kubectl-version": "clustermax.measure.k8s:kubectl_version_measurements",
-    "kubectl-nodes": "clustermax.measure.k8s:kubectl_nodes_measurements",
-}
-"""Kind -> 'module:function(parsed, host)' returning (measurements, findings). Kinds without one keep
-their raw evidence and parsed warnings but yield no measurement."""
-
-GROUPED_KINDS = frozenset({"nccl-tests"})
-"""Kinds whose files of one import form one probe result (runs of one benchmark)."""
 
 MIN_CONFIDENCE = 0.5
 DEFAULT_HOST = "imported"
 UNRECORDED = "unrecorded"
 
-Mapper = Callable[[ParsedOutput, str], tuple[list[Measurement], list[Finding]]]
+
+def _entry(kind: str) -> tuple[str, FileKind]:
+    """(probe id, FILES entry) of a parser kind; every registered kind has one (tests check it)."""
+    try:
+        return file_kinds()[kind]
+    except KeyError as err:
+        raise ValueError(f"parser kind {kind!r} is in no probe module's FILES") from err
 
 
-def _mapper(kind: str) -> Mapper | None:
-    target = MAPPERS.get(kind)
-    if target is None:
-        return None
-    module, _, attr = target.partition(":")
-    func: Mapper = getattr(importlib.import_module(module), attr)
-    return func
+def _probe_of(kind: str) -> str:
+    return _entry(kind)[0]
+
+
+def _grouped(kind: str) -> bool:
+    return _entry(kind)[1].grouped
 
 
 def _content_host(kind: str, parsed: ParsedOutput) -> str | None:
@@ -132,8 +97,6 @@ def _content_host(kind: str, parsed: ParsedOutput) -> str | None:
 
 def detect_kind(text: str) -> tuple[str | None, str]:
     """Best parser kind for ``text`` and a reason (why not, when None)."""
-    from .parsers.registry import detect
-
     candidates = detect(text)
     if not candidates:
         return None, "no parser recognised it"
@@ -141,49 +104,6 @@ def detect_kind(text: str) -> tuple[str | None, str]:
     if confidence < MIN_CONFIDENCE:
         return None, f"no parser recognised it (best guess {kind} at {confidence:.2f})"
     return kind, f"detected as {kind} ({confidence:.2f})"
-
-
-@dataclass(frozen=True)
-class ExpectedGpus:
-    """How many GPUs a node should have, and where that came from (``profile`` or ``gres``)."""
-
-    count: int
-    source: str
-
-
-def expected_gpus(
-    host: str, profile: Mapping[str, JSONValue] | None, nodes: Sequence[SlurmNode]
-) -> ExpectedGpus | None:
-    """The expected GPU count of ``host``'s nvidia-smi output in an import; None when unknown.
-
-    ``profile``: the bundle's profile override (its ``gpus_per_node`` wins). ``nodes``: the nodes of
-    every ``scontrol show node`` output of the import: the GRES GPU count of the node named ``host``,
-    else the GPU count and type shared by every listed node. A count below 1 tells nothing.
-    """
-    per_node = (profile or {}).get("gpus_per_node")
-    if isinstance(per_node, int) and not isinstance(per_node, bool) and per_node >= 1:
-        return ExpectedGpus(per_node, "profile")
-    named = {n.gpu_count for n in nodes if n.name == host}
-    if named:
-        count = named.pop() if len(named) == 1 else None
-        return ExpectedGpus(count, "gres") if count is not None and count >= 1 else None
-    shared = {(n.gpu_count, n.gpu_type) for n in nodes}
-    if len(shared) == 1:
-        count, _ = shared.pop()
-        if count is not None and count >= 1:
-            return ExpectedGpus(count, "gres")
-    return None
-
-
-def _slurm_nodes(parsed: Sequence[ParsedOutput]) -> list[SlurmNode]:
-    return [n for out in parsed if isinstance(out, ScontrolNodeOutput) for n in out.nodes]
-
-
-def map_parsed(kind: str, parsed: ParsedOutput, host: str) -> tuple[list[Measurement], list[Finding]]:
-    mapper = _mapper(kind)
-    if mapper is None:
-        return [], []
-    return mapper(parsed, host)
 
 
 def _error_result(kind: str, cmd: CommandResult, error: ParseError | None) -> ProbeResult:
@@ -204,40 +124,22 @@ def _file_name(cmd: CommandResult) -> str:
     return cmd.command.removeprefix("import ")
 
 
-def _probe_result(
-    kind: str,
-    parsed: list[tuple[CommandResult, ParsedOutput]],
-    profile: Mapping[str, JSONValue] | None = None,
-    nodes: Sequence[SlurmNode] = (),
-) -> ProbeResult:
-    """The result of the parsed files of one kind (one file, or every file of a grouped kind).
+def _context(
+    kind: str, profile: Mapping[str, JSONValue] | None, others: Sequence[ImportedOutput]
+) -> ImportContext:
+    """What the mapping of ``kind`` may know: the profile and the other files of the kinds it reads."""
+    wanted = _entry(kind)[1].context_kinds
+    return ImportContext(profile=profile, others=[o for o in others if o.kind in wanted])
 
-    ``profile`` and ``nodes`` give an nvidia-smi output its expected GPU count (:func:`expected_gpus`).
-    """
+
+def _probe_result(
+    kind: str, parsed: list[tuple[CommandResult, ParsedOutput]], context: ImportContext
+) -> ProbeResult:
+    """The result of the parsed files of one kind (one file, or every file of a grouped kind)."""
     cmds = [cmd for cmd, _ in parsed]
     first = cmds[0]
-    if kind in GROUPED_KINDS:
-        from .measure.nccl import ImportedLog, import_measurements
-        from .parsers.nccl_tests import NcclTestsOutput
-
-        logs = [
-            ImportedLog(out, cmd.host, cmd.stdout) for cmd, out in parsed if isinstance(out, NcclTestsOutput)
-        ]
-        measurements, findings = import_measurements(logs)
-    elif kind == "nvidia-smi":
-        from .measure.gpu import nvidia_smi_measurements
-        from .parsers.nvidia_smi import NvidiaSmiOutput
-
-        smi = parsed[0][1]
-        expected = expected_gpus(first.host, profile, nodes)
-        measurements, findings = nvidia_smi_measurements(
-            smi if isinstance(smi, NvidiaSmiOutput) else None,
-            first.host,
-            expected=expected.count if expected else None,
-            expected_source=expected.source if expected else None,
-        )
-    else:
-        measurements, findings = map_parsed(kind, parsed[0][1], first.host)
+    files = [ImportedOutput(kind, out, cmd.host, cmd.stdout) for cmd, out in parsed]
+    measurements, findings = _entry(kind)[1].measure(files, context)
     warnings = [w for _, out in parsed for w in out.warnings]
     hosts = {cmd.host for cmd in cmds}
     params: dict[str, JSONValue] = {"kind": kind, "file": _file_name(first)}
@@ -268,21 +170,19 @@ def _kind_of(cmd: CommandResult) -> str:
     return cmd.step[len(IMPORT_PREFIX) :]
 
 
-def _context_nodes(context: Sequence[CommandResult]) -> list[SlurmNode]:
-    """The Slurm nodes of the imported ``scontrol show node`` outputs among ``context``, parsed today."""
-    from .parsers.registry import get_parser
-
-    node_cmds = [c for c in context if c.step == f"{IMPORT_PREFIX}scontrol-node"]
-    if not node_cmds:
-        return []
-    parser = get_parser("scontrol-node").parse
-    outputs: list[ParsedOutput] = []
-    for cmd in node_cmds:
+def _reparsed_others(kind: str, commands: Sequence[CommandResult]) -> list[ImportedOutput]:
+    """The imported files among ``commands`` that the mapping of ``kind`` reads, parsed today."""
+    wanted = _entry(kind)[1].context_kinds
+    out: list[ImportedOutput] = []
+    for cmd in commands:
+        other = cmd.step[len(IMPORT_PREFIX) :] if cmd.step.startswith(IMPORT_PREFIX) else None
+        if other is None or other not in wanted:
+            continue
         try:
-            outputs.append(parser(cmd.stdout))
+            out.append(ImportedOutput(other, get_parser(other).parse(cmd.stdout), cmd.host, cmd.stdout))
         except ParseError:
             continue
-    return _slurm_nodes(outputs)
+    return out
 
 
 def reparse_import_commands(
@@ -298,8 +198,6 @@ def reparse_import_commands(
     the result is a pure function of the bundle. Files that no longer parse are left out of a grouped
     result and named in its message; when none parses the result is the first file's parse error.
     """
-    from .parsers.registry import get_parser
-
     if not cmds:
         raise ValueError("no imported command to re-parse")
     kind = _kind_of(cmds[0])
@@ -315,8 +213,7 @@ def reparse_import_commands(
             errors.append((cmd, err))
     if not parsed:
         return _error_result(kind, errors[0][0], errors[0][1])
-    nodes = _context_nodes(context) if kind == "nvidia-smi" else []
-    result = _probe_result(kind, parsed, profile, nodes)
+    result = _probe_result(kind, parsed, _context(kind, profile, _reparsed_others(kind, context)))
     if errors:
         failed = "; ".join(f"{_file_name(c)}: {e}" for c, e in errors)
         result = result.model_copy(update={"message": f"{result.message}; not parsed: {failed}"})
@@ -335,11 +232,11 @@ def source_date_epoch(environ: Mapping[str, str] | None = None) -> datetime | No
         return None
     try:
         return datetime.fromtimestamp(int(raw), tz=timezone.utc)
-    except (ValueError, OverflowError, OSError):
+    except (ValueError, OverflowError, OSError) as err:
         raise UsageError(
             f"SOURCE_DATE_EPOCH={raw!r} is not a number of seconds since 1970-01-01",
             hint="set it to an integer (e.g. SOURCE_DATE_EPOCH=1767225600) or unset it",
-        ) from None
+        ) from err
 
 
 @dataclass(frozen=True)
@@ -372,9 +269,6 @@ def import_files(
     by :func:`clustermax.scoring.profile.check_profile_override`). ``reproducible``: leave out the
     machine that ran the import (pass a fixed ``now`` too for a byte-identical bundle).
     """
-    from .engine.derive import with_derived
-    from .parsers.registry import get_parser
-
     clock = now or (lambda: datetime.now(timezone.utc))
     started = clock()
     commands: list[CommandResult] = []
@@ -407,7 +301,7 @@ def import_files(
             if file_kind is None:
                 imports.append(ImportedFile(path=path, sha256=digest, status="unrecognised", reason=why))
                 continue
-        probe_id = PROBE_OF_KIND.get(file_kind, file_kind.replace("-", "_"))
+        probe_id = _probe_of(file_kind)
         parsed: ParsedOutput | None = None
         error: ParseError | None = None
         try:
@@ -453,7 +347,7 @@ def import_files(
         assert parsed is not None
         reason = f"{len(parsed.warnings)} warning(s): {parsed.warnings[0]}" if parsed.warnings else None
         twin = next((i.path for i in imports if i.sha256 == digest and i.status == "imported"), None)
-        if twin is not None and file_kind in GROUPED_KINDS:
+        if twin is not None and _grouped(file_kind):
             reason = f"same content as {twin}: its runs count once"
         imports.append(
             ImportedFile(
@@ -489,29 +383,21 @@ def _results(
     profile: Mapping[str, JSONValue] | None = None,
 ) -> list[ProbeResult]:
     """One result per file, except the parsed files of a grouped kind: one result at the first's place."""
-    nodes = _slurm_nodes([p for k, _, p, _ in entries if k == "scontrol-node" and p is not None])
+    parsed_files = [ImportedOutput(k, p, c.host, c.stdout) for k, c, p, _ in entries if p is not None]
     results: list[ProbeResult] = []
     grouped: dict[str, list[tuple[CommandResult, ParsedOutput]]] = {}
     slots: dict[str, int] = {}
     for file_kind, cmd, parsed, error in entries:
         if parsed is None:
             results.append(_error_result(file_kind, cmd, error))
-        elif file_kind in GROUPED_KINDS:
+        elif _grouped(file_kind):
             if file_kind not in grouped:
                 slots[file_kind] = len(results)
                 results.append(_error_result(file_kind, cmd, None))  # placeholder, replaced below
             grouped.setdefault(file_kind, []).append((cmd, parsed))
         else:
-            results.append(_probe_result(file_kind, [(cmd, parsed)], profile, nodes))
+            context = _context(file_kind, profile, parsed_files)
+            results.append(_probe_result(file_kind, [(cmd, parsed)], context))
     for file_kind, members in grouped.items():
-        results[slots[file_kind]] = _probe_result(file_kind, members)
+        results[slots[file_kind]] = _probe_result(file_kind, members, ImportContext())
     return results
-
-
-def write_bundle(bundle: Bundle, out_dir: str | Path) -> Path:
-    """Write ``out_dir/bundle.json`` atomically (the engine's writer); returns its path."""
-    from .engine.journal import write_bundle as _write
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    return _write(bundle, out)

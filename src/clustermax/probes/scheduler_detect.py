@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 
 from ..models import Measurement, ProbeStatus, ScalarValue, SubStatus, Unit
-from .base import ProbeParseInput, ProbeParseOutput, Section
+from ..parsers.slurm.version import slurm_version
+from .base import FileKind, ProbeInput, ProbeOutput, Section
 
-_SLURM_VERSION = re.compile(r"^slurm(?:-wlm)?\s+(?P<v>\d+\.\d+(?:\.\d+)?\S*)", re.MULTILINE | re.IGNORECASE)
 _SERVER_VERSION = re.compile(r"^Server Version:\s*(?P<v>\S+)", re.MULTILINE)
 
 
@@ -22,11 +22,6 @@ def _present(section: Section | None) -> bool | None:
     if section.missing is not None or section.rc == 127:
         return False
     return section.rc is not None
-
-
-def slurm_version(text: str) -> str | None:
-    m = _SLURM_VERSION.search(text)
-    return m.group("v") if m else None
 
 
 def kubectl_server_version(text: str) -> str | None:
@@ -45,7 +40,7 @@ def connect_time(section: Section | None) -> float | None:
     return value if value >= 0 and value == value and value != float("inf") else None
 
 
-def parse(inp: ProbeParseInput) -> ProbeParseOutput:
+def from_sections(inp: ProbeInput) -> ProbeOutput:
     s = inp.sections
     sinfo = s.get("sinfo-version")
     slurm_present = _present(sinfo)
@@ -90,7 +85,7 @@ def parse(inp: ProbeParseInput) -> ProbeParseOutput:
         "scheduler.nvidia_smi_present": (nvidia_present, Unit.BOOL),
         "scheduler.platform": (platform, Unit.TEXT),
     }
-    out = ProbeParseOutput(
+    out = ProbeOutput(
         measurements=[
             Measurement(metric=name, value=value, unit=unit, host=inp.host)
             for name, (value, unit) in values.items()
@@ -117,3 +112,7 @@ def parse(inp: ProbeParseInput) -> ProbeParseOutput:
     found = [name for name, flag in (*flags, ("nvidia-smi", nvidia_present)) if flag]
     out.message = f"platform {platform}" + (f" ({', '.join(found)})" if found else "")
     return out
+
+
+FILES: tuple[FileKind, ...] = ()
+"""No parser kind: ``clustermax import`` files no output under this probe."""

@@ -19,7 +19,7 @@ import statistics
 from ..models import Finding, Measurement, ProbeStatus, Severity, SubStatus, Unit
 from ..parsers.base import ParseError
 from ..parsers.kubectl import parse_kubectl_version
-from .base import ProbeParseInput, ProbeParseOutput, Section
+from .base import FileKind, ProbeInput, ProbeOutput, Section
 from .kubernetes import classify_failure
 
 _RUN = re.compile(r"^run-(\d+)$")
@@ -62,8 +62,8 @@ def _dt(a: float | None, b: float | None) -> float | None:
     return round(b - a, 3) if a is not None and b is not None and b >= a else None
 
 
-def parse(inp: ProbeParseInput) -> ProbeParseOutput:
-    out = ProbeParseOutput()
+def from_sections(inp: ProbeInput) -> ProbeOutput:
+    out = ProbeOutput()
     ver = inp.sections.get("kubectl-version")
     if ver is None:
         out.status, out.substatus, out.message = (
@@ -192,3 +192,7 @@ def parse(inp: ProbeParseInput) -> ProbeParseOutput:
                 else "no timed run completed"
             )
     return out
+
+
+FILES: tuple[FileKind, ...] = ()
+"""No parser kind: ``clustermax import`` files no output under this probe."""

@@ -8,20 +8,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clustermax.engine.loader import load_probe_spec
 from clustermax.models import ProbeStatus
-from clustermax.probe_parsers import ProbeParseInput, split_sections
-from clustermax.probe_parsers.scheduler_detect import kubectl_server_version
-from clustermax.probe_parsers.scheduler_detect import parse as parse_detect
-from clustermax.probe_parsers.system_info import parse as parse_sysinfo
+from clustermax.probes.base import ProbeInput, split_sections
+from clustermax.probes.scheduler_detect import from_sections as parse_detect
+from clustermax.probes.scheduler_detect import kubectl_server_version
+from clustermax.probes.specs import load_probe_spec
+from clustermax.probes.system_info import from_sections as parse_sysinfo
 from clustermax.resources import probes_dir
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
 
-def _inp(probe: str, stdout: str, host: str = "h") -> ProbeParseInput:
+def _inp(probe: str, stdout: str, host: str = "h") -> ProbeInput:
     spec = load_probe_spec(probes_dir() / probe)
-    return ProbeParseInput(spec=spec, host=host, commands={}, sections=split_sections(stdout), params={})
+    return ProbeInput(spec=spec, host=host, commands={}, sections=split_sections(stdout), params={})
 
 
 def _values(out) -> dict[str, object]:  # type: ignore[no-untyped-def]

@@ -7,16 +7,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from clustermax.measure.fabric import ibstat_measurements
-from clustermax.measure.k8s import kubectl_nodes_measurements, kubectl_version_measurements
-from clustermax.measure.slurm import (
-    sacct_measurements,
-    scontrol_config_measurements,
-    scontrol_nodes_measurements,
-    scontrol_partitions_measurements,
-    sinfo_measurements,
-    slurm_measurements,
-)
 from clustermax.models import Measurement
 from clustermax.parsers.infiniband import parse_ibstat
 from clustermax.parsers.kubectl import parse_kubectl_nodes, parse_kubectl_version
@@ -26,6 +16,16 @@ from clustermax.parsers.slurm import (
     parse_scontrol_node,
     parse_scontrol_partition,
     parse_sinfo,
+)
+from clustermax.probes.fabric import ibstat_measurements
+from clustermax.probes.kubernetes import kubectl_nodes_measurements, kubectl_version_measurements
+from clustermax.probes.slurm import (
+    sacct_measurements,
+    scontrol_config_measurements,
+    scontrol_nodes_measurements,
+    scontrol_partitions_measurements,
+    sinfo_measurements,
+    slurm_measurements,
 )
 
 ROOT = Path(__file__).resolve().parents[2]

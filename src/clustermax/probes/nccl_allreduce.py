@@ -1,0 +1,622 @@
+"""nccl_allreduce probe: nccl-tests (or the torch fallback) runs launched through the scheduler.
+
+Sections are described in ``probes/nccl_allreduce/run.sh``. nccl-tests logs are read with
+:func:`clustermax.parsers.nccl_tests.parse_nccl_tests`; the torch fallback prints ``#cmx-torch {json}``
+lines (format documented in ``probes/nccl_allreduce/torch_allreduce.py``).
+
+Every run is kept (label ``run``); per configuration (node count) the median and the spread of the
+peak busbw over runs are derived. A run cut by ``run_timeout_s`` (exit 124/137) is a 'hung' finding;
+the other runs still count.
+
+Mapping (``measure``): nccl-tests / rccl-tests runs -> ``nccl.*`` measurements
+(``probes/nccl_allreduce/probe.yaml``). The one mapping from all-reduce runs to metrics: ``from_sections``
+below and ``clustermax import`` (``FILES``) both call these functions,
+so the same runs give the same ``nccl.*`` values whichever way they came in. Pure. Finding codes are the
+probe's remediation keys (``from_sections`` attaches the remediation text; an import leaves it to the
+rubric).
+
+Labels: ``collective`` (or "unknown"), ``impl`` (nccl-tests / rccl-tests / torch), ``scope`` ("intra"
+for one node, "inter" for several, "unknown" when the log has no device list), ``nodes``, ``ranks``
+("unknown" when not told), ``run`` (1, 2, ...: the run's number within its configuration) and
+``size_bytes`` where the metric is per size. A configuration is the labels without ``run``: runs of
+one configuration are repetitions of it.
+
+* Per run (:func:`run_measurements`), from the out-of-place columns: nccl.busbw and nccl.algbw per size,
+  nccl.busbw_peak (highest busbw), nccl.busbw_band_mean (mean busbw over 16 MiB <= size <= 512 MiB,
+  not measured when the sweep has none), nccl.busbw_max_size (busbw at the largest size),
+  nccl.algbw_peak; nccl.wrong (sum of #wrong; not measured with an old float "error" column).
+* Per configuration (:func:`peak_aggregates`), over its R runs: nccl.busbw_peak_median and
+  nccl.busbw_peak_spread ((max - min) / median; 0 for one run), labelled ``runs`` = R.
+* nccl.version (:func:`version_measurement`); nccl.env_tuned / nccl.autoconfig and the
+  ``nccl-env-forced`` finding (:func:`env_measurements`) from the NCCL environment when it is known.
+
+:func:`import_measurements` maps the nccl-tests logs of one import: every run of every log (a file with
+several concatenated runs contributes each), grouped by configuration.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from ..models import Finding, JSONValue, Measurement, ProbeStatus, ScalarValue, Severity, SubStatus, Unit
+from ..parsers.base import ParseError
+from ..parsers.nccl_tests import NcclRun, NcclTestsOutput, parse_nccl_tests
+from .base import FileKind, ImportContext, ImportedOutput, Measured, ProbeInput, ProbeOutput, Section
+
+# ------------------------------------------------------------------------------------------ measure
+
+Result = tuple[list[Measurement], list[Finding]]
+
+BAND_MIN_BYTES = 16 * 1024 * 1024
+BAND_MAX_BYTES = 512 * 1024 * 1024
+FORCED_VARS = ("NCCL_ALGO", "NCCL_PROTO", "NCCL_MIN_NCHANNELS")
+"""NCCL variables that force tuning NCCL would otherwise choose itself."""
+
+_ENV_LINE = re.compile(r"NCCL INFO (NCCL_[A-Z0-9_]+) set by environment to (.*?)\.?\s*$")
+
+
+@dataclass(frozen=True)
+class SizeRow:
+    """The out-of-place figures of one message size."""
+
+    size_bytes: int
+    algbw: float | None
+    busbw: float | None
+    wrong: int | None = None
+
+
+def rows_of(run: NcclRun | NcclTestsOutput) -> list[SizeRow]:
+    """The out-of-place columns of a parsed nccl-tests run."""
+    return [SizeRow(r.size_bytes, r.oop_algbw_gbps, r.oop_busbw_gbps, r.oop_wrong) for r in run.rows]
+
+
+def band_mean(rows: Sequence[SizeRow]) -> float | None:
+    """Mean busbw over 16 MiB <= size <= 512 MiB; None when no row is in the band."""
+    band = [r.busbw for r in rows if r.busbw is not None and BAND_MIN_BYTES <= r.size_bytes <= BAND_MAX_BYTES]
+    return round(statistics.fmean(band), 3) if band else None
+
+
+def run_labels(
+    collective: str | None, impl: str, nodes: int | None, ranks: int | None, run: int
+) -> dict[str, str]:
+    scope = "unknown" if nodes is None else ("intra" if nodes == 1 else "inter")
+    return {
+        "collective": collective or "unknown",
+        "impl": impl,
+        "scope": scope,
+        "nodes": str(nodes) if nodes is not None else "unknown",
+        "ranks": str(ranks) if ranks else "unknown",
+        "run": str(run),
+    }
+
+
+def run_measurements(
+    rows: Sequence[SizeRow], labels: Mapping[str, str], host: str | None
+) -> tuple[list[Measurement], float | None]:
+    """Per-size and per-run bandwidth metrics of one run, and its peak busbw (None without rows)."""
+    base = dict(labels)
+    gbps = Unit.GBPS
+    out: list[Measurement] = []
+    if base.get("ranks") == "1":
+        # One rank moves no data between GPUs: busbw = algbw x 2(n-1)/n is 0 by definition (nccl-tests
+        # prints 0), which is not a measured bus bandwidth. Keep algbw; busbw is not measured (null).
+        for row in rows:
+            size = {**base, "size_bytes": str(row.size_bytes)}
+            out.append(Measurement(metric="nccl.algbw", value=row.algbw, unit=gbps, host=host, labels=size))
+        algs1 = [r.algbw for r in rows if r.algbw is not None]
+        out += [
+            Measurement(metric=name, value=None, unit=gbps, host=host, labels=base)
+            for name in ("nccl.busbw_peak", "nccl.busbw_band_mean")
+        ]
+        out.append(
+            Measurement(
+                metric="nccl.algbw_peak",
+                value=max(algs1) if algs1 else None,
+                unit=gbps,
+                host=host,
+                labels=base,
+            )
+        )
+        return out, None
+    measured = [r for r in rows if r.busbw is not None]
+    for row in measured:
+        size = {**base, "size_bytes": str(row.size_bytes)}
+        out.append(Measurement(metric="nccl.busbw", value=row.busbw, unit=gbps, host=host, labels=size))
+        out.append(Measurement(metric="nccl.algbw", value=row.algbw, unit=gbps, host=host, labels=size))
+    if not measured:
+        return out, None
+    peak = max(r.busbw for r in measured if r.busbw is not None)
+    last = max(measured, key=lambda r: r.size_bytes)
+    algs = [r.algbw for r in measured if r.algbw is not None]
+    out += [
+        Measurement(metric="nccl.busbw_peak", value=peak, unit=gbps, host=host, labels=base),
+        Measurement(
+            metric="nccl.busbw_band_mean", value=band_mean(measured), unit=gbps, host=host, labels=base
+        ),
+        Measurement(
+            metric="nccl.busbw_max_size",
+            value=last.busbw,
+            unit=gbps,
+            host=host,
+            labels={**base, "size_bytes": str(last.size_bytes)},
+        ),
+        Measurement(
+            metric="nccl.algbw_peak", value=max(algs) if algs else None, unit=gbps, host=host, labels=base
+        ),
+    ]
+    return out, peak
+
+
+def _config_order(labels: Mapping[str, str]) -> tuple[object, ...]:
+    nodes = labels.get("nodes", "")
+    ranks = labels.get("ranks", "")
+    return (
+        labels.get("collective", ""),
+        int(nodes) if nodes.isdigit() else 1 << 30,
+        labels.get("impl", ""),
+        int(ranks) if ranks.isdigit() else 1 << 30,
+        sorted(labels.items()),
+    )
+
+
+def peak_aggregates(
+    peaks: Iterable[tuple[Mapping[str, str], float]], host: str | None = None
+) -> list[Measurement]:
+    """nccl.busbw_peak_median and nccl.busbw_peak_spread per configuration.
+
+    ``peaks`` holds (run labels, peak busbw) for every run that counts (a hung run does not); the
+    configuration is the labels without ``run`` and ``size_bytes``; ``runs`` = how many runs it had.
+    """
+    groups: dict[tuple[tuple[str, str], ...], list[float]] = {}
+    for labels, peak in peaks:
+        key = tuple(sorted((k, v) for k, v in labels.items() if k not in ("run", "size_bytes")))
+        groups.setdefault(key, []).append(peak)
+    out: list[Measurement] = []
+    for key, values in sorted(groups.items(), key=lambda kv: _config_order(dict(kv[0]))):
+        agg = {**dict(key), "runs": str(len(values))}
+        median = statistics.median(values)
+        spread = round((max(values) - min(values)) / median, 4) if median else None
+        out.append(
+            Measurement(
+                metric="nccl.busbw_peak_median", value=round(median, 3), unit=Unit.GBPS, host=host, labels=agg
+            )
+        )
+        out.append(
+            Measurement(metric="nccl.busbw_peak_spread", value=spread, unit=Unit.RATIO, host=host, labels=agg)
+        )
+    return out
+
+
+def version_measurement(versions: Iterable[str | None], host: str | None = None) -> Measurement | None:
+    """nccl.version: the one version of the runs, or the distinct ones joined by ' / '; None without any."""
+    found = sorted({v for v in versions if v})
+    if not found:
+        return None
+    return Measurement(metric="nccl.version", value=" / ".join(found), unit=Unit.VERSION, host=host)
+
+
+def env_measurements(env: Mapping[str, str], host: str | None = None) -> Result:
+    """nccl.env_tuned, nccl.autoconfig and the ``nccl-env-forced`` finding from a known NCCL environment."""
+    forced = {k: env[k] for k in FORCED_VARS if k in env}
+    text = "; ".join(f"{k}={v}" for k, v in sorted(forced.items()))
+    out = [
+        Measurement(metric="nccl.env_tuned", value=text, unit=Unit.TEXT, host=host),
+        Measurement(metric="nccl.autoconfig", value=not forced, unit=Unit.BOOL, host=host),
+    ]
+    findings = []
+    if forced:
+        findings.append(
+            Finding(
+                code="nccl-env-forced",
+                severity=Severity.MEDIUM,
+                host=host,
+                message="NCCL tuning is forced in the default environment: "
+                + ", ".join(f"{k}={v}" for k, v in sorted(forced.items())),
+            )
+        )
+    return out, findings
+
+
+def env_from_log(text: str) -> dict[str, str] | None:
+    """NCCL variables a log shows as set (``NCCL INFO NCCL_X set by environment to V``).
+
+    None when the log has no such line: NCCL's environment logging (NCCL_DEBUG=INFO) was off or cut,
+    so the log tells nothing about the environment. The first value of each variable wins.
+    """
+    env: dict[str, str] = {}
+    if "set by environment to" not in text:
+        return None
+    for line in text.splitlines():
+        m = _ENV_LINE.search(line)
+        if m:
+            env.setdefault(m.group(1), m.group(2).strip())
+    return env or None
+
+
+def wrong_finding(
+    impl: str, where: str, wrong: int | None, out_of_bounds: int | None, host: str | None
+) -> Finding:
+    """``wrong-results``: #wrong > 0 or out-of-bounds values reported by a run."""
+    what = []
+    if wrong:
+        what.append(f"{wrong} wrong values")
+    if out_of_bounds:
+        what.append(f"{out_of_bounds} out-of-bounds values")
+    return Finding(
+        code="wrong-results",
+        severity=Severity.CRITICAL,
+        host=host,
+        message=f"{' and '.join(what) or 'wrong results'} in {impl} {where}",
+    )
+
+
+@dataclass(frozen=True)
+class ImportedLog:
+    """One nccl-tests log of an import: its parsed output, the host it belongs to and its raw text."""
+
+    parsed: NcclTestsOutput
+    host: str
+    text: str = ""
+
+
+def import_measurements(logs: Sequence[ImportedLog]) -> Result:
+    """``nccl.*`` of the nccl-tests logs of one import, as the probe reports its runs.
+
+    Every run of every log counts (in file order; a log whose text repeats an earlier one's is skipped);
+    runs of one configuration are its repetitions (``run`` = 1, 2, ... within the configuration).
+    The import cannot tell a hung run, so nccl.runs_hung is not reported; the environment metrics
+    only when a log shows NCCL's environment lines.
+    """
+    out: list[Measurement] = []
+    findings: list[Finding] = []
+    peaks: list[tuple[dict[str, str], float]] = []
+    reps: dict[tuple[tuple[str, str], ...], int] = {}
+    versions: list[str | None] = []
+    env: dict[str, str] | None = None
+    seen: set[str] = set()
+    for log in logs:
+        if log.text:
+            if log.text in seen:
+                continue  # the same log given twice is one set of runs, not a repetition
+            seen.add(log.text)
+        runs: list[NcclRun | NcclTestsOutput] = list(log.parsed.runs) if log.parsed.runs else [log.parsed]
+        for run in runs:
+            labels = run_labels(run.collective, run.impl, run.nodes, run.ranks, 1)
+            key = tuple(sorted((k, v) for k, v in labels.items() if k != "run"))
+            rep = reps.get(key, 0) + 1
+            reps[key] = rep
+            labels["run"] = str(rep)
+            measured, peak = run_measurements(rows_of(run), labels, log.host)
+            out += measured
+            out.append(
+                Measurement(
+                    metric="nccl.wrong", value=run.wrong_total, unit=Unit.COUNT, host=log.host, labels=labels
+                )
+            )
+            if peak is not None:
+                peaks.append((labels, peak))
+            versions.append(run.nccl_version)
+            oob = run.out_of_bounds_values if run.out_of_bounds_ok is False else None
+            if run.wrong_total or oob:
+                where = f"{labels['collective']} on {labels['nodes']} node(s), run {rep}"
+                findings.append(wrong_finding(run.impl, where, run.wrong_total, oob, log.host))
+        shown = env_from_log(log.text)
+        if shown is not None:
+            env = {**shown, **(env or {})}
+    out += peak_aggregates(peaks)
+    version = version_measurement(versions)
+    if version is not None:
+        out.append(version)
+    if env is not None:
+        env_out, env_findings = env_measurements(env)
+        out += env_out
+        findings += env_findings
+    return out, findings
+
+
+def nccl_measurements(parsed: NcclTestsOutput, host: str) -> Result:
+    """``nccl.*`` of one nccl-tests log (the runs of the file are repetitions of their configuration)."""
+    return import_measurements([ImportedLog(parsed, host)])
+
+
+# ------------------------------------------------------------------------------------ from_sections
+
+
+_RUN = re.compile(r"^run-n(?P<n>\d+)-r(?P<r>\d+)$")
+Row = SizeRow
+
+
+@dataclass
+class RunData:
+    nodes: int
+    rep: int
+    impl: str
+    ranks_planned: int | None
+    ranks_seen: int | None = None
+    rows: list[Row] = field(default_factory=list)
+    wrong_total: int | None = None
+    nccl_version: str | None = None
+    hung: bool = False
+    failed: str | None = None
+    runs_in_log: int = 1
+
+
+def _kv(text: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if sep and key.strip() and key.strip() not in out:
+            out[key.strip()] = value.strip()
+    return out
+
+
+def _torch_rows(text: str) -> tuple[dict[str, object], list[Row]]:
+    header: dict[str, object] = {}
+    rows: list[Row] = []
+    for line in text.splitlines():
+        idx = line.find("#cmx-torch ")
+        if idx < 0:
+            continue
+        try:
+            rec = json.loads(line[idx + len("#cmx-torch ") :])
+        except json.JSONDecodeError:
+            continue
+        if not isinstance(rec, dict):
+            continue
+        if rec.get("kind") == "header":
+            header = rec
+        elif rec.get("kind") == "row":
+            try:
+                rows.append(
+                    Row(
+                        int(rec["size_bytes"]),
+                        _f(rec.get("algbw_gbps")),
+                        _f(rec.get("busbw_gbps")),
+                        int(rec["wrong"]) if rec.get("wrong") is not None else None,
+                    )
+                )
+            except (KeyError, TypeError, ValueError):
+                continue
+    return header, rows
+
+
+def _f(value: object) -> float | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+def _read_run(
+    meta: dict[str, str], sec: Section, nodes: int, rep: int, stderr: Section | None = None
+) -> RunData:
+    impl = meta.get("impl", "nccl-tests")
+    planned = int(meta["ranks"]) if meta.get("ranks", "").isdigit() else None
+    run = RunData(nodes=nodes, rep=rep, impl=impl, ranks_planned=planned)
+    if sec.rc in (124, 137):
+        run.hung = True
+    if impl == "torch":
+        header, rows = _torch_rows(sec.text)
+        run.rows = rows
+        ws = header.get("world_size")
+        run.ranks_seen = ws if isinstance(ws, int) else None
+        nv = header.get("nccl")
+        run.nccl_version = nv if isinstance(nv, str) else None
+        if run.ranks_seen == 1:
+            # one rank: the in-place all-reduce moves no data; a time was measured but no bandwidth
+            run.rows = [Row(r.size_bytes, None, r.busbw, r.wrong) for r in rows]
+        wrongs = [r.wrong for r in rows if r.wrong is not None]
+        run.wrong_total = sum(wrongs) if wrongs else None
+    else:
+        try:
+            parsed = parse_nccl_tests(sec.text)
+        except ParseError:
+            parsed = None
+        if parsed is not None:
+            runs = parsed.runs or []
+            run.runs_in_log = max(1, len(runs))
+            run.ranks_seen = parsed.ranks
+            run.nccl_version = parsed.nccl_version
+            run.wrong_total = parsed.wrong_total
+            run.rows = rows_of(parsed)
+    if not run.rows and not run.hung:
+        tail = (stderr.text.strip() if stderr else "") or sec.text.strip()
+        err = tail.splitlines()[-1] if tail else f"exit status {sec.rc}"
+        run.failed = err[:300]
+    return run
+
+
+def _no_summary(usable: list[RunData]) -> str:
+    """Why there is no bandwidth to summarise."""
+    if usable and all((r.ranks_seen or r.ranks_planned or 0) == 1 for r in usable):
+        return f"{len(usable)} one-rank run(s): one GPU moves no data, so no bus bandwidth (see nccl.algbw)"
+    return "no run produced results"
+
+
+def from_sections(inp: ProbeInput) -> ProbeOutput:
+    s = inp.sections
+    units = {m.name: m.unit for m in inp.spec.metrics}
+    measurements: list[Measurement] = []
+    findings: list[Finding] = []
+    rem = inp.spec.remediation
+
+    def metric(name: str, value: ScalarValue, **labels: str) -> None:
+        measurements.append(Measurement(metric=name, value=value, unit=units[name], host=None, labels=labels))
+
+    def find(code: str, severity: Severity, message: str, host: str | None = None) -> None:
+        findings.append(
+            Finding(code=code, severity=severity, host=host, message=message, remediation=rem.get(code))
+        )
+
+    if "error" in s:
+        return ProbeOutput(
+            status=ProbeStatus.ERROR, substatus=SubStatus.UNSUPPORTED, message=s["error"].text.strip()
+        )
+    plan = _kv(s["plan"].text) if "plan" in s else {}
+    collective = plan.get("collective") or str(inp.params.get("collective") or "all_reduce")
+
+    # NCCL environment: launching host, nccl.conf files, and what a compute node reports
+    env: dict[str, str] = {}
+    for line in (s["nccl-env"].text if "nccl-env" in s else "").splitlines():
+        key, sep, value = line.partition("=")
+        if sep and key.startswith("NCCL_"):
+            env.setdefault(key, value)
+    for name in ("nccl-conf", "discover"):
+        for line in (s[name].text if name in s else "").splitlines():
+            body = line.removeprefix("env:").removeprefix("conf:").strip()
+            key, sep, value = body.partition("=")
+            if sep and key.startswith("NCCL_") and not body.startswith("#"):
+                env.setdefault(key.strip(), value.strip())
+    if "nccl-env" in s or "nccl-conf" in s:
+        env_out, env_findings = env_measurements(env)
+        measurements.extend(env_out)
+        findings.extend(f.model_copy(update={"remediation": rem.get(f.code)}) for f in env_findings)
+
+    skipped = plan.get("skipped")
+    if skipped:
+        # skip_code names the missing component's remediation (no-mpi-operator on Kubernetes)
+        skip_code = plan.get("skip_code", "")
+        not_installed = "not found" in skipped or bool(skip_code)
+        return ProbeOutput(
+            status=ProbeStatus.SKIPPED,
+            substatus=SubStatus.NOT_INSTALLED if not_installed else SubStatus.NOT_APPLICABLE,
+            message=skipped,
+            remediation=rem.get(skip_code or "nccl-tests-missing") if not_installed else None,
+            measurements=measurements,
+            findings=findings,
+            facts={"plan": dict(plan)},
+        )
+
+    facts: dict[str, JSONValue] = {"plan": dict(plan)}
+    if "leftover" in s:
+        # Kubernetes (launcher=mpijob): what the probe created and could not delete; unknown (null) when
+        # the listing itself failed or never ran
+        left = s["leftover"]
+        clean = None if left.rc != 0 else not left.text.strip()
+        facts["k8s_clean"] = clean
+        if clean is False:
+            find(
+                "leftover",
+                Severity.MEDIUM,
+                "objects created by the probe are still there: " + " ".join(left.text.split()),
+            )
+
+    runs: list[RunData] = []
+    for name, sec in s.items():
+        m = _RUN.match(name)
+        if not m:
+            continue
+        meta = _kv(s[f"{name}-meta"].text) if f"{name}-meta" in s else {}
+        runs.append(_read_run(meta, sec, int(m.group("n")), int(m.group("r")), s.get(f"{name}!stderr")))
+    runs.sort(key=lambda r: (r.nodes, r.rep))
+    if not runs:
+        skips = "; ".join(f"{n}: {sec.text.strip()}" for n, sec in s.items() if n.startswith("skip-"))
+        return ProbeOutput(
+            status=ProbeStatus.ERROR,
+            substatus=SubStatus.COMMAND_FAILED,
+            message="no NCCL run was made" + (f" ({skips})" if skips else ""),
+            measurements=measurements,
+            findings=findings,
+        )
+
+    version = version_measurement(r.nccl_version for r in runs)
+    metric("nccl.version", version.value if version is not None else None)
+    peaks: list[tuple[dict[str, str], float]] = []
+    hung = 0
+    for run in runs:
+        base = run_labels(collective, run.impl, run.nodes, run.ranks_seen or run.ranks_planned, run.rep)
+        if run.hung:
+            hung += 1
+            find(
+                "hung",
+                Severity.HIGH,
+                f"{run.impl} on {run.nodes} node(s), run {run.rep}, did not finish within its timeout"
+                + (f" ({len(run.rows)} sizes done)" if run.rows else ""),
+            )
+        if run.failed:
+            find(
+                "run-failed",
+                Severity.HIGH,
+                f"{run.impl} on {run.nodes} node(s), run {run.rep}, failed: {run.failed}",
+            )
+        if run.runs_in_log > 1 and (run.ranks_seen or 0) <= 1 < (run.ranks_planned or 0):
+            find(
+                "not-mpi",
+                Severity.MEDIUM,
+                f"{run.runs_in_log} independent single-rank runs instead of one"
+                f" {run.ranks_planned}-rank run: "
+                "nccl-tests was not built with MPI (make MPI=1) or srun lacks the cluster's PMI",
+            )
+        elif run.ranks_seen and run.ranks_planned and run.ranks_seen != run.ranks_planned:
+            find(
+                "rank-mismatch",
+                Severity.LOW,
+                f"run on {run.nodes} node(s) reports {run.ranks_seen} ranks,"
+                f" {run.ranks_planned} were launched",
+            )
+        run_out, peak = run_measurements(run.rows, base, None)
+        measurements.extend(run_out)
+        if peak is not None and not run.hung:
+            peaks.append((base, peak))
+        metric("nccl.wrong", run.wrong_total, **base)
+        if run.wrong_total:
+            where = f"on {run.nodes} node(s), run {run.rep}"
+            wrong = wrong_finding(run.impl, where, run.wrong_total, None, None)
+            findings.append(wrong.model_copy(update={"remediation": rem.get(wrong.code)}))
+    aggregates = peak_aggregates(peaks)
+    measurements.extend(aggregates)
+    metric("nccl.runs_hung", hung, collective=collective)
+    if any(r.impl == "torch" for r in runs):
+        find(
+            "torch-fallback",
+            Severity.INFO,
+            "nccl-tests is not installed: bandwidth measured with the PyTorch torch.distributed fallback "
+            "(impl=torch)",
+        )
+    if any((r.ranks_seen or r.ranks_planned or 0) == 1 for r in runs):
+        find(
+            "single-rank",
+            Severity.INFO,
+            "a run had one rank: busbw = algbw x 2(n-1)/n is 0 by definition (as nccl-tests prints), so"
+            " its bus bandwidth is not measured (null); see nccl.algbw",
+        )
+
+    usable = [r for r in runs if r.rows]
+    bad = hung or any(r.wrong_total for r in runs)
+    if not usable:
+        status, sub = (ProbeStatus.FAILED, None) if hung else (ProbeStatus.ERROR, SubStatus.COMMAND_FAILED)
+    elif bad:
+        status, sub = ProbeStatus.FAILED, None
+    else:
+        status, sub = ProbeStatus.OK, None
+    summary = ", ".join(
+        f"{m.labels['nodes']} node(s): peak {m.value:.1f} GB/s median of {m.labels['runs']}"
+        for m in aggregates
+        if m.metric == "nccl.busbw_peak_median" and isinstance(m.value, float)
+    )
+    return ProbeOutput(
+        status=status,
+        substatus=sub,
+        message=summary or _no_summary(usable),
+        remediation=next(
+            (f.remediation for f in findings if f.severity in (Severity.CRITICAL, Severity.HIGH)), None
+        ),
+        measurements=measurements,
+        findings=findings,
+        facts=facts,
+    )
+
+
+# -------------------------------------------------------------------------------- clustermax import
+
+
+def _log_files(files: Sequence[ImportedOutput], context: ImportContext) -> Measured:
+    """The nccl-tests logs of one import, as the runs of one result (:func:`import_measurements`)."""
+    logs = [ImportedLog(f.parsed, f.host, f.text) for f in files if isinstance(f.parsed, NcclTestsOutput)]
+    return Measured(*import_measurements(logs))
+
+
+FILES = (FileKind("nccl-tests", _log_files, grouped=True),)
