@@ -60,6 +60,7 @@ from ..parsers.registry import detect, get_parser
 from ..probes.base import FileKind, ImportContext, ImportedOutput
 from ..probes.derive import with_derived
 from ..probes.registry import file_kinds
+from ..probes.specs import load_probe_specs
 
 IMPORT_PREFIX = "import:"
 
@@ -127,9 +128,15 @@ def _file_name(cmd: CommandResult) -> str:
 def _context(
     kind: str, profile: Mapping[str, JSONValue] | None, others: Sequence[ImportedOutput]
 ) -> ImportContext:
-    """What the mapping of ``kind`` may know: the profile and the other files of the kinds it reads."""
-    wanted = _entry(kind)[1].context_kinds
-    return ImportContext(profile=profile, others=[o for o in others if o.kind in wanted])
+    """What the mapping of ``kind`` may know: the profile, the other files of the kinds it reads, and
+    the remediation texts of its probe (an imported finding gets the text an audit's finding gets)."""
+    probe_id, entry = _entry(kind)
+    spec = load_probe_specs().get(probe_id)
+    return ImportContext(
+        profile=profile,
+        others=[o for o in others if o.kind in entry.context_kinds],
+        remediation=dict(spec.remediation) if spec is not None else {},
+    )
 
 
 def _probe_result(
@@ -399,5 +406,5 @@ def _results(
             context = _context(file_kind, profile, parsed_files)
             results.append(_probe_result(file_kind, [(cmd, parsed)], context))
     for file_kind, members in grouped.items():
-        results[slots[file_kind]] = _probe_result(file_kind, members, ImportContext())
+        results[slots[file_kind]] = _probe_result(file_kind, members, _context(file_kind, None, ()))
     return results

@@ -246,3 +246,12 @@ def detect_xid(text: str) -> float:
     if _KERNELISH.search(head[:5000]) and ("kernel:" in head or _DETECT_XID_RE1.search(head)):
         return 0.3
     return 0.0
+
+
+_JOURNAL_REFUSED = re.compile(r"permission|not seeing messages|no journal files", re.IGNORECASE)
+
+
+def journal_refused(stderr: str) -> bool:
+    """``journalctl -k`` said it may not show the kernel log (a user outside adm/systemd-journal gets
+    an empty log with exit 0 and only this hint on stderr)."""
+    return bool(_JOURNAL_REFUSED.search(stderr))

@@ -612,3 +612,13 @@ def detect_nvidia_smi(text: str) -> float:
     if _DETECT_NVIDIA_SMI_RE1.search(head) and " : " in head:
         return 0.8
     return 0.0
+
+
+# ----------------------------------------------------------------------------------- nvlink -s
+
+_NVLINK_LINK = re.compile(r"^\s*Link \d+:\s*(.*)$", re.MULTILINE)
+
+
+def nvlink_inactive(text: str) -> int:
+    """Links ``nvidia-smi nvlink -s`` prints as inactive (one ``Link N: <speed>|<inactive>`` line each)."""
+    return sum(1 for state in _NVLINK_LINK.findall(text) if "inactive" in state.lower())

@@ -29,13 +29,26 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
-from ..models import Finding, Measurement, ProbeStatus, ScalarValue, Severity, SubStatus, Unit
+from ..models import Finding, Measurement, ProbeStatus, Severity, SubStatus, Unit
 from ..parsers.base import ParseError
 from ..parsers.infiniband import IbPort, IbstatOutput, parse_ib_sysfs, parse_ibstat
 from ..parsers.nvidia_smi_topo import NvidiaSmiTopoOutput, parse_nvidia_smi_topo
-from .base import FileKind, ImportContext, ImportedOutput, Measured, ProbeInput, ProbeOutput, Section
+from .base import (
+    NOT_COLLECTED,
+    FileKind,
+    ImportContext,
+    ImportedOutput,
+    Measured,
+    NotCollected,
+    ProbeInput,
+    ProbeOutput,
+    Section,
+    Slot,
+    with_remediation,
+)
 
 # ------------------------------------------------------------------------------------------ measure
 
@@ -151,20 +164,77 @@ def topo_measurements(
     return [pix], []
 
 
+@dataclass(frozen=True)
+class GpuDirect:
+    """GPUDirect RDMA readiness: True (nvidia_peermem, or dma-buf with nvidia-open on Linux >= 5.12),
+    False (an NVIDIA driver without either), None (no NVIDIA driver loaded: not applicable)."""
+
+    ready: bool | None
+    via: str
+    """nvidia_peermem, dma-buf or none."""
+
+
+@dataclass(frozen=True)
+class FabricEvidence:
+    """What :func:`measure` maps: each reading, None (ran, unreadable) or NOT_COLLECTED."""
+
+    ports: Slot[IbstatOutput] = NOT_COLLECTED
+    """The IB/RoCE ports (ibstat, ibstatus, ibv_devinfo or sysfs; ``format`` labels fabric.ports)."""
+    gpudirect: GpuDirect | NotCollected = NOT_COLLECTED
+    topo: Slot[NvidiaSmiTopoOutput] = NOT_COLLECTED
+
+
+def measure(ev: FabricEvidence, host: str, remediation: Mapping[str, str] | None = None) -> Measured:
+    """Every ``fabric.*`` metric and finding the evidence can tell (readings not collected are left out)."""
+    measurements: list[Measurement] = []
+    findings: list[Finding] = []
+    ports = None if isinstance(ev.ports, NotCollected) else ev.ports
+    if not isinstance(ev.ports, NotCollected):
+        port_ms, port_findings = ibstat_measurements(
+            ports, host, {"source": ports.format or "unknown"} if ports is not None else None
+        )
+        measurements += port_ms
+        findings += port_findings
+    if isinstance(ev.gpudirect, GpuDirect):
+        gdr = ev.gpudirect.ready
+        measurements.append(
+            Measurement(
+                metric="fabric.gpudirect_rdma",
+                value=gdr,
+                unit=Unit.BOOL,
+                host=host,
+                labels={"via": ev.gpudirect.via},
+            )
+        )
+        if gdr is False and ports is not None and ports.ports:
+            findings.append(
+                Finding(
+                    code="no-gpudirect",
+                    severity=Severity.MEDIUM,
+                    host=host,
+                    message="GPUDirect RDMA is not ready: nvidia_peermem is not loaded and the driver is not "
+                    "nvidia-open on Linux >= 5.12",
+                )
+            )
+    if not isinstance(ev.topo, NotCollected):
+        measurements += topo_measurements(ev.topo, host)[0]
+    return Measured(measurements, with_remediation(findings, remediation or {}))
+
+
 # ------------------------------------------------------------------------------------ from_sections
 
 
 def _read_ibstat(text: str) -> IbstatOutput | None:
-    """The ibstat section's ports; None when the text is not an ibstat listing with a port."""
+    """The ibstat section's ports; None when the text is not a port listing with a port."""
     try:
         parsed = parse_ibstat(text)
     except ParseError:
         return None
-    return parsed if parsed.format == "ibstat" and parsed.ports else None
+    return parsed if parsed.ports else None
 
 
-def _read_topo(section: Section | None) -> NvidiaSmiTopoOutput | None:
-    if section is None or not section.ok:
+def _read_topo(section: Section) -> NvidiaSmiTopoOutput | None:
+    if not section.ok:
         return None
     try:
         return parse_nvidia_smi_topo(section.text)
@@ -172,84 +242,64 @@ def _read_topo(section: Section | None) -> NvidiaSmiTopoOutput | None:
         return None
 
 
+_KERNEL_RELEASE = re.compile(r"^(\d+)\.(\d+)")
+_MODULE = re.compile(r"^(\S+) ", re.MULTILINE)
+
+
 def _kernel_at_least(release: str, major: int, minor: int) -> bool | None:
-    m = re.match(r"^(\d+)\.(\d+)", release.strip())
+    m = _KERNEL_RELEASE.match(release.strip())
     if not m:
         return None
     return (int(m.group(1)), int(m.group(2))) >= (major, minor)
 
 
-def from_sections(inp: ProbeInput) -> ProbeOutput:
-    s = inp.sections
-    units = {m.name: m.unit for m in inp.spec.metrics}
-    measurements: list[Measurement] = []
-    findings: list[Finding] = []
-
-    def metric(name: str, value: ScalarValue, **labels: str) -> None:
-        measurements.append(
-            Measurement(metric=name, value=value, unit=units[name], host=inp.host, labels=labels)
-        )
-
-    def find(code: str, severity: Severity, message: str) -> None:
-        findings.append(
-            Finding(
-                code=code,
-                severity=severity,
-                host=inp.host,
-                message=message,
-                remediation=inp.spec.remediation.get(code),
-            )
-        )
-
-    devices: Section | None = s.get("ib-devices")
-    has_devices = bool(devices and devices.ok and devices.text.strip())
+def _ports(s: dict[str, Section]) -> Slot[IbstatOutput]:
+    devices = s.get("ib-devices")
     ibstat = s.get("ibstat")
-    ports: IbstatOutput | None
-    source = "ibstat"
+    if devices is None and ibstat is None and "ib-sysfs" not in s:
+        return NOT_COLLECTED
     if ibstat is not None and ibstat.ok and ibstat.text.strip():
-        ports = _read_ibstat(ibstat.text)
-    elif "ib-sysfs" in s and s["ib-sysfs"].ok:
-        ports, source = parse_ib_sysfs(s["ib-sysfs"].text), "sysfs"
-    elif devices is not None and devices.ok and not has_devices:
-        ports, source = IbstatOutput(ports=[], format="sysfs"), "sysfs"  # no RDMA device at all
-    else:
-        ports = None
-    port_ms, port_findings = ibstat_measurements(
-        ports, inp.host, {"source": source} if ports is not None else None
-    )
-    measurements.extend(port_ms)
-    for f in port_findings:
-        find(f.code, f.severity, f.message)
+        return _read_ibstat(ibstat.text)
+    if "ib-sysfs" in s and s["ib-sysfs"].ok:
+        return parse_ib_sysfs(s["ib-sysfs"].text)
+    if devices is not None and devices.ok and not devices.text.strip():
+        return IbstatOutput(ports=[], format="sysfs")  # no RDMA device at all
+    return None
 
-    # GPUDirect RDMA readiness
+
+def _gpudirect(s: dict[str, Section]) -> GpuDirect | NotCollected:
     modules = s.get("modules")
     version = s.get("nvidia-version")
+    if modules is None and version is None and "kernel" not in s:
+        return NOT_COLLECTED
     kernel = s["kernel"].text.strip() if "kernel" in s else ""
-    loaded = set(re.findall(r"^(\S+) ", modules.text, re.MULTILINE)) if modules and modules.ok else set()
+    loaded = set(_MODULE.findall(modules.text)) if modules and modules.ok else set()
     peermem = bool(loaded & {"nvidia_peermem", "nv_peer_mem"})
     open_module = bool(version and version.ok and "Open Kernel Module" in version.text)
     dmabuf = open_module and bool(_kernel_at_least(kernel, 5, 12))
-    gdr: bool | None
+    ready: bool | None
     if peermem or dmabuf:
-        gdr = True
+        ready = True
     elif "nvidia" in loaded or (version and version.ok):
-        gdr = False
+        ready = False
     else:
-        gdr = None  # no NVIDIA driver loaded: not applicable
-    how = "nvidia_peermem" if peermem else "dma-buf" if dmabuf else "none"
-    metric("fabric.gpudirect_rdma", gdr, via=how)
-    if gdr is False and ports is not None and ports.ports:
-        find(
-            "no-gpudirect",
-            Severity.MEDIUM,
-            "GPUDirect RDMA is not ready: nvidia_peermem is not loaded and the driver is not nvidia-open on "
-            "Linux >= 5.12",
-        )
+        ready = None  # no NVIDIA driver loaded: not applicable
+    return GpuDirect(ready, "nvidia_peermem" if peermem else "dma-buf" if dmabuf else "none")
 
+
+def evidence(s: dict[str, Section]) -> FabricEvidence:
+    """The sections of one run of ``probes/fabric/run.sh``, read."""
     topo = s.get("nvidia-smi-topo")
-    measurements.extend(topo_measurements(_read_topo(topo), inp.host)[0])
+    return FabricEvidence(
+        ports=_ports(s), gpudirect=_gpudirect(s), topo=NOT_COLLECTED if topo is None else _read_topo(topo)
+    )
 
-    if ports is None and topo is None:
+
+def from_sections(inp: ProbeInput) -> ProbeOutput:
+    ev = evidence(inp.sections)
+    measurements, findings = measure(ev, inp.host, inp.spec.remediation)
+    ports = None if isinstance(ev.ports, NotCollected) else ev.ports
+    if ports is None and "nvidia-smi-topo" not in inp.sections:
         return ProbeOutput(
             status=ProbeStatus.ERROR,
             substatus=SubStatus.COMMAND_FAILED,
@@ -276,15 +326,19 @@ def from_sections(inp: ProbeInput) -> ProbeOutput:
 # -------------------------------------------------------------------------------- clustermax import
 
 
-def _ibstat_files(files: Sequence[ImportedOutput], context: ImportContext) -> Measured:
-    parsed = files[0].parsed
-    return Measured(*ibstat_measurements(parsed if isinstance(parsed, IbstatOutput) else None, files[0].host))
+def _file_evidence(file: ImportedOutput) -> FabricEvidence:
+    if isinstance(file.parsed, IbstatOutput):
+        return FabricEvidence(ports=file.parsed)
+    if isinstance(file.parsed, NvidiaSmiTopoOutput):
+        return FabricEvidence(topo=file.parsed)
+    return FabricEvidence()
 
 
-def _topo_files(files: Sequence[ImportedOutput], context: ImportContext) -> Measured:
-    parsed = files[0].parsed
-    out = parsed if isinstance(parsed, NvidiaSmiTopoOutput) else None
-    return Measured(*topo_measurements(out, files[0].host))
+def _files(files: Sequence[ImportedOutput], context: ImportContext) -> Measured:
+    return measure(_file_evidence(files[0]), files[0].host, context.remediation)
 
 
-FILES = (FileKind("nvidia-smi-topo", _topo_files), FileKind("ibstat", _ibstat_files))
+FILES = (
+    FileKind("nvidia-smi-topo", _files, section="nvidia-smi-topo"),
+    FileKind("ibstat", _files, section="ibstat"),
+)

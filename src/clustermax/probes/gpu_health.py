@@ -48,6 +48,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import TypeVar
 
 from ..models import (
     Finding,
@@ -62,11 +63,25 @@ from ..models import (
 )
 from ..parsers.base import ParseError
 from ..parsers.dcgmi import DcgmiDiagOutput, parse_dcgmi_diag
-from ..parsers.kernel_log import XidEvent, XidOutput, parse_xid
-from ..parsers.nvidia_smi import NvidiaSmiGpu, NvidiaSmiOutput, parse_nvidia_smi
-from ..parsers.slurm import ScontrolNodeOutput, SlurmNode
+from ..parsers.kernel_log import XidEvent, XidOutput, journal_refused, parse_xid
+from ..parsers.nvidia_smi import NvidiaSmiGpu, NvidiaSmiOutput, nvlink_inactive, parse_nvidia_smi
+from ..parsers.slurm import ScontrolNodeOutput, SlurmNode, parse_scontrol_node
 from ..parsers.xid_catalog import CRITICAL_CLASSES
-from .base import FileKind, ImportContext, ImportedOutput, Measured, ProbeInput, ProbeOutput, Section
+from .base import (
+    NOT_COLLECTED,
+    FileKind,
+    ImportContext,
+    ImportedOutput,
+    Measured,
+    NotCollected,
+    ProbeInput,
+    ProbeOutput,
+    Section,
+    Slot,
+    with_remediation,
+)
+
+T = TypeVar("T")
 
 # ------------------------------------------------------------------------------------------ measure
 
@@ -334,8 +349,9 @@ def xid_measurements(
 ) -> Result:
     """gpu.xid_events, gpu.xid_critical, gpu.fallen_off_bus and one gpu.xid_event per event.
 
-    ``parsed`` None: the kernel log could not be read (all null). With ``clock`` and ``window_days``
-    only events younger than the window count (an event of unknown age counts).
+    ``parsed`` None: the kernel log could not be read (all null). With ``window_days`` and a ``clock``
+    that knows the host's time (``now`` or ``uptime``) only events younger than the window count (an
+    event of unknown age counts); otherwise every event of the log counts, as in an import.
     """
     out = _Out(host, labels)
     if parsed is None:
@@ -343,7 +359,10 @@ def xid_measurements(
             out.m(name, None)
         return out.result()
     aged = [(e, event_age_s(e, clock) if clock is not None else None) for e in parsed.events]
-    windowed = clock is not None and window_days is not None
+    # the window needs the host's clock (a probe run prints it); without one every event counts
+    windowed = (
+        clock is not None and window_days is not None and (clock.now is not None or clock.uptime is not None)
+    )
     if windowed:
         limit = float(window_days or 0) * 86400.0
         aged = [(e, age) for e, age in aged if age is None or age <= limit]
@@ -379,22 +398,91 @@ def _age(age: float | None) -> str:
     return "" if age is None else f"{age:.0f}"
 
 
+# ------------------------------------------------------------------------------------------ evidence
+
+
+@dataclass(frozen=True)
+class GpuEvidence:
+    """What :func:`measure` maps: each tool's typed reading, None (ran, unreadable) or NOT_COLLECTED,
+    and what the caller knows about the node (its expected GPU count, the host's clock)."""
+
+    smi: Slot[NvidiaSmiOutput] = NOT_COLLECTED
+    """``nvidia-smi -q`` (an import: any nvidia-smi format)."""
+    smi_failed: bool = False
+    """nvidia-smi exited non-zero (a probe run only)."""
+    smi_error: str = ""
+    """nvidia-smi's error text (its stderr, or its output when it read no GPU)."""
+    expected: int | None = None
+    expected_source: str | None = None
+    """Where ``expected`` came from, as a label (an import: profile or gres); None: not labelled."""
+    nvlink_inactive: Slot[int] = NOT_COLLECTED
+    xid: Slot[XidOutput] = NOT_COLLECTED
+    clock: HostClock | None = None
+    window_days: int | None = None
+    dcgmi: Slot[DcgmiDiagOutput] = NOT_COLLECTED
+    dcgm_level: str = "unknown"
+
+
+def _readable(slot: Slot[T]) -> T | None:
+    return None if isinstance(slot, NotCollected) else slot
+
+
+def measure(ev: GpuEvidence, host: str | None, remediation: Mapping[str, str] | None = None) -> Measured:
+    """Every ``gpu.*`` metric and finding the evidence can tell (tools not collected are left out)."""
+    measurements: list[Measurement] = []
+    findings: list[Finding] = []
+
+    def add(result: tuple[list[Measurement], list[Finding]]) -> None:
+        measurements.extend(result[0])
+        findings.extend(result[1])
+
+    def find(code: str, severity: Severity, message: str) -> None:
+        findings.append(Finding(code=code, severity=severity, host=host, message=message))
+
+    smi = _readable(ev.smi)
+    if not isinstance(ev.smi, NotCollected):
+        gpus = smi.gpus if smi is not None else []
+        if ev.smi_failed and not gpus:
+            first = ev.smi_error.splitlines()[0] if ev.smi_error else "non-zero exit status"
+            find("nvidia-smi-failed", Severity.CRITICAL, f"nvidia-smi -q failed: {first}")
+        add(
+            nvidia_smi_measurements(
+                smi, host, expected=ev.expected, tool_failed=ev.smi_failed, expected_source=ev.expected_source
+            )
+        )
+    if not isinstance(ev.nvlink_inactive, NotCollected):
+        inactive = ev.nvlink_inactive
+        measurements.append(
+            Measurement(metric="gpu.nvlink_inactive", value=inactive, unit=Unit.COUNT, host=host)
+        )
+        if inactive:
+            find("nvlink-inactive", Severity.HIGH, f"{inactive} NVLink link(s) inactive")
+    if not isinstance(ev.xid, NotCollected):
+        if ev.xid is None:
+            find(
+                "kernel-log-unreadable",
+                Severity.INFO,
+                "the kernel log could not be read (journalctl/dmesg missing or not permitted):"
+                " Xid events not checked",
+            )
+        add(xid_measurements(ev.xid, host, clock=ev.clock, window_days=ev.window_days))
+    lost = ev.smi_error.lower()
+    if "fallen off the bus" in lost or "gpu is lost" in lost:
+        find("fallen-off-bus", Severity.CRITICAL, f"nvidia-smi: {ev.smi_error.splitlines()[0]}")
+    if not isinstance(ev.dcgmi, NotCollected):
+        add(dcgmi_measurements(ev.dcgmi, host, {"level": ev.dcgm_level}))
+    return Measured(measurements, with_remediation(findings, remediation or {}))
+
+
 # ------------------------------------------------------------------------------------ from_sections
 
 
 ADVISORY = frozenset({"persistence-off", "throttled", "ecc-aggregate", "xid-events", "kernel-log-unreadable"})
 """Finding codes that are reported but do not make the node unhealthy."""
 
-_GRES = re.compile(r"\bGres=(?:\S*?,)?gpu(?::[A-Za-z0-9_.-]+)?:(\d+)")
-_LINK = re.compile(r"^\s*Link \d+:\s*(.*)$", re.MULTILINE)
-_JOURNAL_DENIED = re.compile(r"permission|not seeing messages|no journal files", re.IGNORECASE)
-
-
-def _expected_from_gres(section: Section | None) -> int | None:
-    if section is None or not section.ok:
-        return None
-    m = _GRES.search(section.text)
-    return int(m.group(1)) if m else None
+RUN_METRICS = frozenset({"gpu.healthy"})
+"""Metrics only a probe run reports: the node's verdict over everything the run read, not a mapping of
+one tool's output (an import of one file has no such verdict)."""
 
 
 def _param_int(params: dict[str, JSONValue], name: str) -> int | None:
@@ -412,8 +500,11 @@ def _section_float(sections: dict[str, Section], name: str) -> float | None:
     sec = sections.get(name)
     if sec is None or not sec.text.strip():
         return None
-    m = re.match(r"^\s*(-?\d+(?:\.\d+)?)", sec.text)
+    m = _LEADING_NUMBER.match(sec.text)
     return float(m.group(1)) if m else None
+
+
+_LEADING_NUMBER = re.compile(r"^\s*(-?\d+(?:\.\d+)?)")
 
 
 def _read_smi(text: str) -> NvidiaSmiOutput | None:
@@ -425,15 +516,30 @@ def _read_smi(text: str) -> NvidiaSmiOutput | None:
         return None
 
 
-def _kernel_log(sections: dict[str, Section]) -> Section | None:
-    """The kernel-log section to read: journalctl -k unless it was refused, else dmesg."""
+def _expected_from_gres(section: Section | None) -> int | None:
+    """The GPU count of the node's ``scontrol show node`` GRES (the probe prints it on Slurm)."""
+    if section is None or not section.ok or not section.text.strip():
+        return None
+    try:
+        nodes = parse_scontrol_node(section.text).nodes
+    except ParseError:
+        return None
+    expected = expected_gpus("", None, nodes) if len(nodes) == 1 else None
+    return expected.count if expected is not None else None
+
+
+def _kernel_log(sections: dict[str, Section]) -> Slot[Section]:
+    """The kernel-log section to read: journalctl -k unless it was refused, else dmesg; None when
+    neither could be read; NOT_COLLECTED when the script printed neither."""
+    if "journalctl-k" not in sections and "dmesg" not in sections:
+        return NOT_COLLECTED
     klog = None
     for name in ("journalctl-k", "dmesg"):
         sec = sections.get(name)
         err = sections.get(f"{name}!stderr")
         if sec is None or not sec.ok:
             continue
-        if err and _JOURNAL_DENIED.search(err.text):
+        if err and journal_refused(err.text):
             continue
         klog = sec
     return klog
@@ -448,8 +554,8 @@ def _read_xid(section: Section) -> XidOutput | None:
         return None
 
 
-def _read_dcgm(section: Section | None) -> DcgmiDiagOutput | None:
-    if section is None or section.missing or not section.text.strip():
+def _read_dcgm(section: Section) -> DcgmiDiagOutput | None:
+    if section.missing or not section.text.strip():
         return None
     try:
         return parse_dcgmi_diag(section.text)
@@ -457,76 +563,59 @@ def _read_dcgm(section: Section | None) -> DcgmiDiagOutput | None:
         return None
 
 
-def from_sections(inp: ProbeInput) -> ProbeOutput:
+def evidence(inp: ProbeInput) -> GpuEvidence:
+    """The sections of one run of ``probes/gpu_health/run.sh`` (nvidia-smi -q present), read."""
     sections = inp.sections
+    smi = sections["nvidia-smi-q"]
+    parsed = _read_smi(smi.text)
+    gpus = parsed.gpus if parsed is not None else []
+    stderr = sections.get("nvidia-smi-q!stderr")
+    smi_error = (stderr.text.strip() if stderr else "") or (smi.text.strip() if not gpus else "")
+    smi_failed = smi.rc not in (0, None)
+    if smi_failed and not smi_error:
+        smi_error = f"exit status {smi.rc}"
+    nvl = sections.get("nvidia-smi-nvlink")
+    nvlink: Slot[int] = NOT_COLLECTED if nvl is None else (nvlink_inactive(nvl.text) if nvl.ok else None)
+    klog = _kernel_log(sections)
+    xid: Slot[XidOutput] = klog if not isinstance(klog, Section) else _read_xid(klog)
+    clock = HostClock(
+        now=_section_float(sections, "now"),
+        uptime=_section_float(sections, "uptime"),
+        tz=utc_offset(sections["tz"].text if "tz" in sections else None),
+    )
+    dcgm = sections.get("dcgmi-diag")
+    level = sections["dcgmi-level"].text.strip() if "dcgmi-level" in sections else ""
+    param_level = _param_int(inp.params, "dcgm_level")
+    return GpuEvidence(
+        smi=parsed,
+        smi_failed=smi_failed,
+        smi_error=smi_error,
+        expected=_param_int(inp.params, "expected_gpus")
+        or _expected_from_gres(sections.get("scontrol-node")),
+        nvlink_inactive=nvlink,
+        xid=xid,
+        clock=clock,
+        window_days=_param_int(inp.params, "xid_window_days") or 30,
+        dcgmi=NOT_COLLECTED if dcgm is None else _read_dcgm(dcgm),
+        dcgm_level=level or (str(param_level) if param_level is not None else "unknown"),
+    )
+
+
+def from_sections(inp: ProbeInput) -> ProbeOutput:
     host = inp.host
-    smi = sections.get("nvidia-smi-q")
+    smi = inp.sections.get("nvidia-smi-q")
     if smi is None or smi.missing:
         return ProbeOutput(
             status=ProbeStatus.SKIPPED,
             substatus=SubStatus.NOT_INSTALLED,
             message="nvidia-smi is not installed on this host (no NVIDIA driver)",
         )
-    parsed = _read_smi(smi.text)
+    ev = evidence(inp)
+    measurements, findings = measure(ev, host, inp.spec.remediation)
+    parsed = _readable(ev.smi)
     gpus = parsed.gpus if parsed is not None else []
-    stderr = sections.get("nvidia-smi-q!stderr")
-    smi_error = (stderr.text.strip() if stderr else "") or (smi.text.strip() if not gpus else "")
-    smi_failed = smi.rc not in (0, None)
-    measurements: list[Measurement] = []
-    findings: list[Finding] = []
-    problems: list[str] = []
 
-    def add(result: tuple[list[Measurement], list[Finding]]) -> None:
-        measurements.extend(result[0])
-        findings.extend(result[1])
-
-    def find(code: str, severity: Severity, message: str) -> None:
-        findings.append(Finding(code=code, severity=severity, host=host, message=message))
-
-    if smi_failed and not gpus:
-        first = smi_error.splitlines()[0] if smi_error else f"exit status {smi.rc}"
-        find("nvidia-smi-failed", Severity.CRITICAL, f"nvidia-smi -q failed: {first}")
-    expected = _param_int(inp.params, "expected_gpus") or _expected_from_gres(sections.get("scontrol-node"))
-    add(nvidia_smi_measurements(parsed, host, expected=expected, tool_failed=smi_failed))
-
-    # --- NVLink (nvidia-smi nvlink -s: one "Link N: <speed>|<inactive>" line per link) ---------------
-    nvl = sections.get("nvidia-smi-nvlink")
-    inactive: int | None = None
-    if nvl is not None and nvl.ok:
-        inactive = sum(1 for v in _LINK.findall(nvl.text) if "inactive" in v.lower())
-    measurements.append(Measurement(metric="gpu.nvlink_inactive", value=inactive, unit=Unit.COUNT, host=host))
-    if inactive:
-        find("nvlink-inactive", Severity.HIGH, f"{inactive} NVLink link(s) inactive")
-
-    # --- kernel log: Xid events in the window, aged against the host's clock -------------------------
-    window_days = _param_int(inp.params, "xid_window_days") or 30
-    clock = HostClock(
-        now=_section_float(sections, "now"),
-        uptime=_section_float(sections, "uptime"),
-        tz=utc_offset(sections["tz"].text if "tz" in sections else None),
-    )
-    klog = _kernel_log(sections)
-    xids = _read_xid(klog) if klog is not None else None
-    if xids is None:
-        find(
-            "kernel-log-unreadable",
-            Severity.INFO,
-            "the kernel log could not be read (journalctl/dmesg missing or not permitted):"
-            " Xid events not checked",
-        )
-    add(xid_measurements(xids, host, clock=clock, window_days=window_days))
-    lost = smi_error.lower()
-    if "fallen off the bus" in lost or "gpu is lost" in lost:
-        find("fallen-off-bus", Severity.CRITICAL, f"nvidia-smi: {smi_error.splitlines()[0]}")
-
-    # --- DCGM ----------------------------------------------------------------------------------------
-    level = (sections["dcgmi-level"].text.strip() if "dcgmi-level" in sections else "") or str(
-        _param_int(inp.params, "dcgm_level") or 1
-    )
-    add(dcgmi_measurements(_read_dcgm(sections.get("dcgmi-diag")), host, {"level": level}))
-
-    # --- remediation texts, verdict ------------------------------------------------------------------
-    findings = [f.model_copy(update={"remediation": inp.spec.remediation.get(f.code)}) for f in findings]
+    # --- the node's verdict --------------------------------------------------------------------------
     problems = [f.message for f in findings if f.code not in ADVISORY]
     values = {m.metric: m.value for m in measurements if not m.labels}
     count = values.get("gpu.count")
@@ -643,41 +732,32 @@ def expected_gpus(
     return None
 
 
-def _smi_files(files: Sequence[ImportedOutput], context: ImportContext) -> Measured:
-    """One nvidia-smi output; its expected GPU count from ``--profile gpus_per_node`` or an imported
-    ``scontrol show node`` (:func:`expected_gpus`)."""
-    first = files[0]
-    nodes = [
-        n
-        for other in context.others
-        if isinstance(other.parsed, ScontrolNodeOutput)
-        for n in other.parsed.nodes
-    ]
-    expected = expected_gpus(first.host, context.profile, nodes)
-    return Measured(
-        *nvidia_smi_measurements(
-            first.parsed if isinstance(first.parsed, NvidiaSmiOutput) else None,
-            first.host,
+def _file_evidence(file: ImportedOutput, context: ImportContext) -> GpuEvidence:
+    """One imported file as the evidence the probe has when that is all it could read."""
+    parsed = file.parsed
+    if isinstance(parsed, NvidiaSmiOutput):
+        nodes = [
+            n for o in context.others if isinstance(o.parsed, ScontrolNodeOutput) for n in o.parsed.nodes
+        ]
+        expected = expected_gpus(file.host, context.profile, nodes)
+        return GpuEvidence(
+            smi=parsed,
             expected=expected.count if expected else None,
             expected_source=expected.source if expected else None,
         )
-    )
+    if isinstance(parsed, XidOutput):
+        return GpuEvidence(xid=parsed)  # no host clock: every event of the file counts
+    if isinstance(parsed, DcgmiDiagOutput):
+        return GpuEvidence(dcgmi=parsed)
+    return GpuEvidence()
 
 
-def _dcgmi_files(files: Sequence[ImportedOutput], context: ImportContext) -> Measured:
-    parsed = files[0].parsed
-    return Measured(
-        *dcgmi_measurements(parsed if isinstance(parsed, DcgmiDiagOutput) else None, files[0].host)
-    )
-
-
-def _xid_files(files: Sequence[ImportedOutput], context: ImportContext) -> Measured:
-    parsed = files[0].parsed
-    return Measured(*xid_measurements(parsed if isinstance(parsed, XidOutput) else None, files[0].host))
+def _files(files: Sequence[ImportedOutput], context: ImportContext) -> Measured:
+    return measure(_file_evidence(files[0], context), files[0].host, context.remediation)
 
 
 FILES = (
-    FileKind("nvidia-smi", _smi_files, context_kinds=frozenset({"scontrol-node"})),
-    FileKind("dcgmi-diag", _dcgmi_files),
-    FileKind("xid", _xid_files),
+    FileKind("nvidia-smi", _files, context_kinds=frozenset({"scontrol-node"}), section="nvidia-smi-q"),
+    FileKind("dcgmi-diag", _files, section="dcgmi-diag"),
+    FileKind("xid", _files, section="dmesg"),
 )

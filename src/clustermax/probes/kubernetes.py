@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..models import Finding, JSONValue, Measurement, ProbeStatus, Severity, SubStatus, Unit
+from ..models import Finding, Measurement, ProbeStatus, Severity, SubStatus, Unit
 from ..parsers.base import ParseError
 from ..parsers.kubectl import (
     KubectlNodesOutput,
@@ -33,29 +33,23 @@ from ..parsers.kubectl import (
     parse_kubectl_nodes,
     parse_kubectl_version,
 )
-from .base import FileKind, ImportContext, ImportedOutput, Measured, ProbeInput, ProbeOutput, Section
+from .base import (
+    NOT_COLLECTED,
+    FileKind,
+    ImportContext,
+    ImportedOutput,
+    Measured,
+    NotCollected,
+    ProbeInput,
+    ProbeOutput,
+    Section,
+    Slot,
+    with_remediation,
+)
 
 # ------------------------------------------------------------------------------------------ measure
 
 Result = tuple[list[Measurement], list[Finding]]
-
-
-def kubectl_version_measurements(parsed: KubectlVersionOutput, host: str) -> Result:
-    """k8s.client_version and k8s.server_version (each only when printed)."""
-    out: list[Measurement] = []
-    if parsed.client_version:
-        out.append(
-            Measurement(
-                metric="k8s.client_version", value=parsed.client_version, unit=Unit.VERSION, host=host
-            )
-        )
-    if parsed.server_version:
-        out.append(
-            Measurement(
-                metric="k8s.server_version", value=parsed.server_version, unit=Unit.VERSION, host=host
-            )
-        )
-    return out, []
 
 
 def kubectl_nodes_measurements(parsed: KubectlNodesOutput, host: str) -> Result:
@@ -166,7 +160,7 @@ class Component:
     evidence: list[str] = field(default_factory=list)
 
 
-def components() -> list[Component]:
+def components_list() -> list[Component]:
     return [
         Component(
             "k8s.gpu_operator",
@@ -305,24 +299,6 @@ def rwx_provisioner(provisioner: str) -> str | None:
     return None
 
 
-def _storage(sc_json: Any) -> tuple[bool | None, list[str], list[str]]:
-    """(a default class exists, default class names, RWX-capable class names); None when not listed."""
-    if not isinstance(sc_json, dict) or not isinstance(sc_json.get("items"), list):
-        return None, [], []
-    defaults, rwx = [], []
-    for item in sc_json["items"]:
-        if not isinstance(item, dict):
-            continue
-        meta = item.get("metadata", {})
-        name = str(meta.get("name", ""))
-        ann = meta.get("annotations") or {}
-        if any(str(ann.get(k, "")).lower() == "true" for k in DEFAULT_CLASS_ANNOTATIONS):
-            defaults.append(name)
-        if rwx_provisioner(str(item.get("provisioner", ""))):
-            rwx.append(name)
-    return bool(defaults), defaults, rwx
-
-
 def _detect(
     comps: Iterable[Component],
     workloads: list[list[str]],
@@ -351,14 +327,211 @@ def _detect(
                 break
 
 
+@dataclass(frozen=True)
+class Storage:
+    """The StorageClasses: is one the default, which are, and which offer ReadWriteMany."""
+
+    has_default: bool
+    defaults: list[str]
+    rwx: list[str]
+
+
+@dataclass(frozen=True)
+class K8sEvidence:
+    """What :func:`measure` maps: each listing's typed reading, None (ran, unreadable) or NOT_COLLECTED."""
+
+    version: Slot[KubectlVersionOutput] = NOT_COLLECTED
+    nodes: Slot[KubectlNodesOutput] = NOT_COLLECTED
+    nodes_error: str = ""
+    """Why the nodes could not be listed (kubectl's error text)."""
+    components: list[Component] | NotCollected = NOT_COLLECTED
+    """GPU software with the evidence seen for it (None: the listings that could show it failed)."""
+    listings_ok: bool = False
+    """The workload and API-resource listings both succeeded (a component with no evidence is absent)."""
+    storage: Slot[Storage] = NOT_COLLECTED
+    can_create_pods: Slot[bool] = NOT_COLLECTED
+    can_list_nodes: Slot[bool] = NOT_COLLECTED
+
+
+_COMPONENT_CODES = {
+    "k8s.gpu_operator": "no-gpu-operator",
+    "k8s.network_operator": "no-network-operator",
+    "k8s.mpi_operator": "no-mpi-operator",
+}
+
+
+def measure(ev: K8sEvidence, host: str, remediation: Mapping[str, str] | None = None) -> Measured:
+    """Every ``k8s.*`` metric and finding the evidence can tell (listings not collected are left out).
+
+    Measurements carry the host kubectl ran on; findings are about the cluster (no host)."""
+    rem = remediation or {}
+    out: list[Measurement] = []
+    findings: list[Finding] = []
+    if not isinstance(ev.version, NotCollected):
+        client = ev.version.client_version if ev.version is not None else None
+        server = ev.version.server_version if ev.version is not None else None
+        out.append(_m("k8s.client_version", client, Unit.VERSION, host=host))
+        out.append(_m("k8s.server_version", server, Unit.VERSION, host=host))
+    if not isinstance(ev.nodes, NotCollected):
+        if ev.nodes is not None:
+            nodes = ev.nodes.nodes
+            node_ms, _ = kubectl_nodes_measurements(ev.nodes, host)
+            out += node_ms
+            have = {m.metric for m in node_ms}
+            for metric in NODE_COUNT_METRICS:
+                if metric not in have:  # the mapper leaves out what the output cannot tell: say so
+                    out.append(_m(metric, None, Unit.COUNT, host=host))
+            not_ready = [n.name for n in nodes if n.ready is False]
+            if not_ready:
+                findings.append(
+                    Finding(
+                        code="k8s.node-not-ready",
+                        severity=Severity.MEDIUM,
+                        message=f"{len(not_ready)} node(s) not Ready: {', '.join(map(str, not_ready[:10]))}",
+                    )
+                )
+            if not any(_has_gpus(n) for n in nodes):
+                findings.append(
+                    Finding(
+                        code="k8s.no-gpu-nodes",
+                        severity=Severity.HIGH,
+                        message="No node advertises GPU capacity (nvidia.com/gpu, amd.com/gpu)",
+                        remediation=rem.get("no-gpu-operator"),
+                    )
+                )
+        else:
+            for metric in NODE_COUNT_METRICS:
+                out.append(_m(metric, None, Unit.COUNT, host=host))
+            findings.append(
+                Finding(
+                    code="k8s.nodes-unreadable",
+                    severity=Severity.INFO,
+                    message="Nodes could not be listed: " + (ev.nodes_error or "no output")[:200],
+                )
+            )
+    if not isinstance(ev.components, NotCollected):
+        for comp in ev.components:
+            value: bool | None = True if comp.evidence else (False if ev.listings_ok else None)
+            out.append(_m(comp.metric, value, Unit.BOOL, host=host))
+            code = _COMPONENT_CODES.get(comp.metric)
+            if value is False and code:
+                findings.append(
+                    Finding(
+                        code=f"k8s.{code}",
+                        severity=Severity.MEDIUM,
+                        message=f"{comp.metric.removeprefix('k8s.').replace('_', ' ')} not found anywhere",
+                    )
+                )
+    if not isinstance(ev.storage, NotCollected):
+        has_default = ev.storage.has_default if ev.storage is not None else None
+        rwx = ev.storage.rwx if ev.storage is not None else []
+        out.append(_m("k8s.default_storage_class", has_default, Unit.BOOL, host=host))
+        out.append(
+            _m("k8s.rwx_storage_class", None if has_default is None else bool(rwx), Unit.BOOL, host=host)
+        )
+        out.append(
+            _m(
+                "k8s.rwx_storage_classes",
+                None if has_default is None else ",".join(rwx),
+                Unit.TEXT,
+                host=host,
+            )
+        )
+        if has_default is False:
+            findings.append(
+                Finding(
+                    code="k8s.no-default-storage-class",
+                    severity=Severity.MEDIUM,
+                    message="No StorageClass is marked default",
+                )
+            )
+        if has_default is not None and not rwx:
+            findings.append(
+                Finding(
+                    code="k8s.no-rwx",
+                    severity=Severity.MEDIUM,
+                    message="No StorageClass with a provisioner known to offer ReadWriteMany",
+                )
+            )
+    if not isinstance(ev.can_create_pods, NotCollected):
+        out.append(_m("k8s.rbac_can_create_pods", ev.can_create_pods, Unit.BOOL, host=host))
+    if not isinstance(ev.can_list_nodes, NotCollected):
+        out.append(_m("k8s.rbac_can_list_nodes", ev.can_list_nodes, Unit.BOOL, host=host))
+    return Measured(out, with_remediation(findings, rem))
+
+
+def _storage(sc_json: Any) -> Storage | None:
+    """The StorageClasses of ``kubectl get storageclasses -o json``; None when not listed."""
+    if not isinstance(sc_json, dict) or not isinstance(sc_json.get("items"), list):
+        return None
+    defaults, rwx = [], []
+    for item in sc_json["items"]:
+        if not isinstance(item, dict):
+            continue
+        meta = item.get("metadata", {})
+        name = str(meta.get("name", ""))
+        ann = meta.get("annotations") or {}
+        if any(str(ann.get(k, "")).lower() == "true" for k in DEFAULT_CLASS_ANNOTATIONS):
+            defaults.append(name)
+        if rwx_provisioner(str(item.get("provisioner", ""))):
+            rwx.append(name)
+    return Storage(bool(defaults), defaults, rwx)
+
+
+def _read_nodes(sec: Section) -> KubectlNodesOutput | None:
+    if not sec.ok or not sec.text.strip():
+        return None
+    try:
+        return parse_kubectl_nodes(sec.text)
+    except ParseError:
+        return None
+
+
+def _read_version(sec: Section) -> KubectlVersionOutput | None:
+    try:
+        return parse_kubectl_version(sec.text)
+    except ParseError:
+        return None
+
+
+def evidence(inp: ProbeInput) -> K8sEvidence:
+    """The listings of one run of ``probes/kubernetes/run.sh`` (kubectl answered), read."""
+    s = inp.sections
+    ver = s["kubectl-version"]
+    nodes_sec = s.get("nodes")
+    nodes: Slot[KubectlNodesOutput] = NOT_COLLECTED if nodes_sec is None else _read_nodes(nodes_sec)
+    listings = ("api-resources", "workloads", "pods")
+    components: list[Component] | NotCollected = NOT_COLLECTED
+    res_sec, wl_sec, pod_sec = (s.get(name) for name in listings)
+    if any(name in s for name in listings):
+        resources = (
+            {line.strip() for line in res_sec.text.splitlines() if line.strip()}
+            if res_sec and res_sec.ok
+            else set()
+        )
+        components = components_list()
+        parsed = nodes if isinstance(nodes, KubectlNodesOutput) else None
+        node_labels = [n.labels for n in parsed.nodes] if parsed is not None else []
+        _detect(components, _lines(wl_sec), _lines(pod_sec), resources, node_labels)
+        if parsed is not None and any((n.gpu_allocatable or 0) > 0 for n in parsed.nodes):
+            for comp in components:
+                if comp.metric == "k8s.device_plugin":
+                    comp.evidence.append("nodes advertise allocatable GPUs")
+    sc = s.get("storageclasses")
+    can_create, can_list = s.get("can-create-pods"), s.get("can-list-nodes")
+    return K8sEvidence(
+        version=_read_version(ver),
+        nodes=nodes,
+        nodes_error=_stderr(inp, "nodes"),
+        components=components,
+        listings_ok=bool(wl_sec and wl_sec.ok) and bool(res_sec and res_sec.ok),
+        storage=NOT_COLLECTED if sc is None else _storage(_json(sc)),
+        can_create_pods=NOT_COLLECTED if can_create is None else _can_i(can_create),
+        can_list_nodes=NOT_COLLECTED if can_list is None else _can_i(can_list),
+    )
+
+
 def from_sections(inp: ProbeInput) -> ProbeOutput:
-    """Measurements carry the host kubectl ran on (as the shared kubectl mappers do)."""
-    out = _parse(inp)
-    out.measurements = [m if m.host else m.model_copy(update={"host": inp.host}) for m in out.measurements]
-    return out
-
-
-def _parse(inp: ProbeInput) -> ProbeOutput:
     out = ProbeOutput()
     ver = inp.sections.get("kubectl-version")
     if ver is None:
@@ -372,156 +545,33 @@ def _parse(inp: ProbeInput) -> ProbeOutput:
             "Install kubectl on the login node, or run clustermax where kubectl and the kubeconfig are."
         )
         return out
-    try:
-        version = parse_kubectl_version(ver.text)
-        client, server = version.client_version, version.server_version
-    except ParseError:
-        client = server = None
-    out.measurements.append(_m("k8s.client_version", client, Unit.VERSION))
-    out.measurements.append(_m("k8s.server_version", server, Unit.VERSION))
+    version = _read_version(ver)
+    server = version.server_version if version is not None else None
     if not ver.ok or server is None:
-        err = _stderr(inp, "kubectl-version") or ver.text
-        out.status, out.substatus, out.message = classify_failure(err)
+        out.measurements, out.findings = measure(K8sEvidence(version=version), inp.host, inp.spec.remediation)
+        out.status, out.substatus, out.message = classify_failure(_stderr(inp, "kubectl-version") or ver.text)
         return out
+    ev = evidence(inp)
+    out.measurements, out.findings = measure(ev, inp.host, inp.spec.remediation)
 
-    # nodes and GPUs
-    nodes_sec = inp.sections.get("nodes")
-    nodes_json = _json(nodes_sec)
-    node_labels: list[dict[str, str]] = []
-    facts_nodes: list[dict[str, JSONValue]] = []
-    if nodes_json is not None:
-        try:
-            parsed = parse_kubectl_nodes(nodes_sec.text if nodes_sec else "")
-        except ParseError:
-            parsed = None
-    else:
-        parsed = None
+    parsed = ev.nodes if isinstance(ev.nodes, KubectlNodesOutput) else None
     if parsed is not None:
-        nodes = parsed.nodes
-        addrs = _node_addresses(nodes_json)
-        gpu_nodes = [n for n in nodes if _has_gpus(n)]
-        node_ms, _ = kubectl_nodes_measurements(parsed, inp.host)
-        out.measurements += node_ms
-        have = {m.metric for m in node_ms}
-        for metric in NODE_COUNT_METRICS:
-            if metric not in have:  # the mapper leaves out what the output cannot tell: say so
-                out.measurements.append(_m(metric, None, Unit.COUNT, host=inp.host))
-        for n in nodes:
-            node_labels.append(n.labels)
-        for n in gpu_nodes:
-            facts_nodes.append({"name": n.name, "address": addrs.get(n.name or ""), "gpus": n.gpu_capacity})
-        out.facts["compute_nodes"] = facts_nodes
+        nodes_sec = inp.sections.get("nodes")
+        addrs = _node_addresses(_json(nodes_sec))
+        gpu_nodes = [n for n in parsed.nodes if _has_gpus(n)]
+        out.facts["compute_nodes"] = [
+            {"name": n.name, "address": addrs.get(n.name or ""), "gpus": n.gpu_capacity} for n in gpu_nodes
+        ]
         counts = Counter(n.gpu_capacity for n in gpu_nodes if n.gpu_capacity)
         if counts:
             top = max(counts.values())
             out.facts["gpus_per_node"] = max(c for c, k in counts.items() if k == top)
-        not_ready = [n.name for n in nodes if n.ready is False]
-        if not_ready:
-            out.findings.append(
-                Finding(
-                    code="k8s.node-not-ready",
-                    severity=Severity.MEDIUM,
-                    message=f"{len(not_ready)} node(s) not Ready: {', '.join(map(str, not_ready[:10]))}",
-                )
-            )
-        if not gpu_nodes:
-            out.findings.append(
-                Finding(
-                    code="k8s.no-gpu-nodes",
-                    severity=Severity.HIGH,
-                    message="No node advertises GPU capacity (nvidia.com/gpu, amd.com/gpu)",
-                    remediation=inp.spec.remediation.get("no-gpu-operator"),
-                )
-            )
-    else:
-        for metric in (
-            "k8s.nodes",
-            "k8s.nodes_ready",
-            "k8s.gpu_nodes",
-            "k8s.gpus_capacity",
-            "k8s.gpus_allocatable",
-        ):
-            out.measurements.append(_m(metric, None, Unit.COUNT))
-        out.findings.append(
-            Finding(
-                code="k8s.nodes-unreadable",
-                severity=Severity.INFO,
-                message="Nodes could not be listed: " + (_stderr(inp, "nodes") or "no output")[:200],
-            )
-        )
-
-    # GPU software
-    res_sec = inp.sections.get("api-resources")
-    resources = (
-        {line.strip() for line in res_sec.text.splitlines() if line.strip()}
-        if res_sec and res_sec.ok
-        else set()
-    )
-    wl_sec, pod_sec = inp.sections.get("workloads"), inp.sections.get("pods")
-    comps = components()
-    _detect(comps, _lines(wl_sec), _lines(pod_sec), resources, node_labels)
-    device_plugin_by_capacity = parsed is not None and any((n.gpu_allocatable or 0) > 0 for n in parsed.nodes)
-    listings_ok = bool(wl_sec and wl_sec.ok) and bool(res_sec and res_sec.ok)
-    evidence: dict[str, JSONValue] = {}
-    for comp in comps:
-        if comp.metric == "k8s.device_plugin" and device_plugin_by_capacity:
-            comp.evidence.append("nodes advertise allocatable GPUs")
-        value: bool | None = True if comp.evidence else (False if listings_ok else None)
-        out.measurements.append(_m(comp.metric, value, Unit.BOOL))
-        evidence[comp.metric] = list(dict.fromkeys(comp.evidence))
-        code = {
-            "k8s.gpu_operator": "no-gpu-operator",
-            "k8s.network_operator": "no-network-operator",
-            "k8s.mpi_operator": "no-mpi-operator",
-        }.get(comp.metric)
-        if value is False and code:
-            out.findings.append(
-                Finding(
-                    code=f"k8s.{code}",
-                    severity=Severity.MEDIUM,
-                    message=f"{comp.metric.removeprefix('k8s.').replace('_', ' ')} not found anywhere",
-                    remediation=inp.spec.remediation.get(code),
-                )
-            )
-    out.facts["k8s_components"] = evidence
-
-    # storage
-    has_default, defaults, rwx = _storage(_json(inp.sections.get("storageclasses")))
-    out.measurements.append(_m("k8s.default_storage_class", has_default, Unit.BOOL))
-    out.measurements.append(
-        _m("k8s.rwx_storage_class", None if has_default is None else bool(rwx), Unit.BOOL)
-    )
-    out.measurements.append(
-        _m("k8s.rwx_storage_classes", None if has_default is None else ",".join(rwx), Unit.TEXT)
-    )
-    out.facts["default_storage_classes"] = defaults
-    if has_default is False:
-        out.findings.append(
-            Finding(
-                code="k8s.no-default-storage-class",
-                severity=Severity.MEDIUM,
-                message="No StorageClass is marked default",
-                remediation=inp.spec.remediation.get("no-default-storage-class"),
-            )
-        )
-    if has_default is not None and not rwx:
-        out.findings.append(
-            Finding(
-                code="k8s.no-rwx",
-                severity=Severity.MEDIUM,
-                message="No StorageClass with a provisioner known to offer ReadWriteMany",
-                remediation=inp.spec.remediation.get("no-rwx"),
-            )
-        )
-
-    # RBAC self-check
-    out.measurements.append(
-        _m("k8s.rbac_can_create_pods", _can_i(inp.sections.get("can-create-pods")), Unit.BOOL)
-    )
-    out.measurements.append(
-        _m("k8s.rbac_can_list_nodes", _can_i(inp.sections.get("can-list-nodes")), Unit.BOOL)
-    )
-
+    if isinstance(ev.components, list):
+        out.facts["k8s_components"] = {
+            comp.metric: list(dict.fromkeys(comp.evidence)) for comp in ev.components
+        }
+    if not isinstance(ev.storage, NotCollected):
+        out.facts["default_storage_classes"] = ev.storage.defaults if ev.storage is not None else []
     gpu_nodes_n = next((m.value for m in out.measurements if m.metric == "k8s.gpu_nodes"), None)
     out.message = f"Kubernetes {server}; {gpu_nodes_n if gpu_nodes_n is not None else 'unknown'} GPU node(s)"
     if parsed is None:
@@ -532,18 +582,19 @@ def _parse(inp: ProbeInput) -> ProbeOutput:
 # -------------------------------------------------------------------------------- clustermax import
 
 
-def _version_files(files: Sequence[ImportedOutput], context: ImportContext) -> Measured:
-    parsed = files[0].parsed
-    if not isinstance(parsed, KubectlVersionOutput):
-        return Measured([], [])
-    return Measured(*kubectl_version_measurements(parsed, files[0].host))
+def _file_evidence(file: ImportedOutput) -> K8sEvidence:
+    if isinstance(file.parsed, KubectlVersionOutput):
+        return K8sEvidence(version=file.parsed)
+    if isinstance(file.parsed, KubectlNodesOutput):
+        return K8sEvidence(nodes=file.parsed)
+    return K8sEvidence()
 
 
-def _node_files(files: Sequence[ImportedOutput], context: ImportContext) -> Measured:
-    parsed = files[0].parsed
-    if not isinstance(parsed, KubectlNodesOutput):
-        return Measured([], [])
-    return Measured(*kubectl_nodes_measurements(parsed, files[0].host))
+def _files(files: Sequence[ImportedOutput], context: ImportContext) -> Measured:
+    return measure(_file_evidence(files[0]), files[0].host, context.remediation)
 
 
-FILES = (FileKind("kubectl-version", _version_files), FileKind("kubectl-nodes", _node_files))
+FILES = (
+    FileKind("kubectl-version", _files, section="kubectl-version"),
+    FileKind("kubectl-nodes", _files, section="nodes"),
+)

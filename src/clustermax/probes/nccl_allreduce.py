@@ -42,10 +42,19 @@ import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ..models import Finding, JSONValue, Measurement, ProbeStatus, ScalarValue, Severity, SubStatus, Unit
+from ..models import Finding, JSONValue, Measurement, ProbeStatus, Severity, SubStatus, Unit
 from ..parsers.base import ParseError
 from ..parsers.nccl_tests import NcclRun, NcclTestsOutput, parse_nccl_tests
-from .base import FileKind, ImportContext, ImportedOutput, Measured, ProbeInput, ProbeOutput, Section
+from .base import (
+    FileKind,
+    ImportContext,
+    ImportedOutput,
+    Measured,
+    ProbeInput,
+    ProbeOutput,
+    Section,
+    with_remediation,
+)
 
 # ------------------------------------------------------------------------------------------ measure
 
@@ -254,6 +263,173 @@ def wrong_finding(
     )
 
 
+@dataclass
+class RunData:
+    """One run of one configuration: what :func:`measure_runs` maps. An audit knows how it launched the
+    run (planned ranks, exit status: ``hung``, ``failed``); an imported log only what it prints."""
+
+    nodes: int | None
+    rep: int
+    """The run's number within its configuration (1, 2, ...)."""
+    impl: str
+    collective: str | None = None
+    ranks_planned: int | None = None
+    ranks_seen: int | None = None
+    rows: list[SizeRow] = field(default_factory=list)
+    wrong_total: int | None = None
+    out_of_bounds: int | None = None
+    """Out-of-bounds values the log reports as failing its check (None: none, or not checked)."""
+    nccl_version: str | None = None
+    hung: bool | None = False
+    """Cut by its timeout; None: cannot be told (an imported log)."""
+    failed: str | None = None
+    runs_in_log: int = 1
+
+
+@dataclass(frozen=True)
+class NcclEvidence:
+    """What :func:`measure` maps: the runs, and the NCCL environment when it is known."""
+
+    runs: list[RunData] = field(default_factory=list)
+    env: dict[str, str] | None = None
+    """NCCL_* variables set for the runs; None when nothing tells them."""
+    collective: str | None = None
+    """The collective the runs were asked for (labels nccl.runs_hung)."""
+
+
+def measure_env(env: Mapping[str, str] | None, remediation: Mapping[str, str] | None = None) -> Measured:
+    """nccl.env_tuned / nccl.autoconfig and ``nccl-env-forced`` when the environment is known."""
+    if env is None:
+        return Measured([], [])
+    ms, findings = env_measurements(env)
+    return Measured(ms, with_remediation(findings, remediation or {}))
+
+
+def measure_runs(
+    runs: Sequence[RunData], collective: str | None = None, remediation: Mapping[str, str] | None = None
+) -> Measured:
+    """``nccl.*`` of the runs: per run, per configuration (median and spread of the peak over its runs
+    that did not hang), nccl.version, nccl.runs_hung (when every run's end is known) and the run
+    findings. Cluster scope: no host."""
+    measurements: list[Measurement] = []
+    findings: list[Finding] = []
+
+    def find(code: str, severity: Severity, message: str) -> None:
+        findings.append(Finding(code=code, severity=severity, host=None, message=message))
+
+    version = version_measurement(r.nccl_version for r in runs)
+    measurements.append(
+        Measurement(metric="nccl.version", value=version.value if version else None, unit=Unit.VERSION)
+    )
+    peaks: list[tuple[dict[str, str], float]] = []
+    hung = 0
+    for run in runs:
+        base = run_labels(run.collective, run.impl, run.nodes, run.ranks_seen or run.ranks_planned, run.rep)
+        where = f"on {base['nodes']} node(s), run {run.rep}"
+        if run.hung:
+            hung += 1
+            find(
+                "hung",
+                Severity.HIGH,
+                f"{run.impl} {where}, did not finish within its timeout"
+                + (f" ({len(run.rows)} sizes done)" if run.rows else ""),
+            )
+        if run.failed:
+            find("run-failed", Severity.HIGH, f"{run.impl} {where}, failed: {run.failed}")
+        if run.runs_in_log > 1 and (run.ranks_seen or 0) <= 1 < (run.ranks_planned or 0):
+            find(
+                "not-mpi",
+                Severity.MEDIUM,
+                f"{run.runs_in_log} independent single-rank runs instead of one"
+                f" {run.ranks_planned}-rank run: "
+                "nccl-tests was not built with MPI (make MPI=1) or srun lacks the cluster's PMI",
+            )
+        elif run.ranks_seen and run.ranks_planned and run.ranks_seen != run.ranks_planned:
+            find(
+                "rank-mismatch",
+                Severity.LOW,
+                f"run on {base['nodes']} node(s) reports {run.ranks_seen} ranks,"
+                f" {run.ranks_planned} were launched",
+            )
+        run_out, peak = run_measurements(run.rows, base, None)
+        measurements.extend(run_out)
+        if peak is not None and not run.hung:
+            peaks.append((base, peak))
+        measurements.append(
+            Measurement(metric="nccl.wrong", value=run.wrong_total, unit=Unit.COUNT, labels=base)
+        )
+        if run.wrong_total or run.out_of_bounds:
+            findings.append(
+                wrong_finding(
+                    run.impl, f"{base['collective']} {where}", run.wrong_total, run.out_of_bounds, None
+                )
+            )
+    measurements.extend(peak_aggregates(peaks))
+    if runs and all(r.hung is not None for r in runs):
+        measurements.append(
+            Measurement(
+                metric="nccl.runs_hung",
+                value=hung,
+                unit=Unit.COUNT,
+                labels={"collective": collective or "unknown"},
+            )
+        )
+    if any(r.impl == "torch" for r in runs):
+        find(
+            "torch-fallback",
+            Severity.INFO,
+            "nccl-tests is not installed: bandwidth measured with the PyTorch torch.distributed fallback "
+            "(impl=torch)",
+        )
+    if any((r.ranks_seen or r.ranks_planned or 0) == 1 for r in runs):
+        find(
+            "single-rank",
+            Severity.INFO,
+            "a run had one rank: busbw = algbw x 2(n-1)/n is 0 by definition (as nccl-tests prints), so"
+            " its bus bandwidth is not measured (null); see nccl.algbw",
+        )
+    return Measured(measurements, with_remediation(findings, remediation or {}))
+
+
+def measure(ev: NcclEvidence, remediation: Mapping[str, str] | None = None) -> Measured:
+    """Every ``nccl.*`` metric and finding of the evidence: the environment's, then the runs'."""
+    env = measure_env(ev.env, remediation)
+    runs = measure_runs(ev.runs, ev.collective, remediation) if ev.runs else Measured([], [])
+    return Measured(env.measurements + runs.measurements, env.findings + runs.findings)
+
+
+def run_of(
+    parsed: NcclRun | NcclTestsOutput, rep: int, nodes: int | None = None, impl: str | None = None
+) -> RunData:
+    """A parsed nccl-tests run as :class:`RunData` (what the log prints; ``nodes``/``impl`` when the
+    caller knows better)."""
+    oob = parsed.out_of_bounds_values if parsed.out_of_bounds_ok is False else None
+    return RunData(
+        nodes=nodes if nodes is not None else parsed.nodes,
+        rep=rep,
+        impl=impl or parsed.impl,
+        collective=parsed.collective,
+        ranks_seen=parsed.ranks,
+        rows=rows_of(parsed),
+        wrong_total=parsed.wrong_total,
+        out_of_bounds=oob,
+        nccl_version=parsed.nccl_version,
+    )
+
+
+def _repetitions(
+    parsed_runs: Iterable[NcclRun | NcclTestsOutput], reps: dict[tuple[str, ...], int]
+) -> list[RunData]:
+    """Runs numbered within their configuration (``reps`` counts them across calls)."""
+    out = []
+    for parsed in parsed_runs:
+        labels = run_labels(parsed.collective, parsed.impl, parsed.nodes, parsed.ranks, 1)
+        key = tuple(f"{k}={v}" for k, v in sorted(labels.items()) if k != "run")
+        reps[key] = reps.get(key, 0) + 1
+        out.append(run_of(parsed, reps[key]))
+    return out
+
+
 @dataclass(frozen=True)
 class ImportedLog:
     """One nccl-tests log of an import: its parsed output, the host it belongs to and its raw text."""
@@ -263,19 +439,16 @@ class ImportedLog:
     text: str = ""
 
 
-def import_measurements(logs: Sequence[ImportedLog]) -> Result:
-    """``nccl.*`` of the nccl-tests logs of one import, as the probe reports its runs.
+def import_evidence(logs: Sequence[ImportedLog]) -> NcclEvidence:
+    """The nccl-tests logs of one import, as the probe reports its runs.
 
     Every run of every log counts (in file order; a log whose text repeats an earlier one's is skipped);
-    runs of one configuration are its repetitions (``run`` = 1, 2, ... within the configuration).
-    The import cannot tell a hung run, so nccl.runs_hung is not reported; the environment metrics
-    only when a log shows NCCL's environment lines.
+    runs of one configuration are its repetitions (``run`` = 1, 2, ... within the configuration). A log
+    cannot tell whether a run hung, so nccl.runs_hung is not reported; the environment only when a log
+    shows NCCL's environment lines.
     """
-    out: list[Measurement] = []
-    findings: list[Finding] = []
-    peaks: list[tuple[dict[str, str], float]] = []
-    reps: dict[tuple[tuple[str, str], ...], int] = {}
-    versions: list[str | None] = []
+    runs: list[RunData] = []
+    reps: dict[tuple[str, ...], int] = {}
     env: dict[str, str] | None = None
     seen: set[str] = set()
     for log in logs:
@@ -283,66 +456,29 @@ def import_measurements(logs: Sequence[ImportedLog]) -> Result:
             if log.text in seen:
                 continue  # the same log given twice is one set of runs, not a repetition
             seen.add(log.text)
-        runs: list[NcclRun | NcclTestsOutput] = list(log.parsed.runs) if log.parsed.runs else [log.parsed]
-        for run in runs:
-            labels = run_labels(run.collective, run.impl, run.nodes, run.ranks, 1)
-            key = tuple(sorted((k, v) for k, v in labels.items() if k != "run"))
-            rep = reps.get(key, 0) + 1
-            reps[key] = rep
-            labels["run"] = str(rep)
-            measured, peak = run_measurements(rows_of(run), labels, log.host)
-            out += measured
-            out.append(
-                Measurement(
-                    metric="nccl.wrong", value=run.wrong_total, unit=Unit.COUNT, host=log.host, labels=labels
-                )
-            )
-            if peak is not None:
-                peaks.append((labels, peak))
-            versions.append(run.nccl_version)
-            oob = run.out_of_bounds_values if run.out_of_bounds_ok is False else None
-            if run.wrong_total or oob:
-                where = f"{labels['collective']} on {labels['nodes']} node(s), run {rep}"
-                findings.append(wrong_finding(run.impl, where, run.wrong_total, oob, log.host))
+        for run in _repetitions(log.parsed.runs or [log.parsed], reps):
+            run.hung = None
+            runs.append(run)
         shown = env_from_log(log.text)
         if shown is not None:
             env = {**shown, **(env or {})}
-    out += peak_aggregates(peaks)
-    version = version_measurement(versions)
-    if version is not None:
-        out.append(version)
-    if env is not None:
-        env_out, env_findings = env_measurements(env)
-        out += env_out
-        findings += env_findings
-    return out, findings
+    return NcclEvidence(runs=runs, env=env)
 
 
-def nccl_measurements(parsed: NcclTestsOutput, host: str) -> Result:
-    """``nccl.*`` of one nccl-tests log (the runs of the file are repetitions of their configuration)."""
-    return import_measurements([ImportedLog(parsed, host)])
+def import_measurements(logs: Sequence[ImportedLog], remediation: Mapping[str, str] | None = None) -> Result:
+    """``nccl.*`` of the nccl-tests logs of one import (:func:`import_evidence`, then :func:`measure`)."""
+    measured = measure(import_evidence(logs), remediation)
+    return measured.measurements, measured.findings
 
 
 # ------------------------------------------------------------------------------------ from_sections
 
 
 _RUN = re.compile(r"^run-n(?P<n>\d+)-r(?P<r>\d+)$")
-Row = SizeRow
 
-
-@dataclass
-class RunData:
-    nodes: int
-    rep: int
-    impl: str
-    ranks_planned: int | None
-    ranks_seen: int | None = None
-    rows: list[Row] = field(default_factory=list)
-    wrong_total: int | None = None
-    nccl_version: str | None = None
-    hung: bool = False
-    failed: str | None = None
-    runs_in_log: int = 1
+RUN_METRICS = frozenset({"nccl.runs_hung"})
+"""Metrics only a probe run reports: whether each run ended before its timeout is known from its exit
+status, which no imported log has."""
 
 
 def _kv(text: str) -> dict[str, str]:
@@ -354,9 +490,9 @@ def _kv(text: str) -> dict[str, str]:
     return out
 
 
-def _torch_rows(text: str) -> tuple[dict[str, object], list[Row]]:
+def _torch_rows(text: str) -> tuple[dict[str, object], list[SizeRow]]:
     header: dict[str, object] = {}
-    rows: list[Row] = []
+    rows: list[SizeRow] = []
     for line in text.splitlines():
         idx = line.find("#cmx-torch ")
         if idx < 0:
@@ -372,7 +508,7 @@ def _torch_rows(text: str) -> tuple[dict[str, object], list[Row]]:
         elif rec.get("kind") == "row":
             try:
                 rows.append(
-                    Row(
+                    SizeRow(
                         int(rec["size_bytes"]),
                         _f(rec.get("algbw_gbps")),
                         _f(rec.get("busbw_gbps")),
@@ -390,12 +526,14 @@ def _f(value: object) -> float | None:
     return None
 
 
-def _read_run(
-    meta: dict[str, str], sec: Section, nodes: int, rep: int, stderr: Section | None = None
-) -> RunData:
+def _read_runs(
+    meta: dict[str, str], sec: Section, nodes: int, rep: int, collective: str, stderr: Section | None = None
+) -> list[RunData]:
+    """The run(s) of one ``run-n<nodes>-r<rep>`` section: one, except a finished log that holds several
+    runs which are not the single-rank copies of a launch without MPI (each is then a repetition)."""
     impl = meta.get("impl", "nccl-tests")
     planned = int(meta["ranks"]) if meta.get("ranks", "").isdigit() else None
-    run = RunData(nodes=nodes, rep=rep, impl=impl, ranks_planned=planned)
+    run = RunData(nodes=nodes, rep=rep, impl=impl, collective=collective, ranks_planned=planned)
     if sec.rc in (124, 137):
         run.hung = True
     if impl == "torch":
@@ -407,7 +545,7 @@ def _read_run(
         run.nccl_version = nv if isinstance(nv, str) else None
         if run.ranks_seen == 1:
             # one rank: the in-place all-reduce moves no data; a time was measured but no bandwidth
-            run.rows = [Row(r.size_bytes, None, r.busbw, r.wrong) for r in rows]
+            run.rows = [SizeRow(r.size_bytes, None, r.busbw, r.wrong) for r in rows]
         wrongs = [r.wrong for r in rows if r.wrong is not None]
         run.wrong_total = sum(wrongs) if wrongs else None
     else:
@@ -417,16 +555,26 @@ def _read_run(
             parsed = None
         if parsed is not None:
             runs = parsed.runs or []
-            run.runs_in_log = max(1, len(runs))
-            run.ranks_seen = parsed.ranks
-            run.nccl_version = parsed.nccl_version
-            run.wrong_total = parsed.wrong_total
-            run.rows = rows_of(parsed)
+            not_mpi = all((r.ranks or 0) <= 1 for r in runs) and (planned or 0) > 1
+            if len(runs) > 1 and sec.ok and not not_mpi:
+                split = _repetitions(runs, {})
+                for one in split:
+                    one.nodes = one.nodes if one.nodes is not None else nodes
+                    one.rep += rep - 1
+                    one.collective = one.collective or collective
+                    one.ranks_planned = planned
+                return split
+            found = run_of(parsed, rep, nodes=nodes)
+            found.collective = found.collective or collective
+            found.ranks_planned = planned
+            found.hung = run.hung
+            found.runs_in_log = max(1, len(runs))
+            run = found
     if not run.rows and not run.hung:
         tail = (stderr.text.strip() if stderr else "") or sec.text.strip()
         err = tail.splitlines()[-1] if tail else f"exit status {sec.rc}"
         run.failed = err[:300]
-    return run
+    return [run]
 
 
 def _no_summary(usable: list[RunData]) -> str:
@@ -438,42 +586,30 @@ def _no_summary(usable: list[RunData]) -> str:
 
 def from_sections(inp: ProbeInput) -> ProbeOutput:
     s = inp.sections
-    units = {m.name: m.unit for m in inp.spec.metrics}
-    measurements: list[Measurement] = []
-    findings: list[Finding] = []
     rem = inp.spec.remediation
-
-    def metric(name: str, value: ScalarValue, **labels: str) -> None:
-        measurements.append(Measurement(metric=name, value=value, unit=units[name], host=None, labels=labels))
-
-    def find(code: str, severity: Severity, message: str, host: str | None = None) -> None:
-        findings.append(
-            Finding(code=code, severity=severity, host=host, message=message, remediation=rem.get(code))
-        )
-
     if "error" in s:
         return ProbeOutput(
             status=ProbeStatus.ERROR, substatus=SubStatus.UNSUPPORTED, message=s["error"].text.strip()
         )
     plan = _kv(s["plan"].text) if "plan" in s else {}
-    collective = plan.get("collective") or str(inp.params.get("collective") or "all_reduce")
+    param = inp.params.get("collective")
+    collective = plan.get("collective") or (str(param) if param else None)
 
     # NCCL environment: launching host, nccl.conf files, and what a compute node reports
-    env: dict[str, str] = {}
-    for line in (s["nccl-env"].text if "nccl-env" in s else "").splitlines():
-        key, sep, value = line.partition("=")
-        if sep and key.startswith("NCCL_"):
-            env.setdefault(key, value)
-    for name in ("nccl-conf", "discover"):
-        for line in (s[name].text if name in s else "").splitlines():
-            body = line.removeprefix("env:").removeprefix("conf:").strip()
-            key, sep, value = body.partition("=")
-            if sep and key.startswith("NCCL_") and not body.startswith("#"):
-                env.setdefault(key.strip(), value.strip())
+    env: dict[str, str] | None = None
     if "nccl-env" in s or "nccl-conf" in s:
-        env_out, env_findings = env_measurements(env)
-        measurements.extend(env_out)
-        findings.extend(f.model_copy(update={"remediation": rem.get(f.code)}) for f in env_findings)
+        env = {}
+        for line in (s["nccl-env"].text if "nccl-env" in s else "").splitlines():
+            key, sep, value = line.partition("=")
+            if sep and key.startswith("NCCL_"):
+                env.setdefault(key, value)
+        for name in ("nccl-conf", "discover"):
+            for line in (s[name].text if name in s else "").splitlines():
+                body = line.removeprefix("env:").removeprefix("conf:").strip()
+                key, sep, value = body.partition("=")
+                if sep and key.startswith("NCCL_") and not body.startswith("#"):
+                    env.setdefault(key.strip(), value.strip())
+    measurements, findings = measure_env(env, rem)
 
     skipped = plan.get("skipped")
     if skipped:
@@ -498,10 +634,13 @@ def from_sections(inp: ProbeInput) -> ProbeOutput:
         clean = None if left.rc != 0 else not left.text.strip()
         facts["k8s_clean"] = clean
         if clean is False:
-            find(
-                "leftover",
-                Severity.MEDIUM,
-                "objects created by the probe are still there: " + " ".join(left.text.split()),
+            findings.append(
+                Finding(
+                    code="leftover",
+                    severity=Severity.MEDIUM,
+                    message="objects created by the probe are still there: " + " ".join(left.text.split()),
+                    remediation=rem.get("leftover"),
+                )
             )
 
     runs: list[RunData] = []
@@ -510,8 +649,10 @@ def from_sections(inp: ProbeInput) -> ProbeOutput:
         if not m:
             continue
         meta = _kv(s[f"{name}-meta"].text) if f"{name}-meta" in s else {}
-        runs.append(_read_run(meta, sec, int(m.group("n")), int(m.group("r")), s.get(f"{name}!stderr")))
-    runs.sort(key=lambda r: (r.nodes, r.rep))
+        runs += _read_runs(
+            meta, sec, int(m.group("n")), int(m.group("r")), collective or "", s.get(f"{name}!stderr")
+        )
+    runs.sort(key=lambda r: (r.nodes or 0, r.rep))
     if not runs:
         skips = "; ".join(f"{n}: {sec.text.strip()}" for n, sec in s.items() if n.startswith("skip-"))
         return ProbeOutput(
@@ -521,70 +662,12 @@ def from_sections(inp: ProbeInput) -> ProbeOutput:
             measurements=measurements,
             findings=findings,
         )
-
-    version = version_measurement(r.nccl_version for r in runs)
-    metric("nccl.version", version.value if version is not None else None)
-    peaks: list[tuple[dict[str, str], float]] = []
-    hung = 0
-    for run in runs:
-        base = run_labels(collective, run.impl, run.nodes, run.ranks_seen or run.ranks_planned, run.rep)
-        if run.hung:
-            hung += 1
-            find(
-                "hung",
-                Severity.HIGH,
-                f"{run.impl} on {run.nodes} node(s), run {run.rep}, did not finish within its timeout"
-                + (f" ({len(run.rows)} sizes done)" if run.rows else ""),
-            )
-        if run.failed:
-            find(
-                "run-failed",
-                Severity.HIGH,
-                f"{run.impl} on {run.nodes} node(s), run {run.rep}, failed: {run.failed}",
-            )
-        if run.runs_in_log > 1 and (run.ranks_seen or 0) <= 1 < (run.ranks_planned or 0):
-            find(
-                "not-mpi",
-                Severity.MEDIUM,
-                f"{run.runs_in_log} independent single-rank runs instead of one"
-                f" {run.ranks_planned}-rank run: "
-                "nccl-tests was not built with MPI (make MPI=1) or srun lacks the cluster's PMI",
-            )
-        elif run.ranks_seen and run.ranks_planned and run.ranks_seen != run.ranks_planned:
-            find(
-                "rank-mismatch",
-                Severity.LOW,
-                f"run on {run.nodes} node(s) reports {run.ranks_seen} ranks,"
-                f" {run.ranks_planned} were launched",
-            )
-        run_out, peak = run_measurements(run.rows, base, None)
-        measurements.extend(run_out)
-        if peak is not None and not run.hung:
-            peaks.append((base, peak))
-        metric("nccl.wrong", run.wrong_total, **base)
-        if run.wrong_total:
-            where = f"on {run.nodes} node(s), run {run.rep}"
-            wrong = wrong_finding(run.impl, where, run.wrong_total, None, None)
-            findings.append(wrong.model_copy(update={"remediation": rem.get(wrong.code)}))
-    aggregates = peak_aggregates(peaks)
-    measurements.extend(aggregates)
-    metric("nccl.runs_hung", hung, collective=collective)
-    if any(r.impl == "torch" for r in runs):
-        find(
-            "torch-fallback",
-            Severity.INFO,
-            "nccl-tests is not installed: bandwidth measured with the PyTorch torch.distributed fallback "
-            "(impl=torch)",
-        )
-    if any((r.ranks_seen or r.ranks_planned or 0) == 1 for r in runs):
-        find(
-            "single-rank",
-            Severity.INFO,
-            "a run had one rank: busbw = algbw x 2(n-1)/n is 0 by definition (as nccl-tests prints), so"
-            " its bus bandwidth is not measured (null); see nccl.algbw",
-        )
+    run_ms, run_findings = measure_runs(runs, collective, rem)
+    measurements += run_ms
+    findings += run_findings
 
     usable = [r for r in runs if r.rows]
+    hung = any(r.hung for r in runs)
     bad = hung or any(r.wrong_total for r in runs)
     if not usable:
         status, sub = (ProbeStatus.FAILED, None) if hung else (ProbeStatus.ERROR, SubStatus.COMMAND_FAILED)
@@ -594,7 +677,7 @@ def from_sections(inp: ProbeInput) -> ProbeOutput:
         status, sub = ProbeStatus.OK, None
     summary = ", ".join(
         f"{m.labels['nodes']} node(s): peak {m.value:.1f} GB/s median of {m.labels['runs']}"
-        for m in aggregates
+        for m in measurements
         if m.metric == "nccl.busbw_peak_median" and isinstance(m.value, float)
     )
     return ProbeOutput(
@@ -614,9 +697,9 @@ def from_sections(inp: ProbeInput) -> ProbeOutput:
 
 
 def _log_files(files: Sequence[ImportedOutput], context: ImportContext) -> Measured:
-    """The nccl-tests logs of one import, as the runs of one result (:func:`import_measurements`)."""
+    """The nccl-tests logs of one import, as the runs of one result (:func:`import_evidence`)."""
     logs = [ImportedLog(f.parsed, f.host, f.text) for f in files if isinstance(f.parsed, NcclTestsOutput)]
-    return Measured(*import_measurements(logs))
+    return measure(import_evidence(logs), context.remediation)
 
 
-FILES = (FileKind("nccl-tests", _log_files, grouped=True),)
+FILES = (FileKind("nccl-tests", _log_files, grouped=True, section="run-n1-r1"),)

@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import re
 import statistics
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..models import Finding, JSONValue, Measurement, ProbeStatus, ScalarValue, Severity, SubStatus, Unit
 from ..parsers.slurm.scontrol_job import job_fields, slurm_time
-from .base import FileKind, ProbeInput, ProbeOutput, Section
+from .base import FileKind, Measured, ProbeInput, ProbeOutput, Section, with_remediation
 
 _SECTION = re.compile(r"^(?P<kind>batch|interactive)-(?P<run>\d+)$")
 _STAMP = re.compile(r"^cmx-(?P<what>start|end)\s+(?P<t>\d+(?:\.\d+)?)\s*$", re.MULTILINE)
@@ -205,38 +206,31 @@ def _r(value: float | None) -> float | None:
     return None if value is None else round(value, 6)
 
 
-def from_sections(inp: ProbeInput) -> ProbeOutput:
-    s = inp.sections
-    out = ProbeOutput()
-    rem = inp.spec.remediation
-    if "unavailable" in s:
-        out.status, out.substatus = ProbeStatus.SKIPPED, SubStatus.NOT_INSTALLED
-        out.message = s["unavailable"].text.strip() or "Slurm submission commands not found"
-        return out
-    if "error" in s and "context" not in s:
-        out.status, out.substatus = ProbeStatus.ERROR, SubStatus.UNSUPPORTED
-        out.message = s["error"].text.strip()
-        return out
-    context = key_values(s["context"].text) if "context" in s else {}
+@dataclass(frozen=True)
+class TtfjEvidence:
+    """One run of the probe: its timed jobs (warm-up included) and what the run says about them."""
 
-    runs: list[Run] = []
-    for name, sec in s.items():
-        m = _SECTION.match(name)
-        if not m or sec.rc is None:
-            continue
-        index = int(m.group("run"))
-        if m.group("kind") == "batch":
-            runs.append(batch_run(index, sec, s.get(f"{name}-job"), s.get(f"{name}-out")))
-        else:
-            runs.append(interactive_run(index, sec, s.get(f"{name}-out")))
-    runs.sort(key=lambda r: (r.kind != "batch", r.index))
+    runs: list[Run]
+    gpus: str = ""
+    """GPUs each job asked for (``gpus`` of the context section); "" or "0": none, so no GPU check."""
+    job_timeout_s: str = "?"
+    queue_clean: bool | None = None
+    left_in_queue: str = ""
+    error: str | None = None
+    """The probe's own error section, when it printed one."""
+
+
+def measure(ev: TtfjEvidence, host: str, remediation: Mapping[str, str] | None = None) -> Measured:
+    """``ttfj.*`` of the jobs: per run, per kind (median, spread, warm-up), failures, GPU visibility and
+    what was left in the queue; findings ``ttfj.slow-start``, ``job-failed``, ``leftover``,
+    ``probe-error``."""
+    runs = ev.runs
+    measurements: list[Measurement] = []
+    findings: list[Finding] = []
 
     def add(metric: str, value: ScalarValue, unit: Unit, **labels: str) -> None:
-        out.measurements.append(
-            Measurement(metric=metric, value=value, unit=unit, host=inp.host, labels=labels)
-        )
+        measurements.append(Measurement(metric=metric, value=value, unit=unit, host=host, labels=labels))
 
-    medians: dict[str, float | None] = {}
     for kind in ("batch", "interactive"):
         timed = [r for r in runs if r.kind == kind and r.index > 0]
         warm = next((r for r in runs if r.kind == kind and r.index == 0), None)
@@ -253,10 +247,10 @@ def from_sections(inp: ProbeInput) -> ProbeOutput:
             add(f"ttfj.{kind}_run", _r(r.run), Unit.SECONDS, run=label, source=r.run_source or "")
         totals = [r.total for r in timed if r.total is not None]
         waits = [r.queue_wait for r in timed if r.queue_wait is not None]
-        medians[kind] = statistics.median(totals) if totals else None
+        median = statistics.median(totals) if totals else None
         if warm is not None or timed:
             add(f"ttfj.{kind}_warmup_total", _r(warm.total) if warm else None, Unit.SECONDS)
-            add(f"ttfj.{kind}_total_median", _r(medians[kind]), Unit.SECONDS)
+            add(f"ttfj.{kind}_total_median", _r(median), Unit.SECONDS)
             add(
                 f"ttfj.{kind}_queue_wait_median",
                 _r(statistics.median(waits)) if waits else None,
@@ -266,13 +260,56 @@ def from_sections(inp: ProbeInput) -> ProbeOutput:
 
     failed = [r for r in runs if not r.ok]
     add("ttfj.failed_jobs", len(failed) if runs else None, Unit.COUNT)
-    gpus = context.get("gpus", "")
     visible = [r.gpu_visible for r in runs if r.ok and r.gpu_visible is not None]
-    add("ttfj.gpu_visible", (all(visible) if visible else None) if gpus not in ("", "0") else None, Unit.BOOL)
-    clean, left = queue_clean(s)
-    add("ttfj.queue_clean", clean, Unit.BOOL)
+    gpu_visible = (all(visible) if visible else None) if ev.gpus not in ("", "0") else None
+    add("ttfj.gpu_visible", gpu_visible, Unit.BOOL)
+    add("ttfj.queue_clean", ev.queue_clean, Unit.BOOL)
 
-    out.facts = {
+    def find(code: str, severity: Severity, message: str) -> None:
+        findings.append(Finding(code=f"ttfj.{code}", severity=severity, host=host, message=message))
+
+    timeouts = [r for r in failed if r.state == "PROBE_TIMEOUT"]
+    broken = [r for r in failed if r.state != "PROBE_TIMEOUT"]
+    if timeouts:
+        which = ", ".join(f"{r.kind} run {r.index}" for r in timeouts)
+        find(
+            "slow-start",
+            Severity.HIGH,
+            f"{len(timeouts)} job(s) did not finish within {ev.job_timeout_s} s: {which}",
+        )
+    if broken:
+        first = broken[0]
+        find(
+            "job-failed",
+            Severity.HIGH,
+            f"{len(broken)} job(s) failed; {first.kind} run {first.index}: {first.error}",
+        )
+    if ev.queue_clean is False:
+        find("leftover", Severity.CRITICAL, f"still in the queue after cleanup: {ev.left_in_queue}")
+    if ev.error is not None:
+        find("probe-error", Severity.LOW, ev.error)
+    return Measured(measurements, with_remediation(findings, remediation or {}))
+
+
+def _runs(s: dict[str, Section]) -> list[Run]:
+    runs: list[Run] = []
+    for name, sec in s.items():
+        m = _SECTION.match(name)
+        if not m or sec.rc is None:
+            continue
+        index = int(m.group("run"))
+        if m.group("kind") == "batch":
+            runs.append(batch_run(index, sec, s.get(f"{name}-job"), s.get(f"{name}-out")))
+        else:
+            runs.append(interactive_run(index, sec, s.get(f"{name}-out")))
+    runs.sort(key=lambda r: (r.kind != "batch", r.index))
+    return runs
+
+
+def _facts(
+    runs: list[Run], context: dict[str, str], s: dict[str, Section], left: str
+) -> dict[str, JSONValue]:
+    facts: dict[str, JSONValue] = {
         "tag": context.get("tag"),
         "runs": [
             {
@@ -299,38 +336,37 @@ def from_sections(inp: ProbeInput) -> ProbeOutput:
         },
     }
     if left:
-        out.facts["left_in_queue"] = left
+        facts["left_in_queue"] = left
     if "cleanup" in s:
-        out.facts["submitted_batch_jobs"] = key_values(s["cleanup"].text).get("jobs", "").split()
+        facts["submitted_batch_jobs"] = key_values(s["cleanup"].text).get("jobs", "").split()
+    return facts
 
-    def find(code: str, severity: Severity, message: str) -> None:
-        out.findings.append(
-            Finding(
-                code=f"ttfj.{code}",
-                severity=severity,
-                host=inp.host,
-                message=message,
-                remediation=rem.get(code),
-            )
-        )
 
-    timeouts = [r for r in failed if r.state == "PROBE_TIMEOUT"]
-    broken = [r for r in failed if r.state != "PROBE_TIMEOUT"]
-    if timeouts:
-        limit = context.get("job_timeout_s", "?")
-        find("slow-start", Severity.HIGH, f"{len(timeouts)} job(s) did not finish within {limit} s: "
-             + ", ".join(f"{r.kind} run {r.index}" for r in timeouts))  # fmt: skip
-    if broken:
-        first = broken[0]
-        find(
-            "job-failed",
-            Severity.HIGH,
-            f"{len(broken)} job(s) failed; {first.kind} run {first.index}: {first.error}",
-        )
-    if clean is False:
-        find("leftover", Severity.CRITICAL, f"still in the queue after cleanup: {left}")
-    if "error" in s:
-        find("probe-error", Severity.LOW, s["error"].text.strip())
+def from_sections(inp: ProbeInput) -> ProbeOutput:
+    s = inp.sections
+    out = ProbeOutput()
+    rem = inp.spec.remediation
+    if "unavailable" in s:
+        out.status, out.substatus = ProbeStatus.SKIPPED, SubStatus.NOT_INSTALLED
+        out.message = s["unavailable"].text.strip() or "Slurm submission commands not found"
+        return out
+    if "error" in s and "context" not in s:
+        out.status, out.substatus = ProbeStatus.ERROR, SubStatus.UNSUPPORTED
+        out.message = s["error"].text.strip()
+        return out
+    context = key_values(s["context"].text) if "context" in s else {}
+    runs = _runs(s)
+    clean, left = queue_clean(s)
+    ev = TtfjEvidence(
+        runs=runs,
+        gpus=context.get("gpus", ""),
+        job_timeout_s=context.get("job_timeout_s", "?"),
+        queue_clean=clean,
+        left_in_queue=left,
+        error=s["error"].text.strip() if "error" in s else None,
+    )
+    out.measurements, out.findings = measure(ev, inp.host, rem)
+    out.facts = _facts(runs, context, s, left)
 
     if not runs:
         out.status, out.substatus = ProbeStatus.ERROR, SubStatus.COMMAND_FAILED
@@ -341,12 +377,15 @@ def from_sections(inp: ProbeInput) -> ProbeOutput:
         else:
             out.message = "no job was submitted" + (f": {s['error'].text.strip()}" if "error" in s else "")
         return out
+    failed = [r for r in runs if not r.ok]
+    timeouts = [r for r in failed if r.state == "PROBE_TIMEOUT"]
+    broken = [r for r in failed if r.state != "PROBE_TIMEOUT"]
     parts = []
     for kind in ("batch", "interactive"):
-        med = medians.get(kind)
+        totals = [r.total for r in runs if r.kind == kind and r.index > 0 and r.total is not None]
         n = len([r for r in runs if r.kind == kind and r.index > 0 and r.ok])
-        if med is not None:
-            parts.append(f"{kind} median {med:.2f} s over {n} run(s)")
+        if totals:
+            parts.append(f"{kind} median {statistics.median(totals):.2f} s over {n} run(s)")
     failed_kinds = []
     for kind in sorted({r.kind for r in runs}):
         of_kind = [r for r in runs if r.kind == kind]
