@@ -73,12 +73,16 @@ def _write_traceback() -> Path | None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app, turn every error into one clear line and a documented exit code.
 
-    Usage errors are typer's own (exit 2); commands raise :class:`ClustermaxError` for the rest.
+    Usage errors are typer's own (exit 2); commands raise :class:`ClustermaxError` for the rest. When one
+    was caused by another exception (``raise ... from err``), the chained traceback goes to the error log
+    too, so the cause behind the one-line message can be read there.
     """
     try:
         app(args=argv, prog_name="clustermax")
     except ClustermaxError as err:
         typer.echo(f"error: {err.render()}", err=True)
+        if err.__cause__ is not None:
+            _write_traceback()
         sys.exit(err.exit_code)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)

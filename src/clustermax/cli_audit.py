@@ -179,7 +179,7 @@ def _resume(directory: Path, *, concurrency: int, quiet: bool, rubric: Path | No
         try:
             previous = Bundle.model_validate_json(bundle_file.read_bytes())
         except ValueError as err:
-            raise ConfigError(bundle_file, None, f"not a valid bundle: {str(err).splitlines()[0]}") from None
+            raise ConfigError(bundle_file, None, f"not a valid bundle: {str(err).splitlines()[0]}") from err
     else:
         start, hosts, commands, results = read_journal(directory)
         if start is None:
@@ -247,7 +247,7 @@ def _cli_params(specs: dict[str, ProbeSpec], raw: list[str]) -> dict[str, dict[s
         try:
             out.setdefault(probe_id, {})[name] = coerce_param(spec.params[name], value, from_text=True)
         except ValueError as err:
-            raise UsageError(f"--param {item!r}: {err}", hint=spec.params[name].description) from None
+            raise UsageError(f"--param {item!r}: {err}", hint=spec.params[name].description) from err
     return out
 
 
@@ -304,7 +304,7 @@ def _build_request(
     try:
         cfg = load_ssh_config(options.get("ssh_config"))
     except OSError as err:
-        raise UsageError(f"cannot read the ssh_config {options.get('ssh_config')}: {err}") from None
+        raise UsageError(f"cannot read the ssh_config {options.get('ssh_config')}: {err}") from err
 
     def discovered_maker(
         login_target: typing.Any, defaults: typing.Any
@@ -345,7 +345,7 @@ def _build_request(
                 parse_destination(dest)
                 resolved.append(resolve_target(dest, cfg, identity_file=ident))
             except ValueError as err:
-                raise UsageError(f"bad destination {dest!r}: {err}", hint="use [user@]host[:port]") from None
+                raise UsageError(f"bad destination {dest!r}: {err}", hint="use [user@]host[:port]") from err
         login_t = resolved[0]
         login = _ssh_host(login_t.alias, "login", login_t, None, login_shell)
         compute = [_ssh_host(t.alias, "compute", t, None, login_shell) for t in resolved[1:]] or None

@@ -21,7 +21,7 @@ def _read(file: str) -> str:
             with open(file, "rb") as fh:
                 data = fh.read()
         except OSError as err:
-            raise UsageError(f"{file}: cannot read: {err.strerror or err}", hint="check the path") from None
+            raise UsageError(f"{file}: cannot read: {err.strerror or err}", hint="check the path") from err
     return data.decode("utf-8", errors="replace")
 
 
@@ -46,14 +46,14 @@ def parse_command(
     try:
         parser = get_parser(kind).parse
     except ParseError as err:
-        raise UsageError(str(err), hint="clustermax parse --list shows the kinds") from None
+        raise UsageError(str(err), hint="clustermax parse --list shows the kinds") from err
     text = _read(file)
     try:
         parsed = parser(text)
     except ParseError as err:
         where = "<stdin>" if file == "-" else file
         typer.echo(f"error: {where}: {err}", err=True)
-        raise typer.Exit(EXIT_USAGE) from None
+        raise typer.Exit(EXIT_USAGE) from err
     typer.echo(parsed.model_dump_json(indent=2))
 
 
@@ -94,7 +94,7 @@ def import_command(
         try:
             get_parser(kind)
         except ParseError as err:
-            raise UsageError(str(err), hint="clustermax parse --list shows the kinds") from None
+            raise UsageError(str(err), hint="clustermax parse --list shows the kinds") from err
     override = _profile_override(profile or [])
     fixed = source_date_epoch()
     command_line = "clustermax import " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else "clustermax import"
@@ -137,7 +137,7 @@ def _profile_override(pairs: list[str]) -> dict[str, str | int | float] | None:
     except ValueError as err:
         raise UsageError(
             f"--profile: {err}", hint="e.g. --profile gpu_model=H100-SXM --profile fabric=infiniband-ndr"
-        ) from None
+        ) from err
 
 
 def register(app: typer.Typer) -> None:

@@ -83,7 +83,7 @@ def _run(
     except OSError as err:
         raise UsageError(
             f"{out}: cannot write the report: {err.strerror or err}", hint="check --out"
-        ) from None
+        ) from err
     typer.echo(f"wrote {out}", err=True)
 
 

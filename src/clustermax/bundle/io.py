@@ -76,11 +76,11 @@ def load_bundle(path: str | Path) -> Bundle:
     p = bundle_path(path)
     try:
         raw = p.read_bytes()
-    except FileNotFoundError:
+    except FileNotFoundError as err:
         hint = f"a bundle directory must hold {BUNDLE_FILE}" if Path(path).is_dir() else "check the path"
-        raise ConfigError(p, None, "bundle not found", hint=hint) from None
+        raise ConfigError(p, None, "bundle not found", hint=hint) from err
     except OSError as err:
-        raise ConfigError(p, None, f"cannot read the bundle: {err.strerror or err}") from None
+        raise ConfigError(p, None, f"cannot read the bundle: {err.strerror or err}") from err
     # fast path: the current schema validates straight from bytes (pydantic-core parses the JSON)
     try:
         bundle = Bundle.model_validate_json(raw)
@@ -92,7 +92,7 @@ def load_bundle(path: str | Path) -> Bundle:
         data = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         line = getattr(err, "lineno", None)
-        raise ConfigError(p, line, f"not valid JSON: {getattr(err, 'msg', err)}") from None
+        raise ConfigError(p, line, f"not valid JSON: {getattr(err, 'msg', err)}") from err
     data = _check_version(data, p)
     try:
         return Bundle.model_validate(data)
@@ -104,7 +104,7 @@ def load_bundle(path: str | Path) -> Bundle:
             None,
             f"invalid bundle: {loc}: {first['msg']} ({err.error_count()} problem(s))",
             hint="the file may be damaged or written by an incompatible tool",
-        ) from None
+        ) from err
 
 
 def write_bundle(bundle: Bundle, directory: str | Path) -> Path:

@@ -25,13 +25,13 @@ def load_probe_spec(folder: Path) -> ProbeSpec:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
-        raise ConfigError(path, mark.line + 1 if mark else None, f"invalid YAML: {err}") from None
+        raise ConfigError(path, mark.line + 1 if mark else None, f"invalid YAML: {err}") from err
     try:
         spec = ProbeSpec.model_validate(data)
     except ValidationError as err:
         first = err.errors()[0]
         loc = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(path, None, f"{loc}: {first['msg']}", hint="see clustermax schema probe") from None
+        raise ConfigError(path, None, f"{loc}: {first['msg']}", hint="see clustermax schema probe") from err
     if spec.id != folder.name:
         raise ConfigError(path, None, f"id {spec.id!r} differs from its folder name {folder.name!r}")
     if not (folder / spec.script).is_file():
