@@ -27,7 +27,6 @@ below the fabric's rate).
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from ..models import Finding, Measurement, ProbeStatus, Severity, SubStatus, Uni
 from ..parsers.base import ParseError
 from ..parsers.infiniband import IbPort, IbstatOutput, parse_ib_sysfs, parse_ibstat
 from ..parsers.nvidia_smi_topo import NvidiaSmiTopoOutput, parse_nvidia_smi_topo
+from ..parsers.system import kernel_at_least, loaded_modules
 from .base import (
     NOT_COLLECTED,
     FileKind,
@@ -242,17 +242,6 @@ def _read_topo(section: Section) -> NvidiaSmiTopoOutput | None:
         return None
 
 
-_KERNEL_RELEASE = re.compile(r"^(\d+)\.(\d+)")
-_MODULE = re.compile(r"^(\S+) ", re.MULTILINE)
-
-
-def _kernel_at_least(release: str, major: int, minor: int) -> bool | None:
-    m = _KERNEL_RELEASE.match(release.strip())
-    if not m:
-        return None
-    return (int(m.group(1)), int(m.group(2))) >= (major, minor)
-
-
 def _ports(s: dict[str, Section]) -> Slot[IbstatOutput]:
     devices = s.get("ib-devices")
     ibstat = s.get("ibstat")
@@ -273,10 +262,10 @@ def _gpudirect(s: dict[str, Section]) -> GpuDirect | NotCollected:
     if modules is None and version is None and "kernel" not in s:
         return NOT_COLLECTED
     kernel = s["kernel"].text.strip() if "kernel" in s else ""
-    loaded = set(_MODULE.findall(modules.text)) if modules and modules.ok else set()
+    loaded = loaded_modules(modules.text) if modules and modules.ok else set()
     peermem = bool(loaded & {"nvidia_peermem", "nv_peer_mem"})
     open_module = bool(version and version.ok and "Open Kernel Module" in version.text)
-    dmabuf = open_module and bool(_kernel_at_least(kernel, 5, 12))
+    dmabuf = open_module and bool(kernel_at_least(kernel, 5, 12))
     ready: bool | None
     if peermem or dmabuf:
         ready = True

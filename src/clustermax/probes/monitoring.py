@@ -10,10 +10,13 @@ as exported when the body has a sample or a ``# TYPE`` line for it.
 
 from __future__ import annotations
 
-import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from ..models import CommandResult, Finding, Measurement, Severity, Unit
-from .base import FileKind, ProbeInput, ProbeOutput, Section
+from ..parsers.prometheus import exported_names
+from ..parsers.system import listening_ports
+from .base import FileKind, Measured, ProbeInput, ProbeOutput, Section, with_remediation
 
 GPU_HEALTH_METRICS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("DCGM_FI_DEV_XID_ERRORS",), "last Xid error"),
@@ -42,35 +45,11 @@ GPU_HEALTH_METRICS: tuple[tuple[tuple[str, ...], str], ...] = (
 )
 """(metric names, any of which counts; what it tells) for the GPU health signals a fleet should scrape."""
 
-_NAME = re.compile(r"^(?:# (?:TYPE|HELP) )?([A-Za-z_:][A-Za-z0-9_:]*)")
-
-
-def exported_names(body: str) -> set[str]:
-    """Metric names in a Prometheus text body (samples, and HELP/TYPE lines)."""
-    names = set()
-    for line in body.splitlines():
-        line = line.strip()
-        if not line or (line.startswith("#") and not line.startswith(("# TYPE ", "# HELP "))):
-            continue
-        m = _NAME.match(line)
-        if m:
-            names.add(m.group(1))
-    return names
-
 
 def _listening_ports(sec: Section | None) -> set[int] | None:
     if sec is None or not sec.ok:
         return None
-    ports = set()
-    for line in sec.text.splitlines():
-        fields = line.split()
-        for f in fields[2:5]:
-            if ":" in f:
-                tail = f.rsplit(":", 1)[1]
-                if tail.isdigit():
-                    ports.add(int(tail))
-                    break
-    return ports
+    return listening_ports(sec.text)
 
 
 def _port(inp: ProbeInput, param: str) -> int | None:
@@ -99,36 +78,34 @@ def _answers(cmd: CommandResult | None, listening: set[int] | None, port: int | 
     return None
 
 
-def from_sections(inp: ProbeInput) -> ProbeOutput:
-    out = ProbeOutput()
-    listening = _listening_ports(inp.sections.get("listening"))
-    dcgm_cmd, node_cmd = inp.commands.get("dcgm-exporter"), inp.commands.get("node-exporter")
-    dcgm = _answers(dcgm_cmd, listening, _port(inp, "dcgm_exporter_port"))
-    node = _answers(node_cmd, listening, _port(inp, "node_exporter_port"))
-    host = inp.host
-    out.measurements.append(
-        Measurement(metric="monitoring.dcgm_exporter", value=dcgm, unit=Unit.BOOL, host=host)
-    )
-    out.measurements.append(
-        Measurement(metric="monitoring.node_exporter", value=node, unit=Unit.BOOL, host=host)
-    )
-    present: list[str] = []
-    missing: list[str] = []
-    if dcgm and dcgm_cmd is not None:
-        names = exported_names(dcgm_cmd.stdout)
-        for alternatives, _what in GPU_HEALTH_METRICS:
-            hit = next((n for n in alternatives if n in names), None)
-            (present if hit else missing).append(hit or alternatives[0])
-        if not any(n.startswith("DCGM_") for n in names):
-            out.findings.append(
-                Finding(
-                    code="monitoring.dcgm-exporter-empty",
-                    severity=Severity.MEDIUM,
-                    host=host,
-                    message="the DCGM exporter port answers but exports no DCGM_ metric",
-                )
+@dataclass(frozen=True)
+class Exporters:
+    """Does each exporter answer (None: could not tell), and what the DCGM exporter exports."""
+
+    dcgm: bool | None
+    node: bool | None
+    dcgm_names: set[str]
+    """Metric names of the DCGM exporter's body (empty unless it answered)."""
+
+
+def measure(ev: Exporters, host: str, remediation: Mapping[str, str] | None = None) -> Measured:
+    """``monitoring.*`` and the ``monitoring.no-*-exporter`` / ``dcgm-exporter-empty`` findings."""
+    measurements: list[Measurement] = []
+    findings: list[Finding] = []
+    dcgm, node = ev.dcgm, ev.node
+    measurements.append(Measurement(metric="monitoring.dcgm_exporter", value=dcgm, unit=Unit.BOOL, host=host))
+    measurements.append(Measurement(metric="monitoring.node_exporter", value=node, unit=Unit.BOOL, host=host))
+    present, missing = _health_metrics(ev.dcgm_names) if dcgm else ([], [])
+    if dcgm and not any(n.startswith("DCGM_") for n in ev.dcgm_names):
+        findings.append(
+            Finding(
+                code="monitoring.dcgm-exporter-empty",
+                severity=Severity.MEDIUM,
+                host=host,
+                message="the DCGM exporter port answers but exports no DCGM_ metric",
             )
-    out.measurements += [
+        )
+    measurements += [
         Measurement(
             metric="monitoring.gpu_health_metrics",
             value=len(present) if dcgm else None,
@@ -149,28 +126,47 @@ def from_sections(inp: ProbeInput) -> ProbeOutput:
         ),
     ]
     if dcgm is False:
-        out.findings.append(
+        findings.append(
             Finding(
                 code="monitoring.no-dcgm-exporter",
                 severity=Severity.MEDIUM,
                 host=host,
                 message="no DCGM exporter answers on this node",
-                remediation=inp.spec.remediation.get("no-dcgm-exporter"),
             )
         )
     if node is False:
-        out.findings.append(
+        findings.append(
             Finding(
                 code="monitoring.no-node-exporter",
                 severity=Severity.LOW,
                 host=host,
                 message="no node exporter answers on this node",
-                remediation=inp.spec.remediation.get("no-node-exporter"),
             )
         )
+    return Measured(measurements, with_remediation(findings, remediation or {}))
+
+
+def _health_metrics(names: set[str]) -> tuple[list[str], list[str]]:
+    present: list[str] = []
+    missing: list[str] = []
+    for alternatives, _what in GPU_HEALTH_METRICS:
+        hit = next((n for n in alternatives if n in names), None)
+        (present if hit else missing).append(hit or alternatives[0])
+    return present, missing
+
+
+def from_sections(inp: ProbeInput) -> ProbeOutput:
+    listening = _listening_ports(inp.sections.get("listening"))
+    dcgm_cmd, node_cmd = inp.commands.get("dcgm-exporter"), inp.commands.get("node-exporter")
+    dcgm = _answers(dcgm_cmd, listening, _port(inp, "dcgm_exporter_port"))
+    node = _answers(node_cmd, listening, _port(inp, "node_exporter_port"))
+    names = exported_names(dcgm_cmd.stdout) if dcgm and dcgm_cmd is not None else set()
+    out = ProbeOutput()
+    out.measurements, out.findings = measure(Exporters(dcgm, node, names), inp.host, inp.spec.remediation)
+    present = len(_health_metrics(names)[0])
     parts = [
         f"DCGM exporter: {'yes' if dcgm else 'no' if dcgm is False else 'unknown'}"
-        + (f" ({len(present)}/{len(GPU_HEALTH_METRICS)} health metrics)" if dcgm else ""),
+        + (f" ({present}/{len(GPU_HEALTH_METRICS)} health metrics)" if dcgm else ""),
         f"node exporter: {'yes' if node else 'no' if node is False else 'unknown'}",
     ]
     out.message = "; ".join(parts)

@@ -6,13 +6,13 @@ Facts for the planner: ``platform`` (slurm | kubernetes | bare), ``slurm``, ``ku
 
 from __future__ import annotations
 
-import re
+from dataclasses import dataclass
 
 from ..models import Measurement, ProbeStatus, ScalarValue, SubStatus, Unit
+from ..parsers.base import ParseError
+from ..parsers.kubectl import parse_kubectl_version
 from ..parsers.slurm.version import slurm_version
-from .base import FileKind, ProbeInput, ProbeOutput, Section
-
-_SERVER_VERSION = re.compile(r"^Server Version:\s*(?P<v>\S+)", re.MULTILINE)
+from .base import FileKind, Measured, ProbeInput, ProbeOutput, Section
 
 
 def _present(section: Section | None) -> bool | None:
@@ -25,8 +25,11 @@ def _present(section: Section | None) -> bool | None:
 
 
 def kubectl_server_version(text: str) -> str | None:
-    m = _SERVER_VERSION.search(text)
-    return m.group("v") if m else None
+    """The server version ``kubectl version`` printed; None when the server did not answer."""
+    try:
+        return parse_kubectl_version(text).server_version
+    except ParseError:
+        return None
 
 
 def connect_time(section: Section | None) -> float | None:
@@ -38,6 +41,35 @@ def connect_time(section: Section | None) -> float | None:
     except ValueError:
         return None
     return value if value >= 0 and value == value and value != float("inf") else None
+
+
+@dataclass(frozen=True)
+class Detected:
+    """What the detection script found: each tool present (None: not told) and the platform."""
+
+    slurm_present: bool | None
+    slurm_version: str | None
+    kubectl_present: bool | None
+    kubectl_configured: bool | None
+    nvidia_smi_present: bool | None
+    platform: str | None
+
+
+def measure(ev: Detected, host: str, connect_time_s: float | None = None) -> Measured:
+    """``scheduler.*`` and ``ssh.connect_time`` (null when clustermax did not connect over SSH)."""
+    values: dict[str, tuple[ScalarValue, Unit]] = {
+        "scheduler.slurm_present": (ev.slurm_present, Unit.BOOL),
+        "scheduler.slurm_version": (ev.slurm_version, Unit.VERSION),
+        "scheduler.kubectl_present": (ev.kubectl_present, Unit.BOOL),
+        "scheduler.kubectl_configured": (ev.kubectl_configured, Unit.BOOL),
+        "scheduler.nvidia_smi_present": (ev.nvidia_smi_present, Unit.BOOL),
+        "scheduler.platform": (ev.platform, Unit.TEXT),
+    }
+    ms = [
+        Measurement(metric=name, value=value, unit=unit, host=host) for name, (value, unit) in values.items()
+    ]
+    ms.append(Measurement(metric="ssh.connect_time", value=connect_time_s, unit=Unit.SECONDS, host=host))
+    return Measured(ms, [])
 
 
 def from_sections(inp: ProbeInput) -> ProbeOutput:
@@ -77,25 +109,9 @@ def from_sections(inp: ProbeInput) -> ProbeOutput:
     else:
         platform = "bare"
 
-    values: dict[str, tuple[ScalarValue, Unit]] = {
-        "scheduler.slurm_present": (slurm_present, Unit.BOOL),
-        "scheduler.slurm_version": (version, Unit.VERSION),
-        "scheduler.kubectl_present": (kubectl_present, Unit.BOOL),
-        "scheduler.kubectl_configured": (kube_configured, Unit.BOOL),
-        "scheduler.nvidia_smi_present": (nvidia_present, Unit.BOOL),
-        "scheduler.platform": (platform, Unit.TEXT),
-    }
-    out = ProbeOutput(
-        measurements=[
-            Measurement(metric=name, value=value, unit=unit, host=inp.host)
-            for name, (value, unit) in values.items()
-        ]
-    )
-    # null when clustermax did not connect over SSH (--local) or the script predates the section
-    connect = connect_time(s.get("ssh-connect"))
-    out.measurements.append(
-        Measurement(metric="ssh.connect_time", value=connect, unit=Unit.SECONDS, host=inp.host)
-    )
+    detected = Detected(slurm_present, version, kubectl_present, kube_configured, nvidia_present, platform)
+    measurements, _ = measure(detected, inp.host, connect_time(s.get("ssh-connect")))
+    out = ProbeOutput(measurements=measurements)
     out.facts = {
         "platform": platform or "unknown",
         "slurm": slurm_usable,
