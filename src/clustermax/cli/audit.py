@@ -1,4 +1,4 @@
-"""`clustermax audit`, `clustermax probes list`, `clustermax schema`.
+"""`clustermax audit`: audit a cluster (or this machine), write the bundle, score it, write the reports.
 
 Only typer and the standard library are imported at module level (``clustermax --help`` stays fast);
 the engine, paramiko, pydantic models and rich are imported inside the commands.
@@ -12,23 +12,18 @@ from typing import Annotated
 
 import typer
 
+from .probes import _load_specs
+
 if typing.TYPE_CHECKING:
-    from .engine.audit import AuditRequest, HostSpec
-    from .models import Bundle, ProbeSpec
-
-SCHEMAS = ("bundle", "inventory", "probe", "score")
-
-probes_app = typer.Typer(help="Probes shipped with clustermax.", no_args_is_help=True, add_completion=False)
+    from ..engine.audit import AuditRequest, HostSpec
+    from ..models import Bundle, ProbeSpec
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the app."""
+    """Add `audit` to the app."""
     app.command("audit")(audit)
-    app.command("schema")(schema)
-    app.add_typer(probes_app, name="probes")
 
 
-# --------------------------------------------------------------------------------------- audit
 def audit(
     destinations: Annotated[
         list[str] | None,
@@ -106,7 +101,7 @@ def audit(
     import shlex
     import sys
 
-    from .errors import UsageError
+    from ..errors import UsageError
 
     given = [bool(destinations), local, inventory is not None, resume is not None]
     if sum(given) != 1:
@@ -157,7 +152,7 @@ def _default_out_dir() -> Path:
 
 
 def _check_out_dir(out_dir: Path) -> None:
-    from .errors import UsageError
+    from ..errors import UsageError
 
     if (out_dir / "bundle.json").exists() or (out_dir / "journal.jsonl").exists():
         raise UsageError(
@@ -169,9 +164,9 @@ def _check_out_dir(out_dir: Path) -> None:
 
 
 def _resume(directory: Path, *, concurrency: int, quiet: bool, rubric: Path | None) -> None:
-    from .engine.journal import read_journal
-    from .errors import ConfigError, UsageError
-    from .models import Bundle
+    from ..engine.journal import read_journal
+    from ..errors import ConfigError, UsageError
+    from ..models import Bundle
 
     previous: Bundle | None = None
     bundle_file = directory / "bundle.json"
@@ -200,14 +195,8 @@ def _resume(directory: Path, *, concurrency: int, quiet: bool, rubric: Path | No
     _run_audit(options, directory, previous=previous, quiet=quiet, command_line=command_line)
 
 
-def _load_specs() -> dict[str, ProbeSpec]:
-    from .probes.specs import load_probe_specs
-
-    return load_probe_specs()
-
-
 def _selection(specs: dict[str, ProbeSpec], options: dict[str, typing.Any]) -> list[str]:
-    from .errors import UsageError
+    from ..errors import UsageError
 
     known = ", ".join(sorted(specs))
     chosen: list[str] = options.get("probes") or [p for p, s in specs.items() if s.default]
@@ -223,8 +212,8 @@ def _selection(specs: dict[str, ProbeSpec], options: dict[str, typing.Any]) -> l
 
 
 def _cli_params(specs: dict[str, ProbeSpec], raw: list[str]) -> dict[str, dict[str, typing.Any]]:
-    from .engine.params import coerce_param
-    from .errors import UsageError
+    from ..engine.params import coerce_param
+    from ..errors import UsageError
 
     out: dict[str, dict[str, typing.Any]] = {}
     for item in raw:
@@ -255,7 +244,7 @@ def _ssh_host(
     name: str, role: typing.Literal["login", "compute"], target: typing.Any, expected_gpus: int | None,
     login_shell: bool,
 ) -> HostSpec:  # fmt: skip
-    from .engine.audit import HostSpec
+    from ..engine.audit import HostSpec
 
     return HostSpec(
         name=name,
@@ -276,9 +265,9 @@ def _build_request(
     """The engine request from the (stored) options; also the extra known_hosts files."""
     from dataclasses import replace
 
-    from .engine.audit import AuditRequest, HostSpec
-    from .errors import UsageError
-    from .transport.ssh import load_ssh_config, parse_destination, resolve_target
+    from ..engine.audit import AuditRequest, HostSpec
+    from ..errors import UsageError
+    from ..transport.ssh import load_ssh_config, parse_destination, resolve_target
 
     selected = _selection(specs, options)
     cli_params = _cli_params(specs, options.get("params") or [])
@@ -358,7 +347,7 @@ def _build_request(
             **common,
         )
         return req, known
-    from .inventory import load_inventory
+    from ..inventory import load_inventory
 
     loaded = load_inventory(options["inventory"], specs)
     for text in loaded.warnings:
@@ -426,14 +415,14 @@ def _run_audit(
     import sys
     import threading
 
-    from . import __version__
-    from .engine.audit import Audit
-    from .engine.progress import PlainEvents, RichEvents
-    from .errors import EXIT_INTERRUPTED, EXIT_UNREACHABLE
-    from .models import Origin
-    from .transport.base import Transport
-    from .transport.local import LocalTransport
-    from .transport.ssh import SSHConnector
+    from .. import __version__
+    from ..engine.audit import Audit
+    from ..engine.progress import PlainEvents, RichEvents
+    from ..errors import EXIT_INTERRUPTED, EXIT_UNREACHABLE
+    from ..models import Origin
+    from ..transport.base import Transport
+    from ..transport.local import LocalTransport
+    from ..transport.ssh import SSHConnector
 
     def warn(text: str) -> None:
         typer.echo(text, err=True)
@@ -441,7 +430,7 @@ def _run_audit(
     specs = _load_specs()
     request, known = _build_request(options, specs, warn)
     if options.get("rubric"):
-        from .scoring import load_rubric
+        from ..scoring import load_rubric
 
         load_rubric(options["rubric"])  # a bad rubric fails now, not after the audit
     request.origin = Origin(
@@ -509,9 +498,9 @@ def _score_and_report(
     bundle: Bundle, out_dir: Path, rubric_path: str | None
 ) -> tuple[Bundle, typing.Any, list[Path], str | None]:
     """Score with the rubric, record it in the bundle, write report.md/report.html next to it."""
-    from .bundle.io import write_bundle
-    from .reports import write_audit_reports
-    from .scoring import load_rubric, rubric_ref, score_bundle
+    from ..bundle.io import write_bundle
+    from ..reports import write_audit_reports
+    from ..scoring import load_rubric, rubric_ref, score_bundle
 
     rubric = load_rubric(rubric_path)
     bundle = bundle.model_copy(update={"rubric": rubric_ref(rubric)})
@@ -525,7 +514,7 @@ def _print_summary(
 ) -> None:
     from collections import Counter
 
-    from .models import ProbeStatus
+    from ..models import ProbeStatus
 
     echo = typer.echo
     reached = sum(1 for h in bundle.hosts if h.state == "ok")
@@ -569,60 +558,3 @@ def _print_summary(
     echo(f"Bundle: {out_dir / 'bundle.json'}")
     if reports:
         echo("Reports: " + ", ".join(str(p) for p in reports))
-
-
-# --------------------------------------------------------------------------------------- probes
-@probes_app.command("list")
-def probes_list(
-    as_json: bool = typer.Option(False, "--json", help="Print the probe specs as JSON."),
-) -> None:
-    """Show every probe: id, category, scope, what it requires and what it measures."""
-    import json
-
-    specs = _load_specs()
-    if as_json:
-        typer.echo(json.dumps([s.model_dump(mode="json") for s in specs.values()], indent=2))
-        return
-    rows = [
-        (
-            s.id,
-            s.category,
-            s.scope,
-            ",".join(s.requires) or "-",
-            "yes" if s.default else "no",
-            f"{s.timeout_s:g}s",
-        )
-        for s in specs.values()
-    ]
-    header = ("PROBE", "CATEGORY", "SCOPE", "REQUIRES", "DEFAULT", "TIMEOUT")
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    typer.echo("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip())
-    for spec, row in zip(specs.values(), rows, strict=True):
-        typer.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
-        typer.echo(f"    {spec.title}: {' '.join(spec.description.split())}")
-        typer.echo(f"    measures: {', '.join(m.name for m in spec.metrics)}")
-
-
-# --------------------------------------------------------------------------------------- schema
-def schema(
-    which: str = typer.Argument("bundle", metavar="[bundle|inventory|probe|score]", help="Which schema."),
-) -> None:
-    """Print the JSON Schema of the bundle, the inventory, a probe spec, or a score."""
-    import json
-
-    from .errors import UsageError
-
-    if which not in SCHEMAS:
-        raise UsageError(f"unknown schema {which!r}", hint=f"choose one of: {', '.join(SCHEMAS)}")
-    from pydantic import BaseModel
-
-    from .models import Bundle, Inventory, ProbeSpec, ScoreResult
-
-    models: dict[str, type[BaseModel]] = {
-        "bundle": Bundle,
-        "inventory": Inventory,
-        "probe": ProbeSpec,
-        "score": ScoreResult,
-    }
-    model = models[which]
-    typer.echo(json.dumps(model.model_json_schema(), indent=2, sort_keys=False))

@@ -1,4 +1,5 @@
-"""The `clustermax` command line. Commands live in cli_*.py; this module wires them and maps errors.
+"""The `clustermax` command line. One module per command group (cli/<command>.py); this one wires them
+and maps errors.
 
 Keep module-level imports light: `clustermax --help` must stay fast. Heavy libraries (paramiko,
 pandas, jinja2, charts) are imported inside the commands that need them.
@@ -12,8 +13,8 @@ from pathlib import Path
 
 import typer
 
-from . import __version__
-from .errors import EXIT_INTERRUPTED, EXIT_UNEXPECTED, ClustermaxError
+from .. import __version__
+from ..errors import EXIT_INTERRUPTED, EXIT_UNEXPECTED, ClustermaxError
 
 app = typer.Typer(
     name="clustermax",
@@ -44,9 +45,9 @@ def _root(
 
 
 def _register() -> None:
-    from . import cli_audit, cli_parse, cli_report, cli_score
+    from . import audit, compare, import_, parse, probes, report, rubric, schema, score
 
-    for module in (cli_audit, cli_parse, cli_score, cli_report):
+    for module in (audit, schema, probes, parse, import_, score, rubric, report, compare):
         module.register(app)
 
 

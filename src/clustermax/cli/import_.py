@@ -1,6 +1,7 @@
-"""`clustermax parse` (one tool output -> JSON) and `clustermax import` (files -> an import bundle).
+"""`clustermax import`: files of tool output gathered by hand -> an import bundle (DIR/bundle.json).
 
-Module-level imports stay light (typer + stdlib): parsers load only when a command runs.
+The module is named ``import_`` because ``import`` is a Python keyword. Module-level imports stay light
+(typer + stdlib): parsers and probes load only when the command runs.
 """
 
 from __future__ import annotations
@@ -10,51 +11,12 @@ from typing import Annotated
 
 import typer
 
-from .errors import EXIT_USAGE, UsageError
+from ..errors import EXIT_USAGE, UsageError
 
 
-def _read(file: str) -> str:
-    if file == "-":
-        data = sys.stdin.buffer.read()
-    else:
-        try:
-            with open(file, "rb") as fh:
-                data = fh.read()
-        except OSError as err:
-            raise UsageError(f"{file}: cannot read: {err.strerror or err}", hint="check the path") from err
-    return data.decode("utf-8", errors="replace")
-
-
-def parse_command(
-    kind: Annotated[str | None, typer.Argument(help="Parser kind (see --list).")] = None,
-    file: Annotated[str | None, typer.Argument(help="File to parse, or - for standard input.")] = None,
-    list_kinds: Annotated[bool, typer.Option("--list", help="Print the parser kinds and exit.")] = False,
-) -> None:
-    """Parse one tool output (KIND FILE) and print it as one JSON object."""
-    from .parsers.base import ParseError
-    from .parsers.registry import PARSERS, get_parser
-
-    if list_kinds:
-        width = max(len(k) for k in PARSERS)
-        for name, info in PARSERS.items():
-            typer.echo(f"{name:<{width}}  {info.description}")
-        return
-    if kind is None or file is None:
-        raise UsageError(
-            "parse needs KIND and FILE", hint="clustermax parse --list shows the kinds; FILE may be -"
-        )
-    try:
-        parser = get_parser(kind).parse
-    except ParseError as err:
-        raise UsageError(str(err), hint="clustermax parse --list shows the kinds") from err
-    text = _read(file)
-    try:
-        parsed = parser(text)
-    except ParseError as err:
-        where = "<stdin>" if file == "-" else file
-        typer.echo(f"error: {where}: {err}", err=True)
-        raise typer.Exit(EXIT_USAGE) from err
-    typer.echo(parsed.model_dump_json(indent=2))
+def register(app: typer.Typer) -> None:
+    """Add `import` to the app."""
+    app.command("import")(import_command)
 
 
 def import_command(
@@ -85,10 +47,10 @@ def import_command(
     With SOURCE_DATE_EPOCH set, every timestamp is that instant and the machine is not recorded, so the
     same files give the same bundle.json.
     """
-    from .bundle.from_files import import_files, source_date_epoch
-    from .bundle.io import write_bundle
-    from .parsers.base import ParseError
-    from .parsers.registry import get_parser
+    from ..bundle.from_files import import_files, source_date_epoch
+    from ..bundle.io import write_bundle
+    from ..parsers.base import ParseError
+    from ..parsers.registry import get_parser
 
     if kind is not None:
         try:
@@ -125,9 +87,9 @@ def _profile_override(pairs: list[str]) -> dict[str, str | int | float] | None:
     """--profile KEY=VALUE options -> Bundle.target.profile_override, checked against the references."""
     if not pairs:
         return None
-    from .resources import rubrics_dir
-    from .scoring.references import profile_override_from_pairs
-    from .scoring.validate import load_references
+    from ..resources import rubrics_dir
+    from ..scoring.references import profile_override_from_pairs
+    from ..scoring.validate import load_references
 
     refs, problems = load_references(rubrics_dir() / "references.yaml")
     if refs is None:
@@ -138,9 +100,3 @@ def _profile_override(pairs: list[str]) -> dict[str, str | int | float] | None:
         raise UsageError(
             f"--profile: {err}", hint="e.g. --profile gpu_model=H100-SXM --profile fabric=infiniband-ndr"
         ) from err
-
-
-def register(app: typer.Typer) -> None:
-    """Add `parse` and `import` to the app."""
-    app.command("parse")(parse_command)
-    app.command("import")(import_command)

@@ -1,7 +1,7 @@
-"""`clustermax score` and `clustermax rubric validate|show`: offline scoring of saved bundles.
+"""`clustermax score`: offline scoring of saved bundles.
 
 Only typer and the standard library are imported at module level (keeps `clustermax --help` fast);
-the scoring package (pydantic, yaml, rich) loads inside the commands.
+the scoring package (pydantic, yaml, rich) loads inside the command.
 
 Exit codes: 0 ok, 1 a bundle scored below --fail-under, 2 usage or configuration error (bad rubric,
 bundle, attestations, unknown criterion), 4 unexpected error.
@@ -14,6 +14,11 @@ from enum import Enum
 from pathlib import Path
 
 import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add `score` to the app."""
+    app.command("score")(score)
 
 
 class ScoreFormat(str, Enum):
@@ -42,7 +47,6 @@ _FAIL_UNDER = typer.Option(None, "--fail-under", help="Exit 1 when a bundle scor
 _FORMAT = typer.Option(
     ScoreFormat.table, "--format", "-f", help="Output format (json: a list, one per bundle)."
 )
-_RUBRIC_FILE = typer.Argument(None, help="Rubric YAML (default: the built-in rubric).")
 _EXPLAIN = typer.Option(
     None, "--explain", help="Show how one criterion's verdict was reached, and nothing else."
 )
@@ -58,10 +62,10 @@ def score(
     explain: str | None = _EXPLAIN,
 ) -> None:
     """Score saved bundles against a rubric and print the tier, score, coverage and every verdict."""
-    from .bundle.io import load_bundle
-    from .errors import BelowTierError, UsageError
-    from .models.score import Tier
-    from .scoring import evaluate, load_attestations, load_rubric, render, tier_at_least
+    from ..bundle.io import load_bundle
+    from ..errors import BelowTierError, UsageError
+    from ..models.score import Tier
+    from ..scoring import evaluate, load_attestations, load_rubric, render, tier_at_least
 
     rub = load_rubric(rubric)
     att = load_attestations(attestations) if attestations is not None else None
@@ -81,7 +85,7 @@ def score(
 
     loaded = [load_bundle(path) for path in bundles]
     if reparse:
-        from .bundle.reparse import reparse_bundle
+        from ..bundle.reparse import reparse_bundle
 
         loaded = [reparse_bundle(b) for b in loaded]
 
@@ -113,48 +117,3 @@ def score(
         if below:
             names = ", ".join(f"{r.cluster} ({r.tier.value})" for r in below)
             raise BelowTierError(f"below {floor.value}: {names}")
-
-
-rubric_app = typer.Typer(
-    name="rubric", help="Check and show scoring rubrics.", no_args_is_help=True, rich_markup_mode=None
-)
-
-_RUBRIC_FILES = typer.Argument(..., help="Rubric YAML files to check.", show_default=False)
-
-
-@rubric_app.command("validate")
-def rubric_validate(files: list[Path] = _RUBRIC_FILES) -> None:
-    """Check rubric files: every problem with its file, line and a hint; exit 2 when there is one."""
-    from .errors import ConfigError
-    from .scoring import check_rubric_file
-
-    failed = 0
-    for path in files:
-        rubric, problems = check_rubric_file(path)
-        if problems:
-            failed += 1
-            for problem in problems:
-                typer.echo(problem.render())
-        elif rubric is not None:
-            typer.echo(f"{path}: ok ({rubric.id} {rubric.version}, {len(rubric.criteria)} criteria)")
-    if failed:
-        raise ConfigError(
-            files[0] if len(files) == 1 else f"{failed} rubric file(s)", None, "rubric validation failed"
-        )
-
-
-@rubric_app.command("show")
-def rubric_show(
-    file: Path | None = _RUBRIC_FILE,
-) -> None:
-    """Print a rubric as readable tables: tiers, categories, criteria and thresholds."""
-    from .scoring import load_rubric
-    from .scoring.render import rubric_table
-
-    sys.stdout.write(rubric_table(load_rubric(file)))
-
-
-def register(app: typer.Typer) -> None:
-    """Add this module's commands to the app."""
-    app.command("score")(score)
-    app.add_typer(rubric_app)

@@ -1,4 +1,4 @@
-"""`clustermax report` and `clustermax compare`: render saved bundles in any report format.
+"""`clustermax report`: render saved bundles in any report format (`compare` shares it, cli/compare.py).
 
 Only typer and the standard library are imported at module level (keeps `clustermax --help` fast);
 scoring, pandas, jinja2 and pygal load inside the commands.
@@ -54,11 +54,11 @@ def _run(
     compare: bool,
     junit_warn: JunitWarn,
 ) -> None:
-    from .bundle.io import load_bundle
-    from .errors import UsageError
-    from .reports import build_report, render_report
-    from .reports.build import rubric_references
-    from .scoring import load_attestations, load_rubric, score_bundle
+    from ..bundle.io import load_bundle
+    from ..errors import UsageError
+    from ..reports import build_report, render_report
+    from ..reports.build import rubric_references
+    from ..scoring import load_attestations, load_rubric, score_bundle
 
     if not bundles:
         raise UsageError("no bundle given", hint="pass one or more bundle.json files or audit directories")
@@ -88,7 +88,7 @@ def _run(
 
 
 def register(app: typer.Typer) -> None:
-    """Add `report` and `compare` to the app."""
+    """Add `report` to the app."""
 
     @app.command("report")
     def report_command(
@@ -105,16 +105,3 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Render a report of one bundle, or a comparison of several, in any format."""
         _run(bundles, fmt, out, redact, rubric, attestations, compare or len(bundles) > 1, junit_warn)
-
-    @app.command("compare")
-    def compare_command(
-        bundles: list[Path] = _BUNDLES,
-        fmt: ReportFormat = _FORMAT,
-        out: Path | None = _OUT,
-        redact: bool = _REDACT,
-        rubric: Path | None = _RUBRIC,
-        attestations: Path | None = _ATTEST,
-        junit_warn: JunitWarn = _JUNIT_WARN,
-    ) -> None:
-        """Compare bundles of several providers: leaderboard, categories, key metrics, busbw curves."""
-        _run(bundles, fmt, out, redact, rubric, attestations, True, junit_warn)
