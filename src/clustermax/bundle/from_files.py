@@ -86,14 +86,9 @@ def _grouped(kind: str) -> bool:
 
 
 def _content_host(kind: str, parsed: ParsedOutput) -> str | None:
-    """The host the output names, when the tool prints one."""
-    if kind == "nccl-tests":
-        hosts: list[str] = list(getattr(parsed, "hosts", []) or [])
-        if len(hosts) == 1:
-            return hosts[0]
-        if len(hosts) > 1:
-            return "cluster"
-    return None
+    """The host the output names, when the tool prints one (the kind's ``FileKind.content_host``)."""
+    host_of = _entry(kind)[1].content_host
+    return host_of(parsed) if host_of is not None else None
 
 
 def detect_kind(text: str) -> tuple[str | None, str]:

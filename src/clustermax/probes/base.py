@@ -168,6 +168,9 @@ class FileKind:
     """The files of this kind in one import form one result (the runs of one benchmark)."""
     context_kinds: frozenset[str] = frozenset()
     """Kinds of the import's other files that ``measure`` reads (as ``ImportContext.others``)."""
+    content_host: Callable[[ParsedOutput], str | None] | None = None
+    """The host a file of this kind belongs to when the output names it (an nccl-tests device list);
+    ``--host`` wins, ``imported`` when neither says."""
     section: str | None = None
     """The section of the probe's own output that holds this tool's text (None: no probe script prints
     it; the kind is evidence only ``clustermax import`` brings). The audit and import paths are

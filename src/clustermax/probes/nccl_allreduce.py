@@ -43,7 +43,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..models import Finding, JSONValue, Measurement, ProbeStatus, Severity, SubStatus, Unit
-from ..parsers.base import ParseError
+from ..parsers.base import ParsedOutput, ParseError
 from ..parsers.nccl_tests import NcclRun, NcclTestsOutput, parse_nccl_tests
 from .base import (
     FileKind,
@@ -702,4 +702,12 @@ def _log_files(files: Sequence[ImportedOutput], context: ImportContext) -> Measu
     return measure(import_evidence(logs), context.remediation)
 
 
-FILES = (FileKind("nccl-tests", _log_files, grouped=True, section="run-n1-r1"),)
+def _log_host(parsed: ParsedOutput) -> str | None:
+    """The one host of a log's device list; ``cluster`` for several (the import's result host)."""
+    hosts = list(parsed.hosts) if isinstance(parsed, NcclTestsOutput) else []
+    if len(hosts) == 1:
+        return hosts[0]
+    return "cluster" if hosts else None
+
+
+FILES = (FileKind("nccl-tests", _log_files, grouped=True, content_host=_log_host, section="run-n1-r1"),)
