@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
@@ -54,12 +55,18 @@ def strip_launcher_prefixes(text: str) -> tuple[str, str | None]:
     return text, None
 
 
-def to_float(value: str | None) -> float | None:
-    """Parse a number the way tools print it; None for N/A-like words, NaN, infinities, garbage."""
+def _printed(value: str | None) -> str | None:
+    """The value stripped; None for nothing and for the words tools print for "no value"."""
     if value is None:
         return None
     s = value.strip()
-    if s.lower() in NA_WORDS:
+    return None if s.lower() in NA_WORDS else s
+
+
+def to_float(value: str | None) -> float | None:
+    """Parse a number the way tools print it; None for N/A-like words, NaN, infinities, garbage."""
+    s = _printed(value)
+    if s is None:
         return None
     try:
         f = float(s)
@@ -72,10 +79,8 @@ def to_float(value: str | None) -> float | None:
 
 def to_int(value: str | None) -> int | None:
     """Parse an integer (also "12.0" or "0x1f"); None when it is not one."""
-    if value is None:
-        return None
-    s = value.strip()
-    if s.lower() in NA_WORDS:
+    s = _printed(value)
+    if s is None:
         return None
     try:
         return int(s, 0) if s.lower().startswith("0x") else int(s)
@@ -154,3 +159,15 @@ def ctime_to_iso(raw: str) -> str | None:
     if month is None or not parts[2].isdigit() or not parts[4].isdigit() or len(parts[3]) != 8:
         return None
     return f"{parts[4]}-{month:02d}-{int(parts[2]):02d}T{parts[3]}"
+
+
+def first_match(text: object, rules: Sequence[tuple[re.Pattern[str], float]], head: int = 4000) -> float:
+    """A detector: the confidence of the first rule whose pattern occurs in the first ``head`` characters
+    of ``text`` (0.0 for none, and for anything that is not text)."""
+    if not isinstance(text, str):
+        return 0.0
+    start = text[:head]
+    for pattern, confidence in rules:
+        if pattern.search(start):
+            return confidence
+    return 0.0

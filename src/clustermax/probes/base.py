@@ -27,8 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
-from typing import Final, NamedTuple, Protocol, TypeVar, Union
+from typing import NamedTuple, Protocol
 
 from ..models import CommandResult, Finding, JSONValue, Measurement, ProbeSpec, ProbeStatus, SubStatus
 from ..parsers.base import ParsedOutput
@@ -106,21 +105,6 @@ class ProbeOutput:
     facts: dict[str, JSONValue] = field(default_factory=dict)
 
 
-class NotCollected(Enum):
-    """A tool output that is not part of some evidence: the probe did not run the tool (its section is
-    not in the output: skipped, or the output was cut before it) or the import has no file of it. Its
-    metrics are left out; a tool that ran but whose output cannot be read gives null (not measured)."""
-
-    NOT_COLLECTED = "not collected"
-
-
-NOT_COLLECTED: Final = NotCollected.NOT_COLLECTED
-
-T = TypeVar("T")
-Slot = Union[T, None, NotCollected]  # noqa: UP007 (a generic alias; X | Y cannot take a TypeVar here)
-"""A tool output in some evidence: its typed reading, None (ran, unreadable) or NOT_COLLECTED."""
-
-
 class Measured(NamedTuple):
     """What ``measure()`` returns: the measurements and findings of some typed tool output."""
 
@@ -193,15 +177,3 @@ class ProbeModule(Protocol):
 
     def from_sections(self, inp: ProbeInput) -> ProbeOutput:
         """One run of the probe on one host -> its output (never raises for bad tool output)."""
-
-
-def with_remediation(findings: Sequence[Finding], remediation: Mapping[str, str]) -> list[Finding]:
-    """``findings`` with the probe spec's remediation text of their code (``slurm.no-pmix`` and
-    ``no-pmix`` both read the key ``no-pmix``); a finding that has a text keeps it."""
-    out = []
-    for f in findings:
-        if f.remediation is None:
-            text = remediation.get(f.code) or remediation.get(f.code.split(".", 1)[-1])
-            f = f.model_copy(update={"remediation": text}) if text is not None else f
-        out.append(f)
-    return out

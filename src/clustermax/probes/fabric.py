@@ -28,27 +28,15 @@ below the fabric's rate).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..models import Finding, Measurement, ProbeStatus, Severity, SubStatus, Unit
-from ..parsers.base import ParseError
 from ..parsers.infiniband import IbPort, IbstatOutput, parse_ib_sysfs, parse_ibstat
 from ..parsers.nvidia_smi_topo import NvidiaSmiTopoOutput, parse_nvidia_smi_topo
 from ..parsers.system import kernel_at_least, loaded_modules
-from .base import (
-    NOT_COLLECTED,
-    FileKind,
-    ImportContext,
-    ImportedOutput,
-    Measured,
-    NotCollected,
-    ProbeInput,
-    ProbeOutput,
-    Section,
-    Slot,
-    with_remediation,
-)
+from .base import FileKind, ImportContext, ImportedOutput, Measured, ProbeInput, ProbeOutput, Section
+from .evidence import NOT_COLLECTED, NotCollected, Slot, one_file, parsed_or_none, with_remediation
 
 # ------------------------------------------------------------------------------------------ measure
 
@@ -226,20 +214,12 @@ def measure(ev: FabricEvidence, host: str, remediation: Mapping[str, str] | None
 
 def _read_ibstat(text: str) -> IbstatOutput | None:
     """The ibstat section's ports; None when the text is not a port listing with a port."""
-    try:
-        parsed = parse_ibstat(text)
-    except ParseError:
-        return None
-    return parsed if parsed.ports else None
+    parsed = parsed_or_none(parse_ibstat, text)
+    return parsed if parsed is not None and parsed.ports else None
 
 
 def _read_topo(section: Section) -> NvidiaSmiTopoOutput | None:
-    if not section.ok:
-        return None
-    try:
-        return parse_nvidia_smi_topo(section.text)
-    except ParseError:
-        return None
+    return parsed_or_none(parse_nvidia_smi_topo, section.text) if section.ok else None
 
 
 def _ports(s: dict[str, Section]) -> Slot[IbstatOutput]:
@@ -315,7 +295,7 @@ def from_sections(inp: ProbeInput) -> ProbeOutput:
 # -------------------------------------------------------------------------------- clustermax import
 
 
-def _file_evidence(file: ImportedOutput) -> FabricEvidence:
+def _file_evidence(file: ImportedOutput, context: ImportContext) -> FabricEvidence:
     if isinstance(file.parsed, IbstatOutput):
         return FabricEvidence(ports=file.parsed)
     if isinstance(file.parsed, NvidiaSmiTopoOutput):
@@ -323,11 +303,7 @@ def _file_evidence(file: ImportedOutput) -> FabricEvidence:
     return FabricEvidence()
 
 
-def _files(files: Sequence[ImportedOutput], context: ImportContext) -> Measured:
-    return measure(_file_evidence(files[0]), files[0].host, context.remediation)
-
-
 FILES = (
-    FileKind("nvidia-smi-topo", _files, section="nvidia-smi-topo"),
-    FileKind("ibstat", _files, section="ibstat"),
+    FileKind("nvidia-smi-topo", one_file(_file_evidence, measure), section="nvidia-smi-topo"),
+    FileKind("ibstat", one_file(_file_evidence, measure), section="ibstat"),
 )

@@ -48,7 +48,6 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import TypeVar
 
 from ..models import (
     Finding,
@@ -67,21 +66,8 @@ from ..parsers.kernel_log import XidEvent, XidOutput, journal_refused, parse_xid
 from ..parsers.nvidia_smi import NvidiaSmiGpu, NvidiaSmiOutput, nvlink_inactive, parse_nvidia_smi
 from ..parsers.slurm import ScontrolNodeOutput, SlurmNode, parse_scontrol_node
 from ..parsers.xid_catalog import CRITICAL_CLASSES
-from .base import (
-    NOT_COLLECTED,
-    FileKind,
-    ImportContext,
-    ImportedOutput,
-    Measured,
-    NotCollected,
-    ProbeInput,
-    ProbeOutput,
-    Section,
-    Slot,
-    with_remediation,
-)
-
-T = TypeVar("T")
+from .base import FileKind, ImportContext, ImportedOutput, Measured, ProbeInput, ProbeOutput, Section
+from .evidence import NOT_COLLECTED, NotCollected, Slot, one_file, parsed_or_none, readable, with_remediation
 
 # ------------------------------------------------------------------------------------------ measure
 
@@ -423,10 +409,6 @@ class GpuEvidence:
     dcgm_level: str = "unknown"
 
 
-def _readable(slot: Slot[T]) -> T | None:
-    return None if isinstance(slot, NotCollected) else slot
-
-
 def measure(ev: GpuEvidence, host: str | None, remediation: Mapping[str, str] | None = None) -> Measured:
     """Every ``gpu.*`` metric and finding the evidence can tell (tools not collected are left out)."""
     measurements: list[Measurement] = []
@@ -439,7 +421,7 @@ def measure(ev: GpuEvidence, host: str | None, remediation: Mapping[str, str] | 
     def find(code: str, severity: Severity, message: str) -> None:
         findings.append(Finding(code=code, severity=severity, host=host, message=message))
 
-    smi = _readable(ev.smi)
+    smi = readable(ev.smi)
     if not isinstance(ev.smi, NotCollected):
         gpus = smi.gpus if smi is not None else []
         if ev.smi_failed and not gpus:
@@ -508,12 +490,7 @@ _LEADING_NUMBER = re.compile(r"^\s*(-?\d+(?:\.\d+)?)")
 
 
 def _read_smi(text: str) -> NvidiaSmiOutput | None:
-    if not text.strip():
-        return None
-    try:
-        return parse_nvidia_smi(text)
-    except ParseError:
-        return None
+    return parsed_or_none(parse_nvidia_smi, text) if text.strip() else None
 
 
 def _expected_from_gres(section: Section | None) -> int | None:
@@ -548,19 +525,13 @@ def _kernel_log(sections: dict[str, Section]) -> Slot[Section]:
 def _read_xid(section: Section) -> XidOutput | None:
     if not section.text.strip():
         return XidOutput()  # the filtered log has no NVRM line: no event
-    try:
-        return parse_xid(section.text)
-    except ParseError:
-        return None
+    return parsed_or_none(parse_xid, section.text)
 
 
 def _read_dcgm(section: Section) -> DcgmiDiagOutput | None:
     if section.missing or not section.text.strip():
         return None
-    try:
-        return parse_dcgmi_diag(section.text)
-    except ParseError:
-        return None
+    return parsed_or_none(parse_dcgmi_diag, section.text)
 
 
 def evidence(inp: ProbeInput) -> GpuEvidence:
@@ -612,7 +583,7 @@ def from_sections(inp: ProbeInput) -> ProbeOutput:
         )
     ev = evidence(inp)
     measurements, findings = measure(ev, host, inp.spec.remediation)
-    parsed = _readable(ev.smi)
+    parsed = readable(ev.smi)
     gpus = parsed.gpus if parsed is not None else []
 
     # --- the node's verdict --------------------------------------------------------------------------
@@ -648,11 +619,8 @@ def from_sections(inp: ProbeInput) -> ProbeOutput:
 # ------------------------------------------------------------------------------------------------
 
 
-def cluster_measurements(results: Iterable[ProbeResult]) -> list[Measurement]:
-    """Cluster-scope ``gpu.versions_consistent``: every GPU node reports the same model, driver and CUDA.
-
-    Pure: reads the gpu_health results of the node phase. Null when fewer than one node measured all three.
-    """
+def _versions(results: Iterable[ProbeResult]) -> dict[str, tuple[str, str, str]]:
+    """host -> (GPU model, driver, CUDA) of every gpu_health node result that measured all three."""
     seen: dict[str, tuple[str, str, str]] = {}
     for result in results:
         if result.probe_id != "gpu_health":
@@ -661,6 +629,15 @@ def cluster_measurements(results: Iterable[ProbeResult]) -> list[Measurement]:
         trio = (values.get("gpu.model"), values.get("gpu.driver_version"), values.get("gpu.cuda_version"))
         if all(isinstance(v, str) for v in trio):
             seen[result.host] = (str(trio[0]), str(trio[1]), str(trio[2]))
+    return seen
+
+
+def cluster_measurements(results: Iterable[ProbeResult]) -> list[Measurement]:
+    """Cluster-scope ``gpu.versions_consistent``: every GPU node reports the same model, driver and CUDA.
+
+    Pure: reads the gpu_health results of the node phase. Null when fewer than one node measured all three.
+    """
+    seen = _versions(results)
     if not seen:
         value: bool | None = None
         labels: dict[str, str] = {"nodes": "0"}
@@ -676,13 +653,8 @@ def cluster_measurements(results: Iterable[ProbeResult]) -> list[Measurement]:
 def cluster_findings(results: Iterable[ProbeResult]) -> list[Finding]:
     """The 'versions-mixed' finding naming which nodes run which model/driver/CUDA (empty when consistent)."""
     groups: dict[tuple[str, str, str], list[str]] = {}
-    for result in results:
-        if result.probe_id != "gpu_health":
-            continue
-        values = {m.metric: m.value for m in result.measurements if m.host == result.host}
-        trio = (values.get("gpu.model"), values.get("gpu.driver_version"), values.get("gpu.cuda_version"))
-        if all(isinstance(v, str) for v in trio):
-            groups.setdefault((str(trio[0]), str(trio[1]), str(trio[2])), []).append(result.host)
+    for host, trio in _versions(results).items():
+        groups.setdefault(trio, []).append(host)
     if len(groups) <= 1:
         return []
     parts = [f"{m} driver {d} CUDA {c} on {', '.join(sorted(h))}" for (m, d, c), h in sorted(groups.items())]
@@ -752,12 +724,13 @@ def _file_evidence(file: ImportedOutput, context: ImportContext) -> GpuEvidence:
     return GpuEvidence()
 
 
-def _files(files: Sequence[ImportedOutput], context: ImportContext) -> Measured:
-    return measure(_file_evidence(files[0], context), files[0].host, context.remediation)
-
-
 FILES = (
-    FileKind("nvidia-smi", _files, context_kinds=frozenset({"scontrol-node"}), section="nvidia-smi-q"),
-    FileKind("dcgmi-diag", _files, section="dcgmi-diag"),
-    FileKind("xid", _files, section="dmesg"),
+    FileKind(
+        "nvidia-smi",
+        one_file(_file_evidence, measure),
+        context_kinds=frozenset({"scontrol-node"}),
+        section="nvidia-smi-q",
+    ),
+    FileKind("dcgmi-diag", one_file(_file_evidence, measure), section="dcgmi-diag"),
+    FileKind("xid", one_file(_file_evidence, measure), section="dmesg"),
 )

@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..models import Finding, Measurement, ProbeStatus, Severity, SubStatus, Unit
-from ..parsers.base import ParseError
 from ..parsers.kubectl import (
     KubectlNodesOutput,
     KubectlVersionOutput,
@@ -33,19 +32,8 @@ from ..parsers.kubectl import (
     parse_kubectl_nodes,
     parse_kubectl_version,
 )
-from .base import (
-    NOT_COLLECTED,
-    FileKind,
-    ImportContext,
-    ImportedOutput,
-    Measured,
-    NotCollected,
-    ProbeInput,
-    ProbeOutput,
-    Section,
-    Slot,
-    with_remediation,
-)
+from .base import FileKind, ImportContext, ImportedOutput, Measured, ProbeInput, ProbeOutput, Section
+from .evidence import NOT_COLLECTED, NotCollected, Slot, one_file, parsed_or_none, with_remediation
 
 # ------------------------------------------------------------------------------------------ measure
 
@@ -479,19 +467,7 @@ def _storage(sc_json: Any) -> Storage | None:
 
 
 def _read_nodes(sec: Section) -> KubectlNodesOutput | None:
-    if not sec.ok or not sec.text.strip():
-        return None
-    try:
-        return parse_kubectl_nodes(sec.text)
-    except ParseError:
-        return None
-
-
-def _read_version(sec: Section) -> KubectlVersionOutput | None:
-    try:
-        return parse_kubectl_version(sec.text)
-    except ParseError:
-        return None
+    return parsed_or_none(parse_kubectl_nodes, sec.text) if sec.ok and sec.text.strip() else None
 
 
 def evidence(inp: ProbeInput) -> K8sEvidence:
@@ -520,7 +496,7 @@ def evidence(inp: ProbeInput) -> K8sEvidence:
     sc = s.get("storageclasses")
     can_create, can_list = s.get("can-create-pods"), s.get("can-list-nodes")
     return K8sEvidence(
-        version=_read_version(ver),
+        version=parsed_or_none(parse_kubectl_version, ver.text),
         nodes=nodes,
         nodes_error=_stderr(inp, "nodes"),
         components=components,
@@ -545,7 +521,7 @@ def from_sections(inp: ProbeInput) -> ProbeOutput:
             "Install kubectl on the login node, or run clustermax where kubectl and the kubeconfig are."
         )
         return out
-    version = _read_version(ver)
+    version = parsed_or_none(parse_kubectl_version, ver.text)
     server = version.server_version if version is not None else None
     if not ver.ok or server is None:
         out.measurements, out.findings = measure(K8sEvidence(version=version), inp.host, inp.spec.remediation)
@@ -582,7 +558,7 @@ def from_sections(inp: ProbeInput) -> ProbeOutput:
 # -------------------------------------------------------------------------------- clustermax import
 
 
-def _file_evidence(file: ImportedOutput) -> K8sEvidence:
+def _file_evidence(file: ImportedOutput, context: ImportContext) -> K8sEvidence:
     if isinstance(file.parsed, KubectlVersionOutput):
         return K8sEvidence(version=file.parsed)
     if isinstance(file.parsed, KubectlNodesOutput):
@@ -590,11 +566,7 @@ def _file_evidence(file: ImportedOutput) -> K8sEvidence:
     return K8sEvidence()
 
 
-def _files(files: Sequence[ImportedOutput], context: ImportContext) -> Measured:
-    return measure(_file_evidence(files[0]), files[0].host, context.remediation)
-
-
 FILES = (
-    FileKind("kubectl-version", _files, section="kubectl-version"),
-    FileKind("kubectl-nodes", _files, section="nodes"),
+    FileKind("kubectl-version", one_file(_file_evidence, measure), section="kubectl-version"),
+    FileKind("kubectl-nodes", one_file(_file_evidence, measure), section="nodes"),
 )

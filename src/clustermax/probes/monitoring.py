@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from ..models import CommandResult, Finding, Measurement, Severity, Unit
 from ..parsers.prometheus import exported_names
 from ..parsers.system import listening_ports
-from .base import FileKind, Measured, ProbeInput, ProbeOutput, Section, with_remediation
+from .base import FileKind, Measured, ProbeInput, ProbeOutput, Section
+from .evidence import measurements_of, with_remediation
 
 GPU_HEALTH_METRICS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("DCGM_FI_DEV_XID_ERRORS",), "last Xid error"),
@@ -92,57 +93,32 @@ def measure(ev: Exporters, host: str, remediation: Mapping[str, str] | None = No
     """``monitoring.*`` and the ``monitoring.no-*-exporter`` / ``dcgm-exporter-empty`` findings."""
     measurements: list[Measurement] = []
     findings: list[Finding] = []
+
+    def find(code: str, severity: Severity, message: str) -> None:
+        findings.append(Finding(code=f"monitoring.{code}", severity=severity, host=host, message=message))
+
     dcgm, node = ev.dcgm, ev.node
     measurements.append(Measurement(metric="monitoring.dcgm_exporter", value=dcgm, unit=Unit.BOOL, host=host))
     measurements.append(Measurement(metric="monitoring.node_exporter", value=node, unit=Unit.BOOL, host=host))
     present, missing = _health_metrics(ev.dcgm_names) if dcgm else ([], [])
     if dcgm and not any(n.startswith("DCGM_") for n in ev.dcgm_names):
-        findings.append(
-            Finding(
-                code="monitoring.dcgm-exporter-empty",
-                severity=Severity.MEDIUM,
-                host=host,
-                message="the DCGM exporter port answers but exports no DCGM_ metric",
-            )
+        find(
+            "dcgm-exporter-empty",
+            Severity.MEDIUM,
+            "the DCGM exporter port answers but exports no DCGM_ metric",
         )
-    measurements += [
-        Measurement(
-            metric="monitoring.gpu_health_metrics",
-            value=len(present) if dcgm else None,
-            unit=Unit.COUNT,
-            host=host,
-        ),
-        Measurement(
-            metric="monitoring.gpu_metrics_missing",
-            value=",".join(missing) if dcgm else None,
-            unit=Unit.TEXT,
-            host=host,
-        ),
-        Measurement(
-            metric="monitoring.gpu_metrics_exported",
-            value=",".join(present) if dcgm else None,
-            unit=Unit.TEXT,
-            host=host,
-        ),
-    ]
+    measurements += measurements_of(
+        {
+            "monitoring.gpu_health_metrics": (len(present) if dcgm else None, Unit.COUNT),
+            "monitoring.gpu_metrics_missing": (",".join(missing) if dcgm else None, Unit.TEXT),
+            "monitoring.gpu_metrics_exported": (",".join(present) if dcgm else None, Unit.TEXT),
+        },
+        host,
+    )
     if dcgm is False:
-        findings.append(
-            Finding(
-                code="monitoring.no-dcgm-exporter",
-                severity=Severity.MEDIUM,
-                host=host,
-                message="no DCGM exporter answers on this node",
-            )
-        )
+        find("no-dcgm-exporter", Severity.MEDIUM, "no DCGM exporter answers on this node")
     if node is False:
-        findings.append(
-            Finding(
-                code="monitoring.no-node-exporter",
-                severity=Severity.LOW,
-                host=host,
-                message="no node exporter answers on this node",
-            )
-        )
+        find("no-node-exporter", Severity.LOW, "no node exporter answers on this node")
     return Measured(measurements, with_remediation(findings, remediation or {}))
 
 

@@ -45,16 +45,8 @@ from dataclasses import dataclass, field
 from ..models import Finding, JSONValue, Measurement, ProbeStatus, Severity, SubStatus, Unit
 from ..parsers.base import ParsedOutput, ParseError
 from ..parsers.nccl_tests import NcclRun, NcclTestsOutput, parse_nccl_tests
-from .base import (
-    FileKind,
-    ImportContext,
-    ImportedOutput,
-    Measured,
-    ProbeInput,
-    ProbeOutput,
-    Section,
-    with_remediation,
-)
+from .base import FileKind, ImportContext, ImportedOutput, Measured, ProbeInput, ProbeOutput, Section
+from .evidence import with_remediation
 
 # ------------------------------------------------------------------------------------------ measure
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..models import Measurement, ProbeStatus, ScalarValue, SubStatus, Unit
+from ..models import ProbeStatus, ScalarValue, SubStatus, Unit
 from ..parsers.base import ParseError
 from ..parsers.kubectl import parse_kubectl_version
 from ..parsers.slurm.version import slurm_version
 from .base import FileKind, Measured, ProbeInput, ProbeOutput, Section
+from .evidence import measurements_of
 
 
 def _present(section: Section | None) -> bool | None:
@@ -65,11 +66,8 @@ def measure(ev: Detected, host: str, connect_time_s: float | None = None) -> Mea
         "scheduler.nvidia_smi_present": (ev.nvidia_smi_present, Unit.BOOL),
         "scheduler.platform": (ev.platform, Unit.TEXT),
     }
-    ms = [
-        Measurement(metric=name, value=value, unit=unit, host=host) for name, (value, unit) in values.items()
-    ]
-    ms.append(Measurement(metric="ssh.connect_time", value=connect_time_s, unit=Unit.SECONDS, host=host))
-    return Measured(ms, [])
+    values["ssh.connect_time"] = (connect_time_s, Unit.SECONDS)
+    return Measured(measurements_of(values, host), [])
 
 
 def from_sections(inp: ProbeInput) -> ProbeOutput:

@@ -32,7 +32,7 @@ nodes::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -58,24 +58,20 @@ from ..parsers.slurm.srun import mpi_plugins, pyxis_in_help
 from ..parsers.slurm.topology import topology_switches
 from ..parsers.slurm.version import slurm_version
 from .base import (
-    NOT_COLLECTED,
     FileKind,
     ImportContext,
     ImportedOutput,
     Measured,
-    NotCollected,
     ProbeInput,
     ProbeOutput,
     Section,
-    Slot,
     unmeasured,
-    with_remediation,
 )
+from .evidence import NOT_COLLECTED, NotCollected, Slot, one_file, readable, with_remediation
 
 _NOT_CONFIGURED = {"", "(null)", "none", "n/a"}
 _NO_TOPOLOGY = {"topology/none", "topology/default", "topology/flat", "none", "default", "flat"}
 ACCOUNTING_DISABLED = "Slurm accounting storage is disabled"
-T = TypeVar("T")
 L = TypeVar("L")
 
 
@@ -187,17 +183,13 @@ def _defaults_set(
     return False if config is not None and partitions is not None else None
 
 
-def _readable(slot: Slot[T]) -> T | None:
-    return None if isinstance(slot, NotCollected) else slot
-
-
 def reported_version(ev: SlurmEvidence) -> str | None:
     """``sinfo --version``, else slurm.conf's SLURM_VERSION, else the most common slurmd version."""
-    version = _readable(ev.version)
-    config = _readable(ev.config)
+    version = readable(ev.version)
+    config = readable(ev.config)
     if version is None and config is not None:
         version = config.slurm_version
-    nodes = _readable(ev.nodes)
+    nodes = readable(ev.nodes)
     if version is None and nodes:
         version = most_common(n.slurm_version for n in nodes)
     return version
@@ -223,9 +215,9 @@ class _Out:
 def measure(ev: SlurmEvidence, host: str, remediation: Mapping[str, str] | None = None) -> Measured:
     """Every ``slurm.*`` metric and finding the evidence can tell (see the module's rules)."""
     m = _Out(host)
-    config = _readable(ev.config)
-    partitions = _readable(ev.partitions)
-    nodes = _readable(ev.nodes)
+    config = readable(ev.config)
+    partitions = readable(ev.partitions)
+    nodes = readable(ev.nodes)
     if not all(isinstance(s, NotCollected) for s in (ev.version, ev.config, ev.nodes)):
         m.add("slurm.version", reported_version(ev), Unit.VERSION)
     if not isinstance(ev.controller_up, NotCollected):
@@ -251,12 +243,12 @@ def measure(ev: SlurmEvidence, host: str, remediation: Mapping[str, str] | None 
     accounting = None if isinstance(ev.accounting, NotCollected) else ev.accounting
     if accounting is not None:
         m.add("slurm.accounting", accounting.works, Unit.BOOL)
-    plugins = _readable(ev.mpi)
+    plugins = readable(ev.mpi)
     pmix = None if plugins is None else any(p.lower().startswith("pmix") for p in plugins)
     if not isinstance(ev.mpi, NotCollected):
         m.add("slurm.mpi_plugins", ",".join(plugins) if plugins is not None else None, Unit.TEXT)
         m.add("slurm.pmix", pmix, Unit.BOOL)
-    pyxis = _readable(ev.pyxis)
+    pyxis = readable(ev.pyxis)
     if not isinstance(ev.pyxis, NotCollected):
         m.add("slurm.pyxis", pyxis, Unit.BOOL)
     if not isinstance(ev.enroot, NotCollected):
@@ -540,9 +532,9 @@ def from_sections(inp: ProbeInput) -> ProbeOutput:
     ev = evidence(s, warnings)
     out.measurements, out.findings = measure(ev, inp.host, inp.spec.remediation)
 
-    config = _readable(ev.config)
-    partitions = _readable(ev.partitions)
-    nodes = _readable(ev.nodes)
+    config = readable(ev.config)
+    partitions = readable(ev.partitions)
+    nodes = readable(ev.nodes)
     version = reported_version(ev)
     default = next((p for p in partitions or [] if p.default), None)
     notes = [ev.controller_note] if ev.controller_note else []
@@ -564,7 +556,7 @@ def from_sections(inp: ProbeInput) -> ProbeOutput:
         facts["gpus_per_node"] = {n.name: n.gpu_count for n in nodes if n.gpu_count is not None}
     if partitions is not None:
         facts["partitions"] = [_partition_fact(p) for p in partitions]
-    facts["mpi_plugins"] = _readable(ev.mpi)
+    facts["mpi_plugins"] = readable(ev.mpi)
     facts["enroot_version"] = enroot_version
     facts["topology_switches"] = switches
     if config is not None:
@@ -615,7 +607,7 @@ def from_sections(inp: ProbeInput) -> ProbeOutput:
 # -------------------------------------------------------------------------------- clustermax import
 
 
-def _file_evidence(file: ImportedOutput) -> SlurmEvidence:
+def _file_evidence(file: ImportedOutput, context: ImportContext) -> SlurmEvidence:
     """One imported Slurm output as the evidence the probe has when that is all it could read."""
     parsed = file.parsed
     if isinstance(parsed, ScontrolNodeOutput):
@@ -632,16 +624,12 @@ def _file_evidence(file: ImportedOutput) -> SlurmEvidence:
     return SlurmEvidence()
 
 
-def _files(files: Sequence[ImportedOutput], context: ImportContext) -> Measured:
-    return measure(_file_evidence(files[0]), files[0].host, context.remediation)
-
-
 FILES = (
-    FileKind("sinfo", _files),
-    FileKind("scontrol-node", _files, section="nodes"),
-    FileKind("scontrol-partition", _files, section="partitions"),
-    FileKind("scontrol-config", _files, section="config"),
-    FileKind("sacct", _files, section="sacct"),
+    FileKind("sinfo", one_file(_file_evidence, measure)),
+    FileKind("scontrol-node", one_file(_file_evidence, measure), section="nodes"),
+    FileKind("scontrol-partition", one_file(_file_evidence, measure), section="partitions"),
+    FileKind("scontrol-config", one_file(_file_evidence, measure), section="config"),
+    FileKind("sacct", one_file(_file_evidence, measure), section="sacct"),
     FileKind("squeue", unmeasured),
     FileKind("slurm-messages", unmeasured),
 )

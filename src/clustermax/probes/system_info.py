@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..models import Measurement, ProbeStatus, ScalarValue, SubStatus, Unit
+from ..models import ProbeStatus, ScalarValue, SubStatus, Unit
 from ..parsers.system import cpu_model, memory_total_gib, os_pretty_name
 from .base import FileKind, Measured, ProbeInput, ProbeOutput, Section
+from .evidence import measurements_of
 
 
 def _ok_text(section: Section | None) -> str | None:
@@ -54,22 +55,25 @@ class SystemFacts:
     uptime_s: float | None = None
 
 
+_METRICS = (
+    ("system.hostname", "hostname", Unit.TEXT),
+    ("system.os", "os", Unit.TEXT),
+    ("system.kernel", "kernel", Unit.VERSION),
+    ("system.arch", "arch", Unit.TEXT),
+    ("system.cpu_model", "cpu_model", Unit.TEXT),
+    ("system.cpu_count", "cpu_count", Unit.COUNT),
+    ("system.memory_total", "memory_total_gib", Unit.GIB),
+    ("system.uptime", "uptime_s", Unit.SECONDS),
+)
+"""(metric, SystemFacts field, unit), in the order the probe reports them."""
+
+
 def measure(ev: SystemFacts, host: str) -> Measured:
     """The eight ``system.*`` metrics (null when the host did not tell)."""
     values: dict[str, tuple[ScalarValue, Unit]] = {
-        "system.hostname": (ev.hostname, Unit.TEXT),
-        "system.os": (ev.os, Unit.TEXT),
-        "system.kernel": (ev.kernel, Unit.VERSION),
-        "system.arch": (ev.arch, Unit.TEXT),
-        "system.cpu_model": (ev.cpu_model, Unit.TEXT),
-        "system.cpu_count": (ev.cpu_count, Unit.COUNT),
-        "system.memory_total": (ev.memory_total_gib, Unit.GIB),
-        "system.uptime": (ev.uptime_s, Unit.SECONDS),
+        metric: (getattr(ev, field), unit) for metric, field, unit in _METRICS
     }
-    ms = [
-        Measurement(metric=name, value=value, unit=unit, host=host) for name, (value, unit) in values.items()
-    ]
-    return Measured(ms, [])
+    return Measured(measurements_of(values, host), [])
 
 
 def evidence(s: dict[str, Section]) -> SystemFacts:

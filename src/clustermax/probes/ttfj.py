@@ -27,7 +27,8 @@ from datetime import datetime
 
 from ..models import Finding, JSONValue, Measurement, ProbeStatus, ScalarValue, Severity, SubStatus, Unit
 from ..parsers.slurm.scontrol_job import job_fields, slurm_time
-from .base import FileKind, Measured, ProbeInput, ProbeOutput, Section, with_remediation
+from .base import FileKind, Measured, ProbeInput, ProbeOutput, Section
+from .evidence import with_remediation
 
 _SECTION = re.compile(r"^(?P<kind>batch|interactive)-(?P<run>\d+)$")
 _STAMP = re.compile(r"^cmx-(?P<what>start|end)\s+(?P<t>\d+(?:\.\d+)?)\s*$", re.MULTILINE)

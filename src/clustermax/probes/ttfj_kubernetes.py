@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from ..models import Finding, Measurement, ProbeStatus, Severity, SubStatus, Unit
 from ..parsers.base import ParseError
 from ..parsers.kubectl import parse_kubectl_version
-from .base import FileKind, Measured, ProbeInput, ProbeOutput, Section, with_remediation
+from .base import FileKind, Measured, ProbeInput, ProbeOutput, Section
+from .evidence import with_remediation
 from .kubernetes import classify_failure
 
 _RUN = re.compile(r"^run-(\d+)$")

@@ -250,6 +250,27 @@ def records(lines: list[str], first_key: str) -> list[list[tuple[str, str]]]:
     return found
 
 
+def named_records(
+    kind: str, text: object, first_key: str, command: str, warnings: list[str]
+) -> list[tuple[str, dict[str, str]]]:
+    """(name, every Key=Value) of each ``first_key=`` record of ``scontrol show node|partition`` output;
+    a record without a name is skipped with a warning. ParseError when there is no record at all."""
+    found = records(text_lines(kind, text), first_key)
+    if not found:
+        raise ParseError(kind, f"no '{first_key}=' record found (expected output of {command})")
+    named: list[tuple[str, dict[str, str]]] = []
+    for record in found:
+        fields: dict[str, str] = {}
+        for key, value in record:
+            fields.setdefault(key, value)
+        name = fields.get(first_key, "").strip()
+        if not name:
+            warnings.append(f"a {first_key}= record without a name was skipped")
+            continue
+        named.append((name, fields))
+    return named
+
+
 # --- tables with a header line (sinfo, squeue) ------------------------------------------------------
 
 

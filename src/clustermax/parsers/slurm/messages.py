@@ -6,6 +6,7 @@ import re
 
 from pydantic import Field
 
+from .._text import first_match
 from ..base import ParsedOutput, ParseError
 from ._common import Item, text_lines
 
@@ -95,16 +96,10 @@ def parse_slurm_messages(text: str) -> SlurmMessagesOutput:
 
 
 def detect_slurm_messages(text: str) -> float:
-    if not isinstance(text, str):
-        return 0.0
-    head = text[:4000]
-    if _DETECT_SLURM_MESSAGES_RE1.search(head):
-        return 0.95
-    if _DETECT_SLURM_MESSAGES_RE2.search(head):
-        return 0.8
-    if _DETECT_SLURM_MESSAGES_RE3.fullmatch(head):
-        return 0.2
-    return 0.0
+    found = first_match(text, ((_DETECT_SLURM_MESSAGES_RE1, 0.95), (_DETECT_SLURM_MESSAGES_RE2, 0.8)))
+    if not found and isinstance(text, str) and _DETECT_SLURM_MESSAGES_RE3.fullmatch(text[:4000]):
+        return 0.2  # a bare job id (sbatch --parsable)
+    return found
 
 
 # --- client errors (scontrol, sinfo, srun) ---------------------------------------------------------

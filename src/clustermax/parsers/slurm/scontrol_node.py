@@ -13,10 +13,9 @@ from ._common import (
     gpu_summary,
     int_or_none,
     is_unavailable_state,
+    named_records,
     null,
     parse_gres,
-    records,
-    text_lines,
     tres_gpus,
     tres_map,
 )
@@ -58,20 +57,9 @@ class ScontrolNodeOutput(ParsedOutput):
 def parse_scontrol_node(text: str) -> ScontrolNodeOutput:
     """Parse ``scontrol show node`` (multi-line records or ``-o`` one line per node)."""
     kind = "scontrol-node"
-    lines = text_lines(kind, text)
-    found = records(lines, "NodeName")
-    if not found:
-        raise ParseError(kind, "no 'NodeName=' record found (expected output of scontrol show node)")
     warnings: list[str] = []
     nodes: list[SlurmNode] = []
-    for record in found:
-        fields: dict[str, str] = {}
-        for key, value in record:
-            fields.setdefault(key, value)
-        name = fields.get("NodeName", "").strip()
-        if not name:
-            warnings.append("a NodeName= record without a name was skipped")
-            continue
+    for name, fields in named_records(kind, text, "NodeName", "scontrol show node", warnings):
         gres_text = fields.get("Gres")
         gres = parse_gres(gres_text)
         cfg = tres_map(fields.get("CfgTRES"))

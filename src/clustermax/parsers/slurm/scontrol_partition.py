@@ -6,8 +6,9 @@ import re
 
 from pydantic import Field
 
+from .._text import first_match
 from ..base import ParsedOutput, ParseError
-from ._common import Item, int_or_none, null, records, text_lines, tres_gpus, tres_map
+from ._common import Item, int_or_none, named_records, null, tres_gpus, tres_map
 
 _DETECT_SCONTROL_PARTITION_RE1 = re.compile(r"^\s*PartitionName=\S+", re.M)
 _NONE = re.compile(r"No partitions in the system", re.IGNORECASE)
@@ -37,22 +38,9 @@ class ScontrolPartitionOutput(ParsedOutput):
 def parse_scontrol_partition(text: str) -> ScontrolPartitionOutput:
     """Parse ``scontrol show partition`` (multi-line or ``-o``)."""
     kind = "scontrol-partition"
-    lines = text_lines(kind, text)
-    found = records(lines, "PartitionName")
-    if not found:
-        raise ParseError(
-            kind, "no 'PartitionName=' record found (expected output of scontrol show partition)"
-        )
     parts: list[SlurmPartition] = []
     warnings: list[str] = []
-    for record in found:
-        fields: dict[str, str] = {}
-        for key, value in record:
-            fields.setdefault(key, value)
-        name = fields.get("PartitionName", "").strip()
-        if not name:
-            warnings.append("a PartitionName= record without a name was skipped")
-            continue
+    for name, fields in named_records(kind, text, "PartitionName", "scontrol show partition", warnings):
         defaults = tres_map(fields.get("JobDefaults"))
         for key in ("DefMemPerGPU", "DefCpuPerGPU"):
             if key in fields and key not in defaults:
@@ -84,9 +72,7 @@ def parse_scontrol_partition(text: str) -> ScontrolPartitionOutput:
 
 
 def detect_scontrol_partition(text: str) -> float:
-    if not isinstance(text, str):
-        return 0.0
-    return 0.95 if _DETECT_SCONTROL_PARTITION_RE1.search(text[:4000]) else 0.0
+    return first_match(text, ((_DETECT_SCONTROL_PARTITION_RE1, 0.95),))
 
 
 def lists_none(text: str) -> bool:

@@ -12,6 +12,7 @@ from typing import Annotated
 
 from pydantic import Field
 
+from .._text import first_match
 from ..base import ParsedOutput, ParseError
 from ._common import header_index, int_or_none, null, split_row, state_key, text_lines
 
@@ -244,15 +245,12 @@ def _add_counts(part: SinfoPartition, row: dict[str, str], warnings: list[str]) 
 
 
 def detect_sinfo(text: str) -> float:
-    if not isinstance(text, str):
-        return 0.0
-    head = text[:4000]
-    if _DETECT_SINFO_RE1.search(head):
-        return 0.95
-    if _DETECT_SINFO_RE2.search(head):
-        return 0.95
-    if _DETECT_SINFO_RE3.search(head):
-        return 0.9
-    if _DETECT_SINFO_RE4.search(head):
-        return 0.6
-    return 0.0
+    return first_match(
+        text,
+        (
+            (_DETECT_SINFO_RE1, 0.95),
+            (_DETECT_SINFO_RE2, 0.95),
+            (_DETECT_SINFO_RE3, 0.9),
+            (_DETECT_SINFO_RE4, 0.6),
+        ),
+    )

@@ -6,6 +6,7 @@ import re
 
 from pydantic import Field
 
+from .._text import first_match
 from ..base import ParsedOutput, ParseError
 from ._common import split_row, text_lines
 from .jobs import SchedulerJob, column_targets, job_row
@@ -99,11 +100,4 @@ def parse_squeue(text: str) -> SqueueOutput:
 
 
 def detect_squeue(text: str) -> float:
-    if not isinstance(text, str):
-        return 0.0
-    head = text[:4000]
-    if _DETECT_SQUEUE_RE1.search(head):
-        return 0.95
-    if _DETECT_SQUEUE_RE2.search(head):
-        return 0.7
-    return 0.0
+    return first_match(text, ((_DETECT_SQUEUE_RE1, 0.95), (_DETECT_SQUEUE_RE2, 0.7)))
