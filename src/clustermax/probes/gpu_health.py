@@ -619,17 +619,17 @@ def from_sections(inp: ProbeInput) -> ProbeOutput:
 # ------------------------------------------------------------------------------------------------
 
 
-def _versions(results: Iterable[ProbeResult]) -> dict[str, tuple[str, str, str]]:
-    """host -> (GPU model, driver, CUDA) of every gpu_health node result that measured all three."""
-    seen: dict[str, tuple[str, str, str]] = {}
+def _versions(results: Iterable[ProbeResult]) -> list[tuple[str, tuple[str, str, str]]]:
+    """(host, (GPU model, driver, CUDA)) of every gpu_health result that measured all three, in order."""
+    out: list[tuple[str, tuple[str, str, str]]] = []
     for result in results:
         if result.probe_id != "gpu_health":
             continue
         values = {m.metric: m.value for m in result.measurements if m.host == result.host}
         trio = (values.get("gpu.model"), values.get("gpu.driver_version"), values.get("gpu.cuda_version"))
         if all(isinstance(v, str) for v in trio):
-            seen[result.host] = (str(trio[0]), str(trio[1]), str(trio[2]))
-    return seen
+            out.append((result.host, (str(trio[0]), str(trio[1]), str(trio[2]))))
+    return out
 
 
 def cluster_measurements(results: Iterable[ProbeResult]) -> list[Measurement]:
@@ -637,7 +637,7 @@ def cluster_measurements(results: Iterable[ProbeResult]) -> list[Measurement]:
 
     Pure: reads the gpu_health results of the node phase. Null when fewer than one node measured all three.
     """
-    seen = _versions(results)
+    seen = dict(_versions(results))  # one entry per host
     if not seen:
         value: bool | None = None
         labels: dict[str, str] = {"nodes": "0"}
@@ -653,7 +653,7 @@ def cluster_measurements(results: Iterable[ProbeResult]) -> list[Measurement]:
 def cluster_findings(results: Iterable[ProbeResult]) -> list[Finding]:
     """The 'versions-mixed' finding naming which nodes run which model/driver/CUDA (empty when consistent)."""
     groups: dict[tuple[str, str, str], list[str]] = {}
-    for host, trio in _versions(results).items():
+    for host, trio in _versions(results):  # every result (two imported files may share a host)
         groups.setdefault(trio, []).append(host)
     if len(groups) <= 1:
         return []
