@@ -32,8 +32,8 @@ sys.path.insert(0, str(REPO))
 import paramiko  # noqa: E402
 
 from clustermax.engine.audit import Audit, AuditRequest, HostSpec  # noqa: E402
-from clustermax.engine.loader import load_probe_specs  # noqa: E402
 from clustermax.engine.runner import ProbeContext, build_script, remote_command  # noqa: E402
+from clustermax.probes.specs import load_probe_specs  # noqa: E402
 from clustermax.transport.ssh import SSHConnector, SSHTarget  # noqa: E402
 from tests.infra.cluster import Host, TestCluster, running_cluster  # noqa: E402
 

@@ -167,7 +167,7 @@ def main() -> None:
     for kind, label, texts in cases():
         if args.kind and kind not in args.kind:
             continue
-        parse = PARSERS[kind].load()
+        parse = PARSERS[kind].parse
         size_mb = sum(len(t.encode()) for t in texts) / 1e6
         n_lines = sum(t.count("\n") + 1 for t in texts)
 

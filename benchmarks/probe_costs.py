@@ -24,9 +24,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from clustermax.engine.audit import Audit, AuditRequest, HostSpec
-from clustermax.engine.loader import load_probe_specs
 from clustermax.engine.runner import ProbeContext, run_probe
 from clustermax.models import Bundle
+from clustermax.probes.specs import load_probe_specs
 from clustermax.transport.base import Transport
 from clustermax.transport.ssh import SSHConnector, SSHTarget
 from tests.infra.cluster import TestCluster, running_cluster

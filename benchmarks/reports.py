@@ -231,7 +231,8 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, default=16)
     args = parser.parse_args()
 
-    from clustermax.scoring import load_bundle, load_rubric, score_bundle
+    from clustermax.bundle.io import load_bundle
+    from clustermax.scoring import load_rubric, score_bundle
 
     with tempfile.TemporaryDirectory(prefix="cm-bench-") as tmp:
         paths = []

@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from clustermax.bundle.io import load_bundle
 from clustermax.models import (
     Bundle,
     CommandResult,
@@ -32,7 +33,7 @@ from clustermax.models import (
     Target,
     Unit,
 )
-from clustermax.scoring import engine, load_bundle, load_rubric, score_bundle
+from clustermax.scoring import engine, load_rubric, score_bundle
 
 T0 = datetime(2025, 6, 1, 12, 0, tzinfo=timezone.utc)
 NODES = [f"gpu-node-{i:02d}" for i in range(1, 9)]

@@ -5,12 +5,12 @@
 
 Two kinds of example, each scored with the default rubric and rendered in every format:
 
-- import: a bundle made by `clustermax import` (importer.import_files) out of real outputs stored under
-  tests/data/ (each with its .source provenance file). For byte-stable output the import clock is fixed
-  and the machine-specific origin fields (Python version, OS, host name) are replaced by "example";
-  nothing else is touched.
+- import: a bundle made by `clustermax import` (bundle.from_files.import_files) out of real outputs
+  stored under tests/data/ (each with its .source provenance file). For byte-stable output the import
+  clock is fixed and the machine-specific origin fields (Python version, OS, host name) are replaced by
+  "example"; nothing else is touched.
 - audit: a committed bundle written by a real `clustermax audit` (the recorded input), re-derived from
-  its raw outputs with today's parsers (engine.reparse.reparse_bundle, as `clustermax score --reparse`
+  its raw outputs with today's parsers (bundle.reparse.reparse_bundle, as `clustermax score --reparse`
   does) before scoring, so the reports follow parser changes while the input stays fixed.
 
 A comparison report covers all of them. tests/reports/test_examples.py runs --check, so a change to
@@ -116,7 +116,7 @@ COMPARE_FORMATS = {"compare.md": "markdown", "compare.html": "html", "compare.cs
 
 def _bundle(example: Example):  # type: ignore[no-untyped-def]
     sys.path.insert(0, str(ROOT / "src"))
-    from clustermax.importer import import_files
+    from clustermax.bundle.from_files import import_files
 
     outcome = import_files(
         list(example.files),
@@ -132,8 +132,8 @@ def _bundle(example: Example):  # type: ignore[no-untyped-def]
 
 def _audit_bundle(example: AuditExample):  # type: ignore[no-untyped-def]
     sys.path.insert(0, str(ROOT / "src"))
-    from clustermax.engine.reparse import reparse_bundle
-    from clustermax.scoring.bundle_load import load_bundle
+    from clustermax.bundle.io import load_bundle
+    from clustermax.bundle.reparse import reparse_bundle
 
     bundle = reparse_bundle(load_bundle(ROOT / example.bundle))
     if example.provider and not bundle.target.provider:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from clustermax.engine.loader import load_probe_specs
 from clustermax.models import Bundle, ProbeStatus
+from clustermax.probes.specs import load_probe_specs
 from tests.infra.cluster import TestCluster
 
 CLI = str(Path(sys.executable).parent / "clustermax")

@@ -302,7 +302,7 @@ def test_reparse_without_the_engine_module_is_a_usage_error(
     capsys: pytest.CaptureFixture[str], bundles: dict[str, Path]
 ) -> None:
     try:
-        import clustermax.engine.reparse  # noqa: F401
+        import clustermax.bundle.reparse  # noqa: F401
     except ImportError:
         code, _, err = run(capsys, "score", str(bundles["clean"]), "--reparse")
         assert code == 2

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from clustermax.engine.reparse import reparse_bundle
+from clustermax.bundle.io import load_bundle
+from clustermax.bundle.reparse import reparse_bundle
 from clustermax.models import Bundle, ProbeStatus, Tier, Verdict
 from clustermax.scoring import score_bundle
-from clustermax.scoring.bundle_load import load_bundle
 
 BUNDLE = Path(__file__).parent / "data/captures/h100-fc-2026-11-26/audit-local/bundle.json"
 

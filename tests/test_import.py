@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from clustermax.importer import PROBE_OF_KIND, import_files, reparse_import_command, reparse_import_commands
+from clustermax.bundle.from_files import import_files, reparse_import_command, reparse_import_commands
 from clustermax.models import Bundle, Measurement, ProbeStatus, SubStatus
+from clustermax.probes.registry import file_kinds
 
 DATA = Path(__file__).resolve().parent / "data"
 NCCL = DATA / "nccl-tests" / "h100-2node-allreduce-mpirun.log"
@@ -104,7 +105,7 @@ def test_single_host_nccl_and_host_option(tmp_path: Path) -> None:
     k80 = DATA / "nccl-tests" / "k80-old-error-column-nccl-info.log"
     outcome = import_files([str(k80)], provider=None, cluster="c")
     assert outcome.bundle.commands[0].host == "2e3f9af7241040529530e810ce60fe5d000002"
-    labels = outcome.bundle.results[0].measurements[0].labels
+    labels = next(m for m in outcome.bundle.results[0].measurements if m.metric == "nccl.busbw").labels
     assert labels["scope"] == "intra" and labels["collective"] == "unknown"
     wrong = next(m for m in outcome.bundle.results[0].measurements if m.metric == "nccl.wrong")
     assert wrong.value is None  # old float "error" column: not measured
@@ -160,7 +161,7 @@ def test_reparse_import_command_rederives_the_result() -> None:
 def test_every_kind_has_a_probe() -> None:
     from clustermax.parsers.registry import PARSERS
 
-    assert set(PARSERS) == set(PROBE_OF_KIND)
+    assert set(PARSERS) == set(file_kinds())
 
 
 def test_cluster_kinds_dispatch_to_their_mappers(tmp_path: Path) -> None:
@@ -181,9 +182,9 @@ V100_CONCAT = DATA / "nccl-tests" / "v100-dgx2-old-concatenated.log"
 
 def _probe_nccl(log: Path, ranks: int, nodes: int = 2):  # type: ignore[no-untyped-def]
     """The nccl_allreduce probe parser on one recorded run of ``log`` (as run.sh frames it)."""
-    from clustermax.engine.loader import load_probe_specs
-    from clustermax.probe_parsers.base import ProbeParseInput, split_sections
-    from clustermax.probe_parsers.nccl_allreduce import parse
+    from clustermax.probes.base import ProbeInput, split_sections
+    from clustermax.probes.nccl_allreduce import from_sections
+    from clustermax.probes.specs import load_probe_specs
 
     def section(name: str, text: str) -> str:
         return f"@@CMX:BEGIN {name}@@\n{text}\n@@CMX:END {name} rc=0@@\n"
@@ -194,8 +195,8 @@ def _probe_nccl(log: Path, ranks: int, nodes: int = 2):  # type: ignore[no-untyp
         + section(f"run-n{nodes}-r1", log.read_text())
     )
     spec = load_probe_specs()["nccl_allreduce"]
-    return parse(
-        ProbeParseInput(spec=spec, host="cluster", commands={}, sections=split_sections(stdout), params={})
+    return from_sections(
+        ProbeInput(spec=spec, host="cluster", commands={}, sections=split_sections(stdout), params={})
     )
 
 
@@ -211,14 +212,10 @@ def test_import_gives_the_probes_nccl_metrics(log: Path, ranks: int) -> None:
     """The same run gives the same nccl.* values, labels and finding codes by probe and by import."""
     probe = _probe_nccl(log, ranks)
     (res,) = import_files([str(log)], provider=None, cluster="c").bundle.results
-    # what only the probe can know: a hung run (the import cannot tell), the version when not printed
-    probe_ms = [
-        m
-        for m in probe.measurements
-        if m.metric != "nccl.runs_hung" and not (m.metric == "nccl.version" and m.value is None)
-    ]
+    # what only the probe can know: whether a run hung (the import cannot tell)
+    probe_ms = [m for m in probe.measurements if m.metric != "nccl.runs_hung"]
     assert _triples(res.measurements) == _triples(probe_ms)
-    assert [f.code for f in res.findings] == [f.code for f in probe.findings if f.code == "wrong-results"]
+    assert res.findings == probe.findings
     assert "nccl.busbw_peak_median" in {m.metric for m in res.measurements}
 
 
@@ -265,14 +262,14 @@ def test_concatenated_runs_each_count_and_version_from_header() -> None:
 
 
 def test_nccl_environment_only_when_the_log_shows_it() -> None:
-    from clustermax.measure.nccl import env_from_log
+    from clustermax.probes.nccl_allreduce import env_from_log
 
     # a line as NCCL 2.2x prints it with NCCL_DEBUG=INFO (a real log: an 8xH100 vLLM run posted on GitHub)
     line = "gpu-dev-aa464b9b:1801:1801 [6] NCCL INFO NCCL_ALGO set by environment to ring,tree\n"
     assert env_from_log(H100_2N.read_text()) is None
     assert env_from_log(H100_2N.read_text() + line) == {"NCCL_ALGO": "ring,tree"}
-    from clustermax.measure.nccl import ImportedLog, import_measurements
     from clustermax.parsers.nccl_tests import parse_nccl_tests
+    from clustermax.probes.nccl_allreduce import ImportedLog, import_measurements
 
     text = line + H100_2N.read_text()
     ms, findings = import_measurements([ImportedLog(parse_nccl_tests(text), "cluster", text)])
@@ -398,7 +395,7 @@ def _import(tmp_path: Path, *args: str) -> Bundle:
 
 
 def _reparse_is_identical(bundle: Bundle) -> None:
-    from clustermax.engine.reparse import reparse_bundle
+    from clustermax.bundle.reparse import reparse_bundle
     from clustermax.scoring import load_rubric, score_bundle
 
     again = reparse_bundle(bundle)

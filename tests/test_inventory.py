@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from clustermax.engine.loader import load_probe_specs
 from clustermax.errors import ConfigError
 from clustermax.inventory import load_inventory
+from clustermax.probes.specs import load_probe_specs
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 

@@ -1,5 +1,5 @@
 # fabric: runs on every GPU node. Read-only.
-# Sections (parsed by clustermax.probe_parsers.fabric):
+# Sections (read by clustermax.probes.fabric):
 #   ibstat              ibstat (CA type, firmware, per port: state, physical state, rate, link layer)
 #   ib-sysfs            the same facts read from /sys/class/infiniband when ibstat is not installed
 #                       ("path:value" lines of grep -H; absent when the directory does not exist)

@@ -1,5 +1,5 @@
 # gpu_health: runs on every GPU node. Read-only: changes no GPU setting.
-# Sections (parsed by clustermax.probe_parsers.gpu_health):
+# Sections (read by clustermax.probes.gpu_health):
 #   host, now, uptime, tz      computed values (hostname, epoch seconds, /proc/uptime, UTC offset)
 #   nvidia-smi-q               nvidia-smi -q (count, model, driver, CUDA, persistence, temperatures, power,
 #                              clocks event reasons, ECC, retired pages, remapped rows, PCIe link)

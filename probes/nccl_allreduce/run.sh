@@ -1,5 +1,5 @@
 # nccl_allreduce: runs once, on the login node (or the single target), and launches through the scheduler.
-# Sections (parsed by clustermax.probe_parsers.nccl_allreduce):
+# Sections (read by clustermax.probes.nccl_allreduce):
 #   plan                 key=value lines: platform, launcher, impl, binary, gpus_per_node, nodes_available,
 #                        node_counts, mpi, image, skipped reasons
 #   nccl-env             NCCL_* variables of the launching environment (before clustermax sets any)

@@ -1,5 +1,5 @@
 # Slurm configuration and health, run once on the login node.
-# Sections (parsed by clustermax.probe_parsers.slurm):
+# Sections (read by clustermax.probes.slurm):
 #   version, config, partitions, nodes, sacct, mpi, srun-help, enroot, topology,
 #   srun-multi (or srun-multi-skip), node-ssh (or node-ssh-skip), context
 # Everything runs with stdin from /dev/null: the script itself arrives on bash's stdin, and srun/ssh

@@ -54,9 +54,9 @@ def parse_unit(text: str) -> Unit:
     """A unit from its symbol ('GB/s', 'Gb/s', 'MiB' ...). Case matters: GB/s and Gb/s differ."""
     try:
         return Unit(text.strip())
-    except ValueError:
+    except ValueError as err:
         known = ", ".join(u.value for u in Unit)
-        raise UnitError(f"unknown unit {text.strip()!r} (known: {known})") from None
+        raise UnitError(f"unknown unit {text.strip()!r} (known: {known})") from err
 
 
 _QUANTITY = re.compile(r"^\s*(?P<num>[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*(?P<unit>\S.*?)?\s*$")

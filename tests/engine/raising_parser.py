@@ -1,9 +1,11 @@
-"""A probe parser that always raises: proves a parser bug cannot crash an audit."""
+"""A probe module that always raises: proves a parser bug cannot crash an audit."""
 
 from __future__ import annotations
 
-from clustermax.probe_parsers import ProbeParseInput, ProbeParseOutput
+from clustermax.probes.base import FileKind, ProbeInput, ProbeOutput
+
+FILES: tuple[FileKind, ...] = ()
 
 
-def parse(inp: ProbeParseInput) -> ProbeParseOutput:
+def from_sections(inp: ProbeInput) -> ProbeOutput:
     raise RuntimeError(f"boom on {inp.host}")

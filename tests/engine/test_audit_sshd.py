@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from clustermax.engine.audit import Audit, AuditRequest, HostSpec
-from clustermax.engine.loader import load_probe_specs
 from clustermax.models import Bundle, ProbeStatus, SubStatus
+from clustermax.probes.specs import load_probe_specs
 from clustermax.transport.base import Transport
 from clustermax.transport.ssh import SSHConnector, SSHTarget, load_ssh_config, resolve_target
 from tests.engine.probes_fixture import make_probes_root

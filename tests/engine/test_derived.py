@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from clustermax.engine.derive import CLUSTER_HOST, is_derived, with_derived
-from clustermax.engine.reparse import reparse_bundle
+from clustermax.bundle.reparse import reparse_bundle
 from clustermax.models import Bundle, Measurement, Origin, ProbeResult, ProbeStatus, Target, Unit
-from clustermax.probe_parsers.base import split_sections
-from clustermax.probe_parsers.scheduler_detect import connect_time
+from clustermax.probes.base import split_sections
+from clustermax.probes.derive import CLUSTER_HOST, is_derived, with_derived
+from clustermax.probes.scheduler_detect import connect_time
 from tests.infra.cluster import TestCluster
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)

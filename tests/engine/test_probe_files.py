@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from clustermax.engine.loader import load_probe_spec, probe_script
 from clustermax.errors import ConfigError
+from clustermax.probes.specs import load_probe_spec, probe_script
 
 ROOT = Path(__file__).resolve().parents[2] / "probes"
 

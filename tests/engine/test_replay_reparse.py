@@ -6,14 +6,15 @@ from pathlib import Path
 
 import pytest
 
+from clustermax.bundle.reparse import reparse_bundle
 from clustermax.engine.audit import Audit, AuditRequest, HostSpec
-from clustermax.engine.loader import load_probe_specs
-from clustermax.engine.reparse import reparse_bundle
 from clustermax.models import ProbeStatus, SubStatus
-from clustermax.probe_parsers import PROBE_PARSERS
+from clustermax.probes.registry import PROBES
+from clustermax.probes.specs import load_probe_specs
 from clustermax.transport import LocalTransport
 from clustermax.transport.base import ConnectError, Transport
 from clustermax.transport.replay import ReplayTransport
+from tests.engine import raising_parser
 from tests.engine.probes_fixture import make_probes_root
 
 
@@ -77,7 +78,7 @@ def test_reparse_rederives_results_and_keeps_connection_errors(
     gone = [r for r in recorded.results if r.host == "gone"]
     assert gone and all(r.substatus == SubStatus.UNREACHABLE for r in gone)
     # today's parser differs (here: it is broken): the results follow it, the raw outputs stay
-    monkeypatch.setitem(PROBE_PARSERS, "system_info", "tests.engine.raising_parser:parse")
+    monkeypatch.setitem(PROBES, "system_info", raising_parser)
     changed = reparse_bundle(recorded, specs)
     assert changed.commands == recorded.commands
     sysinfo = next(r for r in changed.results if r.host == "box" and r.probe_id == "system_info")

@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from clustermax.engine.loader import load_probe_spec, load_probe_specs
 from clustermax.engine.runner import ProbeContext, build_script, remote_command, run_probe
 from clustermax.models import EndpointSpec, ProbeStatus, SubStatus
-from clustermax.probe_parsers import PROBE_PARSERS
+from clustermax.probes.registry import PROBES
+from clustermax.probes.specs import load_probe_spec, load_probe_specs
 from clustermax.transport import LocalTransport
+from tests.engine import raising_parser
 from tests.engine.probes_fixture import make_probes_root
 
 NASTY = [
@@ -141,7 +142,7 @@ def test_output_is_capped(root: Path) -> None:
 
 
 def test_parser_exception_becomes_parse_error(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(PROBE_PARSERS, "system_info", "tests.engine.raising_parser:parse")
+    monkeypatch.setitem(PROBES, "system_info", raising_parser)
     _, result = run_probe(LocalTransport("h"), _spec(root, "marker"), "h", {}, ProbeContext(probes_root=root))
     assert result.status == ProbeStatus.ERROR and result.substatus == SubStatus.PARSE_ERROR
     assert "RuntimeError" in result.message

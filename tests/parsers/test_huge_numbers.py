@@ -67,7 +67,7 @@ def _non_finite(value: Any, where: str = "") -> Iterator[str]:
 def _check(kind: str, text: str, what: str) -> None:
     info = PARSERS[kind]
     try:
-        out = info.load()(text)
+        out = info.parse(text)
     except ParseError as err:
         assert str(err).startswith(f"{kind}: ") and "\n" not in str(err), what
     except Exception as err:
@@ -78,7 +78,7 @@ def _check(kind: str, text: str, what: str) -> None:
         assert not bad, f"{kind}: non-finite floats on {what}: {bad[:5]}"
         out.model_dump_json()
     try:
-        confidence = info.load_detect()(text)
+        confidence = info.detect(text)
     except Exception as err:
         pytest.fail(f"detect for {kind} raised {type(err).__name__} ({str(err)[:120]}) on {what}")
     assert 0.0 <= confidence <= 1.0, what

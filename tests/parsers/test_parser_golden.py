@@ -56,10 +56,10 @@ VARIANTS: dict[str, Callable[[str], str]] = {
 def _outcome(kind: str, text: str) -> dict[str, Any]:
     info = PARSERS[kind]
     try:
-        result: dict[str, Any] = {"output": info.load()(text).model_dump(mode="json")}
+        result: dict[str, Any] = {"output": info.parse(text).model_dump(mode="json")}
     except ParseError as err:
         result = {"error": str(err)}
-    result["detect"] = info.load_detect()(text)
+    result["detect"] = info.detect(text)
     return result
 
 

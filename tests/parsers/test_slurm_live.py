@@ -7,7 +7,6 @@ import subprocess
 
 import pytest
 
-from clustermax.measure.slurm import slurm_measurements
 from clustermax.parsers.slurm import (
     parse_scontrol_config,
     parse_scontrol_node,
@@ -16,6 +15,7 @@ from clustermax.parsers.slurm import (
     parse_slurm_messages,
     parse_squeue,
 )
+from clustermax.probes.slurm import SlurmEvidence, measure
 from tests.infra.cluster import TestCluster
 
 pytestmark = pytest.mark.slurm
@@ -45,7 +45,8 @@ def test_live_outputs_parse(testcluster: TestCluster) -> None:
     node_rows = parse_sinfo(run(testcluster, "sinfo", "-N", "-l"))
     assert node_rows.nodes is not None and len({x.name for x in node_rows.nodes}) == n
     assert parse_squeue(run(testcluster, "squeue")).warnings == []
-    ms, _ = slurm_measurements("login", nodes=nodes, config=config, partitions=parts, sinfo=sinfo)
+    evidence = SlurmEvidence(nodes=nodes.nodes, config=config, partitions=parts.partitions, sinfo=sinfo)
+    ms, _ = measure(evidence, "login")
     assert {m.metric: m.value for m in ms}["slurm.nodes_total"] == n
 
 

@@ -10,8 +10,8 @@ import pytest
 from clustermax.engine.runner import ProbeContext, run_probe
 from clustermax.models import ProbeStatus
 from clustermax.parsers.infiniband import parse_ibstat
-from clustermax.probe_parsers.base import ProbeParseInput, split_sections
-from clustermax.probe_parsers.fabric import parse
+from clustermax.probes.base import ProbeInput, split_sections
+from clustermax.probes.fabric import from_sections
 from tests.infra.cluster import TestCluster
 from tests.probes.standins import DATA, Standins, installed_standins, section, spec, ssh_transport, value
 from tests.probes.standins import value as metric
@@ -25,8 +25,8 @@ TOPO_H100 = "nvidia-smi-topo/h100x8-8nic-spaces-gpu-numa-id.txt"
 
 
 def run_parser(stdout: str):  # type: ignore[no-untyped-def]
-    return parse(
-        ProbeParseInput(spec=SPEC, host="n1", commands={}, sections=split_sections(stdout), params={})
+    return from_sections(
+        ProbeInput(spec=SPEC, host="n1", commands={}, sections=split_sections(stdout), params={})
     )
 
 
@@ -86,12 +86,20 @@ def test_roce_link_layer() -> None:
 
 
 def test_unreadable_ibstat_is_unknown_not_zero() -> None:
-    # devices exist, but the ibstat section holds something else (here a real ibstatus output)
+    # devices exist, but the ibstat section holds no port listing
+    out = run_parser(
+        section("ib-devices", "mlx5_0") + section("ibstat", "ibpanic: [1234] main: stat of IB device")
+    )
+    assert metric(out, "fabric.ports") is None
+
+
+def test_any_port_listing_the_parser_reads_is_measured_and_labelled() -> None:
+    # the ports are read as clustermax import reads them, and fabric.ports says which format they came in
     out = run_parser(
         section("ib-devices", "mlx5_0")
         + section("ibstat", (DATA / "ibstat/ibstatus-100g-eth-nccl-1866.txt").read_text())
     )
-    assert metric(out, "fabric.ports") is None
+    assert metric(out, "fabric.ports", source="ibstatus") == 3
 
 
 def test_read_ibstat_keeps_a_cut_block() -> None:

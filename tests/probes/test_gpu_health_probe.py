@@ -9,14 +9,28 @@ from datetime import datetime, timezone
 import pytest
 
 from clustermax.engine.runner import ProbeContext, run_probe
-from clustermax.measure.gpu import HostClock, event_age_s
 from clustermax.models import ProbeStatus, SubStatus
 from clustermax.parsers.kernel_log import parse_xid
 from clustermax.parsers.nvidia_smi import parse_nvidia_smi
-from clustermax.probe_parsers.base import ProbeParseInput, split_sections
-from clustermax.probe_parsers.gpu_health import cluster_findings, cluster_measurements, parse
+from clustermax.probes.base import ProbeInput, split_sections
+from clustermax.probes.gpu_health import (
+    HostClock,
+    cluster_findings,
+    cluster_measurements,
+    event_age_s,
+    from_sections,
+)
 from tests.infra.cluster import TestCluster
-from tests.probes.standins import DATA, Standins, installed_standins, section, spec, ssh_transport, value
+from tests.probes.standins import (
+    DATA,
+    Standins,
+    installed_standins,
+    section,
+    spec,
+    ssh_transport,
+    value,
+    values,
+)
 from tests.probes.standins import value as metric
 
 SPEC = spec("gpu_health")
@@ -31,10 +45,8 @@ DCGM_B200_PCIE = "dcgmi-diag/dcgm441-b200x8-r2-pcie-fail.txt"
 
 
 def run_parser(stdout: str, **params: object):  # type: ignore[no-untyped-def]
-    inp = ProbeParseInput(
-        spec=SPEC, host="n1", commands={}, sections=split_sections(stdout), params=dict(params)
-    )
-    return parse(inp)
+    inp = ProbeInput(spec=SPEC, host="n1", commands={}, sections=split_sections(stdout), params=dict(params))
+    return from_sections(inp)
 
 
 def clock(now: datetime) -> str:
@@ -62,9 +74,10 @@ def test_healthy_h100_single_gpu() -> None:
     assert metric(out, "gpu.power_limit") == 700.0
     assert metric(out, "gpu.ecc_uncorrected") == 0 and metric(out, "gpu.remapped_rows_pending") == 0
     assert metric(out, "gpu.pcie_degraded") == 0 and metric(out, "gpu.throttled") == 0
-    # no kernel log section: Xid checks are not measured (null, never 0)
-    assert metric(out, "gpu.xid_events") is None and metric(out, "gpu.fallen_off_bus") is None
-    assert [f.code for f in out.findings] == ["kernel-log-unreadable"]
+    # no kernel log section: the log was not collected, so its metrics are left out (never 0) and
+    # nothing says it was unreadable
+    assert not values(out, "gpu.xid_events") and not values(out, "gpu.fallen_off_bus")
+    assert out.findings == []
     assert metric(out, "gpu.healthy") is True
 
 
@@ -161,9 +174,10 @@ def test_dcgm_failure_on_one_gpu() -> None:
     assert metric(out, "gpu.dcgm_test", level="2", test="GPU Memory") == "fail"
     finding = next(f for f in out.findings if f.code == "dcgm-failed")
     assert "GPU Memory (GPU 0)" in finding.message
+    # without the dcgmi-level section (and no dcgm_level parameter) the run level is unknown
     b200 = run_parser(smi + section("dcgmi-diag", (DATA / DCGM_B200_PCIE).read_text()), expected_gpus=1)
-    assert metric(b200, "gpu.dcgm_test", level="1", test="pcie") == "fail"
-    assert metric(b200, "gpu.dcgm_test", level="1", test="memory") == "pass"
+    assert metric(b200, "gpu.dcgm_test", level="unknown", test="pcie") == "fail"
+    assert metric(b200, "gpu.dcgm_test", level="unknown", test="memory") == "pass"
 
 
 def test_dcgm_missing_is_not_measured() -> None:

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from clustermax.engine.runner import ProbeContext, result_from_commands, run_probe
+from clustermax.engine.runner import ProbeContext, run_probe
 from clustermax.models import CommandResult, ProbeStatus, SubStatus
-from clustermax.probe_parsers.kubernetes import rwx_provisioner
+from clustermax.probes.kubernetes import rwx_provisioner
+from clustermax.probes.result import result_from_commands
 from clustermax.transport.local import LocalTransport
 from tests.infra import kube_apiserver
 from tests.infra.cluster import TestCluster

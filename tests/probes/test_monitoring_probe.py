@@ -15,9 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from clustermax.engine.runner import ProbeContext, result_from_commands, run_probe
+from clustermax.engine.runner import ProbeContext, run_probe
 from clustermax.models import CommandResult, ProbeStatus
-from clustermax.probe_parsers.monitoring import GPU_HEALTH_METRICS, exported_names
+from clustermax.parsers.prometheus import exported_names
+from clustermax.probes.monitoring import GPU_HEALTH_METRICS
+from clustermax.probes.result import result_from_commands
 from tests.infra.cluster import Host, TestCluster
 from tests.probes.k8s_helpers import spec, ssh_transport, value
 

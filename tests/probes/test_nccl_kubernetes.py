@@ -12,8 +12,9 @@ import time
 
 import pytest
 
-from clustermax.engine.runner import ProbeContext, result_from_commands, run_probe
+from clustermax.engine.runner import ProbeContext, run_probe
 from clustermax.models import ProbeResult, ProbeStatus, SubStatus
+from clustermax.probes.result import result_from_commands
 from clustermax.transport.local import LocalTransport
 from tests.infra import kube_apiserver
 from tests.probes.k8s_helpers import apiserver, kubeconfig_of, metrics, spec, value

@@ -16,8 +16,8 @@ import pytest
 
 from clustermax.engine.runner import ProbeContext, build_script, run_probe
 from clustermax.models import ProbeStatus, SubStatus
-from clustermax.probe_parsers.base import ProbeParseInput, split_sections
-from clustermax.probe_parsers.nccl_allreduce import parse
+from clustermax.probes.base import ProbeInput, split_sections
+from clustermax.probes.nccl_allreduce import from_sections
 from tests.infra.cluster import TestCluster
 from tests.probes.standins import (
     DATA,
@@ -48,8 +48,8 @@ def meta(n: int, r: int, ranks: int, impl: str = "nccl-tests") -> str:
 
 
 def run_parser(stdout: str, **params: object):  # type: ignore[no-untyped-def]
-    return parse(
-        ProbeParseInput(
+    return from_sections(
+        ProbeInput(
             spec=SPEC, host="cluster", commands={}, sections=split_sections(stdout), params=dict(params)
         )
     )

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from clustermax.engine.runner import ProbeContext, result_from_commands, run_probe
+from clustermax.engine.runner import ProbeContext, run_probe
 from clustermax.models import CommandResult, ProbeStatus, SubStatus
-from clustermax.probe_parsers.ttfj_kubernetes import parse_run_line
+from clustermax.probes.result import result_from_commands
+from clustermax.probes.ttfj_kubernetes import parse_run_line
 from clustermax.transport.local import LocalTransport
 from tests.infra import kube_apiserver
 from tests.infra.cluster import TestCluster

@@ -17,11 +17,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clustermax.engine.loader import load_probe_spec
 from clustermax.engine.runner import ProbeContext, build_script, run_probe
 from clustermax.models import Measurement, ProbeSpec, ProbeStatus, Severity, SubStatus
-from clustermax.probe_parsers import ProbeParseInput, ProbeParseOutput, Section, split_sections
-from clustermax.probe_parsers.ttfj import job_fields, job_output, key_values, parse, spread
+from clustermax.parsers.slurm.scontrol_job import job_fields
+from clustermax.probes.base import ProbeInput, ProbeOutput, Section, split_sections
+from clustermax.probes.specs import load_probe_spec
+from clustermax.probes.ttfj import from_sections, job_output, key_values, spread
 from clustermax.resources import probes_dir
 from tests.infra.cluster import TestCluster
 from tests.probes.standins import ssh_transport
@@ -38,17 +39,17 @@ def read(name: str) -> str:
     return (DATA / name).read_text(encoding="utf-8")
 
 
-def run_parser(spec: ProbeSpec, sections: dict[str, Section]) -> ProbeParseOutput:
-    return parse(ProbeParseInput(spec=spec, host="login1", commands={}, sections=sections, params={}))
+def run_parser(spec: ProbeSpec, sections: dict[str, Section]) -> ProbeOutput:
+    return from_sections(ProbeInput(spec=spec, host="login1", commands={}, sections=sections, params={}))
 
 
-def per_run(out: ProbeParseOutput | list[Measurement], metric: str) -> dict[str, Measurement]:
-    ms = out.measurements if isinstance(out, ProbeParseOutput) else out
+def per_run(out: ProbeOutput | list[Measurement], metric: str) -> dict[str, Measurement]:
+    ms = out.measurements if isinstance(out, ProbeOutput) else out
     return {m.labels["run"]: m for m in ms if m.metric == metric}
 
 
-def single(out: ProbeParseOutput | list[Measurement], metric: str, **labels: str) -> object:
-    ms = out.measurements if isinstance(out, ProbeParseOutput) else out
+def single(out: ProbeOutput | list[Measurement], metric: str, **labels: str) -> object:
+    ms = out.measurements if isinstance(out, ProbeOutput) else out
     found = [
         m.value for m in ms if m.metric == metric and all(m.labels.get(k) == v for k, v in labels.items())
     ]

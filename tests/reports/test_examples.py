@@ -47,7 +47,7 @@ def test_examples_come_from_real_imported_files():
 
 def test_audit_examples_come_from_committed_real_audit_bundles():
     regen = _regen()
-    from clustermax.scoring.bundle_load import load_bundle
+    from clustermax.bundle.io import load_bundle
 
     for audit in regen.AUDIT_EXAMPLES:
         recorded = load_bundle(ROOT / audit.bundle)

@@ -127,7 +127,7 @@ def test_a_failed_criterion_is_critical_when_scoring_says_it_rules_a_tier_out() 
 
 
 def test_the_band_shaded_is_the_band_the_measurement_used() -> None:
-    from clustermax.measure.nccl import BAND_MAX_BYTES, BAND_MIN_BYTES
+    from clustermax.probes.nccl_allreduce import BAND_MAX_BYTES, BAND_MIN_BYTES
     from clustermax.reports import build as build_module
 
     assert (build_module.BAND_LOW, build_module.BAND_HIGH) == (BAND_MIN_BYTES, BAND_MAX_BYTES)

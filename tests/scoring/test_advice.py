@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from clustermax.bundle.io import load_bundle
 from clustermax.models import ScoreResult, Tier, Verdict
-from clustermax.scoring import Rubric, load_bundle, load_rubric, score_bundle
+from clustermax.scoring import Rubric, load_rubric, score_bundle
 from clustermax.scoring.advice import plan
 from clustermax.scoring.attestations import Attestation, Attestations
 from clustermax.scoring.bounds import frame_of

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from clustermax.bundle.io import load_bundle
 from clustermax.errors import ConfigError
 from clustermax.models import SCHEMA_VERSION
-from clustermax.scoring import load_bundle, score_bundle
+from clustermax.scoring import score_bundle
 
 from .factory import clean_h100_slurm
 
@@ -41,7 +42,7 @@ def test_older_schema_version_fails_clearly(tmp_path: Path) -> None:
 def test_older_schema_version_with_a_migration_is_rescored(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from clustermax.scoring import bundle_load
+    from clustermax.bundle import io as bundle_load
 
     data = json.loads(clean_h100_slurm().model_dump_json())
     data["schema_version"] = 0

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from clustermax.engine.loader import declared_metrics
 from clustermax.models import ProbeStatus, SubStatus, Tier, Verdict
+from clustermax.probes.specs import declared_metrics
 from clustermax.scoring import load_attestations, load_rubric, score_bundle
 from clustermax.scoring.validate import metric_catalog
 

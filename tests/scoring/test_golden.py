@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from clustermax.engine.reparse import reparse_bundle
+from clustermax.bundle.io import load_bundle
+from clustermax.bundle.reparse import reparse_bundle
 from clustermax.models import ScoreResult, Verdict
-from clustermax.scoring import load_bundle, load_rubric, score_bundle
+from clustermax.scoring import load_rubric, score_bundle
 
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLES = ROOT / "tests" / "data" / "bundles"

@@ -283,9 +283,9 @@ def test_a_probe_cut_at_its_timeout_is_a_timeout_and_leaves_nothing_behind(
 ) -> None:
     """A child that ignores TERM, a grandchild that called setsid: timeout(1) kills its own process
     group with KILL, the supervisor then kills the rest; the result says timeout and names the section."""
-    from clustermax.engine.loader import load_probe_specs
     from clustermax.engine.runner import ProbeContext, run_probe
     from clustermax.models import ProbeStatus, SubStatus
+    from clustermax.probes.specs import load_probe_specs
     from tests.engine.probes_fixture import make_probes_root
 
     root = make_probes_root(tmp_path)

@@ -27,6 +27,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from ..bundle.io import write_bundle
 from ..errors import ClustermaxError, OutputError
 from ..hostnames import is_host_address, is_host_name, rejection
 from ..models import (
@@ -42,10 +43,10 @@ from ..models import (
     Target,
 )
 from ..models.bundle import HostRole
+from ..probes.derive import CLUSTER_HOST, with_derived
 from ..safeio import write_error
 from ..transport.base import ConnectError, Transport, utcnow
-from .derive import CLUSTER_HOST, with_derived
-from .journal import Journal, write_bundle
+from .journal import Journal
 from .params import merge_params
 from .runner import Platform, ProbeContext, Role, run_probe
 

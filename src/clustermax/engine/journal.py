@@ -5,7 +5,7 @@
   ``end`` record. A probe's commands and its result go in one write followed by ``fdatasync``, so what was
   journaled survives a SIGKILL, a crash or a power cut, and a failed write (a full disk) is cut back
   so the file never ends in half a record (:class:`clustermax.safeio.AppendLog`).
-* ``DIR/bundle.json`` is rewritten atomically (:func:`clustermax.safeio.atomic_write`) after the login
+* ``DIR/bundle.json`` is rewritten atomically (:func:`clustermax.bundle.io.write_bundle`) after the login
   phase and at the end. ``complete`` is true only in the last one, and only when every planned result is
   in; ``--resume`` never reads bundle.json, it rebuilds the audit from the journal.
 """
@@ -20,11 +20,10 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from ..errors import ConfigError
-from ..models import Bundle, CommandResult, HostRecord, ProbeResult
-from ..safeio import AppendLog, atomic_write, max_bundle_bytes, parse_json, read_bytes
+from ..models import CommandResult, HostRecord, ProbeResult
+from ..safeio import AppendLog, max_bundle_bytes, parse_json, read_bytes
 
 JOURNAL = "journal.jsonl"
-BUNDLE = "bundle.json"
 
 
 def _line(kind: str, payload: BaseModel | dict[str, Any]) -> str:
@@ -53,11 +52,6 @@ class Journal:
 
     def close(self) -> None:
         self._log.close()
-
-
-def write_bundle(bundle: Bundle, directory: Path) -> Path:
-    """Write DIR/bundle.json atomically (new temporary file, fsync, rename; see safeio.atomic_write)."""
-    return atomic_write(directory / BUNDLE, bundle.model_dump_json(indent=2) + "\n", what="bundle")
 
 
 @dataclass

@@ -23,13 +23,13 @@ def coerce_param(spec: ParamSpec, value: JSONValue, *, from_text: bool = False) 
         if kind == "int":
             try:
                 return int(text)
-            except ValueError:
-                raise ValueError(f"expected an integer, got {value!r}") from None
+            except ValueError as err:
+                raise ValueError(f"expected an integer, got {value!r}") from err
         if kind == "float":
             try:
                 return float(text)
-            except ValueError:
-                raise ValueError(f"expected a number, got {value!r}") from None
+            except ValueError as err:
+                raise ValueError(f"expected a number, got {value!r}") from err
         if kind == "bool":
             if text.lower() in _TRUE:
                 return True

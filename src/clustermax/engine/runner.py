@@ -36,11 +36,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from ..models import CommandResult, JSONValue, ProbeResult, ProbeSpec, ProbeStatus, SubStatus
-from ..probe_parsers import ProbeParseInput, ProbeParseOutput, get_probe_parser, split_sections
-from ..probe_parsers.base import Section
+from ..models import CommandResult, JSONValue, ProbeResult, ProbeSpec
+from ..probes.result import TIMEOUT_MARK, result_from_commands
+from ..probes.specs import probe_script
 from ..transport.base import DEFAULT_MAX_OUTPUT, KILL_GRACE_S, RawRun, Transport, utcnow
-from .loader import probe_script
 
 Role = Literal["login", "compute", "local"]
 Platform = Literal["slurm", "kubernetes", "bare", "unknown"]
@@ -87,8 +86,6 @@ def param_text(value: JSONValue) -> str:
 
 
 SUPERVISOR = "_lib/supervisor.sh"
-TIMEOUT_MARK = "@@CMX:TIMEOUT "
-"""What the supervisor writes on stderr when it cut the probe at its timeout."""
 
 
 def remote_seconds(timeout_s: float) -> int:
@@ -168,135 +165,6 @@ def command_result(
         stderr_truncated=raw.stderr_truncated,
         note="; ".join(notes) or None,
         error=raw.error,
-    )
-
-
-def is_timeout(cmd: CommandResult, spec: ProbeSpec) -> bool:
-    """Cut at its timeout: locally, by the remote supervisor (its mark on stderr), or, in bundles made
-    before the supervisor, by the remote ``timeout`` (exit 124, or 137 after -k, at the timeout)."""
-    if cmd.timed_out or TIMEOUT_MARK in cmd.stderr[-200:]:
-        return True
-    return cmd.exit_code in (124, 137) and cmd.duration_s >= spec.timeout_s * 0.95
-
-
-def _cut_sections(sections: Mapping[str, Section]) -> list[str]:
-    """Sections that began but never ended (the script was cut inside them)."""
-    return [name for name, sec in sections.items() if sec.rc is None and not name.endswith("!stderr")]
-
-
-def _where_cut(sections: Mapping[str, Section]) -> str:
-    cut = _cut_sections(sections)
-    if cut:
-        return f" in section {', '.join(repr(c) for c in cut)} (it and every later section are missing)"
-    last = list(sections)[-1:] if sections else []
-    after = f" after section {last[0]!r}" if last else " before its first section"
-    return f"{after} (every later section is missing)"
-
-
-def _usable(out: ProbeParseOutput) -> bool:
-    return any(m.value is not None for m in out.measurements)
-
-
-def _partial(out: ProbeParseOutput) -> str:
-    """What the parser made of the output that did arrive, for a cut result's message."""
-    if out.message:
-        return f"; what arrived says: {out.message}"
-    return "; partial output kept" if _usable(out) else ""
-
-
-def result_from_commands(
-    spec: ProbeSpec,
-    host: str,
-    params: Mapping[str, JSONValue],
-    commands: list[CommandResult],
-) -> ProbeResult:
-    """Derive the ProbeResult from raw command results (pure: also used by re-parsing)."""
-    by_step = {c.step: c for c in commands}
-    main = by_step.get("main")
-    started = min((c.started_at for c in commands), default=utcnow())
-    duration = round(sum(c.duration_s for c in commands), 6)
-    base = {
-        "probe_id": spec.id,
-        "host": host,
-        "started_at": started,
-        "duration_s": duration,
-        "command_ids": [c.id for c in commands],
-        "params": dict(params),
-    }
-    if main is None:
-        return ProbeResult(
-            status=ProbeStatus.ERROR, substatus=SubStatus.COMMAND_FAILED, message="no main command", **base
-        )
-    timed_out = is_timeout(main, spec)
-    interrupted = main.error == "interrupted" or bool(main.note and "interrupted" in main.note)
-    if main.exit_code is None and not timed_out and not main.stdout:
-        sub = SubStatus.INTERRUPTED if interrupted else SubStatus.UNREACHABLE
-        return ProbeResult(
-            status=ProbeStatus.ERROR,
-            substatus=sub,
-            message=f"the script did not run to completion: {main.error or 'no exit status'}",
-            remediation=spec.remediation.get(sub.value),
-            **base,
-        )
-    sections = split_sections(main.stdout)
-    unfinished = main.exit_code is None and not timed_out and not interrupted
-    parse_in = ProbeParseInput(spec=spec, host=host, commands=by_step, sections=sections, params=dict(params))
-    try:
-        out = get_probe_parser(spec.parser)(parse_in)
-    except Exception as err:  # a parser bug must never crash the audit
-        return ProbeResult(
-            status=ProbeStatus.ERROR,
-            substatus=SubStatus.PARSE_ERROR,
-            message=f"parser {spec.parser!r} failed: {type(err).__name__}: {err}",
-            **base,
-        )
-    if interrupted:  # always re-run by --resume; what did arrive is kept for the record
-        return ProbeResult(
-            status=ProbeStatus.ERROR,
-            substatus=SubStatus.INTERRUPTED,
-            message="interrupted before the probe finished"
-            + (" (partial output kept)" if _usable(out) else ""),
-            measurements=out.measurements,
-            findings=out.findings,
-            facts=out.facts,
-            **base,
-        )
-    if timed_out:  # a timeout is a timeout: never ok, whatever arrived before the cut (kept, as partial)
-        return ProbeResult(
-            status=ProbeStatus.ERROR,
-            substatus=SubStatus.TIMEOUT,
-            message=f"cut at its {spec.timeout_s:g} s timeout{_where_cut(sections)}" + _partial(out),
-            remediation=spec.remediation.get(SubStatus.TIMEOUT.value),
-            measurements=out.measurements,
-            findings=out.findings,
-            facts=out.facts,
-            **base,
-        )
-    if unfinished:  # no exit status: killed by a signal, or the connection dropped
-        return ProbeResult(
-            status=ProbeStatus.ERROR,
-            substatus=SubStatus.UNREACHABLE,
-            message=f"the script did not run to completion ({main.error or 'no exit status'})"
-            f"{_where_cut(sections)}" + _partial(out),
-            remediation=spec.remediation.get(SubStatus.UNREACHABLE.value),
-            measurements=out.measurements,
-            findings=out.findings,
-            facts=out.facts,
-            **base,
-        )
-    message = out.message
-    remediation = out.remediation
-    if remediation is None and out.substatus is not None:
-        remediation = spec.remediation.get(out.substatus.value)
-    return ProbeResult(
-        status=out.status,
-        substatus=out.substatus,
-        message=message,
-        remediation=remediation,
-        measurements=out.measurements,
-        findings=out.findings,
-        facts=out.facts,
-        **base,
     )
 
 

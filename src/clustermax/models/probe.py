@@ -68,7 +68,10 @@ class ProbeSpec(FrozenModel):
         description="Extra files of the probe folder sent along with the script (inside the same stdin "
         "stream); the script finds them under $CMX_FILES, a folder of its scratch directory.",
     )
-    parser: str = Field(description="Name in clustermax.probe_parsers.PROBE_PARSERS.")
+    parser: str = Field(
+        description="Probe module that reads its output: a key of clustermax.probes.registry.PROBES "
+        "(the probe's own id for every shipped probe)."
+    )
     metrics: list[MetricSpec]
     params: dict[str, ParamSpec] = Field(default_factory=dict)
     endpoints: list[EndpointSpec] = Field(

@@ -33,6 +33,12 @@ class CommandResult(FrozenModel):
     error: str | None = Field(default=None, description="Transport error, when the command could not run.")
 
 
+NCCL_BAND_MIN_BYTES = 16 * 1024 * 1024
+NCCL_BAND_MAX_BYTES = 512 * 1024 * 1024
+"""The message-size band (16 MiB to 512 MiB, ClusterMAX 1.0: the sizes that matter for real training) that
+``nccl.busbw_band_mean`` averages over; the probes measure it and the reports shade it, from here alone."""
+
+
 class Measurement(FrozenModel):
     """One measured value with its unit. ``value`` is null when the metric was not measured."""
 

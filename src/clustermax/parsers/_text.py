@@ -11,12 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
-from typing import TypeVar
-
-from pydantic import BaseModel
-
-M = TypeVar("M", bound=BaseModel)
+from collections.abc import Sequence
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
@@ -60,12 +55,18 @@ def strip_launcher_prefixes(text: str) -> tuple[str, str | None]:
     return text, None
 
 
-def to_float(value: str | None) -> float | None:
-    """Parse a number the way tools print it; None for N/A-like words, NaN, infinities, garbage."""
+def _printed(value: str | None) -> str | None:
+    """The value stripped; None for nothing and for the words tools print for "no value"."""
     if value is None:
         return None
     s = value.strip()
-    if s.lower() in NA_WORDS:
+    return None if s.lower() in NA_WORDS else s
+
+
+def to_float(value: str | None) -> float | None:
+    """Parse a number the way tools print it; None for N/A-like words, NaN, infinities, garbage."""
+    s = _printed(value)
+    if s is None:
         return None
     try:
         f = float(s)
@@ -78,10 +79,8 @@ def to_float(value: str | None) -> float | None:
 
 def to_int(value: str | None) -> int | None:
     """Parse an integer (also "12.0" or "0x1f"); None when it is not one."""
-    if value is None:
-        return None
-    s = value.strip()
-    if s.lower() in NA_WORDS:
+    s = _printed(value)
+    if s is None:
         return None
     try:
         return int(s, 0) if s.lower().startswith("0x") else int(s)
@@ -143,54 +142,6 @@ def fast_float(s: str) -> float | None:
     return f
 
 
-_SLOTS = BaseModel.__dict__
-_set_dict = _SLOTS["__dict__"].__set__
-_set_fields_set = _SLOTS["__pydantic_fields_set__"].__set__
-_set_extra = _SLOTS["__pydantic_extra__"].__set__
-_set_private = _SLOTS["__pydantic_private__"].__set__
-_ALL_FIELDS: dict[type[BaseModel], set[str]] = {}
-
-
-def construct(cls: type[M], values: dict[str, object]) -> M:
-    """Build a pydantic model from already-valid values without validation (like ``model_construct``
-    but without its per-field default handling: ``values`` must name every field).
-
-    Every field is set, so all objects of a class share one fields-set holding every field name
-    (pydantic only ever adds names to it, which leaves it unchanged); this saves building a set per
-    object, the largest part of the cost when a parser makes one object per row."""
-    obj = cls.__new__(cls)
-    _set_dict(obj, values)
-    fields = _ALL_FIELDS.get(cls)
-    if fields is None:
-        fields = _ALL_FIELDS[cls] = set(cls.model_fields)
-    _set_fields_set(obj, fields if values.keys() == fields else set(values))
-    _set_extra(obj, None)
-    _set_private(obj, None)
-    return obj
-
-
-def construct_rows(cls: type[M], names: tuple[str, ...], rows: Iterable[tuple[object, ...]]) -> list[M]:
-    """:func:`construct` for many rows: ``rows`` are value tuples in the order of ``names``, which must
-    be every field of ``cls``. One loop with everything bound locally."""
-    fields = _ALL_FIELDS.get(cls)
-    if fields is None:
-        fields = _ALL_FIELDS[cls] = set(cls.model_fields)
-    if set(names) != fields or len(names) != len(fields):
-        raise ValueError(f"construct_rows: {names} are not the fields of {cls.__name__}")
-    new = cls.__new__
-    set_dict, set_fields, set_extra, set_private = _set_dict, _set_fields_set, _set_extra, _set_private
-    out: list[M] = []
-    append = out.append
-    for values in rows:
-        obj = new(cls)
-        set_dict(obj, dict(zip(names, values, strict=True)))
-        set_fields(obj, fields)
-        set_extra(obj, None)
-        set_private(obj, None)
-        append(obj)
-    return out
-
-
 _MONTHS = {
     m: i
     for i, m in enumerate(
@@ -208,3 +159,15 @@ def ctime_to_iso(raw: str) -> str | None:
     if month is None or not parts[2].isdigit() or not parts[4].isdigit() or len(parts[3]) != 8:
         return None
     return f"{parts[4]}-{month:02d}-{int(parts[2]):02d}T{parts[3]}"
+
+
+def first_match(text: object, rules: Sequence[tuple[re.Pattern[str], float]], head: int = 4000) -> float:
+    """A detector: the confidence of the first rule whose pattern occurs in the first ``head`` characters
+    of ``text`` (0.0 for none, and for anything that is not text)."""
+    if not isinstance(text, str):
+        return 0.0
+    start = text[:head]
+    for pattern, confidence in rules:
+        if pattern.search(start):
+            return confidence
+    return 0.0

@@ -32,25 +32,11 @@ class ParsedOutput(BaseModel):
 
 @dataclass(frozen=True)
 class ParserInfo:
-    """A registered parser kind."""
+    """A registered parser kind: its parse function and its detector (see :mod:`.registry`)."""
 
     kind: str
     description: str
-    target: str
-    """'module:function' of the parse function, imported lazily (keeps `clustermax --help` fast)."""
-    detect_target: str
-    """'module:function' returning a confidence in [0, 1] that a text is this kind's output."""
-
-    def load(self) -> Callable[[str], ParsedOutput]:
-        return _load(self.target)  # type: ignore[return-value]
-
-    def load_detect(self) -> Callable[[str], float]:
-        return _load(self.detect_target)  # type: ignore[return-value]
-
-
-def _load(target: str) -> object:
-    import importlib
-
-    module_name, _, attr = target.partition(":")
-    module = importlib.import_module(module_name)
-    return getattr(module, attr)
+    parse: Callable[[str], ParsedOutput]
+    """Text -> model; raises :class:`ParseError` only."""
+    detect: Callable[[str], float]
+    """Confidence in [0, 1] that a text is this kind's output (0: not at all)."""

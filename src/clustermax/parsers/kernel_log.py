@@ -12,10 +12,12 @@ be made ISO, so it goes to ``timestamp_raw`` and ``timestamp`` stays null.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from ._text import bounded_int, construct, ctime_to_iso, normalize
+from ._text import bounded_int, ctime_to_iso, normalize
 from .base import ParsedOutput, ParseError
 from .xid_catalog import CRITICAL_CLASSES, xid_info
 
@@ -45,25 +47,27 @@ _TIMESTAMP_RE1 = re.compile(r"[+-]\d{4}$")
 _DETECT_XID_RE1 = re.compile(r"^\[\s*\d+\.\d+\]", re.M)
 
 
-class XidEvent(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+@dataclass(slots=True, kw_only=True)
+class XidEvent:
+    """One Xid event. A plain dataclass (a log can hold tens of thousands), serialised by pydantic as a
+    field of :class:`XidOutput`."""
 
     xid: int
-    pci: str | None = Field(description="PCI address as printed (e.g. 0000:3b:00).")
-    pid: int | None = None
-    process: str | None = None
+    pci: Annotated[str | None, Field(description="PCI address as printed (e.g. 0000:3b:00).")]
+    pid: int | None
+    process: str | None
     message: str
-    cause_xid: int | None = Field(default=None, description="'caused by previous Xid N'.")
-    severity: str = Field(description="critical, high, medium, low or info (xid_catalog).")
-    category: str = Field(
-        description="hardware, reset-required, application, driver, informational, unknown."
-    )
-    timestamp: float | str | None = Field(
-        default=None,
-        description="Seconds since boot (float) or ISO 8601 string, as the log gives; else null.",
-    )
-    timestamp_raw: str | None = Field(default=None, description="The timestamp text as printed.")
-    line: int = Field(description="1-based line number in the input.")
+    cause_xid: Annotated[int | None, Field(description="'caused by previous Xid N'.")]
+    severity: Annotated[str, Field(description="critical, high, medium, low or info (xid_catalog).")]
+    category: Annotated[
+        str, Field(description="hardware, reset-required, application, driver, informational, unknown.")
+    ]
+    timestamp: Annotated[
+        float | str | None,
+        Field(description="Seconds since boot (float) or ISO 8601 string, as the log gives; else null."),
+    ]
+    timestamp_raw: Annotated[str | None, Field(description="The timestamp text as printed.")]
+    line: Annotated[int, Field(description="1-based line number in the input.")]
 
 
 class XidOutput(ParsedOutput):
@@ -172,21 +176,18 @@ def parse_xid(text: str) -> XidOutput:
             ts, raw = _timestamp(line)
             if xid == 79 or "fallen off the bus" in rest:
                 fallen = True
-            event = construct(
-                XidEvent,
-                {
-                    "xid": xid,
-                    "pci": m.group(1),
-                    "pid": pid,
-                    "process": process,
-                    "message": message,
-                    "cause_xid": bounded_int(cause.group(1), 6) if cause else None,
-                    "severity": info.severity,
-                    "category": info.category,
-                    "timestamp": ts,
-                    "timestamp_raw": raw,
-                    "line": line_no,
-                },
+            event = XidEvent(
+                xid=xid,
+                pci=m.group(1),
+                pid=pid,
+                process=process,
+                message=message,
+                cause_xid=bounded_int(cause.group(1), 6) if cause else None,
+                severity=info.severity,
+                category=info.category,
+                timestamp=ts,
+                timestamp_raw=raw,
+                line=line_no,
             )
             events.append(event)
             continue
@@ -210,7 +211,7 @@ def parse_xid(text: str) -> XidOutput:
         if pci is not None and _bus(pci) in xid79_buses:
             continue
         events.append(
-            XidEvent.model_construct(
+            XidEvent(
                 xid=79,
                 pci=pci,
                 pid=None,
@@ -245,3 +246,12 @@ def detect_xid(text: str) -> float:
     if _KERNELISH.search(head[:5000]) and ("kernel:" in head or _DETECT_XID_RE1.search(head)):
         return 0.3
     return 0.0
+
+
+_JOURNAL_REFUSED = re.compile(r"permission|not seeing messages|no journal files", re.IGNORECASE)
+
+
+def journal_refused(stderr: str) -> bool:
+    """``journalctl -k`` said it may not show the kernel log (a user outside adm/systemd-journal gets
+    an empty log with exit 0 and only this hint on stderr)."""
+    return bool(_JOURNAL_REFUSED.search(stderr))

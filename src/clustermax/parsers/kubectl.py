@@ -107,7 +107,7 @@ def _safe_load_all(text: str) -> list[Any]:
     try:
         return list(yaml.load_all(text, Loader=_PyLoader))
     except _CONSTRUCT_ERRORS as err:
-        raise _unconstructable(err) from None
+        raise _unconstructable(err) from err
 
 
 def _safe_load(text: str) -> Any:
@@ -120,7 +120,7 @@ def _safe_load(text: str) -> Any:
     try:
         return yaml.load(text, Loader=_PyLoader)  # noqa: S506 (a SafeLoader)
     except _CONSTRUCT_ERRORS as err:
-        raise _unconstructable(err) from None
+        raise _unconstructable(err) from err
 
 
 # ints that int() refuses (past 4300 digits) decode to None instead of failing the whole document
@@ -204,7 +204,7 @@ def parse_kubectl_version(text: str) -> KubectlVersionOutput:
         except yaml.YAMLError as err:
             raise ParseError(
                 kind, f"YAML version output is not valid YAML: {str(err).splitlines()[0]}"
-            ) from None
+            ) from err
         if isinstance(data, dict):
             return _version_from_mapping(data, "yaml", warnings, server_error)
     out: dict[str, str | None] = {}
@@ -478,9 +478,9 @@ def parse_kubectl_nodes(text: str) -> KubectlNodesOutput:
         try:
             docs = [d for d in _safe_load_all(body) if d is not None]
         except yaml.YAMLError as err:
-            raise ParseError(kind, f"not valid YAML: {str(err).splitlines()[0]}") from None
-        except RecursionError:
-            raise ParseError(kind, "YAML nested too deeply") from None
+            raise ParseError(kind, f"not valid YAML: {str(err).splitlines()[0]}") from err
+        except RecursionError as err:
+            raise ParseError(kind, "YAML nested too deeply") from err
         nodes = _nodes_from_data(docs if len(docs) != 1 else docs[0], warnings)
         if nodes is None:
             raise ParseError(kind, "YAML is not a Node, NodeList or List")

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import Any, Literal, get_args
+from dataclasses import dataclass, fields
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ._text import construct_rows, fast_float, normalize, strip_launcher_prefixes, to_float
+from ._text import fast_float, normalize, strip_launcher_prefixes, to_float
 from .base import ParsedOutput, ParseError
 
 KIND = "nccl-tests"
@@ -57,21 +58,25 @@ def busbw_factor(collective: str | None, ranks: int | None) -> float | None:
     return None
 
 
-class NcclRow(BaseModel):
-    """One message size of one run. GB/s as printed; in-place fields null when the log has none."""
+@dataclass(slots=True)
+class NcclRow:
+    """One message size of one run. GB/s as printed; in-place fields null when the log has none.
 
-    model_config = ConfigDict(extra="forbid")
+    A plain dataclass (a 10,000-size log makes one per row), serialised by pydantic as a field of
+    :class:`NcclRun`; its fields are the columns in the order of ``_FIELDS``."""
 
     size_bytes: int
     count: int | None
     dtype: str | None
     redop: str | None
-    root: int | None = None
+    root: int | None
     oop_time_us: float | None
     oop_algbw_gbps: float | None
     oop_busbw_gbps: float | None
-    oop_wrong: int | None = Field(description="#wrong; null when the log has a float 'error' column or none.")
-    oop_error: float | None = Field(default=None, description="Old builds' float 'error' column.")
+    oop_wrong: Annotated[
+        int | None, Field(description="#wrong; null when the log has a float 'error' column or none.")
+    ]
+    oop_error: Annotated[float | None, Field(description="Old builds' float 'error' column.")] = None
     ip_time_us: float | None = None
     ip_algbw_gbps: float | None = None
     ip_busbw_gbps: float | None = None
@@ -253,23 +258,8 @@ def _readable(tokens: list[str], cols: _Columns) -> bool:
     return i is not None and _uint(tokens[i])
 
 
-_FIELDS: tuple[str, ...] = (
-    "size_bytes",
-    "count",
-    "dtype",
-    "redop",
-    "root",
-    "oop_time_us",
-    "oop_algbw_gbps",
-    "oop_busbw_gbps",
-    "oop_wrong",
-    "oop_error",
-    "ip_time_us",
-    "ip_algbw_gbps",
-    "ip_busbw_gbps",
-    "ip_wrong",
-    "ip_error",
-)
+_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(NcclRow))
+"""The value columns a row is built from, in NcclRow's field order."""
 _INT_LIST = re.compile(r"-?[0-9]{1,20}(?: -?[0-9]{1,20})*")
 
 
@@ -363,7 +353,7 @@ def _build_rows(lines: list[str], widths: list[int], cols: _Columns) -> tuple[li
         out.extend(block)
     while len(out) < len(_FIELDS):
         out.append(none_col)
-    rows = construct_rows(NcclRow, _FIELDS, zip(*out, strict=True))
+    rows = [NcclRow(*values) for values in zip(*out, strict=True)]
     return rows, out
 
 

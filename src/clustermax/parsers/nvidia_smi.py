@@ -14,7 +14,7 @@ Keys are documented in docs/parsers-gpu.md. Values nvidia-smi prints as N/A are 
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -116,10 +116,10 @@ def _bool_onoff(v: str | None) -> bool | None:
 
 def _parse_table(lines: list[str], warnings: list[str]) -> NvidiaSmiOutput:
     driver = cuda = None
-    gpus: list[NvidiaSmiGpu] = []
+    rows: list[dict[str, Any]] = []
     processes: list[NvidiaSmiProcess] | None = None
     tables = 0
-    current: NvidiaSmiGpu | None = None
+    current: dict[str, Any] | None = None
     expect_second = False
     in_procs = False
     skipping = False
@@ -172,18 +172,20 @@ def _parse_table(lines: list[str], warnings: list[str]) -> NvidiaSmiOutput:
                 warnings.append(
                     f"GPU {bm.group(1)}: unreadable index ({len(gm.group(1))} digits); kept without an index"
                 )
-            current = NvidiaSmiGpu(
-                index=index,
-                name=name,
-                name_truncated=name.endswith("..."),
-                bus_id=bm.group(1),
-                persistence_mode=_bool_onoff(gm.group(3)),
-                ecc_uncorrected_volatile=to_int(ecc),
-            )
-            gpus.append(current)
+            current = {
+                "index": index,
+                "name": name,
+                "name_truncated": name.endswith("..."),
+                "bus_id": bm.group(1),
+                "persistence_mode": _bool_onoff(gm.group(3)),
+                "ecc_uncorrected_volatile": to_int(ecc),
+            }
+            rows.append(current)
             expect_second = True
     if tables > 1:
         warnings.append(f"{tables} nvidia-smi tables in one input: only the first is reported")
+    # each GPU's two lines are read into one dict, then validated once into its model
+    gpus = [NvidiaSmiGpu(**values) for values in rows]
     if any(g.name_truncated for g in gpus):
         warnings.append("nvidia-smi truncated the product name; use -q or --query-gpu=name for the full name")
     return NvidiaSmiOutput(
@@ -196,10 +198,10 @@ def _parse_table(lines: list[str], warnings: list[str]) -> NvidiaSmiOutput:
     )
 
 
-def _fill_second_line(gpu: NvidiaSmiGpu, cells: list[str], warnings: list[str]) -> None:
+def _fill_second_line(gpu: dict[str, Any], cells: list[str], warnings: list[str]) -> None:
     # "| N/A   30C    P0            100W /  700W |       1MiB /  81559MiB |      0%      Default |"
     first = cells[1]
-    new: dict[str, object] = {}
+    new = gpu
     power = None
     pm = _POWER.search(first)
     if pm:
@@ -221,9 +223,6 @@ def _fill_second_line(gpu: NvidiaSmiGpu, cells: list[str], warnings: list[str]) 
     util = cells[3].split()
     if util:
         new["utilization_pct"] = leading_number(util[0])
-    # plain attribute updates, as the field-by-field assignments did (no validation on assignment)
-    gpu.__dict__.update(new)
-    gpu.__pydantic_fields_set__.update(new)
 
 
 # ----------------------------------------------------------------------------------------- -q
@@ -613,3 +612,13 @@ def detect_nvidia_smi(text: str) -> float:
     if _DETECT_NVIDIA_SMI_RE1.search(head) and " : " in head:
         return 0.8
     return 0.0
+
+
+# ----------------------------------------------------------------------------------- nvlink -s
+
+_NVLINK_LINK = re.compile(r"^\s*Link \d+:\s*(.*)$", re.MULTILINE)
+
+
+def nvlink_inactive(text: str) -> int:
+    """Links ``nvidia-smi nvlink -s`` prints as inactive (one ``Link N: <speed>|<inactive>`` line each)."""
+    return sum(1 for state in _NVLINK_LINK.findall(text) if "inactive" in state.lower())

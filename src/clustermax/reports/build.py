@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import __version__
-from ..measure.nccl import BAND_MAX_BYTES, BAND_MIN_BYTES
 from ..models.bundle import Bundle, HostRecord
 from ..models.common import ScalarValue
+from ..models.results import NCCL_BAND_MAX_BYTES as BAND_MAX_BYTES
+from ..models.results import NCCL_BAND_MIN_BYTES as BAND_MIN_BYTES
 from ..models.results import Measurement, ProbeResult, ProbeStatus, Severity, SubStatus
 from ..models.score import TIER_ORDER, CriterionResult, ScoreResult, Verdict
 from .model import (

@@ -1,8 +1,8 @@
 """Scoring: rubrics, hardware references, attestations and evaluation of a bundle into a tier.
 
-Entry points for the engine and report stages::
+Entry points for the engine and report stages (bundles are read by :mod:`clustermax.bundle.io`)::
 
-    from clustermax.scoring import load_rubric, score_bundle, rubric_ref, load_bundle
+    from clustermax.scoring import load_rubric, score_bundle, rubric_ref
 
     rubric = load_rubric(None)              # the default rubric (rubrics/clustermax-v1.yaml)
     result = score_bundle(bundle, rubric)   # -> models.ScoreResult: tier range, reasons, advice
@@ -13,7 +13,6 @@ Entry points for the engine and report stages::
 from __future__ import annotations
 
 from .attestations import Attestation, Attestations, load_attestations
-from .bundle_load import load_bundle
 from .engine import Trace, evaluate, explain_criterion, rubric_ref, score_bundle, tier_at_least
 from .references import References, detect_profile
 from .rubric import Criterion, Gate, Rubric, Threshold, TierRule
@@ -37,7 +36,6 @@ __all__ = [
     "evaluate",
     "explain_criterion",
     "load_attestations",
-    "load_bundle",
     "load_rubric",
     "read_scores",
     "rubric_ref",

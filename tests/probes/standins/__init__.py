@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from clustermax.engine.loader import load_probe_spec
 from clustermax.models import ProbeResult, ProbeSpec
-from clustermax.probe_parsers.base import ProbeParseOutput
+from clustermax.probes.base import ProbeOutput
+from clustermax.probes.specs import load_probe_spec
 from clustermax.transport.ssh import SSHConnector, SSHTransport, resolve_target
 from tests.infra.cluster import Host, TestCluster
 
@@ -30,7 +30,7 @@ def spec(probe_id: str) -> ProbeSpec:
     return load_probe_spec(PROBES / probe_id)
 
 
-def values(result: ProbeResult | ProbeParseOutput, metric: str, **labels: str) -> list[Any]:
+def values(result: ProbeResult | ProbeOutput, metric: str, **labels: str) -> list[Any]:
     return [
         m.value
         for m in result.measurements
@@ -44,7 +44,7 @@ def section(name: str, text: str, rc: int = 0, missing: str | None = None) -> st
     return f"@@CMX:BEGIN {name}@@\n{text}\n@@CMX:END {name} {end}@@\n"
 
 
-def value(result: ProbeResult | ProbeParseOutput, metric: str, **labels: str) -> Any:
+def value(result: ProbeResult | ProbeOutput, metric: str, **labels: str) -> Any:
     hits = values(result, metric, **labels)
     assert len(hits) == 1, f"{metric} {labels}: {hits}"
     return hits[0]

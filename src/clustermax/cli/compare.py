@@ -1,0 +1,40 @@
+"""`clustermax compare`: a comparison of the bundles of several providers (`report --compare`).
+
+Only typer and the standard library are imported at module level (keeps `clustermax --help` fast).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from .report import (
+    _ATTEST,
+    _BUNDLES,
+    _FORMAT,
+    _JUNIT_WARN,
+    _OUT,
+    _REDACT,
+    _RUBRIC,
+    JunitWarn,
+    ReportFormat,
+    _run,
+)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `compare` to the app."""
+
+    @app.command("compare")
+    def compare_command(
+        bundles: list[Path] = _BUNDLES,
+        fmt: ReportFormat = _FORMAT,
+        out: Path | None = _OUT,
+        redact: bool = _REDACT,
+        rubric: Path | None = _RUBRIC,
+        attestations: Path | None = _ATTEST,
+        junit_warn: JunitWarn = _JUNIT_WARN,
+    ) -> None:
+        """Compare bundles of several providers: leaderboard, categories, key metrics, busbw curves."""
+        _run(bundles, fmt, out, redact, rubric, attestations, True, junit_warn)

@@ -1,0 +1,104 @@
+"""`clustermax report`: render saved bundles in any report format (`compare` shares it, cli/compare.py).
+
+Only typer and the standard library are imported at module level (keeps `clustermax --help` fast);
+scoring, pandas, jinja2 and pygal load inside the commands.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+
+import typer
+
+
+class ReportFormat(str, Enum):
+    terminal = "terminal"
+    markdown = "markdown"
+    html = "html"
+    json = "json"
+    csv = "csv"
+    junit = "junit"
+
+
+class JunitWarn(str, Enum):
+    failure = "failure"
+    skipped = "skipped"
+
+
+_BUNDLES = typer.Argument(
+    ..., help="Bundle files (bundle.json) or audit directories holding one.", show_default=False
+)
+_FORMAT = typer.Option(ReportFormat.terminal, "--format", "-f", help="Output format.")
+_OUT = typer.Option(None, "--out", "-o", help="Write to this file instead of standard output.")
+_REDACT = typer.Option(
+    False, "--redact", help="Replace host names, IP addresses and user names with stable pseudonyms."
+)
+_RUBRIC = typer.Option(None, "--rubric", help="Rubric YAML to score with (default: the built-in rubric).")
+_ATTEST = typer.Option(
+    None, "--attestations", help="Attestations YAML (verdicts for what cannot be measured)."
+)
+_JUNIT_WARN = typer.Option(
+    JunitWarn.failure, "--junit-warn", help="JUnit: report 'warn' criteria as failures or as skipped tests."
+)
+
+
+def _run(
+    bundles: list[Path],
+    fmt: ReportFormat,
+    out: Path | None,
+    redact: bool,
+    rubric_path: Path | None,
+    attestations_path: Path | None,
+    compare: bool,
+    junit_warn: JunitWarn,
+) -> None:
+    from ..bundle.io import load_bundle
+    from ..errors import UsageError
+    from ..reports import build_report, render_report
+    from ..scoring import load_attestations, load_rubric, score_bundle
+
+    if not bundles:
+        raise UsageError("no bundle given", hint="pass one or more bundle.json files or audit directories")
+    rubric = load_rubric(rubric_path)
+    attestations = load_attestations(attestations_path) if attestations_path is not None else None
+    items = []
+    for path in bundles:
+        bundle = load_bundle(path)
+        items.append((bundle, score_bundle(bundle, rubric, attestations)))
+    report = build_report(items, compare=compare, redact=redact)
+    color = fmt is ReportFormat.terminal and out is None and sys.stdout.isatty()
+    text = render_report(report, fmt.value, color=color, junit_warn=junit_warn.value)
+    if out is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    from ..safeio import atomic_write, write_error
+
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise write_error(out.parent, err, "report folder") from err
+    atomic_write(out, text, what="report")  # never a device or a link; a planted temp file is never opened
+    typer.echo(f"wrote {out}", err=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `report` to the app."""
+
+    @app.command("report")
+    def report_command(
+        bundles: list[Path] = _BUNDLES,
+        fmt: ReportFormat = _FORMAT,
+        out: Path | None = _OUT,
+        redact: bool = _REDACT,
+        rubric: Path | None = _RUBRIC,
+        attestations: Path | None = _ATTEST,
+        compare: bool = typer.Option(
+            False, "--compare", help="Compare the bundles (leaderboard, side by side)."
+        ),
+        junit_warn: JunitWarn = _JUNIT_WARN,
+    ) -> None:
+        """Render a report of one bundle, or a comparison of several, in any format."""
+        _run(bundles, fmt, out, redact, rubric, attestations, compare or len(bundles) > 1, junit_warn)

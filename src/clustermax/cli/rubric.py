@@ -1,0 +1,56 @@
+"""`clustermax rubric validate|show`: check and show scoring rubrics.
+
+Only typer and the standard library are imported at module level (keeps `clustermax --help` fast).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `rubric` group to the app."""
+    app.add_typer(rubric_app)
+
+
+_RUBRIC_FILE = typer.Argument(None, help="Rubric YAML (default: the built-in rubric).")
+rubric_app = typer.Typer(
+    name="rubric", help="Check and show scoring rubrics.", no_args_is_help=True, rich_markup_mode=None
+)
+
+_RUBRIC_FILES = typer.Argument(..., help="Rubric YAML files to check.", show_default=False)
+
+
+@rubric_app.command("validate")
+def rubric_validate(files: list[Path] = _RUBRIC_FILES) -> None:
+    """Check rubric files: every problem with its file, line and a hint; exit 2 when there is one."""
+    from ..errors import ConfigError
+    from ..scoring import check_rubric_file
+
+    failed = 0
+    for path in files:
+        rubric, problems = check_rubric_file(path)
+        if problems:
+            failed += 1
+            for problem in problems:
+                typer.echo(problem.render())
+        elif rubric is not None:
+            typer.echo(f"{path}: ok ({rubric.id} {rubric.version}, {len(rubric.criteria)} criteria)")
+    if failed:
+        raise ConfigError(
+            files[0] if len(files) == 1 else f"{failed} rubric file(s)", None, "rubric validation failed"
+        )
+
+
+@rubric_app.command("show")
+def rubric_show(
+    file: Path | None = _RUBRIC_FILE,
+) -> None:
+    """Print a rubric as readable tables: tiers, categories, criteria and thresholds."""
+    from ..scoring import load_rubric
+    from ..scoring.render import rubric_table
+
+    sys.stdout.write(rubric_table(load_rubric(file)))

@@ -1,1 +1,0 @@
-"""Pure mappers: parsed tool output -> measurements and findings (metric names from probes/*/probe.yaml)."""

@@ -1,0 +1,71 @@
+"""The job rows ``sacct`` and ``squeue`` print, as one row type.
+
+:class:`SchedulerJob` is a plain dataclass (a 10,000-job listing makes one per row), serialised by pydantic
+as the ``jobs`` field of :class:`~.sacct.SacctOutput` and :class:`~.squeue.SqueueOutput`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from pydantic import Field
+
+_JOB_RE1 = re.compile(r"^[\d_+\[\]-]+\.")
+
+
+@dataclass(slots=True)
+class SchedulerJob:
+    job_id: Annotated[str, Field(description="Job id as printed (1234, 1234_5, 1234.batch, 1234+0 ...).")]
+    name: str | None = None
+    partition: str | None = None
+    state: Annotated[str | None, Field(description="Long state name (squeue short codes expanded).")] = None
+    exit_code: Annotated[str | None, Field(description="ExitCode as printed, e.g. '0:0'.")] = None
+    elapsed: Annotated[str | None, Field(description="Elapsed (sacct) or TIME (squeue) as printed.")] = None
+    truncated: Annotated[list[str], Field(description="Fields cut by the column width ('+').")] = field(
+        default_factory=list
+    )
+    is_step: Annotated[bool, Field(description="A job step row (1234.batch, 1234.0).")] = False
+    fields: Annotated[dict[str, str], Field(description="Every column, keyed by header name.")] = field(
+        default_factory=dict
+    )
+
+
+def column_targets(columns: list[str], mapping: dict[str, str]) -> dict[str, str | None]:
+    """Field each header column maps to (looked up once per output, not once per row and column)."""
+    return {column: mapping.get(column.upper()) for column in columns}
+
+
+def job_row(
+    values: dict[str, str],
+    targets: dict[str, str | None],
+    widths: dict[str, int] | None,
+    states: dict[str, str] | None = None,
+) -> SchedulerJob | None:
+    """One row as a job (None without a job id); ``states`` expands short state codes (squeue's)."""
+    data: dict[str, str | None] = {}
+    truncated: list[str] = []
+    for column, value in values.items():
+        target = targets[column]
+        if widths is not None and value.endswith("+") and len(value) >= widths.get(column, 1 << 30):
+            truncated.append(target or column)
+        if target and target not in data:
+            data[target] = value if value != "" else None
+    job_id = data.get("job_id")
+    if not job_id:
+        return None
+    state = data.get("state")
+    if states is not None and state and state.upper() in states:
+        state = states[state.upper()]
+    return SchedulerJob(
+        job_id,
+        data.get("name"),
+        data.get("partition"),
+        state,
+        data.get("exit_code"),
+        data.get("elapsed"),
+        truncated,
+        bool(_JOB_RE1.match(job_id)),
+        dict(values),
+    )

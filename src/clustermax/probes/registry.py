@@ -1,0 +1,62 @@
+"""The typed registry of probe modules: every probe id and the real module that reads its output.
+
+Adding a probe: ``probes/<id>/probe.yaml`` and its script, ``clustermax/probes/<id>.py`` with
+``from_sections`` (and ``measure`` / ``FILES``), and one line in :data:`PROBES`. mypy checks every
+entry against :class:`~clustermax.probes.base.ProbeModule`; tests/probes/test_registry.py checks that
+every probe folder has its module here and every module of this package is either listed or a support
+module.
+
+Importing this module imports every probe module and the tool parsers (pydantic models): the CLI imports
+it only inside the commands that run, import or re-parse probes, never at start-up.
+"""
+
+from __future__ import annotations
+
+from . import (
+    fabric,
+    gpu_health,
+    kubernetes,
+    monitoring,
+    nccl_allreduce,
+    scheduler_detect,
+    slurm,
+    system_info,
+    ttfj,
+    ttfj_kubernetes,
+)
+from .base import FileKind, ProbeModule
+
+PROBES: dict[str, ProbeModule] = {
+    "system_info": system_info,
+    "scheduler_detect": scheduler_detect,
+    "slurm": slurm,
+    "kubernetes": kubernetes,
+    "gpu_health": gpu_health,
+    "nccl_allreduce": nccl_allreduce,
+    "ttfj": ttfj,
+    "ttfj_kubernetes": ttfj_kubernetes,
+    "fabric": fabric,
+    "monitoring": monitoring,
+}
+"""Probe module by name (the ``parser`` key of probe.yaml, which is the probe's id for shipped probes)."""
+
+
+def probe_module(name: str) -> ProbeModule:
+    """The module registered as ``name``; KeyError naming the known ones otherwise."""
+    try:
+        return PROBES[name]
+    except KeyError as err:
+        raise KeyError(f"unknown probe module {name!r}; known: {', '.join(sorted(PROBES))}") from err
+
+
+def file_kinds() -> dict[str, tuple[str, FileKind]]:
+    """Parser kind -> (probe id, its FILES entry): which probe ``clustermax import`` files a kind under."""
+    out: dict[str, tuple[str, FileKind]] = {}
+    for probe_id, module in PROBES.items():
+        for entry in module.FILES:
+            if entry.kind in out:
+                raise ValueError(
+                    f"parser kind {entry.kind!r} is claimed by {out[entry.kind][0]} and {probe_id}"
+                )
+            out[entry.kind] = (probe_id, entry)
+    return out
