@@ -7,8 +7,16 @@ from typing import Any
 # The escaping itself lives in the one output sanitiser (clustermax.sanitize), shared by every output.
 from ..sanitize import clean, clean_tree, needs_clean_json, one_line
 
-__all__ = ["clean", "clean_tree", "fmt_duration", "fmt_pct", "fmt_size", "fmt_value", "needs_clean_json",
-           "one_line"]
+__all__ = [
+    "clean",
+    "clean_tree",
+    "fmt_duration",
+    "fmt_pct",
+    "fmt_size",
+    "fmt_value",
+    "needs_clean_json",
+    "one_line",
+]
 
 
 def fmt_value(value: Any, unit: str | None = None) -> str:

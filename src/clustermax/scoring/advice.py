@@ -164,7 +164,6 @@ def plan(frame: Frame, budget: int = BUDGET, floor: Tier | None = None) -> Plan:
             sums.make_pass(frame, i)
         return rank(floor_tier(frame, trial, sums)) >= rank(target)
 
-
     # biggest score gain first
     order = sorted(cands, key=lambda i: (-ds[i], -dc[i], frame.cats[i], gate_of[i], i))
     position = {i: k for k, i in enumerate(order)}
