@@ -27,4 +27,4 @@ def test_a_usage_error_with_a_cause_logs_the_chained_traceback(tmp_path: Path) -
     log = (tmp_path / "clustermax" / "error.log").read_text()
     assert "FileNotFoundError" in log
     assert "The above exception was the direct cause of the following exception" in log
-    assert "UsageError" in log
+    assert "ConfigError" in log  # the bounded reader names the file; its OSError is the cause

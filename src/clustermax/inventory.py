@@ -82,7 +82,7 @@ def _host_entry(doc: _Doc, raw: Any, loc: Loc) -> dict[str, Any]:
         try:
             user, host, port = parse_destination(raw)
         except ValueError as err:
-            raise doc.error(loc, f"{_dotted(loc)}: {err}") from None
+            raise doc.error(loc, f"{_dotted(loc)}: {err}") from err
         entry: dict[str, Any] = {"name": host, "host": host}
         if user:
             entry["user"] = user
@@ -155,7 +155,7 @@ def load_inventory(path: str | Path, probe_specs: dict[str, ProbeSpec] | None = 
         loc = tuple(first["loc"])
         # pydantic adds the union member ('list[InventoryHost]', 'literal[...]') to locs; drop those
         loc = tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p.startswith("literal"))))
-        raise doc.error(loc, f"{_dotted(loc) or 'inventory'}: {first['msg']}") from None
+        raise doc.error(loc, f"{_dotted(loc) or 'inventory'}: {first['msg']}") from err
     if inventory.login is None and not isinstance(inventory.compute, list):
         raise doc.error((), "the inventory needs a 'login' host (or an explicit 'compute' list)")
     names: dict[str, Loc] = {}
@@ -188,7 +188,7 @@ def _check_files(doc: _Doc, inv: Inventory) -> None:
         try:
             check_regular_file(path, what=what, limit=limit)
         except ConfigError as err:
-            raise doc.error(loc, f"{_dotted(loc)}: {path}: {err.detail}", hint=err.hint or HINT) from None
+            raise doc.error(loc, f"{_dotted(loc)}: {path}: {err.detail}", hint=err.hint or HINT) from err
 
 
 def _check_probes(doc: _Doc, raw: Any, specs: dict[str, ProbeSpec] | None) -> dict[str, dict[str, JSONValue]]:
@@ -223,6 +223,6 @@ def _check_probes(doc: _Doc, raw: Any, specs: dict[str, ProbeSpec] | None) -> di
                 values[str(name)] = coerce_param(spec.params[name], value)
             except ValueError as err:
                 raise doc.error(ploc, f"probes.{probe_id}.{name}: {err}",
-                                hint=spec.params[name].description) from None  # fmt: skip
+                                hint=spec.params[name].description) from err  # fmt: skip
         out[str(probe_id)] = values
     return out

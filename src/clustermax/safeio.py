@@ -99,7 +99,7 @@ def read_bytes(path: str | Path, *, what: str = "file", limit: int = MAX_CONFIG_
     try:
         fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except OSError as err:
-        raise _open_error(p, what, err) from None
+        raise _open_error(p, what, err) from err
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
@@ -127,7 +127,7 @@ def read_bytes(path: str | Path, *, what: str = "file", limit: int = MAX_CONFIG_
                 )
         return b"".join(parts)
     except OSError as err:
-        raise _open_error(p, what, err) from None
+        raise _open_error(p, what, err) from err
     finally:
         os.close(fd)
 
@@ -147,7 +147,7 @@ def decode_text(data: bytes, path: str | Path, *, what: str = "file") -> str:
             line,
             f"the {what} is not UTF-8 text (byte 0x{data[err.start]:02x})",
             hint="save it as UTF-8",
-        ) from None
+        ) from err
 
 
 def read_text(path: str | Path, *, what: str = "file", limit: int = MAX_CONFIG_BYTES) -> str:
@@ -161,7 +161,7 @@ def check_regular_file(path: str | Path, *, what: str = "file", limit: int = MAX
     try:
         info = p.stat()
     except OSError as err:
-        raise _open_error(p, what, err) from None
+        raise _open_error(p, what, err) from err
     if not stat.S_ISREG(info.st_mode):
         raise ConfigError(
             p, None, f"the {what} is {_kind(info.st_mode)}; clustermax reads only regular files"
@@ -206,7 +206,7 @@ def check_target(path: str | Path, what: str = "file") -> None:
     except FileNotFoundError:
         return
     except OSError as err:
-        raise write_error(p, err, what) from None
+        raise write_error(p, err, what) from err
     if not stat.S_ISREG(info.st_mode):
         raise OutputError(
             f"{p} is {_kind(info.st_mode)}; clustermax writes the {what} only to a regular file",
@@ -227,7 +227,7 @@ def atomic_write(path: str | Path, data: bytes | str, *, what: str = "file", syn
     try:
         fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{p.name}.", suffix=".tmp")
     except OSError as err:
-        raise write_error(p, err, what) from None
+        raise write_error(p, err, what) from err
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -241,7 +241,7 @@ def atomic_write(path: str | Path, data: bytes | str, *, what: str = "file", syn
     except OSError as err:
         with contextlib.suppress(OSError):
             tmp.unlink()
-        raise write_error(p, err, what) from None
+        raise write_error(p, err, what) from err
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()
@@ -279,8 +279,8 @@ class AppendLog:
         except OSError as err:
             if err.errno == errno.ELOOP:
                 raise OutputError(f"{self.path} is a symbolic link; clustermax does not write through links",
-                                  hint="remove it or choose another directory") from None  # fmt: skip
-            raise write_error(self.path, err, what) from None
+                                  hint="remove it or choose another directory") from err  # fmt: skip
+            raise write_error(self.path, err, what) from err
         info = os.fstat(self._fd)
         if not stat.S_ISREG(info.st_mode):
             os.close(self._fd)
@@ -303,7 +303,7 @@ class AppendLog:
             except OSError as err:
                 with contextlib.suppress(OSError):
                     os.ftruncate(fd, start)
-                raise write_error(self.path, err, self.what) from None
+                raise write_error(self.path, err, self.what) from err
 
     def close(self) -> None:
         with self._lock:
@@ -332,7 +332,7 @@ class DirLock:
         try:
             fd = os.open(self.path, flags, 0o644)
         except OSError as err:
-            raise write_error(self.path, err, "lock file") from None
+            raise write_error(self.path, err, "lock file") from err
         try:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 raise OutputError(f"{self.path} is not a regular file; cannot lock {self.directory}")
@@ -416,13 +416,13 @@ def parse_json(raw: bytes | str, path: str | Path, *, what: str = "file") -> Any
             text, parse_int=_parse_int, parse_float=_parse_float, parse_constant=_parse_constant
         )
     except _BadNumber as err:
-        raise ConfigError(path, _line_of(text, err.text), f"not a valid {what}: {err.why}") from None
+        raise ConfigError(path, _line_of(text, err.text), f"not a valid {what}: {err.why}") from err
     except json.JSONDecodeError as err:
-        raise ConfigError(path, err.lineno, f"not valid JSON: {err.msg}") from None
+        raise ConfigError(path, err.lineno, f"not valid JSON: {err.msg}") from err
     except RecursionError:
         raise ConfigError(path, None, f"not a valid {what}: nested too deeply") from None
     except ValueError as err:
-        raise ConfigError(path, None, f"not valid JSON: {str(err).split(';')[0]}") from None
+        raise ConfigError(path, None, f"not valid JSON: {str(err).split(';')[0]}") from err
 
 
 def _is_bad(x: Any) -> bool:

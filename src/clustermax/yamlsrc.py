@@ -149,9 +149,9 @@ def parse_yaml(
     except _TooDeep as err:
         raise ConfigError(
             path, err.line, f"nested more than {MAX_DEPTH} levels deep; clustermax refuses to read it"
-        ) from None
+        ) from err
     except _Budget as err:
-        raise ConfigError(path, err.line, err.message) from None
+        raise ConfigError(path, err.line, err.message) from err
     except RecursionError:  # defence in depth: the bounds above should make this unreachable
         raise ConfigError(path, None, "nested too deeply to read") from None
     except yaml.YAMLError as err:
@@ -166,7 +166,7 @@ def parse_yaml(
         mark = mark or context
         raise ConfigError(
             path, mark.line + 1 if mark else None, f"invalid YAML: {problem}", hint=hint
-        ) from None
+        ) from err
     return doc
 
 

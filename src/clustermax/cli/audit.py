@@ -239,13 +239,13 @@ def _prepare_out_dir(out_dir: Path, *, force: bool) -> DirLock:
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise write_error(out_dir, err, "audit directory") from None
+        raise write_error(out_dir, err, "audit directory") from err
     lock = DirLock(out_dir).acquire()
     try:
         try:
             entries = sorted(e for e in os.listdir(out_dir) if e != LOCK_NAME)
         except OSError as err:
-            raise write_error(out_dir, err, "audit directory") from None
+            raise write_error(out_dir, err, "audit directory") from err
         if BUNDLE in entries or JOURNAL in entries:
             raise UsageError(
                 f"{out_dir} already holds an audit",
@@ -305,7 +305,7 @@ def _resume(
             raise ConfigError(
                 journal, None, f"the audit's start record is not valid: {loc}: {first['msg']}",
                 hint="the journal is damaged or was not written by clustermax",
-            ) from None  # fmt: skip
+            ) from err  # fmt: skip
         if skeleton.kind != "audit":
             raise UsageError(f"{journal} is not the journal of an audit")
         same = stored.mode == cli["mode"] and (

@@ -430,7 +430,7 @@ class Audit:
         try:
             self.out_dir.mkdir(parents=True, exist_ok=True)
         except OSError as err:
-            raise write_error(self.out_dir, err, "audit directory") from None
+            raise write_error(self.out_dir, err, "audit directory") from err
         self.journal = Journal(self.out_dir)
         self.journal.write("start", self._skeleton(complete=False).model_dump(mode="json"))
         try:

@@ -45,4 +45,4 @@ def load_attestations(path: str | Path) -> Attestations:
             doc.line(loc),
             f"{'.'.join(str(p) for p in loc) or 'document'}: {first['msg']}",
             hint="see examples/attestations.example.yaml",
-        ) from None
+        ) from err

@@ -94,7 +94,7 @@ def _threshold_from_yaml(raw: Any, compare: str | None) -> Any:
             try:
                 number, unit = parse_quantity(raw)
             except UnitError as err:
-                raise ValueError(str(err)) from None
+                raise ValueError(str(err)) from err
             return {"value": number, "unit": unit.value if unit else None}
         return {"value": raw}
     if isinstance(raw, list):
@@ -106,7 +106,7 @@ def _threshold_from_yaml(raw: Any, compare: str | None) -> Any:
                     try:
                         number, unit = parse_quantity(item)
                     except UnitError as err:
-                        raise ValueError(str(err)) from None
+                        raise ValueError(str(err)) from err
                     values.append(number)
                     if unit is not None:
                         units.add(unit.value)

@@ -37,7 +37,7 @@ def read_scores(path: str | Path) -> list[ScoreResult]:
     except FileNotFoundError:
         raise ConfigError(p, None, "score file not found", hint="check the path") from None
     except (OSError, ValueError) as err:
-        raise ConfigError(p, None, f"not a score JSON file: {str(err).splitlines()[0]}") from None
+        raise ConfigError(p, None, f"not a score JSON file: {str(err).splitlines()[0]}") from err
     items = data if isinstance(data, list) else [data]
     out = []
     for index, item in enumerate(items):
@@ -72,5 +72,5 @@ def read_scores(path: str | Path) -> list[ScoreResult]:
         except ValidationError as err:
             first = err.errors()[0]
             loc = ".".join(str(x) for x in first["loc"])
-            raise ConfigError(p, None, f"{where} is not a valid score: {loc}: {first['msg']}") from None
+            raise ConfigError(p, None, f"{where} is not a valid score: {loc}: {first['msg']}") from err
     return out

@@ -40,7 +40,7 @@ class _ChannelStream(httpcore.NetworkStream):
         try:
             data: bytes = self._chan.recv(max_bytes)
         except TimeoutError as err:
-            raise httpcore.ReadTimeout(str(err) or "read timed out") from None
+            raise httpcore.ReadTimeout(str(err) or "read timed out") from err
         return data
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
@@ -48,7 +48,7 @@ class _ChannelStream(httpcore.NetworkStream):
         try:
             self._chan.sendall(buffer)
         except TimeoutError as err:
-            raise httpcore.WriteTimeout(str(err) or "write timed out") from None
+            raise httpcore.WriteTimeout(str(err) or "write timed out") from err
 
     def close(self) -> None:
         self._chan.close()
@@ -83,9 +83,9 @@ class ChannelBackend(httpcore.NetworkBackend):
                 "direct-tcpip", (host, port), ("127.0.0.1", 0), timeout=timeout
             )
         except paramiko.ChannelException as err:
-            raise httpcore.ConnectError(f"{host}:{port} on the remote host: {err.text}") from None
+            raise httpcore.ConnectError(f"{host}:{port} on the remote host: {err.text}") from err
         except (paramiko.SSHException, OSError, EOFError) as err:
-            raise httpcore.ConnectError(f"{host}:{port} on the remote host: {err}") from None
+            raise httpcore.ConnectError(f"{host}:{port} on the remote host: {err}") from err
         return _ChannelStream(chan)
 
     def connect_unix_socket(

@@ -130,7 +130,7 @@ class SafeSSHConfig(paramiko.SSHConfig):
             raise ConfigError(
                 where, None, f"cannot resolve {hostname!r} with this ssh_config ({type(err).__name__})",
                 hint="check its Match and Host lines (Match exec needs the 'invoke' package)",
-            ) from None  # fmt: skip
+            ) from None  # fmt: skip  (the cause may quote the file's lines: never chained into error.log)
 
 
 def _parse_ssh_config(text: str, path: str) -> SafeSSHConfig:
@@ -144,6 +144,7 @@ def _parse_ssh_config(text: str, path: str) -> SafeSSHConfig:
             except paramiko.ConfigParseError:
                 line = number
                 break
+        # paramiko's message quotes the line: the cause is dropped so error.log never holds the file
         raise ConfigError(path, line, "not a valid ssh_config line (the file is not shown)",
                           hint="each line is 'Keyword value'; see ssh_config(5)") from None  # fmt: skip
     except Exception as err:
@@ -369,7 +370,7 @@ class SSHConnector:
             try:  # paramiko would read a FIFO or /dev/zero given as a key until memory runs out
                 check_regular_file(path, what="identity file", limit=MAX_SSH_FILE_BYTES)
             except ConfigError as err:
-                raise ConnectError("auth", f"{target.describe()}: {err.message}") from None
+                raise ConnectError("auth", f"{target.describe()}: {err.message}") from err
         for attempt in range(self.retries + 1):
             started = time.monotonic()
             try:
@@ -385,7 +386,7 @@ class SSHConnector:
                     break
                 time.sleep(min(4.0, 0.3 * 2**attempt) * (0.5 + random.random()))
         assert last is not None
-        raise self._classify(target, last) from None
+        raise self._classify(target, last) from last
 
     def _sock_for(self, target: SSHTarget) -> socket.socket | paramiko.Channel:
         if target.jump is None:
@@ -402,11 +403,11 @@ class SSHConnector:
             except OSError as err:
                 raise ConnectError(
                     "unreachable", f"{target.describe()}: cannot connect: {err.strerror or err}"
-                ) from None
+                ) from err
         try:
             jump_conn = self._connection(target.jump)
         except ConnectError as err:
-            raise ConnectError(err.kind, f"jump host {target.jump.alias}: {err.message}") from None
+            raise ConnectError(err.kind, f"jump host {target.jump.alias}: {err.message}") from err
         transport = jump_conn.client.get_transport()
         assert transport is not None
         try:
@@ -419,7 +420,7 @@ class SSHConnector:
                 "unreachable",
                 f"{target.describe()}: the jump host {target.jump.alias} cannot reach "
                 f"{target.hostname}:{target.port} ({err.text})",
-            ) from None
+            ) from err
 
     def _open_once(self, target: SSHTarget) -> paramiko.SSHClient:
         sock = self._sock_for(target)
