@@ -44,9 +44,9 @@ def _root(
 
 
 def _register() -> None:
-    from . import cli_audit, cli_parse, cli_report, cli_score
+    from . import cli_audit, cli_history, cli_parse, cli_report, cli_score
 
-    for module in (cli_audit, cli_parse, cli_score, cli_report):
+    for module in (cli_audit, cli_parse, cli_score, cli_report, cli_history):
         module.register(app)
 
 
