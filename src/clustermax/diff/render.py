@@ -79,7 +79,7 @@ def terminal(d: DiffResult) -> str:
     if d.nodes or d.nodes_added or d.nodes_gone:
         lines.append("Nodes:")
         for n in d.nodes:
-            lines.append(f"  {t(n.host, 120)}: {t('; '.join(n.changes), 1500)}")
+            lines.append(f"  {t(n.host, 120)}: {t('; '.join(n.changes), 6000)}")
         if d.nodes_added:
             lines.append(f"  added: {t(', '.join(d.nodes_added), 600)}")
         if d.nodes_gone:

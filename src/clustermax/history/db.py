@@ -96,7 +96,8 @@ def resolve(db: str | None) -> Target:
                 f"--db: not a valid PostgreSQL URL: {redact(db, None)}",
                 hint="postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE",
             ) from None
-        return Target(url, url.render_as_string(hide_password=True), None, default=False)
+        shown = url.render_as_string(hide_password=True).replace("postgresql+psycopg://", "postgresql://", 1)
+        return Target(url, shown, None, default=False)
     if scheme == "sqlite":
         url = make_url(db)
         if not url.database:
