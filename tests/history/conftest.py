@@ -42,7 +42,9 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return str(request.getfixturevalue("pg_url"))
 
 
-def cmx(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def cmx(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the real CLI (no CLUSTERMAX_DB from the caller's environment unless given)."""
     base = {k: v for k, v in os.environ.items() if k != "CLUSTERMAX_DB"}
     return subprocess.run(
