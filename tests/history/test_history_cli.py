@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (expected messages are whole lines of the real output)
 """`clustermax history ...`, `score --history`, `score --baseline` through the real CLI, on an SQLite file and
 on a real PostgreSQL database (the same tests, parametrized), and the failures that must be one line."""
 
@@ -18,8 +19,18 @@ GOLDEN = sorted(str(p) for p in BUNDLES.iterdir() if p.is_dir())
 
 
 def _gpu_pair(tmp_path: Path) -> tuple[Path, Path]:
-    args = ["--provider", "dfch", "--cluster", "sys0", "--host", "sys0", "--kind", "nvidia-smi",
-            "--profile", "gpus_per_node=4"]  # fmt: skip
+    args = [
+        "--provider",
+        "dfch",
+        "--cluster",
+        "sys0",
+        "--host",
+        "sys0",
+        "--kind",
+        "nvidia-smi",
+        "--profile",
+        "gpus_per_node=4",
+    ]
     old = import_bundle(tmp_path / "old", *args, "tests/data/nvidia-smi/rtxpro6000x4-610-table.txt")
     new = import_bundle(tmp_path / "new", *args, "tests/data/nvidia-smi/rtxpro6000x4-610-gpu1-lost.txt")
     return old, new
@@ -35,8 +46,18 @@ def test_add_list_show_export_diff(db_url: str, tmp_path: Path) -> None:
     listed = cmx("history", "list", "--db", db_url)
     assert listed.returncode == 0, listed.stderr
     assert listed.stdout.splitlines()[0].split() == [
-        "id", "started", "(UTC)", "cluster", "provider", "kind", "hosts", "tier", "score", "coverage", "sha256",
-    ]  # fmt: skip
+        "id",
+        "started",
+        "(UTC)",
+        "cluster",
+        "provider",
+        "kind",
+        "hosts",
+        "tier",
+        "score",
+        "coverage",
+        "sha256",
+    ]
     assert listed.stdout.rstrip().endswith(f"{len(GOLDEN)} audit(s)")
     one = json.loads(cmx("history", "list", "--db", db_url, "--cluster", "h100-ndr", "-f", "json").stdout)
     assert [(r["cluster"], r["provider"], r["tier_floor"], r["tier_ceiling"], r["score"]) for r in one] == [
@@ -54,8 +75,25 @@ def test_add_list_show_export_diff(db_url: str, tmp_path: Path) -> None:
     assert shown.returncode == 0, shown.stderr
     rows = shown.stdout.splitlines()
     assert rows[0] == "sys0: 2 audit(s)"
-    assert rows[1].split() == ["id", "started", "(UTC)", "tier", "score", "coverage", "hosts", "GPUs", "Xid", "crit",
-                               "ECC", "unc", "busbw", "GB/s", "TTFJ", "s", "driver"]  # fmt: skip
+    assert rows[1].split() == [
+        "id",
+        "started",
+        "(UTC)",
+        "tier",
+        "score",
+        "coverage",
+        "hosts",
+        "GPUs",
+        "Xid",
+        "crit",
+        "ECC",
+        "unc",
+        "busbw",
+        "GB/s",
+        "TTFJ",
+        "s",
+        "driver",
+    ]
     assert [r.split()[-6] for r in rows[2:]] == ["4", "3"]  # the GPU count column, oldest first
     html = tmp_path / "show.html"
     assert cmx("history", "show", "sys0", "--db", db_url, "-f", "html", "-o", str(html)).returncode == 0
@@ -72,10 +110,22 @@ def test_add_list_show_export_diff(db_url: str, tmp_path: Path) -> None:
     proc = cmx("history", "export", newest["sha256"][:10], "--db", db_url, "--out", str(exported))
     assert proc.returncode == 0, proc.stderr
     assert (exported / "bundle.json").read_bytes() == (new / "bundle.json").read_bytes()
-    assert subprocess.run(
-        [str(Path(sys.executable).parent / "clustermax"), "history", "export", str(newest["id"]), "--db", db_url],
-        capture_output=True, check=True, cwd=ROOT,
-    ).stdout == (new / "bundle.json").read_bytes()  # fmt: skip
+    assert (
+        subprocess.run(
+            [
+                str(Path(sys.executable).parent / "clustermax"),
+                "history",
+                "export",
+                str(newest["id"]),
+                "--db",
+                db_url,
+            ],
+            capture_output=True,
+            check=True,
+            cwd=ROOT,
+        ).stdout
+        == (new / "bundle.json").read_bytes()
+    )
 
 
 def test_baseline_gate(db_url: str, tmp_path: Path) -> None:
@@ -105,12 +155,32 @@ def test_baseline_gate(db_url: str, tmp_path: Path) -> None:
 
 
 def test_fabric_manager_down_is_unknown_not_a_regression(tmp_path: Path) -> None:
-    profile = ["--provider", "example-h100", "--cluster", "h100-ndr", "--profile", "gpu_model=H100-SXM",
-               "--profile", "fabric=infiniband-ndr", "--profile", "nic_count=8", "--profile", "gpus_per_node=8"]  # fmt: skip
-    old = import_bundle(tmp_path / "old", *profile, "tests/data/nccl-tests/h100-2node-allreduce-mpirun.log",
-                        "tests/data/nvidia-smi/h100x8-565-table.txt")  # fmt: skip
-    new = import_bundle(tmp_path / "new", *profile, "tests/data/nccl-tests/h100x8-fabric-manager-down-issue264.log",
-                        "tests/data/nvidia-smi/h100x8-565-table.txt")  # fmt: skip
+    profile = [
+        "--provider",
+        "example-h100",
+        "--cluster",
+        "h100-ndr",
+        "--profile",
+        "gpu_model=H100-SXM",
+        "--profile",
+        "fabric=infiniband-ndr",
+        "--profile",
+        "nic_count=8",
+        "--profile",
+        "gpus_per_node=8",
+    ]
+    old = import_bundle(
+        tmp_path / "old",
+        *profile,
+        "tests/data/nccl-tests/h100-2node-allreduce-mpirun.log",
+        "tests/data/nvidia-smi/h100x8-565-table.txt",
+    )
+    new = import_bundle(
+        tmp_path / "new",
+        *profile,
+        "tests/data/nccl-tests/h100x8-fabric-manager-down-issue264.log",
+        "tests/data/nvidia-smi/h100x8-565-table.txt",
+    )
     proc = cmx("score", str(new), "--baseline", str(old))
     assert proc.returncode == 0, proc.stderr
     assert (
@@ -163,11 +233,16 @@ def test_locked_too_long_is_one_line(tmp_path: Path) -> None:
     db = tmp_path / "h.sqlite"
     assert cmx("history", "add", GOLDEN[0], "--db", str(db)).returncode == 0
     holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sqlite3,sys,time; c=sqlite3.connect(sys.argv[1], isolation_level=None); "
-         "c.execute('BEGIN EXCLUSIVE'); print('locked', flush=True); time.sleep(30)", str(db)],
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            "import sqlite3,sys,time; c=sqlite3.connect(sys.argv[1], isolation_level=None); "
+            "c.execute('BEGIN EXCLUSIVE'); print('locked', flush=True); time.sleep(30)",
+            str(db),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
         start = time.monotonic()
@@ -202,6 +277,6 @@ def test_missing_postgres_database(pg_url: str) -> None:
 
 
 def test_help_stays_light() -> None:
-    code = "import sys; from clustermax.cli import app; print(sorted(m for m in ('sqlalchemy', 'alembic', 'psycopg') if m in sys.modules))"  # noqa: E501
+    code = "import sys; from clustermax.cli import app; print(sorted(m for m in ('sqlalchemy', 'alembic', 'psycopg') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "[]"

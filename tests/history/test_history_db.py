@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (expected messages are whole lines of the real output)
 """The history database itself: migrations from the first schema (with data), the head matching the
 migrations, and concurrent writers in real processes (two audits and a CI job) on SQLite and PostgreSQL."""
 
@@ -14,9 +15,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from clustermax.history import HistoryDB
+from clustermax.history import HistoryDB, schema
 from clustermax.history import db as dbmod
-from clustermax.history import schema
 from clustermax.history.summary import pack
 from clustermax.scoring import load_bundle, score_bundle
 from tests.history.conftest import BIN, BUNDLES, ROOT, cmx
@@ -63,9 +63,14 @@ def test_upgrade_from_the_first_schema_keeps_and_backfills(db_url: str) -> None:
                     " raw, raw_size, raw_sha256, added_at) VALUES (:sha, 'h100-ndr', 'example-h100', 'import',"
                     " :t, :c, 1, '0.1.0', :raw, :n, 'x', :t)"
                 ),
-                {"sha": score.bundle_sha256, "t": bundle.started_at.replace(tzinfo=None), "c": True,
-                 "raw": pack(raw), "n": len(raw)},
-            )  # fmt: skip
+                {
+                    "sha": score.bundle_sha256,
+                    "t": bundle.started_at.replace(tzinfo=None),
+                    "c": True,
+                    "raw": pack(raw),
+                    "n": len(raw),
+                },
+            )
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0001"
         assert not sa.inspect(conn).has_table("metrics")
@@ -102,8 +107,12 @@ def test_two_audits_and_a_ci_job_at_once(db_url: str, tmp_path: Path) -> None:
         [str(BIN), "history", "add", *map(str, reversed(GOLDEN))],
         [str(BIN), "score", "--history", *map(str, GOLDEN)],
     ]
-    procs = [subprocess.Popen(j, cwd=ROOT, env={**base, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True) for j in jobs]  # fmt: skip
+    procs = [
+        subprocess.Popen(
+            j, cwd=ROOT, env={**base, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for j in jobs
+    ]
     results = []
     for p in procs:
         out, err = p.communicate(timeout=300)  # reads both pipes: a full pipe never blocks a job
@@ -133,6 +142,11 @@ def test_an_audit_with_a_bad_database_fails_before_it_starts(tmp_path: Path) -> 
 
 def test_script_runs_without_database_server() -> None:
     """The installed CLI reads CLUSTERMAX_DB; nothing here needs a server (guards the README example)."""
-    proc = subprocess.run([sys.executable, "-m", "clustermax", "history", "--help"], capture_output=True, text=True,
-                          cwd=ROOT, check=False)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "clustermax", "history", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
     assert proc.returncode == 0 and "add" in proc.stdout and "export" in proc.stdout

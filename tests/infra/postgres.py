@@ -100,8 +100,8 @@ def running_server() -> Iterator[Server]:
         port = _free_port()
         log = (base / "server.log").open("ab")
         proc = subprocess.Popen(
-            [str(b / "postgres"), "-D", str(data), "-k", str(base), "-p", str(port), "-c", "listen_addresses=",
-             "-c", "fsync=off", "-c", "max_connections=100"],
+            [str(b / "postgres"), "-D", str(data), "-k", str(base), "-p", str(port),
+             "-c", "listen_addresses=", "-c", "fsync=off", "-c", "max_connections=100"],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, **_as_postgres(),  # type: ignore[arg-type]
         )  # fmt: skip
         log.close()
@@ -110,7 +110,9 @@ def running_server() -> Iterator[Server]:
         server = Server(base, port, proc)
         while True:
             if proc.poll() is not None:
-                raise RuntimeError("postgres exited: " + (base / "server.log").read_text(errors="replace")[-2000:])
+                raise RuntimeError(
+                    "postgres exited: " + (base / "server.log").read_text(errors="replace")[-2000:]
+                )
             if sock.exists():
                 try:
                     server.psql("SELECT 1")
