@@ -33,8 +33,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from clustermax.diff import diff_bundles
-from clustermax.history import HistoryDB
-from clustermax.history import render
+from clustermax.history import HistoryDB, render
 from clustermax.importer import import_files
 from clustermax.models import Bundle
 from clustermax.scoring import load_rubric, score_bundle
@@ -46,25 +45,37 @@ SYNTHETIC = "synthetic benchmark bundle: host names, node counts, cluster names 
 
 def node_evidence(files: list[str]) -> Bundle:
     """One node's evidence, imported from recorded real outputs."""
-    return import_files([str(DATA / f) for f in files], provider="bench", cluster="bench", host="node",
-                        profile={"gpus_per_node": 8}, reproducible=True).bundle  # fmt: skip
+    return import_files(
+        [str(DATA / f) for f in files],
+        provider="bench",
+        cluster="bench",
+        host="node",
+        profile={"gpus_per_node": 8},
+        reproducible=True,
+    ).bundle
 
 
-def replicate(node: Bundle, cluster: str, nodes: int, start_offset_h: int, extra: Bundle | None = None) -> Bundle:
+def replicate(
+    node: Bundle, cluster: str, nodes: int, start_offset_h: int, extra: Bundle | None = None
+) -> Bundle:
     """``node``'s commands and results once per synthetic host (the first with ``extra`` instead)."""
     commands, results, hosts = [], [], []
     for i in range(nodes):
         name = f"node{i + 1:04d}"
         src = extra if (extra is not None and i == 0) else node
         for cmd in src.commands:
-            commands.append(cmd.model_copy(update={"id": cmd.id.replace("node/", f"{name}/", 1), "host": name}))
+            commands.append(
+                cmd.model_copy(update={"id": cmd.id.replace("node/", f"{name}/", 1), "host": name})
+            )
         for r in src.results:
             if r.host == "cluster":
                 continue
             ms = [m.model_copy(update={"host": name}) for m in r.measurements]
             fs = [f.model_copy(update={"host": name}) for f in r.findings]
             ids = [c.replace("node/", f"{name}/", 1) for c in r.command_ids]
-            results.append(r.model_copy(update={"host": name, "measurements": ms, "findings": fs, "command_ids": ids}))
+            results.append(
+                r.model_copy(update={"host": name, "measurements": ms, "findings": fs, "command_ids": ids})
+            )
         hosts.append(src.hosts[0].model_copy(update={"name": name}))
     started = node.started_at + timedelta(hours=start_offset_h)
     return node.model_copy(
@@ -72,9 +83,13 @@ def replicate(node: Bundle, cluster: str, nodes: int, start_offset_h: int, extra
             "target": node.target.model_copy(update={"cluster": cluster}),
             "origin": node.origin.model_copy(update={"command": f"benchmarks/history.py ({SYNTHETIC})"}),
             "options": {"synthetic": SYNTHETIC},
-            "started_at": started, "ended_at": started, "commands": commands, "results": results, "hosts": hosts,
+            "started_at": started,
+            "ended_at": started,
+            "commands": commands,
+            "results": results,
+            "hosts": hosts,
         }
-    )  # fmt: skip
+    )
 
 
 def ms(seconds: float) -> str:
@@ -110,8 +125,10 @@ def main() -> int:
             path.parent.mkdir(exist_ok=True)
             path.write_bytes(b.model_dump_json().encode())
             files.append((path, c))
-        print(f"generated {args.bundles} bundles from recorded real outputs in {time.perf_counter() - t:.1f} s "
-              f"({sum(p.stat().st_size for p, _ in files) / len(files) / 1024:.0f} KiB each)")  # fmt: skip
+        print(
+            f"generated {args.bundles} bundles from recorded real outputs in {time.perf_counter() - t:.1f} s "
+            f"({sum(p.stat().st_size for p, _ in files) / len(files) / 1024:.0f} KiB each)"
+        )
 
         loads, adds = [], []
         with HistoryDB.open(db_url, create=True) as db:
@@ -127,9 +144,12 @@ def main() -> int:
                 adds.append(time.perf_counter() - t2)
                 loads.append(t1 - t0)
             q = sorted(adds)
-            print(f"add {len(adds)} bundles: median {ms(statistics.median(adds))}, p95 {ms(q[int(len(q) * 0.95)])}, "
-                  f"total {sum(adds):.1f} s; json.load of the same files: median {ms(statistics.median(loads))} "
-                  f"(add/json.load = {statistics.median(adds) / statistics.median(loads):.1f}x; target add <= 20 ms)")  # fmt: skip
+            print(
+                f"add {len(adds)} bundles: median {ms(statistics.median(adds))}, "
+                f"p95 {ms(q[int(len(q) * 0.95)])}, total {sum(adds):.1f} s; json.load of the same files: "
+                f"median {ms(statistics.median(loads))} (add/json.load = "
+                f"{statistics.median(adds) / statistics.median(loads):.1f}x; target add <= 20 ms)"
+            )
 
             t0 = time.perf_counter()
             rows = db.audits(limit=50)
@@ -144,20 +164,32 @@ def main() -> int:
             t0 = time.perf_counter()
             page = render.show_html("cluster-00", db.target.display, rows, metrics)
             t_html = time.perf_counter() - t0
-            print(f"history show cluster-00 ({len(rows)} audits): text {ms(t_show)}, html with chart "
-                  f"{ms(t_show + t_html)} (target <= 200 ms); {len(text) + len(listed) + len(page)} characters")  # fmt: skip
+            print(
+                f"history show cluster-00 ({len(rows)} audits): text {ms(t_show)}, html with chart "
+                f"{ms(t_show + t_html)} (target <= 200 ms); {len(text) + len(listed) + len(page)} characters"
+            )
         env = {**os.environ, "CLUSTERMAX_DB": db_url}
         t0 = time.perf_counter()
-        subprocess.run([str(Path(sys.executable).parent / "clustermax"), "--version"], check=True, capture_output=True)
+        subprocess.run(
+            [str(Path(sys.executable).parent / "clustermax"), "--version"], check=True, capture_output=True
+        )
         t_start = time.perf_counter() - t0
         t0 = time.perf_counter()
-        subprocess.run([str(Path(sys.executable).parent / "clustermax"), "history", "list"], check=True,
-                       capture_output=True, env=env)  # fmt: skip
-        print(f"  the CLI: `clustermax history list` {ms(time.perf_counter() - t0)} wall, of which "
-              f"{ms(t_start)} is the interpreter and typer starting (`clustermax --version`)")  # fmt: skip
+        subprocess.run(
+            [str(Path(sys.executable).parent / "clustermax"), "history", "list"],
+            check=True,
+            capture_output=True,
+            env=env,
+        )
+        print(
+            f"  the CLI: `clustermax history list` {ms(time.perf_counter() - t0)} wall, of which "
+            f"{ms(t_start)} is the interpreter and typer starting (`clustermax --version`)"
+        )
 
         old = replicate(healthy, "big", args.diff_nodes, 0)
-        new = replicate(healthy, "big", args.diff_nodes - 1, 24, extra=sick)  # node0001 sick, the last one gone
+        new = replicate(
+            healthy, "big", args.diff_nodes - 1, 24, extra=sick
+        )  # node0001 sick, the last one gone
         old_path, new_path = work / "old.json", work / "new.json"
         old_path.write_bytes(old.model_dump_json().encode())
         new_path.write_bytes(new.model_dump_json().encode())
@@ -173,10 +205,13 @@ def main() -> int:
         result = diff_bundles(a, b, rubric)
         t_diff = time.perf_counter() - t0
         size = (old_path.stat().st_size + new_path.stat().st_size) / 2**20
-        print(f"diff of two {args.diff_nodes}-node bundles ({size:.0f} MiB): score both + compare {t_diff:.2f} s, "
-              f"validating load {t_load:.2f} s, json.load {t_json:.2f} s (diff/json.load = {t_diff / t_json:.1f}x; "
-              f"target diff <= 2 s); {len(result.nodes)} node(s) changed, {len(result.nodes_gone)} gone, "
-              f"{len(result.regressions)} regression(s)")  # fmt: skip
+        print(
+            f"diff of two {args.diff_nodes}-node bundles ({size:.0f} MiB): score both + compare "
+            f"{t_diff:.2f} s, validating load {t_load:.2f} s, json.load {t_json:.2f} s "
+            f"(diff/json.load = {t_diff / t_json:.1f}x; "
+            f"target diff <= 2 s); {len(result.nodes)} node(s) changed, {len(result.nodes_gone)} gone, "
+            f"{len(result.regressions)} regression(s)"
+        )
     return 0
 
 

@@ -149,6 +149,7 @@ def trend_chart(
     from ..reports.charts import PALETTE, _finish, _style
     from ..sanitize import one_line
 
+    rows = rows[-CHART_POINTS:]
     labels = [_when(r["started_at"]) for r in rows]
     chart = pygal.Line(
         style=_style(PALETTE[:3]),
@@ -201,6 +202,7 @@ def show_html(
         cluster=clean(cluster),
         db=clean(db),
         count=len(rows),
+        points=CHART_POINTS,
         chart=chart,
         header=SHOW_HEADER,
         rows=[[clean(c) for c in r] for r in show_rows(rows, metrics)],
