@@ -140,6 +140,10 @@ def as_json(rows: Sequence[dict[str, Any]], metrics: dict[int, list[dict[str, An
     return json.dumps(clean_tree(data), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
+CHART_POINTS = 120
+"""The trend chart shows the newest this many audits (the table below it shows every one)."""
+
+
 def trend_chart(
     cluster: str, rows: Sequence[dict[str, Any]], metrics: dict[int, list[dict[str, Any]]]
 ) -> str:
