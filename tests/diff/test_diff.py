@@ -48,7 +48,7 @@ PAIRS: dict[str, tuple[list[str], list[str]]] = {
             "nic_count=8",
             "--profile",
             "gpus_per_node=8",
-            "tests/data/nccl-tests/h100x8-fabric-manager-down-issue264.log",
+            "tests/data/history-pairs/h100x8-fabric-manager-down-issue264.log",
             "tests/data/nvidia-smi/h100x8-565-table.txt",
         ],
     ),
@@ -64,7 +64,7 @@ PAIRS: dict[str, tuple[list[str], list[str]]] = {
             "nvidia-smi",
             "--profile",
             "gpus_per_node=4",
-            "tests/data/nvidia-smi/rtxpro6000x4-610-table.txt",
+            "tests/data/history-pairs/rtxpro6000x4-610-table.txt",
         ],
         [
             "--provider",
@@ -77,7 +77,7 @@ PAIRS: dict[str, tuple[list[str], list[str]]] = {
             "nvidia-smi",
             "--profile",
             "gpus_per_node=4",
-            "tests/data/nvidia-smi/rtxpro6000x4-610-gpu1-lost.txt",
+            "tests/data/history-pairs/rtxpro6000x4-610-gpu1-lost.txt",
         ],
     ),
     "new_xid_79": (

@@ -31,8 +31,8 @@ def _gpu_pair(tmp_path: Path) -> tuple[Path, Path]:
         "--profile",
         "gpus_per_node=4",
     ]
-    old = import_bundle(tmp_path / "old", *args, "tests/data/nvidia-smi/rtxpro6000x4-610-table.txt")
-    new = import_bundle(tmp_path / "new", *args, "tests/data/nvidia-smi/rtxpro6000x4-610-gpu1-lost.txt")
+    old = import_bundle(tmp_path / "old", *args, "tests/data/history-pairs/rtxpro6000x4-610-table.txt")
+    new = import_bundle(tmp_path / "new", *args, "tests/data/history-pairs/rtxpro6000x4-610-gpu1-lost.txt")
     return old, new
 
 
@@ -178,7 +178,7 @@ def test_fabric_manager_down_is_unknown_not_a_regression(tmp_path: Path) -> None
     new = import_bundle(
         tmp_path / "new",
         *profile,
-        "tests/data/nccl-tests/h100x8-fabric-manager-down-issue264.log",
+        "tests/data/history-pairs/h100x8-fabric-manager-down-issue264.log",
         "tests/data/nvidia-smi/h100x8-565-table.txt",
     )
     proc = cmx("score", str(new), "--baseline", str(old))
