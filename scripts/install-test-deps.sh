@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what the test suite needs, through apt, only when missing:
 # OpenSSH server, Slurm (slurmctld, slurmd, client commands) with munge, Chromium (HTML report tests),
-# kubectl (Kubernetes probe tests against a fake API server), iproute2/util-linux (network namespaces).
+# kubectl (Kubernetes probe tests against a fake API server), iproute2/util-linux (network namespaces),
+# PostgreSQL (the history database tests run a real server in a temporary directory).
 # Nothing is started here: the tests start and stop every daemon they need, by PID.
 set -euo pipefail
 need=()
@@ -14,6 +15,7 @@ have chromium || need+=(chromium)
 have kubectl || need+=(kubernetes-client)
 have ip || need+=(iproute2)
 have nsenter || need+=(util-linux)
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "install-test-deps: missing ${need[*]}; run as root (or install them) first" >&2

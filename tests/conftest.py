@@ -1,8 +1,9 @@
 """Shared fixtures: the real OpenSSH + Slurm test cluster, and the CI no-skip rule.
 
-Under CI (CI=true) a test that needs sshd, Slurm or Chromium must run: if such a test is skipped, the
-run fails (see ``pytest_runtest_makereport``). Locally, those tests skip with a loud reason when the
-machine cannot host them (not root, packages missing: run ``bash scripts/test.sh``, which installs them).
+Under CI (CI=true) a test that needs sshd, Slurm, Chromium or PostgreSQL must run: if such a test is
+skipped, the run fails (see ``pytest_runtest_makereport``). Locally, those tests skip with a loud reason
+when the machine cannot host them (not root, packages missing: run ``bash scripts/test.sh``, which installs
+them).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import pytest
 
 from tests.infra.cluster import TestCluster, missing_requirements, running_cluster
 
-INFRA_MARKERS = ("sshd", "slurm", "chromium")
+INFRA_MARKERS = ("sshd", "slurm", "chromium", "postgres")
 
 
 def under_ci() -> bool:

@@ -61,7 +61,9 @@ def test_the_try_it_examples_run_verbatim(tmp_path: Path) -> None:
     assert (tmp_path / "imported" / "report.html").read_text().lstrip().lower().startswith("<!doctype html")
 
 
-@pytest.mark.parametrize("path", ["docs/audit.md", "docs/scoring.md", "docs/reports.md", "LICENSE"])
+@pytest.mark.parametrize(
+    "path", ["docs/audit.md", "docs/scoring.md", "docs/reports.md", "docs/history.md", "LICENSE"]
+)
 def test_linked_documents_exist(path: str) -> None:
     assert (ROOT / path).is_file()
     assert path in README or path == "LICENSE"

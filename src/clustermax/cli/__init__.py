@@ -45,9 +45,9 @@ def _root(
 
 
 def _register() -> None:
-    from . import audit, compare, import_, parse, probes, report, rubric, schema, score
+    from . import audit, compare, diff, history, import_, parse, probes, report, rubric, schema, score
 
-    for module in (audit, schema, probes, parse, import_, score, rubric, report, compare):
+    for module in (audit, schema, probes, parse, import_, score, rubric, report, compare, diff, history):
         module.register(app)
 
 

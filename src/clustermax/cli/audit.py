@@ -131,6 +131,12 @@ def audit(
             "--format json`) on stdout, the summary and progress on stderr.",
         ),
     ] = AuditFormat.text,
+    history: Annotated[
+        bool, typer.Option("--history", help="Store the finished audit in the history database.")
+    ] = False,
+    db: Annotated[
+        str | None, typer.Option("--db", envvar="CLUSTERMAX_DB", help="History database (see `history`).")
+    ] = None,
 ) -> None:
     """Audit a cluster (or this machine), write a result bundle, a score and reports, and print the
     verdict: the tier the evidence decides (or not rated), its range, why, and what would lift it."""
@@ -190,7 +196,7 @@ def audit(
                 f"{', '.join(changed or ['--login-shell'])}: an audit is finished as it was started",
                 hint="drop these options (the audit's own are used), or start a new audit",
             )
-        _resume(resume, options, quiet=quiet)
+        _resume(resume, options, quiet=quiet, history=(db,) if history else None)
         return
     command_line = "clustermax " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     out_dir = out or _default_out_dir()
@@ -203,6 +209,7 @@ def audit(
         force=force,
         fail_under=fail_under,
         fmt=fmt,
+        history=(db,) if history else None,
     )
 
 
@@ -272,6 +279,7 @@ def _resume(
     quiet: bool,
     fail_under: TierName | None = None,
     fmt: AuditFormat = AuditFormat.text,
+    history: tuple[str | None] | None = None,
 ) -> None:
     """Finish the audit in ``directory``, rebuilt from its journal (bundle.json is never read).
 
@@ -341,6 +349,7 @@ def _resume(
             command_line=previous.origin.command,
             fail_under=fail_under,
             fmt=fmt,
+            history=history,
         )
     finally:
         lock.release()
@@ -570,6 +579,7 @@ def _run_audit(
     force: bool = False,
     fail_under: TierName | None = None,
     fmt: AuditFormat = AuditFormat.text,
+    history: tuple[str | None] | None = None,
 ) -> None:
     """Check everything the audit needs (nothing is written before that), then run it into ``out_dir``.
 
@@ -587,10 +597,14 @@ def _run_audit(
         from ..scoring import load_rubric
 
         load_rubric(options["rubric"])  # a bad rubric fails now, not after the audit
+    if history is not None:
+        from .history import open_db
+
+        open_db(history[0], create=True).close()  # a database that cannot be used fails now, too
     lock = _prepare_out_dir(out_dir, force=force) if previous is None else None
     try:
         _audit_into(request, known, options, out_dir, previous=previous, quiet=quiet,
-                    command_line=command_line, fail_under=fail_under, fmt=fmt)  # fmt: skip
+                    command_line=command_line, fail_under=fail_under, fmt=fmt, history=history)  # fmt: skip
     finally:
         if lock is not None:
             lock.release()
@@ -607,6 +621,7 @@ def _audit_into(
     command_line: str | None,
     fail_under: TierName | None = None,
     fmt: AuditFormat = AuditFormat.text,
+    history: tuple[str | None] | None = None,
 ) -> None:
     import contextlib
     import platform as _platform
@@ -694,6 +709,10 @@ def _audit_into(
     if not engine.reached_any():
         typer.echo("clustermax: no host could be reached (see the per-host errors above)", err=True)
         raise typer.Exit(EXIT_UNREACHABLE)
+    if history is not None:
+        from .history import record
+
+        record(history[0], [(out_dir, bundle, score)])
     if fail_under is not None:
         from ..models.score import Tier
         from .score import raise_below

@@ -60,6 +60,16 @@ _ADVISE = typer.Option(
 _FORMAT = typer.Option(
     ScoreFormat.table, "--format", "-f", help="Output format (json: a list, one per bundle)."
 )
+_HISTORY = typer.Option(
+    False, "--history", help="Also store each bundle and its score in the history database."
+)
+_DB = typer.Option(None, "--db", envvar="CLUSTERMAX_DB", help="History database (see `clustermax history`).")
+_BASELINE = typer.Option(
+    None,
+    "--baseline",
+    help="Exit 1 when a criterion got worse, or a key metric regressed beyond its run-to-run spread, against "
+    "this older bundle (or 'latest': the newest other audit of the cluster in the history database).",
+)
 _EXPLAIN = typer.Option(
     None, "--explain", help="Show how one criterion's verdict was reached, and nothing else."
 )
@@ -74,6 +84,9 @@ def score(
     fmt: ScoreFormat = _FORMAT,
     explain: str | None = _EXPLAIN,
     advise: bool = _ADVISE,
+    history: bool = _HISTORY,
+    db: str | None = _DB,
+    baseline: str | None = _BASELINE,
 ) -> None:
     """Score saved bundles against a rubric: the tier the evidence decides (or not rated), its floor and
     ceiling, why, what would lift it, the score, the coverage and every verdict."""
@@ -131,6 +144,14 @@ def score(
     sys.stdout.write("\n".join(chunks))
     sys.stdout.flush()
 
+    if history:
+        from .history import record
+
+        record(db, list(zip(bundles, loaded, results, strict=True)))
+    if baseline is not None:
+        from .history import baseline_gate
+
+        baseline_gate(baseline, list(zip(bundles, loaded, results, strict=True)), rub, db)
     if fail_under is not None:
         raise_below(results, Tier(fail_under.value))
 
