@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from clustermax.bundle.io import load_bundle
 from clustermax.history import HistoryDB, schema
 from clustermax.history import db as dbmod
 from clustermax.history.summary import pack
-from clustermax.bundle.io import load_bundle
 from clustermax.scoring import score_bundle
 from tests.history.conftest import BIN, BUNDLES, ROOT, cmx
 
