@@ -696,9 +696,10 @@ def _log_files(files: Sequence[ImportedOutput], context: ImportContext) -> Measu
 
 
 def _log_host(parsed: ParsedOutput) -> str | None:
-    """The one host of a log's device list; ``cluster`` for several (the import's result host)."""
+    """The one host of a log's device list; ``cluster`` for several, or for a list the log printed only
+    part of (its node count is unknown: the import's result host)."""
     hosts = list(parsed.hosts) if isinstance(parsed, NcclTestsOutput) else []
-    if len(hosts) == 1:
+    if len(hosts) == 1 and isinstance(parsed, NcclTestsOutput) and parsed.nodes == 1:
         return hosts[0]
     return "cluster" if hosts else None
 
