@@ -139,3 +139,12 @@ def test_split_hosts_gives_each_host_its_own_lines() -> None:
 )
 def test_prompt_lines(line: str, prompt: bool) -> None:
     assert is_prompt(line) is prompt
+
+
+def test_escapes_in_names_from_a_cluster_are_kept() -> None:
+    """Unwrapping never turns a hostile name into another one: ANSI escapes stay for the inventory to
+    reject (stripping '\\x1b[2J' from 'node1\\x1b[2J' would make it the real node1)."""
+    text = read("scontrol-node/dev-22.05.8.txt").replace("NodeName=cpu1 ", "NodeName=cpu1\x1b[2J ", 1)
+    assert "cpu1\x1b[2J" in unwrap(text).text
+    names = [n.name for n in registry.PARSERS["scontrol-node"].parse(text).nodes]
+    assert "cpu1\x1b[2J" in names

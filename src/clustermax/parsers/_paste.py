@@ -35,7 +35,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TypeVar
 
-from ._text import normalize
 from .base import ParsedOutput
 
 Out = TypeVar("Out", bound=ParsedOutput)
@@ -58,6 +57,31 @@ _ANSIBLE = re.compile(
 _CLUSH_RULE = re.compile(r"^-{15}$")
 _CLUSH_NODES = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._,\[\]-]*)(?: \((\d+)\))?$")
 
+# could a wrapper be there? (a line at column 0 rules out a common indentation)
+_COL0 = re.compile(r"^[^ \t\n]", re.M)
+_QUOTE_SIGN = re.compile(r"\n[ \t]{0,3}>")
+_PREFIX_SIGN = re.compile(r"\n(?: *\d{1,6}|([A-Za-z0-9][A-Za-z0-9._-]{0,62})): ")
+
+
+def _as_printed(head: str) -> bool:
+    """No wrapper can be there. One-character looks first (memchr-fast), a longer needle or a regex only
+    where its first character occurs."""
+    gt = ">" in head
+    if gt and ("]<std" in head or ">>" in head):
+        return False
+    if ("`" in head and "```" in head) or ("~" in head and "~~~" in head):
+        return False
+    if not _COL0.search(head):
+        return False
+    if gt and _QUOTE_SIGN.search("\n" + head):
+        return False
+    if ":" in head:
+        for m in _PREFIX_SIGN.finditer("\n" + head):
+            if m.group(1) is None or m.group(1).lower() not in _NOT_HOSTS:
+                return False  # an srun label, or a word that may be a host (a tool's own words are not)
+    return "---------------" not in head or "\n---------------\n" not in f"\n{head}\n"
+
+
 # words that begin "word: ..." lines of tools' own output: never a host prefix
 _NOT_HOSTS = frozenset(
     {
@@ -78,6 +102,7 @@ _NOT_HOSTS = frozenset(
         "info",
         "note",
         "hint",
+        "hca_id",
         "fatal",
         "debug",
         "notice",
@@ -147,27 +172,72 @@ def _indent(line: str) -> int:
     return len(line) - len(line.lstrip(" \t"))
 
 
-@lru_cache(maxsize=8)
+def _signs(sample: list[str]) -> tuple[bool, int, bool, int, bool, bool, bool, int]:
+    """One cheap pass over the sample: which wrappers may be there (fences, quoted lines, an mpirun tag,
+    srun labels, an ansible header, a clush -b rule, host prefixes) and the least indentation; the
+    regexes run only on a sign."""
+    fence = mpi = ansible = rule = hostish = False
+    quoted = labelled = 0
+    least = 1 << 30
+    for line in sample:
+        c = line[:1]
+        if c == " " or c == "\t":
+            left = line.lstrip(" \t")
+            c = left[:1]
+            indent = len(line) - len(left)
+        else:
+            left, indent = line, 0
+        if indent < least:
+            least = indent
+        if c == "`" or c == "~":
+            fence = fence or _FENCE.match(line) is not None
+        elif c == ">":
+            quoted += _QUOTE.match(line) is not None
+        elif c.isdigit() and ": " in left[:8]:
+            labelled += _SRUN_LABEL.match(line) is not None
+        elif c == "-":
+            rule = rule or line == "---------------"
+        if not indent and c.isalnum() and ": " in line[:66]:
+            hostish = True
+        if "]<std" in line:
+            mpi = mpi or _MPI_TAG.match(line) is not None
+        if ">>" in line[-4:]:
+            ansible = ansible or _ANSIBLE.match(line) is not None
+    return fence, quoted, mpi, labelled, ansible, rule, hostish, least
+
+
+@lru_cache(maxsize=4)
 def unwrap(text: str) -> Unwrapped:
-    """``text`` without its paste and fan-out wrappers (see the module docstring). Never raises."""
-    text = normalize(text)
-    sample = _sample(text[:HEAD_CHARS].split("\n"))
+    """``text`` without its paste and fan-out wrappers (see the module docstring). Never raises.
+
+    Line ends are unified and NUL bytes dropped, as every parser did before; ANSI escapes are left to
+    the parsers that remove them (a Slurm node name is kept as the cluster sent it, escapes included,
+    so that the inventory rejects it rather than reads it as another, valid name)."""
+    text = _line_ends(text)
+    head = text[:HEAD_CHARS]
+    if _as_printed(head):
+        return Unwrapped(text)  # nothing around the tool's text (most outputs): a few C-level looks
+    sample = _sample(head.split("\n"))
     if not sample:
         return Unwrapped(text)
+    fence, quoted, mpi, labelled, ansible, rule, hostish, least = _signs(sample)
+    if not (fence or quoted or mpi or labelled or ansible or rule or hostish or least):
+        return Unwrapped(text)  # nothing around the tool's text (nearly every output as printed)
     notes: list[str] = []
     hosts: tuple[str, ...] = ()
     fanout: str | None = None
     lines: list[str] | None = None  # split only when something is removed
 
-    if any(_FENCE.match(line) for line in sample):
+    if fence:
         # emptied, not dropped: line numbers still point into the input
         lines = text.split("\n")
         fences = sum(1 for line in lines if _FENCE.match(line))
         lines = ["" if _FENCE.match(line) else line for line in lines]
         notes.append(f"removed {fences} Markdown code fence line(s)")
         sample = _sample(lines)
+        fence, quoted, mpi, labelled, ansible, rule, hostish, least = _signs(sample)
 
-    if sum(1 for line in sample if _QUOTE.match(line)) * 2 > len(sample):
+    if quoted * 2 > len(sample):
         count = 0
         new: list[str] = []
         for line in text.split("\n") if lines is None else lines:
@@ -178,28 +248,29 @@ def unwrap(text: str) -> Unwrapped:
         lines = new
         notes.append(f"removed Markdown quote markers ('> ') from {count} line(s)")
         sample = _sample(lines)
+        fence, quoted, mpi, labelled, ansible, rule, hostish, least = _signs(sample)
 
     def body() -> list[str]:
         return text.split("\n") if lines is None else lines
 
-    if any(_MPI_TAG.match(line) for line in sample):
+    if mpi:
         lines = [_MPI_TAG.sub("", line, count=1) for line in body()]
         notes.append("stripped 'mpirun --tag-output' line prefixes")
-    elif sum(1 for line in sample if _SRUN_LABEL.match(line)) * 2 > len(sample):
+    elif labelled * 2 > len(sample):
         lines = [_SRUN_LABEL.sub("", line, count=1) for line in body()]
         notes.append("stripped 'srun -l' line prefixes")
-    elif any(_ANSIBLE.match(line) for line in sample):
+    elif ansible:
         lines, hosts = _ansible_blocks(body())
         fanout = "ansible"
         notes.append(f"removed ansible block header line(s) of {_hosts_phrase(hosts)}")
-    elif _clush_gathered(sample):
+    elif rule and _clush_gathered(sample):
         lines, hosts = _clush_blocks(body())
         fanout = "clush -b"
         notes.append(
             f"removed 'clush -b' header(s) of node set(s) {', '.join(hosts)}: a block is the output each node"
             " of its set printed alike"
         )
-    elif _host_prefixed(sample):
+    elif hostish and _host_prefixed(sample):
         lines, hosts = _group_by_host(body())
         fanout = "pdsh/clush"
         note = f"stripped 'pdsh/clush' host prefixes ('host: ') of {_hosts_phrase(hosts)}"
@@ -217,6 +288,12 @@ def unwrap(text: str) -> Unwrapped:
     return Unwrapped("\n".join(lines), tuple(notes), hosts, fanout)
 
 
+def _line_ends(text: str) -> str:
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text.replace("\x00", "") if "\x00" in text else text
+
+
 def split_hosts(text: str) -> list[tuple[str | None, str]]:
     """The part of each host in a fan-out tool's output (pdsh/clush ``host: `` lines, ansible blocks, clush
     -b blocks of one node), each part made of the input's own lines, wrapper included (its parser strips
@@ -231,7 +308,7 @@ def split_hosts(text: str) -> list[tuple[str | None, str]]:
         return [(None, text)]  # a block stands for a node set: its output is several hosts' at once
     parts: dict[str, list[str]] = {}
     current: str | None = None
-    lines = normalize(text).split("\n")
+    lines = _line_ends(text).split("\n")
     i = 0
     while i < len(lines):
         line = lines[i]

@@ -159,8 +159,8 @@ def parse_dcgmi_diag(text: str) -> DcgmiDiagOutput:
         if message is not None:
             message.append(chunk)
     tests = [t for t in tests if t.gpu_results or any(_STATUS.search(x) for x in t.status_text)]
-    errors = _ERROR_LINE.findall(text)
-    if not tests and errors and _DCGMI_ERROR.search(text):
+    errors = _ERROR_LINE.findall(text) if not tests and "Error: " in text else []
+    if errors and _DCGMI_ERROR.search(text):
         return DcgmiDiagOutput(
             warnings=[f"dcgmi diag did not run: {e.strip()}" for e in errors],
             tests=[],

@@ -21,7 +21,9 @@ be made ISO, so it goes to ``timestamp_raw`` and ``timestamp`` stays null.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, insort
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Annotated
 
 from pydantic import Field
@@ -145,6 +147,13 @@ def _timestamp(line: str) -> tuple[float | str | None, str | None]:
     return None, None
 
 
+def _near(lines: list[int], at: int, within: int) -> bool:
+    """A line of the sorted ``lines`` within ``within`` lines of ``at``."""
+    i = bisect_left(lines, at - within)
+    return i < len(lines) and lines[i] <= at + within
+
+
+@lru_cache(maxsize=1024)
 def gpu_id(pci: str | None) -> str | None:
     """One spelling for every way the driver names a GPU: 'PCI:0000:b3:00', '0000:b3:00.0',
     '00000000:B3:00.0', 'b3:00' -> '0000:b3:00' (domain:bus:device); None when it is not a PCI id."""
@@ -249,22 +258,24 @@ def parse_xid(text: str) -> XidOutput:
             else:
                 ts, raw = _timestamp(line)
                 pending_fallen.append((None, ts, raw, line_no))
-    xid79 = [(gpu_id(e.pci), e.line) for e in events if e.xid == 79]
+    # line numbers of the reports so far, per GPU and all together (sorted: the merge is a bisect)
+    by_gpu: dict[str | None, list[int]] = {}
+    every: list[int] = []
+    for e in events:
+        if e.xid == 79:
+            by_gpu.setdefault(gpu_id(e.pci), []).append(e.line)
+            every.append(e.line)
     info79 = xid_info(79)
     merged = 0
-    added: list[tuple[str | None, int]] = []
     for pci, ts, raw, ln in pending_fallen:
         gid = gpu_id(pci)
         # the same failure told twice: an Xid 79 (or an earlier message) of the same GPU a few lines
         # away, or, when this message names no GPU, one printed right next to it
-        if any(
-            (gid is not None and gid == other and abs(ln - at) <= _SAME_EVENT_LINES)
-            or (gid is None and abs(ln - at) <= 3)
-            for other, at in xid79 + added
-        ):
+        if _near(by_gpu.get(gid, []) if gid is not None else every, ln, _SAME_EVENT_LINES if gid else 3):
             merged += 1
             continue
-        added.append((gid, ln))
+        insort(by_gpu.setdefault(gid, []), ln)
+        insort(every, ln)
         events.append(
             XidEvent(
                 xid=79,

@@ -447,9 +447,10 @@ def _shape(run: _Run, data: list[list[Any]]) -> _Shape | None:
         return None
     counts, types, redops, roots = data[1], data[2], data[3], data[4]
     has_redop, has_root = "redop" in cols.lead, "root" in cols.lead
-    ops = {str(v).lower() for v in redops if v} if has_redop else set()
+    # set() first: a 10,000-row run has a handful of distinct values (C-level, not a Python loop per row)
+    ops = {str(v).lower() for v in set(redops) if v} if has_redop else set()
     reducing = bool(ops - {"none"})
-    rooted = has_root and any(r is not None and r >= 0 for r in roots)
+    rooted = has_root and max((r for r in set(roots) if r is not None), default=-1) >= 0
     parts = [
         ("redop " + "/".join(sorted(ops)))
         if ops
@@ -457,23 +458,21 @@ def _shape(run: _Run, data: list[list[Any]]) -> _Shape | None:
         ("root " + ("0+" if rooted else "-1")) if has_root else "no root",
     ]
     q: int | None = None
-    best = max(
-        (i for i, size in enumerate(sizes) if size and counts[i] and types[i] in _TYPE_BYTES),
-        key=lambda i: sizes[i] or 0,
-        default=None,
-    )
-    if best is not None:
+    largest = max(filter(None, sizes), default=None)  # the row of the largest size tells most precisely
+    best = sizes.index(largest) if largest is not None else None
+    if best is not None and counts[best] and types[best] in _TYPE_BYTES:
         width = _TYPE_BYTES[types[best]]
         qf = (sizes[best] or 0) / (counts[best] * width)
         if qf >= 0.99 and abs(qf - round(qf)) < 0.01:
             q = round(qf)
             parts.append(f"size = count x {width} B" + (f" x {q}" if q > 1 else ""))
-    alg_bus = [
-        (a, b)
-        for a, b in zip(data[6] + data[11], data[7] + data[12], strict=True)
-        if a is not None and b is not None and a > 0
-    ]
-    top = max(alg_bus, default=None)
+    top: tuple[float, float] | None = None  # (algbw, busbw) of the highest algbw, out-of-place or in-place
+    for alg, bus in ((data[6], data[7]), (data[11], data[12])):
+        peak = max(filter(None, alg), default=None)
+        if peak is not None and peak > 0:
+            at = bus[alg.index(peak)]
+            if at is not None and (top is None or (peak, at) > top):
+                top = (peak, at)
     if top is not None:
         parts.append(f"busbw/algbw = {top[1] / top[0]:.4f}")
     name: str | None

@@ -199,7 +199,13 @@ def _parse_table(lines: list[str], warnings: list[str]) -> NvidiaSmiOutput:
             continue
         gm = _GPU_CELL.match(cells[1])
         bm = _BUS.match(cells[2])
-        if not (gm and bm) and _GPU_ROW_START.match(line) and "MiB" not in line and "%" not in line:
+        if (
+            not (gm and bm)
+            and cells[1].lstrip()[:1].isdigit()
+            and _GPU_ROW_START.match(line)
+            and "MiB" not in line
+            and "%" not in line
+        ):
             gpu_unread.append(line.strip()[:80])
         if gm and bm:
             name = gm.group(2).strip()
@@ -655,7 +661,10 @@ def _csv_rows_follow(lines: list[str]) -> bool:
 
 def _which(text: str) -> str | None:
     """The format by its structure (never by a word that prose can contain)."""
-    if _LOG_BANNER.search(text) or (_WHICH_RE2.search(text) and _QUERY_KV.search(text)):
+    # substring checks first: a regex over a large text only when its words are there at all
+    if ("NVSMI LOG" in text and _LOG_BANNER.search(text)) or (
+        " : " in text and _WHICH_RE2.search(text) and _QUERY_KV.search(text)
+    ):
         return "query"
     if _TABLE_TOP.search(text) or _GPU_HEADER_CELL.search(text) or _WHICH_RE1.search(text):
         return "table"

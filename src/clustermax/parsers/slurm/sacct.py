@@ -9,7 +9,7 @@ from pydantic import Field
 from .._paste import is_prompt, unwrapped_detect, unwrapped_input
 from ..base import ParsedOutput, ParseError
 from ._common import text_lines
-from .jobs import JOB_ID, SchedulerJob, column_targets, job_row, keep_last
+from .jobs import SchedulerJob, column_targets, is_job_id, job_row, keep_last
 
 _DETECT_SACCT_RE1 = re.compile(
     r"^\s*JobID(Raw)?[\s|]+.*\b(JobName|State|Elapsed|ExitCode|Partition|Account)\b", re.M
@@ -70,12 +70,13 @@ def parse_sacct(text: str) -> SacctOutput:
         block = columns
         targets = column_targets(block, _SACCT_FIELD_MAP)
         for number, line in enumerate(lines[header:], start=header + 1):
-            if not line.strip() or is_prompt(line):
+            first = line.lstrip()[:1]
+            if not first or (not first.isdigit() and is_prompt(line)):
                 continue
             values = line.split("|")
             if len(values) == len(block) + 1 and values[-1] == "":
                 values = values[:-1]
-            if _PARSE_SACCT_RE1.search(line):
+            if not first.isdigit() and _PARSE_SACCT_RE1.search(line):
                 headers += 1
                 block = values
                 targets = column_targets(block, _SACCT_FIELD_MAP)
@@ -97,9 +98,10 @@ def parse_sacct(text: str) -> SacctOutput:
     targets = column_targets(columns, _SACCT_FIELD_MAP)
     expect_dashes = False
     for number, line in enumerate(lines[header:], start=header + 1):
-        if not line.strip() or is_prompt(line):
+        first = line.lstrip()[:1]
+        if not first or (not first.isdigit() and is_prompt(line)):
             continue
-        if _PARSE_SACCT_RE1.search(line):
+        if not first.isdigit() and _PARSE_SACCT_RE1.search(line):
             headers += 1
             block = line.split()
             targets = column_targets(block, _SACCT_FIELD_MAP)
@@ -140,7 +142,7 @@ def _job(
 ) -> SchedulerJob | None:
     """A row as a job, when its job id is one (a dashes line, a stray word is not a job)."""
     job = job_row(values, targets, widths)
-    if job is not None and not JOB_ID.match(job.job_id.rstrip("+")):
+    if job is not None and not is_job_id(job.job_id.rstrip("+")):
         warnings.append(f"line {number}: {job.job_id[:40]!r} is not a job id, skipped")
         return None
     return job

@@ -10,7 +10,7 @@ from .._paste import is_prompt, unwrapped_detect, unwrapped_input
 from .._text import ctime_to_iso, first_match
 from ..base import ParsedOutput, ParseError
 from ._common import split_row, text_lines
-from .jobs import CLUSTER_LINE, JOB_ID, SchedulerJob, column_targets, job_row, keep_last
+from .jobs import CLUSTER_LINE, SchedulerJob, column_targets, is_job_id, job_row, keep_last
 
 _DETECT_SQUEUE_RE1 = re.compile(r"^\s*JOBID\s+PARTITION\s+NAME\s+USER\s+(ST|STATE)\b", re.M)
 _DETECT_SQUEUE_RE2 = re.compile(r"^\s*JOBID\b.*\b(ST|STATE|NODELIST\(REASON\)|PARTITION)\b", re.M)
@@ -108,22 +108,23 @@ def parse_squeue(text: str) -> SqueueOutput:
         stripped = line.strip()
         if not stripped:
             continue
-        m = CLUSTER_LINE.match(stripped)
-        if m:
-            cluster = m.group(1)
-            pending_new = True
-            continue
-        if ctime_to_iso(stripped):
-            when = stripped
-            pending_new = True
-            continue
-        if is_prompt(stripped) or stripped.split()[0] == "squeue":
-            pending_new = True
-            continue
-        if [t.upper() for t in _tokens(stripped, piped)][: len(head_key)] == head_key:
-            snapshots.append((cluster, [], when))
-            pending_new = False
-            continue
+        if not stripped[0].isdigit():  # a job row starts with its id; anything else may be a boundary
+            m = CLUSTER_LINE.match(stripped)
+            if m:
+                cluster = m.group(1)
+                pending_new = True
+                continue
+            if ctime_to_iso(stripped):
+                when = stripped
+                pending_new = True
+                continue
+            if is_prompt(stripped) or stripped.split()[0] == "squeue":
+                pending_new = True
+                continue
+            if [t.upper() for t in _tokens(stripped, piped)][: len(head_key)] == head_key:
+                snapshots.append((cluster, [], when))
+                pending_new = False
+                continue
         if pending_new:
             snapshots.append((cluster, [], when))
             pending_new = False
@@ -134,7 +135,7 @@ def parse_squeue(text: str) -> SqueueOutput:
             got = len(values) if values is not None else len(line.split())
             warnings.append(f"line {number}: {got} fields for {len(columns)} columns, skipped")
             continue
-        if not JOB_ID.match(values[id_col]):
+        if not is_job_id(values[id_col]):
             warnings.append(f"line {number}: {values[id_col][:40]!r} is not a job id, skipped")
             continue
         job = job_row(dict(zip(columns, values, strict=True)), targets, None, _SQUEUE_CODES)
