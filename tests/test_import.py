@@ -43,7 +43,7 @@ def test_import_mixed_files(tmp_path: Path) -> None:
     lines = r.stdout.splitlines()
     assert lines[0] == f"imported     nccl-tests         {NCCL} host=cluster"
     assert lines[1] == f"imported     nvidia-smi         {SMI} host=imported"
-    assert lines[5] == f"unrecognised -                  {junk}: no parser recognised it"
+    assert lines[5] == f"unrecognised -                  {junk}: 1 line(s) of text in no tool's output format"
     assert lines[-1] == f"wrote {out / 'bundle.json'} (5 of 6 file(s) imported)"
 
     bundle = load(out)
@@ -106,7 +106,8 @@ def test_single_host_nccl_and_host_option(tmp_path: Path) -> None:
     outcome = import_files([str(k80)], provider=None, cluster="c")
     assert outcome.bundle.commands[0].host == "2e3f9af7241040529530e810ce60fe5d000002"
     labels = next(m for m in outcome.bundle.results[0].measurements if m.metric == "nccl.busbw").labels
-    assert labels["scope"] == "intra" and labels["collective"] == "unknown"
+    # the log never names its collective: the table does (redop sum, size = count x 4 B)
+    assert labels["scope"] == "intra" and labels["collective"] == "all_reduce"
     wrong = next(m for m in outcome.bundle.results[0].measurements if m.metric == "nccl.wrong")
     assert wrong.value is None  # old float "error" column: not measured
     forced = import_files([str(k80), str(SMI)], provider=None, cluster="c", host="node-7")
@@ -133,10 +134,14 @@ def test_nothing_imported_exits_2(tmp_path: Path) -> None:
     r = run("--provider", "p", "--cluster", "c", "--out", str(out), str(junk), str(tmp_path / "missing.log"))
     assert r.returncode == 2
     assert r.stdout.splitlines() == [
-        f"unrecognised -                  {junk}: no parser recognised it",
+        f"unrecognised -                  {junk}: 1 line(s) of text in no tool's output format",
         f"unrecognised -                  {tmp_path / 'missing.log'}: cannot read: No such file or directory",
     ]
-    assert r.stderr == "error: no file could be imported; nothing written\n"
+    assert r.stderr.splitlines() == [
+        "error: no file could be imported (2 unrecognised); nothing written",
+        "  hint: a file gets a kind only when its structure is that tool's output;"
+        " --kind KIND=FILE forces one (clustermax parse --list shows the kinds)",
+    ]
     assert not (out / "bundle.json").exists()
 
 
@@ -516,3 +521,121 @@ def test_score_cli_reparse_matches_with_gres(tmp_path: Path) -> None:
     plain = score()
     assert '"gpu-count-ok"' in plain
     assert plain == score("--reparse")
+
+
+# ------------------------------------------------------------------ recognised by structure, not words
+
+ROOT = DATA.parents[1]
+
+
+def test_readme_and_a_hostname_are_not_imported(tmp_path: Path) -> None:
+    """The issue's run: nothing is a tool output, so nothing is written and the exit status says so."""
+    hostname = tmp_path / "hostname"
+    hostname.write_text("gpu-node-07\n")
+    out = tmp_path / "d"
+    r = run("--provider", "P", "--cluster", "C", "--out", str(out), str(hostname), str(ROOT / "README.md"))
+    assert r.returncode == 2
+    assert r.stdout.splitlines() == [
+        f"unrecognised -                  {hostname}: 1 line(s) of text in no tool's output format",
+        f"unrecognised -                  {ROOT / 'README.md'}: prose or Markdown"
+        f" ({_prose(ROOT / 'README.md')}): no tool output's structure in it",
+    ]
+    assert r.stderr.startswith("error: no file could be imported (2 unrecognised); nothing written\n")
+    assert not out.exists()
+
+
+def _prose(path: Path) -> str:
+    from clustermax.parsers.registry import recognise
+
+    reason = recognise(path.read_text()).reason
+    return reason[reason.index("(") + 1 : reason.index(")")]
+
+
+def test_what_is_no_tool_output_is_listed_with_its_reason(tmp_path: Path) -> None:
+    history = tmp_path / "history.txt"
+    history.write_text("cd /shared\nnvidia-smi --query-gpu=index,name --format=csv\nsinfo -N -l\ndmesg -T\n")
+    binary = tmp_path / "core.bin"
+    binary.write_bytes(b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 8)
+    pod = tmp_path / "pod.json"
+    import json
+
+    import yaml
+
+    pod.write_text(json.dumps(yaml.safe_load((DATA / "k8s-objects" / "pod-cuda-vectoradd.yaml").read_text())))
+    sidecar = DATA / "nvidia-smi" / "b300x7-610-csv-driver-name-computecap.txt.source"
+    docs = ROOT / "docs" / "parsers-gpu.md"
+    outcome = import_files(
+        [str(p) for p in (history, binary, pod, sidecar, docs, XID)], provider=None, cluster="c"
+    )
+    reasons = {Path(i.path).name: (i.status, i.reason) for i in outcome.bundle.imports}
+    assert reasons["history.txt"] == (
+        "unrecognised",
+        "shell commands (a history or a script), not their output",
+    )
+    assert reasons["core.bin"] == ("unrecognised", "binary file")
+    assert reasons["pod.json"][0] == "unrecognised" and reasons["pod.json"][1].startswith(
+        "JSON that no parser reads"
+    )
+    assert reasons[sidecar.name] == (
+        "unrecognised",
+        "a YAML document (key: value) that no parser reads (not a Node or kubectl version)",
+    )
+    assert reasons["parsers-gpu.md"][0] == "unrecognised"
+    assert reasons["parsers-gpu.md"][1].startswith("prose or Markdown")
+    assert reasons[XID.name][0] == "imported" and outcome.imported == 1
+
+
+def test_kind_for_one_file(tmp_path: Path) -> None:
+    """--kind KIND=FILE forces one file's kind; the others are still recognised by their structure."""
+    labels = DATA / "kubectl-nodes" / "labels-describe-device-plugin-1501.txt"  # too partial to detect
+    out = tmp_path / "o"
+    r = run(
+        "--provider=p",
+        "--cluster=c",
+        "--out",
+        str(out),
+        f"--kind=kubectl-nodes={labels}",
+        str(labels),
+        str(SMI),
+    )
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith(
+        f"imported     kubectl-nodes      {labels} host=imported: kind given (--kind KIND=FILE)"
+    )
+    assert lines[1].startswith(f"imported     nvidia-smi         {SMI}")
+    assert load(out).options["kinds"] == {str(labels): "kubectl-nodes"}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--kind", "bogus=x.txt"], "error: --kind bogus=x.txt: unknown kind 'bogus'"),
+        (
+            ["--kind", "xid=other.log"],
+            "error: --kind xid=other.log: other.log is not one of the files to import",
+        ),
+        (
+            ["--kind", "xid", "--kind", "nvidia-smi"],
+            "error: --kind xid and --kind nvidia-smi: one kind for every file",
+        ),
+    ],
+)
+def test_kind_option_errors(tmp_path: Path, args: list[str], message: str) -> None:
+    r = run("--provider", "p", "--cluster", "c", "--out", str(tmp_path / "o"), *args, str(SMI))
+    assert r.returncode == 2 and r.stderr.startswith(message)
+
+
+def test_fanout_output_of_two_hosts_is_two_hosts(tmp_path: Path) -> None:
+    """pdsh's 'host: ' lines of two nodes are each node's own nvidia-smi output, under its own name."""
+    pdsh = DATA / "nvidia-smi" / "pdsh-2.34-exec-2hosts-a800x8-csv.txt"
+    bundle = import_files([str(pdsh)], provider=None, cluster="c").bundle
+    assert [(c.host, c.step) for c in bundle.commands] == [
+        ("gpu02", "import:nvidia-smi"),
+        ("gpu01", "import:nvidia-smi"),
+    ]
+    counts = {r.host: m.value for r in bundle.results for m in r.measurements if m.metric == "gpu.count"}
+    assert counts == {"gpu02": 8, "gpu01": 8}
+    assert (bundle.imports[0].reason or "").startswith("host gpu02, 2 hosts in the file")
+    for cmd, result in zip(bundle.commands, [r for r in bundle.results if r.command_ids], strict=True):
+        assert reparse_import_command(cmd).measurements == result.measurements

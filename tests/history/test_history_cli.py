@@ -135,12 +135,13 @@ def test_baseline_gate(db_url: str, tmp_path: Path) -> None:
     assert f"baseline: {old}: no regression against {old}" in same.stderr
     worse = cmx("score", str(new), "--baseline", str(old))
     assert worse.returncode == 1
-    assert worse.stderr.splitlines()[-5:] == [
+    assert worse.stderr.splitlines()[-6:] == [
         f"baseline: {new} regressed against {old}:",
         "  - criterion gpu-count-ok (All expected GPUs visible): pass -> fail on sys0",
         "  - criterion gpu-idle-temperature (GPUs cool at idle): pass -> fail on sys0",
         "  - gpu.count: 4 -> 3 (-25.0%) on sys0",
-        f"error: regressed against the baseline: {new} (3 regression(s))",
+        "  - critical finding gpu-missing appeared on sys0: 3 of 4 expected GPUs are visible",
+        f"error: regressed against the baseline: {new} (4 regression(s))",
     ]
     better = cmx("score", str(old), "--baseline", str(new))
     assert better.returncode == 0, better.stderr
@@ -154,7 +155,9 @@ def test_baseline_gate(db_url: str, tmp_path: Path) -> None:
     assert "error: --baseline latest: no other audit of one-table in " in none.stderr
 
 
-def test_fabric_manager_down_is_unknown_not_a_regression(tmp_path: Path) -> None:
+def test_fabric_manager_down_fails_the_gate_on_its_abort_not_on_lost_numbers(tmp_path: Path) -> None:
+    """NCCL aborted (Fabric Manager down): the bandwidth it did not measure is unknown, not a regression;
+    the abort it printed is a high finding that appeared, and that is one."""
     profile = [
         "--provider",
         "example-h100",
@@ -182,11 +185,16 @@ def test_fabric_manager_down_is_unknown_not_a_regression(tmp_path: Path) -> None
         "tests/data/nvidia-smi/h100x8-565-table.txt",
     )
     proc = cmx("score", str(new), "--baseline", str(old))
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 1, proc.stderr
     assert (
         "baseline: no longer measured (not failed): criterion nccl-inter-busbw: pass -> not measured"
         in proc.stderr
     )
+    assert proc.stderr.splitlines()[-2:] == [
+        "  - high finding run-failed appeared: nccl-tests on unknown node(s), run 1, failed:"
+        " Test CUDA failure common.cu:941 'system not yet initialized'",
+        f"error: regressed against the baseline: {new} (1 regression(s))",
+    ]
 
 
 def test_missing_database_is_one_line(tmp_path: Path) -> None:

@@ -99,3 +99,14 @@ def test_detect() -> None:
 def test_not_dcgmi(text: str) -> None:
     with pytest.raises(ParseError, match="dcgmi diag"):
         parse_dcgmi_diag(text)
+
+
+def test_diag_that_could_not_run_is_a_result() -> None:
+    """'Error: ... Return: (-30)' is what dcgmi prints when no test could run: evidence, not garbage."""
+    out = parse_dcgmi_diag(load("dcgm441-v100-r3-error-cannot-load-plugins.txt"))
+    assert out.tests == [] and out.overall is None
+    assert out.error is not None and out.error.startswith(
+        "Unable to complete diagnostic for entities 0,1,2,3."
+    )
+    assert out.warnings[1].startswith("dcgmi diag did not run: Cannot load plugins.")
+    assert detect_dcgmi_diag(load("dcgm441-v100-r3-error-cannot-load-plugins.txt")) == 0.8

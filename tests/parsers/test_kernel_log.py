@@ -125,3 +125,64 @@ def test_detect() -> None:
     for f in DATA.glob("*.log"):
         assert detect_xid(load(f.name)) >= 0.9, f.name
         assert (DATA / f"{f.name}.source").is_file()
+
+
+# ---------------------------------------------------- one failure, however many ways its lines name it
+
+
+@pytest.mark.parametrize(
+    "log",
+    [
+        "dmesg-xid79-two-names-nvswitch-sxid.log",
+        "md-quoted-dmesg-xid79-two-names-sxid-as-published.txt",
+        "journal-syslog-fallen-off-bus-two-names-vfio.log",
+    ],
+)
+def test_fallen_off_bus_named_twice_counts_once(log: str) -> None:
+    """Xid 79 on PCI:0000:91:00 and 'NVRM: GPU 0000:91:00.0: GPU has fallen off the bus.' are one failure."""
+    out = parse_xid(load(log))
+    assert [e.xid for e in out.events].count(79) == 1 and out.fallen_off_bus
+    assert out.critical_events == 1
+    assert any(
+        w.startswith("1 'fallen off the bus' message(s) tell a failure already reported")
+        for w in out.warnings
+    )
+
+
+def test_nvswitch_sxid_lines_are_said_not_dropped() -> None:
+    out = parse_xid(load("dmesg-xid79-two-names-nvswitch-sxid.log"))
+    assert (
+        "7 NVSwitch SXid line(s) (SXid 20034 on 3 switch(es)) are not Xid events and are not evaluated"
+        in out.warnings
+    )
+
+
+def test_gpu_id_spellings() -> None:
+    from clustermax.parsers.kernel_log import gpu_id
+
+    spellings = ["PCI:0000:91:00", "0000:91:00.0", "00000000:91:00.0", "91:00", "0000:91:00"]
+    assert {gpu_id(s) for s in spellings} == {"0000:91:00"}
+    assert gpu_id("PCI:0001:0a:00") == "0001:0a:00" and gpu_id("GPU-1234") is None
+
+
+def test_two_falls_of_one_gpu_far_apart_are_two_events() -> None:
+    """The same GPU falling off again later (another Xid 79 after the log went on) is not merged."""
+    lines = load("journal-syslog-fallen-off-bus-two-names-vfio.log").split("\n")
+    noise = [lines[2]] * 30  # the log's own PCIe AER line, repeated as a long log repeats it
+    out = parse_xid("\n".join(lines[:2] + noise + lines[1:2]))
+    assert [e.xid for e in out.events].count(79) == 2
+
+
+def test_words_in_prose_are_no_event() -> None:
+    """'fallen off the bus' in a sentence (a README, an issue text) is not a kernel record."""
+    prose = (
+        "When a GPU has fallen off the bus the driver prints NVRM: lines.\n"
+        "Reboot the node once the GPU has fallen off the bus.\n"
+    )
+    with pytest.raises(ParseError, match="expected a kernel log"):
+        parse_xid(prose)
+    assert detect_xid(prose) == 0.0
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert detect_xid(readme) == 0.0
+    with pytest.raises(ParseError):
+        parse_xid(readme)

@@ -211,3 +211,41 @@ def test_kubectl_nodes_rejects_other_text(text: str) -> None:
 )
 def test_nodes_detection(name: str) -> None:
     assert detect(read("kubectl-nodes", name))[0][0] == "kubectl-nodes"
+
+
+def test_jq_labels_map_is_a_node_fragment() -> None:
+    out = parse_kubectl_nodes((DATA / "kubectl-nodes" / "jq-items-metadata-labels-h100-gfd.json").read_text())
+    (node,) = out.nodes
+    assert (node.name, node.gpu_product, node.gpu_count_label) == (None, "NVIDIA-H100-80GB-HBM3", 1)
+    assert node.gpu_capacity is None and node.ready is None
+    assert out.warnings[0].startswith("a node labels map without its node (filtered JSON")
+
+
+def test_jq_allocatable_map_is_a_node_fragment() -> None:
+    out = parse_kubectl_nodes(
+        (DATA / "kubectl-nodes" / "jq-allocatable-nvidia-only-vgpu-a10.json").read_text()
+    )
+    (node,) = out.nodes
+    assert node.gpu_resources == {"nvidia.com/NVIDIA_A10-12Q": "4"}
+    assert node.gpu_capacity is None and node.gpu_allocatable is None  # which of the two is not told
+    assert "capacity or allocatable is not told" in out.warnings[0]
+    assert is_gpu_resource("nvidia.com/NVIDIA_A10-12Q") and is_gpu_resource("nvidia.com/GA102GL_A10")
+    assert not is_gpu_resource("nvidia.com/rdma_shared_device_a")
+
+
+def test_jq_stream_of_label_maps_is_one_node_each() -> None:
+    one = (DATA / "kubectl-nodes" / "jq-items-metadata-labels-h100-gfd.json").read_text()
+    out = parse_kubectl_nodes(one + one.replace("H100-80GB-HBM3", "A100-SXM4-80GB"))
+    assert [n.gpu_product for n in out.nodes] == ["NVIDIA-H100-80GB-HBM3", "NVIDIA-A100-SXM4-80GB"]
+
+
+@pytest.mark.parametrize(
+    "name", ["pod-cuda-vectoradd.yaml", "daemonset-dcgm-exporter.yaml", "version-v1.19.2.json"]
+)
+def test_json_and_yaml_that_are_not_nodes_are_refused(name: str) -> None:
+    text = (DATA / "k8s-objects" / name).read_text()
+    if name.endswith(".yaml"):
+        text = json.dumps(yaml.safe_load(text))
+    with pytest.raises(ParseError):
+        parse_kubectl_nodes(text)
+    assert not [k for k, c in detect(text) if c >= 0.5]

@@ -55,7 +55,9 @@ def test_old_error_column_with_nccl_info_line() -> None:
     assert row.oop_error == 2e-07
     assert row.root is None and row.redop == "sum"
     assert out.wrong_total is None
-    assert out.collective is None  # the log never names it
+    # the log never names it; its table does: a reduction op, no root, size = count x 4 bytes
+    assert out.collective == "all_reduce"
+    assert "inferred from the table (redop sum, no root, size = count x 4 B" in " ".join(out.warnings)
     assert (out.ranks, out.nodes, out.gpu_model) == (4, 1, "Tesla K80")
 
 
@@ -95,7 +97,9 @@ def test_nccl_tests_version_header_and_mpi_noise() -> None:
 
 def test_allgather_without_device_list() -> None:
     out = parse_nccl_tests(load("gke-tcpxo-allgather-noheader.log"))
-    assert out.ranks is None and out.collective is None and out.busbw_factor is None
+    # no device list and no name: redop none, size = count x 4 B x 16 -> all_gather over 16 ranks
+    assert (out.collective, out.ranks, out.nodes, out.busbw_factor) == ("all_gather", 16, None, 0.9375)
+    assert any("or alltoall" in w for w in out.warnings)
     assert out.rows[-1].oop_busbw_gbps == 122.14
     assert out.peak_busbw_gbps == 122.14
 
@@ -163,3 +167,139 @@ def test_factors() -> None:
     assert busbw_factor("reduce_scatter", 4) == 0.75
     assert busbw_factor("broadcast", 8) == busbw_factor("sendrecv", 2) == 1.0
     assert busbw_factor(None, 8) is None and busbw_factor("all_reduce", None) is None
+
+
+# ------------------------------------------------------- collective, ranks and columns from the table
+
+EXPECTED = [
+    # log, collective, ranks, nodes, how the collective came (None: named in the log)
+    ("a3mega-srun-label-allgather-shape-wrong-NA-prose-says-allreduce.log", "all_gather", 16, None, "table"),
+    ("b200-gke-a4-2node-allgather-wrapper-script-no-binary-name.log", "all_gather", 16, 2, "table"),
+    ("dgxa100-4node-slurm-validation-allreduce-old-nodevices.log", "all_reduce", 32, None, "table"),
+    ("dgxa100-k8s-2node-allreduce-old-redop-error-col-nodevices.log", "all_reduce", 16, None, "table"),
+    ("gb200-nvl72-1rack-last-rank-only-graphics-device.log", "all_reduce", 72, None, "table"),
+    ("gb200-nvl72-20racks-last-rank-only.log", "all_reduce", 1440, None, "table"),
+    ("gb200-oci-32node-nccl229-one-rank-line-concluded-only.log", "all_reduce", 128, None, None),
+    ("a100-oke-slurm-2node-exec-cmd-echo-elided-ranks.log", "all_reduce", 16, None, None),
+    ("rccl-mi300x-oke-slurm-2node-script-echo-elided-ranks.log", "all_reduce", 16, None, None),
+    ("p5-aws-batch-tag-output-trailing-spaces-noname.log", "all_reduce", 8, None, "table"),
+    ("p5-mpijob-tag-output-list-indented-elided-as-published.log", "all_reduce", 16, None, "table"),
+    ("rccl-mi250x-4node-srun-label-allgather-noname.log", "all_gather", 32, None, "table"),
+    ("md-rccl-mi250x-srun-label-allgather-fenced-as-published.txt", "all_gather", 32, None, None),
+    ("rccl-mi355x-2node-pollara-no-gpu-name-no-footer.log", "all_reduce", 16, 2, "table"),
+    ("rtx5090-allgather-perf-mpi-tag-output-stderr.log", "all_gather", 2, 1, None),
+    ("superbench-a100x8-allgather-noname-error-na.log", "all_gather", 8, 1, "table"),
+    ("superbench-a100x8-alltoall-empty-redop.log", "alltoall", 8, 1, "table"),
+    ("superbench-a100x8-broadcast-root-noname.log", "broadcast", 8, 1, "table"),
+    ("superbench-a100x8-reducescatter-noname.log", "reduce_scatter", 8, 1, "table"),
+    ("rccl-mi300x-2node-slurm-allreduce-binary-path-old-devices.log", "all_reduce", 16, 2, None),
+    ("h200-mpijob-2rank-openmpi-warnings-shell-trace.log", "all_reduce", 2, 2, None),
+    ("md-h100-a3mega-2node-quoted-cmd-as-published.txt", "all_reduce", 16, 2, None),
+]
+
+
+@pytest.mark.parametrize(
+    ("log", "collective", "ranks", "nodes", "how"), EXPECTED, ids=[e[0] for e in EXPECTED]
+)
+def test_never_unknown_when_the_table_tells(
+    log: str, collective: str, ranks: int, nodes: int | None, how: str | None
+) -> None:
+    out = parse_nccl_tests(load(log))
+    assert (out.collective, out.ranks, out.nodes) == (collective, ranks, nodes)
+    inferred = [w for w in out.warnings if w.startswith("collective not named in the log: inferred")]
+    assert bool(inferred) is (how == "table"), out.warnings
+    # the busbw factor of the collective and the rank count agrees with every printed row
+    assert out.busbw_mismatch_rows == 0 and out.busbw_factor is not None
+
+
+def test_inference_warning_says_what_was_read() -> None:
+    out = parse_nccl_tests(load("superbench-a100x8-reducescatter-noname.log"))
+    assert out.warnings == [
+        "collective not named in the log: inferred from the table (redop sum, no root,"
+        " size = count x 4 B x 8, busbw/algbw = 0.8750) as reduce_scatter"
+    ]
+
+
+def test_blank_redop_cells_are_not_shifted() -> None:
+    """Older alltoall prints a redop header over empty cells: values stay under their own names."""
+    out = parse_nccl_tests(load("superbench-a100x8-alltoall-empty-redop.log"))
+    last = out.rows[-1]
+    assert (last.redop, last.oop_time_us, last.oop_algbw_gbps, last.oop_busbw_gbps) == (
+        None,
+        33508.0,
+        256.36,
+        224.31,
+    )
+    assert out.peak_busbw_gbps is not None and out.busbw_at_max_size_gbps == 224.31
+    assert out.warnings[0].startswith("the header has a redop column the rows leave blank")
+
+
+def test_elided_device_list_does_not_give_the_rank_count() -> None:
+    out = parse_nccl_tests(load("a100-oke-slurm-2node-exec-cmd-echo-elided-ranks.log"))
+    assert len(out.hosts) == 2 and out.ranks == 16 and out.busbw_factor == 1.875
+    assert "device list incomplete (4 line(s), highest rank 15): 16 ranks from the table" in out.warnings[0]
+    assert out.warnings[1] == "node count unknown: the incomplete device list names 2 host(s)"
+
+
+H100 = "h100-2node-allreduce-mpirun.log"
+
+
+@pytest.mark.parametrize(
+    ("binary", "expected"),
+    [
+        ("all_reduce_perf_mpi", "all_reduce"),
+        ("/usr/local/bin/reduce_scatter_perf", "reduce_scatter"),
+        ("./build/alltoall_perf_mpi", "alltoall"),
+        ("sendrecv_perf", "sendrecv"),
+    ],
+)
+def test_binary_name_variants(binary: str, expected: str) -> None:
+    """The command line of a real log with the binary renamed: the name decides (a table that says
+    otherwise is a warning, not a silent override)."""
+    text = load(H100).replace("/opt/src/nccl-tests/build/all_reduce_perf", binary)
+    out = parse_nccl_tests(text)
+    assert out.collective == expected
+    if expected != "all_reduce":
+        assert any(
+            w.startswith(f"the log names {expected} but the table's shape says all_reduce")
+            for w in out.warnings
+        )
+
+
+def test_unmodelled_collective_is_named_not_guessed() -> None:
+    text = load(H100).replace("/opt/src/nccl-tests/build/all_reduce_perf", "gather_perf")
+    out = parse_nccl_tests(text)
+    assert out.collective is None and out.busbw_factor is None
+    assert any(w.startswith("collective gather: not one clustermax models") for w in out.warnings)
+
+
+def test_no_name_anywhere_reads_the_table() -> None:
+    text = "\n".join(line for line in load(H100).split("\n") if "all_reduce_perf" not in line)
+    out = parse_nccl_tests(text)
+    assert (out.collective, out.ranks, out.nodes) == ("all_reduce", 16, 2)
+    assert any("inferred from the table (redop sum, root -1, size = count x 4 B" in w for w in out.warnings)
+
+
+FM_DOWN = Path(__file__).resolve().parents[1] / "data" / "history-pairs" / "h100x8-fabric-manager-down-issue264.log"
+
+
+def test_an_aborted_run_is_nccl_tests_with_its_failure() -> None:
+    """nccl-tests that aborts before any row (here: Fabric Manager down, CUDA 'system not yet
+    initialized') is still nccl-tests output: recognised, and its abort line kept, not a parse error."""
+    text = FM_DOWN.read_text(encoding="utf-8")
+    assert detect_nccl_tests(text) >= 0.8
+    out = parse_nccl_tests(text)
+    assert out.rows == []
+    assert out.failure == "Test CUDA failure common.cu:941 'system not yet initialized'"
+    assert out.max_bytes == 134217728
+    assert any("the test aborted" in w for w in out.warnings)
+    # the same line in prose is not nccl-tests output
+    assert detect_nccl_tests("we saw Test CUDA failure common.cu:941 'x' once\nand then\nnothing") == 0.0
+
+
+def test_an_aborted_run_after_results_keeps_its_rows() -> None:
+    lines = load(H100).split("\n")
+    cut = next(i for i, line in enumerate(lines) if line.lstrip().startswith("1048576"))
+    text = "\n".join([*lines[:cut], "hgpn01: Test NCCL failure common.cu:393 'unhandled system error'"])
+    out = parse_nccl_tests(text)
+    assert out.rows and out.failure == "Test NCCL failure common.cu:393 'unhandled system error'"

@@ -197,3 +197,54 @@ def test_detect(name: str) -> None:
 def test_not_nvidia_smi(text: str) -> None:
     with pytest.raises(ParseError, match="expected nvidia-smi output"):
         parse_nvidia_smi(text)
+
+
+@pytest.mark.parametrize(
+    ("name", "gpus", "driver", "cuda"),
+    [
+        ("b300x7-610-table-kmd-version-header.txt", 7, "610.57.04", "13.3"),
+        ("rtx4060-610-table-kmd-header-after-prompt-xorg-process.txt", 1, "610.57.04", "13.3"),
+    ],
+)
+def test_driver_610_header(name: str, gpus: int, driver: str, cuda: str) -> None:
+    """R610 prints 'KMD Version:' and 'CUDA UMD Version:' where older drivers print Driver/CUDA Version."""
+    out = parse_nvidia_smi(load(name))
+    assert (out.format, out.gpu_count, out.driver_version, out.cuda_version) == ("table", gpus, driver, cuda)
+    assert detect_nvidia_smi(load(name)) == 0.95
+
+
+def test_windows_table_pasted_with_a_leading_space() -> None:
+    out = parse_nvidia_smi(load("win-rtx4060-560-table-leading-space-wddm-na-process-memory.txt"))
+    (gpu,) = out.gpus
+    assert (gpu.name, gpu.persistence_mode, gpu.memory_total_mib) == ("NVIDIA GeForce RTX 4060", None, 8188.0)
+    assert out.processes is not None and len(out.processes) == 28
+    assert all(p.memory_mib is None and p.type == "C+G" for p in out.processes)
+    assert out.warnings == ["removed a common indentation of 1 character(s) from every line"]
+
+
+def test_health_line_after_the_table_is_kept() -> None:
+    out = parse_nvidia_smi(load("p100-470-table-inforom-warning-exitcode.txt"))
+    assert "nvidia-smi said: WARNING: infoROM is corrupted at gpu 0000:0B:00.0" in out.warnings
+    assert out.processes == []  # "No running processes found": an empty list the table states
+
+
+def test_list_format() -> None:
+    out = parse_nvidia_smi(load("h100-L-mig-list.txt"))
+    assert (out.format, out.gpu_count) == ("list", 1)
+    assert out.gpus[0].uuid == "GPU-b4895dbf-9350-2524-a89b-98161ddd9fe4"
+    assert out.warnings[0] == "7 MIG device line(s) listed (MIG devices are not modelled)"
+
+
+def test_query_line_in_prose_or_history_is_no_csv() -> None:
+    history = "nvidia-smi --query-gpu=index,name,driver_version --format=csv\nsinfo -N\nls -la, and more\n"
+    assert detect_nvidia_smi(history) == 0.0
+    with pytest.raises(ParseError):
+        parse_nvidia_smi(history)
+    sidecar = (DATA / "b300x7-610-csv-driver-name-computecap.txt.source").read_text()
+    assert detect_nvidia_smi(sidecar) == 0.0
+
+
+def test_csv_behind_host_prefixes() -> None:
+    out = parse_nvidia_smi(load("pdsh-2.34-exec-2hosts-a800x8-csv.txt"))
+    assert out.gpu_count == 16  # read as one output: the warning says so, an import splits it by host
+    assert "lines grouped by host and read as one output" in out.warnings[0]

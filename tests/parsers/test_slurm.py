@@ -434,3 +434,75 @@ def test_detection_picks_the_right_kind(kind: str, name: str) -> None:
     text = read(kind, name)
     assert detect(text)[0][0] == kind
     assert parse(kind, text).warnings is not None
+
+
+# --------------------------------------------------- repeated listings: squeue -i, pasted runs, squeue -M
+
+
+def test_squeue_iterations_report_the_last_one_once() -> None:
+    out = parse(kind="squeue", text=(DATA / "squeue" / "dev-22.05.8-i2-three-iterations.txt").read_text())
+    assert [(j.job_id, j.state, j.elapsed) for j in out.jobs] == [
+        ("3", "PENDING", "0:00"),
+        ("1", "RUNNING", "0:05"),
+        ("2", "RUNNING", "0:05"),
+    ]
+    assert out.warnings == [
+        "3 listings of the queue in one output (repeated headers, squeue -i iterations): the jobs of the last"
+        " one (Fri Dec 04 01:49:26 2026) are reported, 2 earlier one(s) left out"
+    ]
+
+
+def test_squeue_repeated_header_is_never_a_job() -> None:
+    out = parse(
+        kind="squeue",
+        text=(DATA / "squeue" / "schedmd-gang-four-squeue-runs-repeated-headers-prompts.txt").read_text(),
+    )
+    assert [(j.job_id, j.state) for j in out.jobs] == [
+        ("9", "RUNNING"),
+        ("10", "RUNNING"),
+        ("11", "SUSPENDED"),
+    ]
+    assert all(j.job_id != "JOBID" for j in out.jobs)
+
+
+def test_squeue_M_blocks_keep_their_cluster() -> None:
+    out = parse(
+        kind="squeue", text=(DATA / "squeue" / "schedmd-M-two-cluster-blocks-bp-list.txt").read_text()
+    )
+    assert [(j.cluster, j.job_id) for j in out.jobs] == [
+        ("dawn", "76897"),
+        ("dawn", "76898"),
+        ("dawn", "16899"),
+        ("dusk", "11950"),
+        ("dusk", "11949"),
+        ("dusk", "11946"),
+    ]
+    assert out.warnings == []
+
+
+def test_sacct_pasted_runs_list_each_job_once() -> None:
+    out = parse(
+        kind="sacct",
+        text=(DATA / "sacct" / "schedmd-hetjob-four-sacct-runs-repeated-headers-prompts.txt").read_text(),
+    )
+    assert [(j.job_id, j.fields["AllocCPUS"]) for j in out.jobs] == [("67767+0", "2"), ("67767+1", "4")]
+    assert out.warnings == [
+        "4 sacct listings in one output (a header line each): their rows are read together",
+        "3 sacct row(s) repeat a job listed earlier: one row per job, the last kept",
+    ]
+
+
+def test_a_row_that_is_no_job_is_skipped_by_name() -> None:
+    text = (DATA / "squeue" / "dev-22.05.8-default.txt").read_text() + "done: 3 jobs shown by squeue on gpu\n"
+    out = parse(kind="squeue", text=text)
+    assert len(out.jobs) == 4
+    assert any("is not a job id, skipped" in w for w in out.warnings)
+
+
+def test_sinfo_columns_without_node_states_say_so() -> None:
+    out = parse(kind="sinfo", text=(DATA / "sinfo" / "p5-o-custom-sockets-cores-threads.txt").read_text())
+    assert [p.name for p in out.partitions] == ["p5"] and out.partitions[0].nodes_total is None
+    assert out.warnings == [
+        "the columns (PARTITION CPUS S:C:T SOCKETS CORES THREADS) include no node state or count:"
+        " no node counts"
+    ]

@@ -42,6 +42,7 @@ from datetime import datetime, timezone
 
 from .. import __version__
 from ..errors import ConfigError, UsageError
+from ..hostnames import is_host_name
 from ..models import (
     Bundle,
     CommandResult,
@@ -54,8 +55,9 @@ from ..models import (
     SubStatus,
     Target,
 )
+from ..parsers._paste import split_hosts
 from ..parsers.base import ParsedOutput, ParseError
-from ..parsers.registry import detect, get_parser
+from ..parsers.registry import MIN_CONFIDENCE, get_parser, recognise
 from ..probes.base import FileKind, ImportContext, ImportedOutput
 from ..probes.derive import with_derived
 from ..probes.registry import file_kinds
@@ -64,7 +66,6 @@ from ..safeio import MAX_INPUT_BYTES, read_bytes
 
 IMPORT_PREFIX = "import:"
 
-MIN_CONFIDENCE = 0.5
 DEFAULT_HOST = "imported"
 UNRECORDED = "unrecorded"
 
@@ -92,14 +93,10 @@ def _content_host(kind: str, parsed: ParsedOutput) -> str | None:
 
 
 def detect_kind(text: str) -> tuple[str | None, str]:
-    """Best parser kind for ``text`` and a reason (why not, when None)."""
-    candidates = detect(text)
-    if not candidates:
-        return None, "no parser recognised it"
-    kind, confidence = candidates[0]
-    if confidence < MIN_CONFIDENCE:
-        return None, f"no parser recognised it (best guess {kind} at {confidence:.2f})"
-    return kind, f"detected as {kind} ({confidence:.2f})"
+    """The parser kind whose structure ``text`` has (confidence >= MIN_CONFIDENCE), and a reason: how it
+    was recognised, or what the text is instead (prose, JSON no parser reads, shell commands ...)."""
+    found = recognise(text, MIN_CONFIDENCE)
+    return found.kind, found.reason
 
 
 def _error_result(kind: str, cmd: CommandResult, error: ParseError | None) -> ProbeResult:
@@ -259,6 +256,7 @@ def import_files(
     provider: str | None,
     cluster: str,
     kind: str | None = None,
+    kinds: Mapping[str, str] | None = None,
     host: str | None = None,
     command_line: str | None = None,
     now: Callable[[], datetime] | None = None,
@@ -267,6 +265,8 @@ def import_files(
 ) -> ImportOutcome:
     """Build an import bundle from ``paths``. Pure apart from reading the files and the clock.
 
+    ``kind``: the parser kind of every file (no detection); ``kinds``: the kind of single files, by the
+    path as given in ``paths`` (``--kind KIND=FILE``), which wins over ``kind`` and detection for them.
     ``profile``: the hardware profile to score against (``Bundle.target.profile_override``, checked
     by :func:`clustermax.scoring.profile.check_profile_override`). ``reproducible``: leave out the
     machine that ran the import (pass a fixed ``now`` too for a byte-identical bundle).
@@ -293,65 +293,87 @@ def import_files(
                 ImportedFile(path=path, sha256=digest, status="unrecognised", reason="binary file")
             )
             continue
-        file_kind = kind
+        file_kind = (kinds or {}).get(path, kind)
+        forced = file_kind is not None
         if file_kind is None:
             file_kind, why = detect_kind(text)
             if file_kind is None:
                 imports.append(ImportedFile(path=path, sha256=digest, status="unrecognised", reason=why))
                 continue
         probe_id = _probe_of(file_kind)
-        parsed: ParsedOutput | None = None
-        error: ParseError | None = None
-        try:
-            parsed = get_parser(file_kind).parse(text)
-        except ParseError as err:
-            error = err
-        file_host = host or (_content_host(file_kind, parsed) if parsed is not None else None) or DEFAULT_HOST
-        step = f"{IMPORT_PREFIX}{file_kind}"
-        cmd_id = f"{file_host}/{probe_id}/{step}"
-        n = 2
-        while cmd_id in used_ids:
-            cmd_id = f"{file_host}/{probe_id}/{step}#{n}"
-            n += 1
-        used_ids.add(cmd_id)
-        cmd = CommandResult(
-            id=cmd_id,
-            host=file_host,
-            probe_id=probe_id,
-            step=step,
-            command=f"import {os.path.basename(path)}",
-            exit_code=0,
-            stdout=text,
-            started_at=clock(),
-            duration_s=0.0,
-            note=f"imported from {path} (sha256 {digest})",
-        )
-        commands.append(cmd)
-        entries.append((file_kind, cmd, parsed, error))
-        hosts.setdefault(file_host, HostRecord(name=file_host, role="imported", state="ok"))
-        if error is not None:
+        # a fan-out tool's output of several hosts (pdsh/clush prefixes, ansible blocks) is each host's
+        # own file; a grouped kind's logs (nccl-tests runs) stay one file
+        pieces = [(None, text)] if host is not None else split_hosts(text)
+        if len(pieces) > 1 and _grouped(file_kind):
+            pieces = [(None, text)]
+        parsed_any = False
+        for named, piece in pieces:
+            named = named if named is not None and is_host_name(named) else None
+            parsed: ParsedOutput | None = None
+            error: ParseError | None = None
+            try:
+                parsed = get_parser(file_kind).parse(piece)
+            except ParseError as err:
+                error = err
+            file_host = (
+                host
+                or named
+                or (_content_host(file_kind, parsed) if parsed is not None else None)
+                or DEFAULT_HOST
+            )
+            step = f"{IMPORT_PREFIX}{file_kind}"
+            cmd_id = f"{file_host}/{probe_id}/{step}"
+            n = 2
+            while cmd_id in used_ids:
+                cmd_id = f"{file_host}/{probe_id}/{step}#{n}"
+                n += 1
+            used_ids.add(cmd_id)
+            part = f", the lines of host {named}" if len(pieces) > 1 else ""
+            cmd = CommandResult(
+                id=cmd_id,
+                host=file_host,
+                probe_id=probe_id,
+                step=step,
+                command=f"import {os.path.basename(path)}",
+                exit_code=0,
+                stdout=piece,
+                started_at=clock(),
+                duration_s=0.0,
+                note=f"imported from {path} (sha256 {digest}){part}",
+            )
+            commands.append(cmd)
+            entries.append((file_kind, cmd, parsed, error))
+            hosts.setdefault(file_host, HostRecord(name=file_host, role="imported", state="ok"))
+            if error is not None:
+                imports.append(
+                    ImportedFile(
+                        path=path,
+                        sha256=digest,
+                        kind=file_kind,
+                        status="parse-error",
+                        reason=str(error),
+                        host=file_host,
+                    )
+                )
+                continue
+            parsed_any = True
+            assert parsed is not None
+            reason = f"{len(parsed.warnings)} warning(s): {parsed.warnings[0]}" if parsed.warnings else None
+            if len(pieces) > 1:
+                reason = f"host {file_host}, {len(pieces)} hosts in the file" + (
+                    f"; {reason}" if reason else ""
+                )
+            if forced and (kinds or {}).get(path) is not None:
+                reason = "kind given (--kind KIND=FILE)" + (f"; {reason}" if reason else "")
+            twin = next((i.path for i in imports if i.sha256 == digest and i.status == "imported"), None)
+            if twin is not None and _grouped(file_kind):
+                reason = f"same content as {twin}: its runs count once"
             imports.append(
                 ImportedFile(
-                    path=path,
-                    sha256=digest,
-                    kind=file_kind,
-                    status="parse-error",
-                    reason=str(error),
-                    host=file_host,
+                    path=path, sha256=digest, kind=file_kind, status="imported", reason=reason, host=file_host
                 )
             )
-            continue
-        imported += 1
-        assert parsed is not None
-        reason = f"{len(parsed.warnings)} warning(s): {parsed.warnings[0]}" if parsed.warnings else None
-        twin = next((i.path for i in imports if i.sha256 == digest and i.status == "imported"), None)
-        if twin is not None and _grouped(file_kind):
-            reason = f"same content as {twin}: its runs count once"
-        imports.append(
-            ImportedFile(
-                path=path, sha256=digest, kind=file_kind, status="imported", reason=reason, host=file_host
-            )
-        )
+        imported += parsed_any
     bundle = Bundle(
         kind="import",
         origin=Origin(
@@ -367,7 +389,7 @@ def import_files(
         started_at=started,
         ended_at=clock(),
         complete=True,
-        options={"kind": kind, "host": host},
+        options={"kind": kind, "host": host, **({"kinds": dict(kinds)} if kinds else {})},
         hosts=list(hosts.values()),
         commands=commands,
         results=with_derived(_results(entries, profile)),

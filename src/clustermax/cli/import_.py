@@ -25,7 +25,13 @@ def import_command(
     cluster: Annotated[str, typer.Option("--cluster", help="Cluster name.")],
     out: Annotated[str, typer.Option("--out", help="Output folder; bundle.json is written there.")],
     kind: Annotated[
-        str | None, typer.Option("--kind", help="Parser kind for every file (default: detect).")
+        list[str] | None,
+        typer.Option(
+            "--kind",
+            metavar="KIND|KIND=FILE",
+            help="Parser kind: KIND for every file, or KIND=FILE for one file (repeatable); files without "
+            "one are recognised by their structure (clustermax parse --list shows the kinds).",
+        ),
     ] = None,
     host: Annotated[
         str | None, typer.Option("--host", help="Host of the files (default: from content).")
@@ -49,14 +55,8 @@ def import_command(
     """
     from ..bundle.from_files import import_files, source_date_epoch
     from ..bundle.io import write_bundle
-    from ..parsers.base import ParseError
-    from ..parsers.registry import get_parser
 
-    if kind is not None:
-        try:
-            get_parser(kind)
-        except ParseError as err:
-            raise UsageError(str(err), hint="clustermax parse --list shows the kinds") from err
+    every, per_file = _kinds(kind or [], files)
     override = _profile_override(profile or [])
     fixed = source_date_epoch()
     command_line = "clustermax import " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else "clustermax import"
@@ -64,7 +64,8 @@ def import_command(
         files,
         provider=provider,
         cluster=cluster,
-        kind=kind,
+        kind=every,
+        kinds=per_file,
         host=host,
         command_line=command_line,
         profile=override,
@@ -77,10 +78,56 @@ def import_command(
         reason = f": {item.reason}" if item.reason else ""
         typer.echo(f"{item.status:<12} {what:<18} {item.path}{where}{reason}")
     if outcome.imported == 0:
-        typer.echo("error: no file could be imported; nothing written", err=True)
+        states = [item.status for item in outcome.bundle.imports]
+        counted = ", ".join(f"{states.count(s)} {s}" for s in ("unrecognised", "parse-error") if s in states)
+        typer.echo(f"error: no file could be imported ({counted}); nothing written", err=True)
+        typer.echo(
+            "  hint: a file gets a kind only when its structure is that tool's output;"
+            " --kind KIND=FILE forces one (clustermax parse --list shows the kinds)",
+            err=True,
+        )
         raise typer.Exit(EXIT_USAGE)
     path = write_bundle(outcome.bundle, out)
     typer.echo(f"wrote {path} ({outcome.imported} of {len(files)} file(s) imported)")
+
+
+def _kinds(values: list[str], files: list[str]) -> tuple[str | None, dict[str, str]]:
+    """--kind values -> (the kind of every file, {file: kind}); UsageError for an unknown kind, a FILE
+    that is not among the files, or two kinds for every file."""
+    import os
+
+    from ..parsers.base import ParseError
+    from ..parsers.registry import PARSERS, get_parser
+
+    every: str | None = None
+    per_file: dict[str, str] = {}
+    by_path = {os.path.normpath(os.path.abspath(f)): f for f in files}
+    for value in values:
+        name, sep, path = value.partition("=")
+        if not sep and "=" not in value:
+            try:
+                get_parser(value)
+            except ParseError as err:
+                raise UsageError(str(err), hint="clustermax parse --list shows the kinds") from err
+            if every is not None and every != value:
+                raise UsageError(
+                    f"--kind {every} and --kind {value}: one kind for every file at most",
+                    hint="give the kind of single files as --kind KIND=FILE",
+                )
+            every = value
+            continue
+        if name not in PARSERS:
+            raise UsageError(
+                f"--kind {value}: unknown kind {name!r}", hint="clustermax parse --list shows the kinds"
+            )
+        given = path if path in files else by_path.get(os.path.normpath(os.path.abspath(path)))
+        if given is None:
+            raise UsageError(
+                f"--kind {value}: {path} is not one of the files to import",
+                hint="name the file as it is given among FILES",
+            )
+        per_file[given] = name
+    return every, per_file
 
 
 def _profile_override(pairs: list[str]) -> dict[str, str | int | float] | None:

@@ -18,7 +18,8 @@ Direction: the rubric's criteria that read the metric say which way is better (`
 lower, ``true``/``false``: that flag); when none does, or they disagree, the documented rule of
 :data:`DIRECTION`; otherwise the change has no direction ("changed"). A value measured on one side only is
 "changed" (unknown is not fail). :data:`KEY_METRICS` regressing beyond their tolerance, and criteria whose
-verdict got worse (pass > warn > fail; not measured / not applicable are not ranked), are the regressions
+verdict got worse (pass > warn > fail; not measured / not applicable are not ranked), and critical or high
+findings that appeared (a benchmark that aborted measures nothing, but its abort is seen), are the regressions
 the baseline gate (``score --baseline``) fails on.
 """
 
@@ -636,6 +637,11 @@ def diff(
     ]
     regressions += [
         f"{m.text}" + (f" on {m.host}" if m.host else "") for m in metrics if m.key and m.direction == "worse"
+    ]
+    regressions += [
+        f"{f.severity} finding {f.code} appeared" + (f" on {f.host}" if f.host else "") + f": {f.message}"
+        for f in findings
+        if f.change == "appeared" and f.severity in ("critical", "high")
     ]
     lost = [
         f"criterion {c.id}: {verdict_word(c.before)} -> {verdict_word(c.after)}"

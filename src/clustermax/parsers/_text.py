@@ -1,10 +1,10 @@
 """Small text helpers shared by the tool-output parsers (pure, fast, never raising).
 
-Other parsers may import from here: :func:`normalize` (line endings, ANSI escapes, NUL bytes),
-:func:`strip_launcher_prefixes` (``mpirun --tag-output`` and ``srun -l`` prefixes), and the
+Other parsers may import from here: :func:`normalize` (line endings, ANSI escapes, NUL bytes), and the
 lenient number converters :func:`to_float` / :func:`to_int` that map ``N/A``, ``[Not Supported]``,
 NaN and infinities to ``None`` (an absent value is null, never 0), and :func:`bounded_int` for ids,
 indices, counts and byte sizes captured by a regex (``int()`` raises ValueError past 4300 digits).
+Launcher prefixes and other wrappers around a tool's output are removed by :mod:`._paste`.
 """
 
 from __future__ import annotations
@@ -14,13 +14,6 @@ import re
 from collections.abc import Sequence
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-
-# `mpirun --tag-output`: "[1,0]<stdout>:"; `mpirun --timestamp-output` adds a date first;
-# `srun -l` / `srun --label`: "0: " (right-aligned with spaces when there are 10+ tasks).
-_MPI_TAG = re.compile(
-    r"^(?:[A-Z][a-z]{2} [A-Z][a-z]{2} +\d+ [\d:]+ \d{4}: )?\[\d+,\d+\]<(?:stdout|stderr)>: ?", re.M
-)
-_SRUN_LABEL = re.compile(r"^ *\d{1,6}: ", re.M)
 
 NA_WORDS = frozenset(
     {"n/a", "na", "none", "-", "", "[n/a]", "[not supported]", "not supported", "[unknown error]", "unknown"}
@@ -36,23 +29,6 @@ def normalize(text: str) -> str:
     if "\x00" in text:
         text = text.replace("\x00", "")
     return text
-
-
-def strip_launcher_prefixes(text: str) -> tuple[str, str | None]:
-    """Remove per-line launcher prefixes. Returns the text and which prefix was found (or None).
-
-    The ``srun -l`` form ("0: ") is only removed when most non-empty lines carry it, so a
-    stray "12: " inside ordinary output is left alone.
-    """
-    if "]<std" in text and _MPI_TAG.search(text):
-        return _MPI_TAG.sub("", text), "mpirun --tag-output"
-    if ": " in text:
-        lines = [line for line in text.split("\n", 200)[:200] if line.strip()]
-        if lines:
-            labelled = sum(1 for line in lines if _SRUN_LABEL.match(line))
-            if labelled * 2 > len(lines):
-                return _SRUN_LABEL.sub("", text), "srun -l"
-    return text, None
 
 
 def _printed(value: str | None) -> str | None:
@@ -156,7 +132,10 @@ def ctime_to_iso(raw: str) -> str | None:
     if len(parts) != 5:
         return None
     month = _MONTHS.get(parts[1])
-    if month is None or not parts[2].isdigit() or not parts[4].isdigit() or len(parts[3]) != 8:
+    day, year = parts[2], parts[4]
+    if month is None or len(day) > 2 or len(year) != 4 or not (day.isdigit() and year.isdigit()):
+        return None
+    if len(parts[3]) != 8:
         return None
     return f"{parts[4]}-{month:02d}-{int(parts[2]):02d}T{parts[3]}"
 

@@ -16,6 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ._paste import unwrapped_detect, unwrapped_input
 from ._text import normalize
 from .base import ParsedOutput, ParseError
 
@@ -35,6 +36,11 @@ _META = {"dcgm version": "dcgm", "driver version detected": "driver", "gpu devic
 # precompiled (were re.<fn>(pattern, ...) calls in the functions named)
 _DETECT_DCGMI_DIAG_RE1 = re.compile(r"^\|\s+[\w /]+\s+\|\s+(Pass|Fail|Skip|Warn)( - (All|GPUs?:))?", re.M)
 _FINISH_RE1 = re.compile(r"\b\d{1,20}\b")
+# dcgmi's own error print: "Error: <what>. Return: (-30) : <DCGM error string>"
+_DCGMI_ERROR = re.compile(r"^Error: .*\bReturn: \(-?\d{1,6}\)", re.M)
+_ERROR_LINE = re.compile(r"^Error: (.+)$", re.M)
+_SUCCESS_LINE = re.compile(r"^\s*Successfully ran diagnostic for group", re.M)
+_HEADER_ROW = re.compile(r"^\s*\|\s*Diagnostic\s*\|\s*Result\s*\|", re.M)
 
 
 class DcgmTest(BaseModel):
@@ -60,7 +66,11 @@ class DcgmiDiagOutput(ParsedOutput):
         default=None,
         description="fail if any test failed, else warn if any warned, else pass (skips do not fail).",
     )
-    failed_tests: int = 0
+    failed_tests: int = Field(default=0, description="Tests that failed (0 when none ran: see error).")
+    error: str | None = Field(
+        default=None,
+        description="Why the diagnostic did not run: dcgmi's 'Error: ... Return: (-N)' lines; no test ran.",
+    )
 
 
 class _T:
@@ -83,6 +93,7 @@ def _norm_result(word: str) -> Result:
     return "skip"
 
 
+@unwrapped_input
 def parse_dcgmi_diag(text: str) -> DcgmiDiagOutput:
     if not isinstance(text, str):
         raise ParseError(KIND, "expected text")
@@ -148,6 +159,15 @@ def parse_dcgmi_diag(text: str) -> DcgmiDiagOutput:
         if message is not None:
             message.append(chunk)
     tests = [t for t in tests if t.gpu_results or any(_STATUS.search(x) for x in t.status_text)]
+    errors = _ERROR_LINE.findall(text) if not tests and "Error: " in text else []
+    if errors and _DCGMI_ERROR.search(text):
+        return DcgmiDiagOutput(
+            warnings=[f"dcgmi diag did not run: {e.strip()}" for e in errors],
+            tests=[],
+            overall=None,
+            failed_tests=0,
+            error=" ".join(e.strip() for e in errors),
+        )
     if not tests:
         raise ParseError(
             KIND, "expected 'dcgmi diag' output: a '| Diagnostic | Result |' table with test rows; found none"
@@ -224,12 +244,15 @@ def _finish(t: _T, n_gpus: int | None) -> DcgmTest:
     )
 
 
+@unwrapped_detect
 def detect_dcgmi_diag(text: str) -> float:
     head = text[:100_000]
-    if "Successfully ran diagnostic" in head:
+    if _SUCCESS_LINE.search(head):
         return 0.95
-    if "| Diagnostic" in head and "| Result" in head:
+    if _HEADER_ROW.search(head):
         return 0.9
     if _DETECT_DCGMI_DIAG_RE1.search(head):
         return 0.6
+    if _DCGMI_ERROR.search(head[:4000]):
+        return 0.8  # a diagnostic that could not run
     return 0.0

@@ -15,6 +15,7 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ._paste import unwrapped_detect, unwrapped_input
 from ._text import bounded_int
 from .base import ParsedOutput, ParseError
 
@@ -110,6 +111,7 @@ def _text(text: object) -> str:
 _KV = re.compile(r"^\s*(?P<key>[A-Za-z][A-Za-z0-9_ ]*?)\s*:\s*(?P<value>.*?)\s*$")
 
 
+@unwrapped_input
 def parse_ibstat(text: str) -> IbstatOutput:
     """Parse ``ibstat``, ``ibstatus`` or ``ibv_devinfo`` output (the format is recognised from the text)."""
     body = _text(text)
@@ -313,6 +315,7 @@ def _parse_devinfo(body: str) -> IbstatOutput:
     return _finish(ports, "ibv_devinfo", warnings)
 
 
+@unwrapped_detect
 def detect_ibstat(text: str) -> float:
     if not isinstance(text, str):
         return 0.0

@@ -1,8 +1,17 @@
 """Kernel logs (dmesg, dmesg -T / --ctime, syslog, journalctl) -> NVIDIA Xid events.
 
-Only ``NVRM: Xid`` lines and the "GPU has fallen off the bus" message are read; every other line is
-ignored. "Fallen off the bus" without an Xid line (newer drivers print it on several lines) counts
-as Xid 79. Severity and class come from :mod:`clustermax.parsers.xid_catalog`.
+Only ``NVRM: Xid (PCI:...): N, ...`` records and the driver's "GPU has fallen off the bus" message are
+read; every other line is ignored. A kernel log is recognised by its structure: lines that start with a
+kernel-log prefix (``[ 1234.5678]``, ``[Wed Jul 31 23:14:18 2024]``, ``Nov 07 18:17:15 host kernel:``,
+an ISO stamp, ``kernel:``) or with ``NVRM:`` itself; the words "fallen off the bus" count only inside
+such an ``NVRM:`` line, never in prose.
+
+"Fallen off the bus" without an Xid line (newer drivers print it on several lines) counts as Xid 79; the
+same failure named twice (an Xid 79 on ``PCI:0000:91:00`` and ``NVRM: GPU 0000:91:00.0: GPU has fallen
+off the bus.``) is one event: PCI ids are compared as domain:bus:device whatever their spelling, and a
+message that names no GPU joins the Xid 79 printed next to it. NVSwitch ``SXid`` lines are not Xid
+events: they are counted in a warning. Severity and class come from
+:mod:`clustermax.parsers.xid_catalog`.
 
 Timestamps are kept as the log gives them: seconds since boot (float) for ``[ 1234.5678]``, an ISO
 string for ``dmesg -T``/``--ctime``, ISO journal/syslog lines; a syslog date without a year cannot
@@ -12,18 +21,47 @@ be made ISO, so it goes to ``timestamp_raw`` and ``timestamp`` stays null.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, insort
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Annotated
 
 from pydantic import Field
 
+from ._paste import unwrapped_detect, unwrapped_input
 from ._text import bounded_int, ctime_to_iso, normalize
 from .base import ParsedOutput, ParseError
 from .xid_catalog import CRITICAL_CLASSES, xid_info
 
 KIND = "xid"
 
-_HIT = re.compile(r"NVRM: (?:Xid|The NVIDIA GPU)|fallen off the bus")
+_HIT = re.compile(r"NVRM: (?:Xid|The NVIDIA GPU)|fallen off the bus|SXid \(")
+# what may stand before "NVRM:" on a kernel-log line (the same forms as _KERNELISH, and "host kernel:")
+_PREFIX = (
+    r"(?:\[\s*\d+\.\d+\]"
+    r"|\[[A-Z][a-z]{2} [A-Z][a-z]{2} +\d{1,2} \d\d:\d\d:\d\d \d{4}\]"
+    r"|\S{1,12} +\d{1,2} \d\d:\d\d:\d\d(?:\.\d+)? \S+ kernel:"
+    r"|\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d\S*(?: \S+ kernel:)?"
+    r"|(?:\S+ )?kernel:"
+    r"|<\d>)"
+)
+# a line of a log: a kernel-log prefix, a syslog date, or an NVRM record without one
+_KERNELISH = re.compile(rf"^\s*(?:{_PREFIX}|[A-Z][a-z]{{2}} +\d{{1,2}} \d\d:\d\d:\d\d |NVRM: )", re.M)
+# a line only the kernel prints: the dmesg stamp or the kernel: tag (not any daemon's syslog line)
+_KERNEL_ONLY = re.compile(
+    r"^\s*(?:\[\s*\d+\.\d+\]|\[[A-Z][a-z]{2} [A-Z][a-z]{2} +\d{1,2} \d\d:\d\d:\d\d \d{4}\]"
+    r"|(?:\S+ +)*?kernel:|NVRM: )"
+)
+_RECORD = re.compile(rf"^\s*(?:{_PREFIX}\s*)*(?:\[\s*\d+\.\d+\]\s*)?NVRM: ")
+_FALLEN_NAMED = re.compile(
+    r"NVRM: GPU (?:at )?(?:PCI:)?([0-9A-Fa-f]{4,8}:[0-9A-Fa-f]{2}:[0-9A-Fa-f]{2}(?:\.\d)?):"
+)
+_SAME_EVENT_LINES = 20
+"""Lines within which two reports of the same GPU falling off the bus are one failure."""
+_SXID = re.compile(r"nvidia-nvswitch\d*: SXid \(PCI:([0-9A-Fa-f:.]+)\): (\d{1,6})\b")
+_PCI_PARTS = re.compile(
+    r"^(?:PCI:)?(?:([0-9A-Fa-f]{1,8}):)?([0-9A-Fa-f]{1,2}):([0-9A-Fa-f]{1,2})(?:\.[0-9A-Fa-f])?$"
+)
 # Xid codes are small numbers: after more than 6 digits the line is no Xid line (not read as 6 digits)
 _XID = re.compile(r"NVRM: Xid \((?:PCI:)?([0-9A-Fa-f:.]+)\):\s*(\d{1,6})(?!\d)(?:\s*,\s*|\s+)?(.*)$")
 _PID = re.compile(r"\bpid=('?<unknown>'?|\d+)")
@@ -34,17 +72,10 @@ _MONO = re.compile(r"\[\s*(\d+\.\d+)\]")
 _CTIME = re.compile(r"^\[([A-Z][a-z]{2} [A-Z][a-z]{2} +\d{1,2} \d\d:\d\d:\d\d \d{4})\]")
 _ISO = re.compile(r"^(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?)\s")
 _SYSLOG = re.compile(r"^([A-Z][a-z]{2} +\d{1,2} \d\d:\d\d:\d\d)\s")
-_KERNELISH = re.compile(
-    r"^(?:\[\s*\d+\.\d+\]|\[[A-Z][a-z]{2} [A-Z][a-z]{2} "
-    r"|[A-Z][a-z]{2} +\d{1,2} \d\d:\d\d:\d\d |\d{4}-\d\d-\d\d[T ]\d\d:)"
-    r"|kernel:|NVRM",
-    re.M,
-)
 
 
 # precompiled (were re.<fn>(pattern, ...) calls in the functions named)
 _TIMESTAMP_RE1 = re.compile(r"[+-]\d{4}$")
-_DETECT_XID_RE1 = re.compile(r"^\[\s*\d+\.\d+\]", re.M)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -116,16 +147,26 @@ def _timestamp(line: str) -> tuple[float | str | None, str | None]:
     return None, None
 
 
-def _bus(pci: str | None) -> str | None:
-    """Bus part for de-duplication: '0000:b3:00.0', 'PCI:0000:b3:00' -> 'b3'."""
+def _near(lines: list[int], at: int, within: int) -> bool:
+    """A line of the sorted ``lines`` within ``within`` lines of ``at``."""
+    i = bisect_left(lines, at - within)
+    return i < len(lines) and lines[i] <= at + within
+
+
+@lru_cache(maxsize=1024)
+def gpu_id(pci: str | None) -> str | None:
+    """One spelling for every way the driver names a GPU: 'PCI:0000:b3:00', '0000:b3:00.0',
+    '00000000:B3:00.0', 'b3:00' -> '0000:b3:00' (domain:bus:device); None when it is not a PCI id."""
     if not pci:
         return None
-    parts = pci.lower().split(":")
-    if len(parts) >= 2:
-        return parts[1] if len(parts) >= 3 else parts[0]
-    return pci.lower()
+    m = _PCI_PARTS.match(pci.strip())
+    if m is None:
+        return None
+    domain, bus, device = m.groups()
+    return f"{int(domain or '0', 16):04x}:{int(bus, 16):02x}:{int(device, 16):02x}"
 
 
+@unwrapped_input
 def parse_xid(text: str) -> XidOutput:
     """Parse a kernel log for Xid events. Raises :class:`ParseError` for empty or non-log text."""
     if not isinstance(text, str):
@@ -136,6 +177,7 @@ def parse_xid(text: str) -> XidOutput:
     events: list[XidEvent] = []
     warnings: list[str] = []
     fallen = False
+    sxids: list[tuple[str, int]] = []
     fallen_gpu: tuple[str, float | str | None, str | None, int] | None = None
     pending_fallen: list[tuple[str | None, float | str | None, str | None, int]] = []
     last_end = -1
@@ -191,6 +233,13 @@ def parse_xid(text: str) -> XidOutput:
             )
             events.append(event)
             continue
+        if "SXid (" in line:
+            sx = _SXID.search(line)
+            if sx:
+                sxids.append((sx.group(1), int(sx.group(2))))
+            continue
+        if not _RECORD.match(line):
+            continue  # the words in prose, or in a line that is no kernel record
         g = _FALLEN_GPU.search(line)
         if g:
             ts, raw = _timestamp(line)
@@ -199,17 +248,34 @@ def parse_xid(text: str) -> XidOutput:
                 continue
         if "fallen off the bus" in line:
             fallen = True
-            if fallen_gpu is not None and line_no - fallen_gpu[3] <= 3:
+            named = _FALLEN_NAMED.search(line)
+            if named:
+                ts, raw = _timestamp(line)
+                pending_fallen.append((named.group(1), ts, raw, line_no))
+            elif fallen_gpu is not None and line_no - fallen_gpu[3] <= 3:
                 pending_fallen.append(fallen_gpu)
                 fallen_gpu = None
             else:
                 ts, raw = _timestamp(line)
                 pending_fallen.append((None, ts, raw, line_no))
-    xid79_buses = {_bus(e.pci) for e in events if e.xid == 79}
+    # line numbers of the reports so far, per GPU and all together (sorted: the merge is a bisect)
+    by_gpu: dict[str | None, list[int]] = {}
+    every: list[int] = []
+    for e in events:
+        if e.xid == 79:
+            by_gpu.setdefault(gpu_id(e.pci), []).append(e.line)
+            every.append(e.line)
     info79 = xid_info(79)
+    merged = 0
     for pci, ts, raw, ln in pending_fallen:
-        if pci is not None and _bus(pci) in xid79_buses:
+        gid = gpu_id(pci)
+        # the same failure told twice: an Xid 79 (or an earlier message) of the same GPU a few lines
+        # away, or, when this message names no GPU, one printed right next to it
+        if _near(by_gpu.get(gid, []) if gid is not None else every, ln, _SAME_EVENT_LINES if gid else 3):
+            merged += 1
             continue
+        insort(by_gpu.setdefault(gid, []), ln)
+        insort(every, ln)
         events.append(
             XidEvent(
                 xid=79,
@@ -230,6 +296,18 @@ def parse_xid(text: str) -> XidOutput:
         raise ParseError(
             KIND, "expected a kernel log (dmesg, dmesg -T, journalctl -k or syslog lines); found none"
         )
+    if merged:
+        warnings.append(
+            f"{merged} 'fallen off the bus' message(s) tell a failure already reported a few lines away"
+            " (an Xid 79 or another message of the same GPU): counted once"
+        )
+    if sxids:
+        codes = ", ".join(str(c) for c in sorted({c for _, c in sxids}))
+        switches = len({gpu_id(p) or p for p, _ in sxids})
+        warnings.append(
+            f"{len(sxids)} NVSwitch SXid line(s) (SXid {codes} on {switches} switch(es)) are not Xid events"
+            " and are not evaluated"
+        )
     xids = sorted({e.xid for e in events})
     critical = sum(1 for e in events if e.category in CRITICAL_CLASSES)
     return XidOutput.model_construct(
@@ -237,13 +315,31 @@ def parse_xid(text: str) -> XidOutput:
     )
 
 
+@unwrapped_detect
 def detect_xid(text: str) -> float:
-    head = text[:500_000]
-    if "NVRM: Xid" in head or "fallen off the bus" in head:
+    """Confidence from structure: kernel-log lines carrying ``NVRM:`` records (0.95), full Xid records in
+    another tool's wrapper lines (0.9), a kernel log without NVRM lines (0.6); a text where such lines
+    are the minority (prose around a quoted line) is no kernel log (0.0 .. 0.3)."""
+    if not isinstance(text, str):
+        return 0.0
+    lines = [line for line in text[:500_000].split("\n") if line.strip()]
+    if not lines:
+        return 0.0
+    kernel = records = xids = 0
+    for line in lines:
+        if _KERNEL_ONLY.match(line):
+            kernel += 1
+            if _RECORD.match(line):
+                records += 1
+        if "NVRM: Xid" in line and _XID.search(line):
+            xids += 1
+    if records and kernel * 2 >= len(lines):
         return 0.95
-    if "NVRM:" in head:
+    if xids and xids * 2 >= len(lines):
+        return 0.9
+    if kernel >= 5 and kernel * 10 >= len(lines) * 8:
         return 0.6
-    if _KERNELISH.search(head[:5000]) and ("kernel:" in head or _DETECT_XID_RE1.search(head)):
+    if records or xids:
         return 0.3
     return 0.0
 

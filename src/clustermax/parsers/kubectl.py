@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from ._paste import unwrapped_detect, unwrapped_input
 from ._text import bounded_int
 from .base import ParsedOutput, ParseError
 
@@ -182,6 +183,7 @@ def _version_value(raw: str) -> str | None:
     return token or None
 
 
+@unwrapped_input
 def parse_kubectl_version(text: str) -> KubectlVersionOutput:
     """Parse ``kubectl version`` in every format it has had, and ``oc version`` (3.x and 4.x)."""
     kind = "kubectl-version"
@@ -291,6 +293,7 @@ def _version_from_mapping(
     )
 
 
+@unwrapped_detect
 def detect_kubectl_version(text: str) -> float:
     if not isinstance(text, str):
         return 0.0
@@ -306,14 +309,18 @@ def detect_kubectl_version(text: str) -> float:
 
 # --------------------------------------------------------------------------------------------- nodes
 
+# nvidia.com/<Upper...>: the GPU passthrough and vGPU-profile resources of KubeVirt nodes (the GPU
+# Operator's sandbox device plugin advertises nvidia.com/GA102GL_A10, nvidia.com/NVIDIA_A10-12Q)
 _GPU_RESOURCE = re.compile(
-    r"^(nvidia\.com/(gpu(\..+)?|mig-.+)|amd\.com/gpu(\..+)?|gpu\.intel\.com/.+|habana\.ai/gaudi)$"
+    r"^(nvidia\.com/(gpu(\..+)?|mig-.+|[A-Z][A-Za-z0-9_.-]*)|amd\.com/gpu(\..+)?|gpu\.intel\.com/.+"
+    r"|habana\.ai/gaudi)$"
 )
 _WHOLE_GPU = ("nvidia.com/gpu", "amd.com/gpu", "habana.ai/gaudi")
 
 
 def is_gpu_resource(name: str) -> bool:
-    """nvidia.com/gpu(.shared), nvidia.com/mig-*, amd.com/gpu, gpu.intel.com/*, habana.ai/gaudi."""
+    """nvidia.com/gpu(.shared), nvidia.com/mig-*, KubeVirt's nvidia.com/<GPU or vGPU type>, amd.com/gpu,
+    gpu.intel.com/*, habana.ai/gaudi."""
     return bool(_GPU_RESOURCE.match(name))
 
 
@@ -429,6 +436,49 @@ def _node_from_object(obj: dict[str, Any], warnings: list[str]) -> KubeNode:
     )
 
 
+_LABEL_KEY = re.compile(r"^(?:[a-z0-9]([a-z0-9.-]*[a-z0-9])?/)?[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?$")
+_QUANTITY = re.compile(r"^[0-9]{1,18}(?:\.[0-9]{1,9})?(?:[KMGTPE]i?|[mkun]|e[0-9]{1,3})?$")
+_NODE_LABEL_PREFIXES = (
+    "kubernetes.io/",
+    "beta.kubernetes.io/",
+    "node.kubernetes.io/",
+    "node-role.kubernetes.io/",
+    "topology.kubernetes.io/",
+    "feature.node.kubernetes.io/",
+    "nvidia.com/",
+    "amd.com/",
+)
+_NODE_RESOURCES = frozenset({"cpu", "memory", "pods", "ephemeral-storage"})
+
+
+def _fragment(data: dict[str, Any], warnings: list[str]) -> KubeNode | None:
+    """A node fragment that filtered JSON leaves (``jq '.metadata.labels'``, ``jq '.status.allocatable'``,
+    ``-o jsonpath='{.items[*].metadata.labels}'``): a flat map of label keys (at least one a node label
+    such as ``kubernetes.io/hostname`` or ``nvidia.com/gpu.product``) or of resource quantities (node
+    resources or GPU resources). None for any other JSON."""
+    if not data or not all(isinstance(k, str) and _LABEL_KEY.match(k) for k in data):
+        return None
+    if not all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in data.values()):
+        return None
+    values = {k: str(v) for k, v in data.items()}
+    quantities = all(_QUANTITY.match(v) for v in values.values())
+    if quantities and any(k in _NODE_RESOURCES or is_gpu_resource(k) for k in values):
+        warnings.append(
+            "a node resource map without its node (filtered JSON, e.g. jq '.status.allocatable'): capacity"
+            " or allocatable is not told, so the GPU counts are null; GPU resources are listed"
+        )
+        node = _build_node(None, {}, None, None, None, None)
+        node.gpu_resources = {k: v for k, v in values.items() if is_gpu_resource(k)}
+        return node
+    if any(k.startswith(_NODE_LABEL_PREFIXES) for k in values) and not quantities:
+        warnings.append(
+            "a node labels map without its node (filtered JSON, e.g. jq '.items[].metadata.labels'):"
+            " name, capacity and conditions are not in it"
+        )
+        return _build_node(None, values, None, None, None, None)
+    return None
+
+
 def _nodes_from_data(data: object, warnings: list[str]) -> list[KubeNode] | None:
     if isinstance(data, list):
         nodes: list[KubeNode] = []
@@ -450,11 +500,30 @@ def _nodes_from_data(data: object, warnings: list[str]) -> list[KubeNode] | None
             elif isinstance(item, dict):
                 warnings.append(f"skipped a {item.get('kind')} item")
         return out
-    if kind == "Node" or "status" in data or "metadata" in data:
-        return [_node_from_object(data, warnings)]
-    return None
+    if kind == "Node" or (kind is None and ("status" in data or "metadata" in data)):
+        return [_node_from_object(data, warnings)]  # without a kind: part of a node (no other object)
+    fragment = _fragment(data, warnings) if kind is None else None
+    return [fragment] if fragment is not None else None
 
 
+def _json_stream(text: str) -> list[Any] | None:
+    """Every JSON value of a text that holds one or several (``jq`` prints one per input), None when the
+    text after the first is not JSON."""
+    values: list[Any] = []
+    pos, end = 0, len(text)
+    while True:
+        while pos < end and text[pos] in " \t\r\n":
+            pos += 1
+        if pos >= end:
+            return values
+        try:
+            value, pos = _JSON.raw_decode(text, pos)
+        except (ValueError, RecursionError):
+            return values if values and not text[pos:].strip().startswith(("{", "[")) else None
+        values.append(value)
+
+
+@unwrapped_input
 def parse_kubectl_nodes(text: str) -> KubectlNodesOutput:
     """Parse ``kubectl get nodes -o json|yaml`` (List/NodeList), one Node, or ``kubectl describe node``."""
     kind = "kubectl-nodes"
@@ -463,12 +532,12 @@ def parse_kubectl_nodes(text: str) -> KubectlNodesOutput:
     stripped = body.lstrip()
     if stripped.startswith(("{", "[")):
         data: object = _first_json(body) if stripped.startswith("{") else None
-        if data is None:
-            try:
-                data = _JSON.decode(stripped)
-            except (ValueError, RecursionError):
-                data = None
-        nodes = _nodes_from_data(data, warnings)
+        nodes = _nodes_from_data(data, warnings) if data is not None else None
+        if nodes is None or (nodes and all(n.name is None for n in nodes)):
+            stream = _json_stream(stripped)  # jq prints one JSON value per item (jq '.items[]...')
+            if stream:
+                warnings.clear()
+                nodes = _nodes_from_data(stream if len(stream) > 1 else stream[0], warnings)
         if nodes is None:
             raise ParseError(kind, "JSON is not a Node, NodeList or List (or is cut short)")
         return KubectlNodesOutput(nodes=nodes, format="json", warnings=warnings)
@@ -569,10 +638,16 @@ def _label(content: str, labels: dict[str, str]) -> None:
         labels[key.strip()] = value.strip()
 
 
+@unwrapped_detect
 def detect_kubectl_nodes(text: str) -> float:
     if not isinstance(text, str):
         return 0.0
     head = text[:6000]
+    stripped = text.lstrip()[:1_000_000]
+    if stripped.startswith("{") and not _DETECT_KUBECTL_NODES_RE2.search(head):
+        values = _json_stream(stripped)
+        if values and all(isinstance(v, dict) and _fragment(v, []) is not None for v in values):
+            return 0.8  # filtered node JSON: a labels or resource map per node
     if _DETECT_KUBECTL_NODES_RE2.search(head) or _DETECT_KUBECTL_NODES_RE3.search(head):
         return 0.95
     if _PARSE_KUBECTL_NODES_RE3.search(head) and _DETECT_KUBECTL_NODES_RE4.search(head):

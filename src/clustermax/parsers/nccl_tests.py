@@ -25,7 +25,8 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ._text import fast_float, normalize, strip_launcher_prefixes, to_float
+from ._paste import unwrapped_detect, unwrapped_input
+from ._text import fast_float, normalize, to_float
 from .base import ParsedOutput, ParseError
 
 KIND = "nccl-tests"
@@ -113,6 +114,11 @@ class _RunFields(BaseModel):
     busbw_mismatch_rows: int = Field(
         default=0, description="Rows whose printed busbw disagrees with the factor."
     )
+    failure: str | None = Field(
+        default=None,
+        description="The test's own abort line (\"Test CUDA failure common.cu:941 'system not yet"
+        " initialized'\"), without the host prefix; null when the run printed none.",
+    )
 
 
 class NcclRun(_RunFields):
@@ -131,12 +137,19 @@ _DEVICE = re.compile(
     r"^#?\s*Rank\s+(\d{1,9})\s+(?:Group\s+\d+\s+)?Pid\s+\d+\s+on\s+(\S+)\s+device\s+(\d+)\s+\[([^\]]*)\]\s*(.*?)\s*$"
 )
 _NTHREAD = re.compile(r"minBytes\s+(\d{1,20})\s+maxBytes\s+(\d{1,20})\b")
-_PERF_NAME = re.compile(r"\b(all_reduce|all_gather|reduce_scatter|alltoall|broadcast|reduce|sendrecv)_perf\b")
+_NAMES = r"(all_reduce|all_gather|reduce_scatter|alltoall|broadcast|reduce|sendrecv|gather|scatter|hypercube)"
+# the binary anywhere in a line (a command, a path, a shell trace), with a NAME_SUFFIX build's suffix
+# (all_gather_perf_mpi); "reduce" cannot match inside "all_reduce" (no word boundary after "_")
+_PERF_NAME = re.compile(rf"\b{_NAMES}_perf(?:_[A-Za-z0-9]+)?\b")
+_BINARY = re.compile(rf"^{_NAMES}_perf(?:_[A-Za-z0-9]+)?$")
 _STARTING = re.compile(r"Collective test (?:starting|concluded):\s*(\S+)")
 _TESTS_VERSION = re.compile(r"nccl-tests version\s+(\S+)(?:.*?nccl-library=(\d+))?")
 _NCCL_VERSION = re.compile(r"\b(?:NCCL|RCCL) version\s*:?\s*(\d+\.\d+\.\d+)")
 _OOB = re.compile(r"Out of bounds values\s*:\s*(\d{1,20})\s+(\w+)")
 _AVG = re.compile(r"Avg bus bandwidth\s*:\s*(\S+)")
+# nccl-tests' abort: "<host>: Test CUDA failure common.cu:941 'system not yet initialized'" (CUDA, NCCL,
+# HIP in rccl-tests), then " .. <host> pid <n>: Test failure common.cu:891" as it unwinds
+_FAILURE = re.compile(r"\bTest (?:(?:CUDA|NCCL|HIP|MPI|CURAND) )?failure\s+[\w./-]{1,200}:\d{1,9}(?:\s+'[^']{0,300}')?")
 _INT_RE = re.compile(r"-?[0-9]{1,20}$")  # wider is garbage (and int() refuses > 4300 digits)
 
 
@@ -242,9 +255,11 @@ class _Run:
         self.warnings: list[str] = []
         self.guessed = False
         self.started = False
+        self.blank: list[str] = []  # optional header columns left blank in every row (realigned)
+        self.failure: str | None = None  # the first "Test ... failure" line
 
     def empty(self) -> bool:
-        return not (self.rows or self.devices or self.columns or self.started)
+        return not (self.rows or self.devices or self.columns or self.started or self.failure)
 
 
 def _readable(tokens: list[str], cols: _Columns) -> bool:
@@ -357,6 +372,151 @@ def _build_rows(lines: list[str], widths: list[int], cols: _Columns) -> tuple[li
     return rows, out
 
 
+_OPS = frozenset({"sum", "prod", "max", "min", "avg", "mulsum", "premulsum", "none"})
+"""What nccl-tests prints in the redop column (``none`` for a collective without a reduction)."""
+_TYPE_BYTES = {
+    "int8": 1,
+    "uint8": 1,
+    "char": 1,
+    "f8e4m3": 1,
+    "f8e5m2": 1,
+    "fp8_e4m3": 1,
+    "fp8_e5m2": 1,
+    "half": 2,
+    "float16": 2,
+    "bfloat16": 2,
+    "int32": 4,
+    "uint32": 4,
+    "int": 4,
+    "float": 4,
+    "float32": 4,
+    "int64": 8,
+    "uint64": 8,
+    "double": 8,
+    "float64": 8,
+}
+"""Bytes per element of the type names nccl-tests and rccl-tests print."""
+
+
+def _fit(tokens: list[str], cols: _Columns) -> tuple[_Columns, str | None]:
+    """The columns of a row one token short of its header: an optional ``redop`` or ``root`` column the
+    rows leave blank (older alltoall builds print a redop header over empty cells) is dropped, so the
+    values after it are read under their own names, never shifted under the previous one."""
+    if len(tokens) != cols.width - 1 or not cols.blocks:
+        return cols, None
+    for name in ("redop", "root"):
+        i = cols.lead_pos.get(name)
+        if i is None:
+            continue
+        token = tokens[i]
+        fits = token.lower() in _OPS if name == "redop" else _INT_RE.match(token) is not None
+        if not fits:
+            return _Columns([c for c in cols.lead if c != name], cols.blocks), name
+    return cols, None
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What the table of one run says about its collective and rank count."""
+
+    collective: str | None  # a modelled collective, or None when the table cannot tell
+    phrase: str  # how to say it ("all_gather (or alltoall: ...)", "gather or scatter")
+    evidence: str  # what was read ("redop none, root -1, size = count x 4 B x 16, busbw/algbw = 0.9375")
+    ranks: int | None  # from size / (count x type size), or from busbw / algbw
+    ranks_how: str
+
+
+def _ranks_from_ratio(collective: str, alg: float, bus: float) -> int | None:
+    """n from busbw = algbw x factor(n), when the printed two decimals are precise enough to tell n."""
+    f = bus / alg
+    df = 0.005 * (1 + f) / alg  # both printed with 2 decimals
+    if collective == "all_reduce":
+        if f >= 2:
+            return None
+        n, dn = 2 / (2 - f), 2 * df / (2 - f) ** 2
+    elif collective in ("reduce_scatter", "all_gather", "alltoall"):
+        if f >= 1:
+            return None
+        n, dn = 1 / (1 - f), df / (1 - f) ** 2
+    else:
+        return None
+    k = round(n)
+    return k if k >= 1 and abs(n - k) <= 0.25 and dn <= 0.25 else None
+
+
+def _shape(run: _Run, data: list[list[Any]]) -> _Shape | None:
+    """Read the collective from the table's shape (nccl-tests' common.cu prints, per size:
+    size = max(send, receive bytes), count = the per-rank element count, the op name or ``none``, the
+    root or -1): a reduction op says all_reduce, reduce_scatter or reduce; a root >= 0 says a rooted
+    collective; size = count x type size x n says one of the n-way collectives (all_gather,
+    reduce_scatter, alltoall) and n itself."""
+    cols = run.columns
+    sizes: list[int | None] = data[0]
+    if cols is None or not sizes:
+        return None
+    counts, types, redops, roots = data[1], data[2], data[3], data[4]
+    has_redop, has_root = "redop" in cols.lead, "root" in cols.lead
+    # set() first: a 10,000-row run has a handful of distinct values (C-level, not a Python loop per row)
+    ops = {str(v).lower() for v in set(redops) if v} if has_redop else set()
+    reducing = bool(ops - {"none"})
+    rooted = has_root and max((r for r in set(roots) if r is not None), default=-1) >= 0
+    parts = [
+        ("redop " + "/".join(sorted(ops)))
+        if ops
+        else ("redop blank" if "redop" in run.blank else "no redop"),
+        ("root " + ("0+" if rooted else "-1")) if has_root else "no root",
+    ]
+    q: int | None = None
+    largest = max(filter(None, sizes), default=None)  # the row of the largest size tells most precisely
+    best = sizes.index(largest) if largest is not None else None
+    if best is not None and counts[best] and types[best] in _TYPE_BYTES:
+        width = _TYPE_BYTES[types[best]]
+        qf = (sizes[best] or 0) / (counts[best] * width)
+        if qf >= 0.99 and abs(qf - round(qf)) < 0.01:
+            q = round(qf)
+            parts.append(f"size = count x {width} B" + (f" x {q}" if q > 1 else ""))
+    top: tuple[float, float] | None = None  # (algbw, busbw) of the highest algbw, out-of-place or in-place
+    for alg, bus in ((data[6], data[7]), (data[11], data[12])):
+        peak = max(filter(None, alg), default=None)
+        if peak is not None and peak > 0:
+            at = bus[alg.index(peak)]
+            if at is not None and (top is None or (peak, at) > top):
+                top = (peak, at)
+    if top is not None:
+        parts.append(f"busbw/algbw = {top[1] / top[0]:.4f}")
+    name: str | None
+    phrase = ""
+    if rooted:
+        name = ("reduce" if reducing else "broadcast") if q in (None, 1) else None
+        phrase = name or "gather or scatter (not modelled)"
+    elif reducing:
+        if q is None:
+            name = None if top is None else ("all_reduce" if top[1] >= top[0] else "reduce_scatter")
+        else:
+            name = "all_reduce" if q == 1 else "reduce_scatter"
+    elif q is not None and q > 1:
+        if "redop" in run.blank:
+            name = "alltoall"  # older builds print no op under a redop header only for alltoall
+        else:
+            name = "all_gather"
+            if has_redop:  # newer builds print "none" for both: their tables are alike
+                phrase = "all_gather (or alltoall: their tables are alike)"
+    elif q == 1 and top is not None and abs(top[1] - top[0]) <= 0.011 + 0.002 * top[1]:
+        name = "sendrecv"
+    elif q is None and not has_redop and not has_root:
+        name = "all_gather"  # the old all_gather header: neither redop nor root
+    else:
+        name = None
+    ranks: int | None = None
+    how = ""
+    if name in ("all_gather", "reduce_scatter", "alltoall") and q is not None and q > 1:
+        ranks, how = q, f"size = count x type size x {q}"
+    elif name is not None and top is not None:
+        ranks = _ranks_from_ratio(name, top[0], top[1])
+        how = f"busbw/algbw = {top[1] / top[0]:.4f}"
+    return _Shape(name, phrase or (name or ""), ", ".join(parts), ranks, how)
+
+
 def _finish(run: _Run) -> NcclRun:
     warnings = run.warnings
     hosts: list[str] = []
@@ -365,13 +525,58 @@ def _finish(run: _Run) -> NcclRun:
         if host not in seen:
             seen.add(host)
             hosts.append(host)
-    ranks = len({r for r, _, _ in run.devices}) or None
+    indices = sorted({r for r, _, _ in run.devices})
+    complete = bool(indices) and indices[-1] == len(indices) - 1
     model = Counter(name for _, _, name in run.devices if name).most_common(1)
     collective: Collective | None = _as_collective(run.collective)
     if run.rows and run.columns is not None:
         rows, data = _build_rows(run.rows, run.widths, run.columns)
     else:
         rows, data = [], [[] for _ in _FIELDS]
+    shape = _shape(run, data) if rows else None
+    if run.collective is not None and collective is None:
+        warnings.append(
+            f"collective {run.collective}: not one clustermax models ({', '.join(COLLECTIVES)});"
+            " busbw is not checked against a factor"
+        )
+    elif collective is None and shape is not None and shape.collective is not None:
+        collective = _as_collective(shape.collective)
+        warnings.append(
+            f"collective not named in the log: inferred from the table ({shape.evidence}) as {shape.phrase}"
+        )
+    elif collective is None and shape is not None:
+        warnings.append(f"collective not named in the log and the table cannot tell it ({shape.evidence})")
+    elif (
+        collective is not None
+        and shape is not None
+        and shape.collective is not None
+        and shape.collective != collective
+        and {shape.collective, collective} != {"all_gather", "alltoall"}
+    ):
+        warnings.append(
+            f"the log names {collective} but the table's shape says {shape.phrase} ({shape.evidence})"
+        )
+    table_ranks = shape.ranks if shape is not None and shape.collective == collective else None
+    ranks = indices[-1] + 1 if indices else None
+    nodes: int | None = len(hosts) if complete else None
+    if indices and not complete:
+        said = f"device list incomplete ({len(indices)} line(s), highest rank {indices[-1]})"
+        if table_ranks is not None and table_ranks > indices[-1]:
+            ranks = table_ranks
+            warnings.append(f"{said}: {ranks} ranks from the table ({shape.ranks_how if shape else ''})")
+        else:
+            warnings.append(f"{said}: ranks taken as {ranks}")
+        warnings.append(f"node count unknown: the incomplete device list names {len(hosts)} host(s)")
+    elif table_ranks is not None and ranks is None:
+        ranks = table_ranks
+        warnings.append(
+            f"no device list: {ranks} ranks inferred from the table ({shape.ranks_how if shape else ''})"
+        )
+    elif table_ranks is not None and ranks is not None and table_ranks != ranks:
+        warnings.append(
+            f"the device list has {ranks} ranks but the table says {table_ranks}"
+            f" ({shape.ranks_how if shape else ''}); the device list is kept"
+        )
     sizes: list[int | None] = data[0]
     oop_alg, oop_bus, oop_wrong = data[6], data[7], data[8]
     ip_alg, ip_bus, ip_wrong = data[11], data[12], data[13]
@@ -415,13 +620,15 @@ def _finish(run: _Run) -> NcclRun:
         )
     if rows and run.guessed:
         warnings.append("no column header before the rows: columns were inferred from the row width")
-    if not rows and (run.devices or run.columns):
+    if not rows and run.failure:
+        warnings.append(f"no result rows: the test aborted ({run.failure})")
+    elif not rows and (run.devices or run.columns):
         warnings.append("no result rows: the run ended before printing any")
     return NcclRun.model_construct(
         impl="rccl-tests" if run.rccl else "nccl-tests",
         collective=collective,
         ranks=ranks,
-        nodes=len(hosts) or None,
+        nodes=nodes or None,
         hosts=hosts,
         gpu_model=model[0][0] if model else None,
         nccl_version=run.nccl_version,
@@ -439,15 +646,16 @@ def _finish(run: _Run) -> NcclRun:
         out_of_bounds_values=run.oob_values,
         busbw_factor=round(factor, 6) if factor is not None else None,
         busbw_mismatch_rows=mismatches,
+        failure=run.failure,
     )
 
 
+@unwrapped_input
 def parse_nccl_tests(text: str) -> NcclTestsOutput:
     """Parse an nccl-tests / rccl-tests log. Raises :class:`ParseError` when it is not one."""
     if not isinstance(text, str):
         raise ParseError(KIND, "expected text")
     text = normalize(text)
-    text, prefix = strip_launcher_prefixes(text)
     runs: list[_Run] = []
     run = _Run()
     pending_collective: str | None = None
@@ -484,6 +692,15 @@ def parse_nccl_tests(text: str) -> NcclTestsOutput:
                 # rows after a footer without a new header: a new run with the same columns
                 new_run().columns = cols
             n = len(tokens)
+            if not run.rows and n == cols.width - 1:
+                fitted, blank = _fit(tokens, cols)
+                if blank is not None:
+                    run.columns = cols = fitted
+                    run.blank.append(blank)
+                    run.warnings.append(
+                        f"the header has a {blank} column the rows leave blank: values read under their"
+                        " own column names"
+                    )
             if not (n >= cols.min_width and cols.size_first) and not _readable(tokens, cols):
                 run.warnings.append(f"unreadable row skipped: {line[:80]}")
                 continue
@@ -566,6 +783,11 @@ def parse_nccl_tests(text: str) -> NcclTestsOutput:
                     run.nccl_version = pending_version
             continue
         # any other line: launcher commands, NCCL INFO, version banners, shell noise
+        if "failure" in line and run.failure is None:
+            m9 = _FAILURE.search(line)
+            if m9:
+                run.failure = m9.group(0)
+                continue
         if "_perf" in line:
             m7 = _PERF_NAME.search(line)
             if m7:
@@ -590,8 +812,8 @@ def parse_nccl_tests(text: str) -> NcclTestsOutput:
     if not run.empty():
         runs.append(run)
 
-    runs = [r for r in runs if r.rows or r.devices or r.columns or r.footer]
-    if not runs or not any(r.rows or r.columns or r.devices for r in runs):
+    runs = [r for r in runs if r.rows or r.devices or r.columns or r.footer or (r.failure and r.started)]
+    if not runs or not any(r.rows or r.columns or r.devices or r.failure for r in runs):
         raise ParseError(
             KIND,
             "expected nccl-tests output (a '#  size  count  type ... busbw' header and result rows);"
@@ -600,8 +822,6 @@ def parse_nccl_tests(text: str) -> NcclTestsOutput:
     finished = [_finish(r) for r in runs]
     first = finished[0]
     warnings: list[str] = []
-    if prefix:
-        warnings.append(f"stripped '{prefix}' line prefixes")
     for i, r in enumerate(runs):
         for w in r.warnings:
             warnings.append(f"run {i}: {w}" if len(finished) > 1 else w)
@@ -619,19 +839,40 @@ def _as_collective(name: str | None) -> Collective | None:
 
 
 def _collective_name(binary: str) -> str | None:
-    name = binary.rsplit("/", 1)[-1].removesuffix("_perf").removesuffix("_mpi")
-    return name if name in COLLECTIVES else None
+    """The collective of an nccl-tests binary name or path (``/opt/nccl-tests/build/all_reduce_perf``,
+    ``all_gather_perf_mpi`` of a ``NAME_SUFFIX=_mpi`` build), modelled or not; None for anything else."""
+    m = _BINARY.match(binary.rsplit("/", 1)[-1])
+    return m.group(1) if m else None
 
 
 def _looks_numeric_row(tokens: list[str]) -> bool:
     return _uint(tokens[1]) and not _uint(tokens[2][:1])
 
 
+_HEADER_LINE = re.compile(r"^#?\s*size\s+count\s+type\b.*\btime\s+algbw\s+busbw\b", re.M | re.I)
+_DATA_ROW = re.compile(r"^\s*\d{1,20}\s+\d{1,20}\s+[A-Za-z]\w*(?:\s+\S+){4,}\s*$", re.M)
+_FOOTER = re.compile(r"^#?\s*(?:Avg bus bandwidth\s*:|Out of bounds values\s*:)", re.M)
+_NTHREAD_LINE = re.compile(r"^#\s*nThreads?\s+\d+\s+nGpus\s+\d+\s+minBytes\s+\d+", re.M)
+
+
+@unwrapped_detect
 def detect_nccl_tests(text: str) -> float:
-    """Confidence that ``text`` is an nccl-tests / rccl-tests log."""
+    """Confidence from structure: the column header (``size count type ... time algbw busbw``) with result
+    rows under it (0.95); rows with the footer (0.9, a paste without the header); the ``# nThread``
+    line with rows, device lines or the test's own abort line (0.8). Words such as "busbw" in prose are not enough."""
+    if not isinstance(text, str):
+        return 0.0
     head = text[:200_000]
-    if "Avg bus bandwidth" in head or ("algbw" in head and "busbw" in head):
+    rows = _DATA_ROW.search(head) is not None
+    if rows and _HEADER_LINE.search(head):
         return 0.95
-    if "# nThread" in head and "minBytes" in head:
+    if rows and _FOOTER.search(head):
+        return 0.9
+    if _NTHREAD_LINE.search(head) and (rows or _DEVICE_ANY.search(head) or _FAILURE.search(head)):
         return 0.8
     return 0.0
+
+
+_DEVICE_ANY = re.compile(
+    r"^#?\s*Rank\s+\d{1,9}\s+(?:Group\s+\d+\s+)?Pid\s+\d+\s+on\s+\S+\s+device\s+\d+", re.M
+)

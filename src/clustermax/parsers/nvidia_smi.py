@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ._paste import is_prompt, unwrapped_detect, unwrapped_input
 from ._text import bounded_int, leading_number, normalize, to_int
 from .base import ParsedOutput, ParseError
 
@@ -78,7 +79,9 @@ class NvidiaSmiProcess(BaseModel):
 
 
 class NvidiaSmiOutput(ParsedOutput):
-    format: Literal["table", "query", "csv"]
+    format: Literal["table", "query", "csv", "list"] = Field(
+        description="table (default), query (-q), csv (--query-gpu), list (-L: index, name, UUID only)."
+    )
     driver_version: str | None = None
     cuda_version: str | None = None
     gpu_count: int = 0
@@ -93,10 +96,24 @@ class NvidiaSmiOutput(ParsedOutput):
 
 # ----------------------------------------------------------------------------------------- table
 
-_HEADER = re.compile(r"NVIDIA-SMI\s+(\S+)\s+Driver Version:\s*(\S+)(?:\s+CUDA Version:\s*(\S+))?")
+# driver R610 renamed the labels: "KMD Version:" (kernel-mode driver) and "CUDA UMD Version:"
+_HEADER = re.compile(
+    r"NVIDIA-SMI\s+(\S+)\s+(?:Driver|KMD) Version:\s*(\S+)(?:\s+CUDA(?: UMD)? Version:\s*(\S+))?"
+)
+_TABLE_TOP = re.compile(r"^\|\s*NVIDIA-SMI\s+\d", re.M)
+_GPU_HEADER_CELL = re.compile(r"^\|\s*GPU\s+Name\b", re.M)
+_GPU_ROW_START = re.compile(r"^\|\s+\d+\s+\S")
+# nvidia-smi's own health lines printed around its table (driver and NVML messages)
+_HEALTH = re.compile(
+    r"^(?:WARNING: .*|Unable to determine the device handle for .*|.*GPU is lost.*|"
+    r"Failed to initialize NVML.*|NVIDIA-SMI has failed .*|Unknown Error)$"
+)
 _BUS = re.compile(r"^\s*([0-9A-Fa-f]{4,8}:[0-9A-Fa-f]{2}:[0-9A-Fa-f]{2}\.[0-9A-Fa-f])\s+(\S+)\s*$")
-_GPU_CELL = re.compile(r"^\s*(\d+)\s+(.*?)\s+(On|Off)\s*$")
+# the last word is Persistence-M (On/Off), or on Windows the driver model (WDDM, TCC, MCDM)
+_GPU_CELL = re.compile(r"^\s*(\d+)\s+(.*?)\s+(On|Off|WDDM|TCC|MCDM|N/A)\s*$")
 _PROC = re.compile(r"^\|\s+(\d+|N/A)\s+(?:(\S+)\s+(\S+)\s+)?(\d+)\s+([CGM+]+)\s+(.*?)\s+(\d+MiB|N/A)\s*\|$")
+# the process block's own frame: borders, the column header lines, the === rule
+_PROC_FRAME = re.compile(r"^\|(?:[=\s-]*|\s+GPU\s+GI\b.*|\s+GPU\s+PID\b.*|\s+ID\s+ID\b.*)\|?\s*$")
 _USED_TOTAL = re.compile(r"(\S+)\s*/\s*(\S+)")
 # bounded runs, not \d+: searched from every position of a long digit run, \d+ backtracking is quadratic
 _WATTS = r"(?<![\d.])\d{1,12}(?:\.\d{1,12})?W"
@@ -123,6 +140,11 @@ def _parse_table(lines: list[str], warnings: list[str]) -> NvidiaSmiOutput:
     expect_second = False
     in_procs = False
     skipping = False
+    header_unread = False
+    proc_lines = proc_unread = 0
+    proc_none = False
+    gpu_unread: list[str] = []
+    health: list[str] = []
     for line in lines:
         if "NVIDIA-SMI" in line:
             m = _HEADER.search(line)
@@ -132,25 +154,38 @@ def _parse_table(lines: list[str], warnings: list[str]) -> NvidiaSmiOutput:
                     skipping = True
                     continue
                 driver, cuda = m.group(2), m.group(3)
+            elif _TABLE_TOP.match(line):
+                header_unread = True
             continue
         if skipping:
             continue
+        if not line.startswith(("|", "+")):
+            stripped = line.strip()
+            if stripped and _HEALTH.match(stripped):
+                health.append(stripped)
         if "Processes:" in line:
             in_procs = True
             processes = []
             continue
         if in_procs:
-            pm = _PROC.match(line.rstrip())
-            if pm and processes is not None:
-                processes.append(
-                    NvidiaSmiProcess(
-                        gpu=to_int(pm.group(1)),
-                        pid=to_int(pm.group(4)),
-                        type=pm.group(5),
-                        name=pm.group(6),
-                        memory_mib=leading_number(pm.group(7)),
+            if line.startswith("|") and not _PROC_FRAME.match(line):
+                if "No running processes found" in line:
+                    proc_none = True
+                    continue
+                proc_lines += 1
+                pm = _PROC.match(_to_last_bar(line))
+                if pm and processes is not None:
+                    processes.append(
+                        NvidiaSmiProcess(
+                            gpu=to_int(pm.group(1)),
+                            pid=to_int(pm.group(4)),
+                            type=pm.group(5),
+                            name=pm.group(6),
+                            memory_mib=leading_number(pm.group(7)),
+                        )
                     )
-                )
+                else:
+                    proc_unread += 1
             continue
         if not line.startswith("|"):
             expect_second = False
@@ -164,6 +199,14 @@ def _parse_table(lines: list[str], warnings: list[str]) -> NvidiaSmiOutput:
             continue
         gm = _GPU_CELL.match(cells[1])
         bm = _BUS.match(cells[2])
+        if (
+            not (gm and bm)
+            and cells[1].lstrip()[:1].isdigit()
+            and _GPU_ROW_START.match(line)
+            and "MiB" not in line
+            and "%" not in line
+        ):
+            gpu_unread.append(line.strip()[:80])
         if gm and bm:
             name = gm.group(2).strip()
             ecc = cells[3].strip()
@@ -184,6 +227,21 @@ def _parse_table(lines: list[str], warnings: list[str]) -> NvidiaSmiOutput:
             expect_second = True
     if tables > 1:
         warnings.append(f"{tables} nvidia-smi tables in one input: only the first is reported")
+    if header_unread:
+        warnings.append(
+            "the table's header line names no driver or CUDA version this parser knows: both are null"
+        )
+    if gpu_unread:
+        warnings.append(
+            f"{len(gpu_unread)} GPU row(s) of the table could not be read, first: {gpu_unread[0]}"
+        )
+    if proc_unread:
+        warnings.append(
+            f"{proc_unread} of {proc_lines} process row(s) could not be read: the process list is incomplete"
+        )
+    if processes == [] and not proc_none and not proc_lines:
+        warnings.append("the process table has no rows and does not say 'No running processes found'")
+    warnings.extend(f"nvidia-smi said: {h}" for h in health)
     # each GPU's two lines are read into one dict, then validated once into its model
     gpus = [NvidiaSmiGpu(**values) for values in rows]
     if any(g.name_truncated for g in gpus):
@@ -196,6 +254,12 @@ def _parse_table(lines: list[str], warnings: list[str]) -> NvidiaSmiOutput:
         gpus=gpus,
         processes=processes,
     )
+
+
+def _to_last_bar(line: str) -> str:
+    """A table row up to its closing ``|`` (whatever a terminal or an editor left after it)."""
+    end = line.rfind("|")
+    return line[: end + 1] if end > 0 else line.rstrip()
 
 
 def _fill_second_line(gpu: dict[str, Any], cells: list[str], warnings: list[str]) -> None:
@@ -511,7 +575,7 @@ def _parse_csv(lines: list[str], warnings: list[str]) -> NvidiaSmiOutput:
         if header is not None:
             columns = header
             continue
-        if s.startswith("$") or s.startswith("#"):
+        if s.startswith("#") or is_prompt(s):
             continue
         values = [v.strip() for v in s.split(",")]
         if columns is None:
@@ -559,21 +623,83 @@ def _int_lead(v: str) -> int | None:
 # ----------------------------------------------------------------------------------------- entry
 
 
+_LOG_BANNER = re.compile(r"^=+NVSMI LOG=+\s*$", re.M)
+_QUERY_KV = re.compile(r"^ {4,}\S[^:]*?\s+: ", re.M)
+_LIST_GPU = re.compile(r"^GPU (\d{1,6}): (.+?) \(UUID: (GPU-[0-9A-Fa-f-]+)\)\s*$")
+_LIST_MIG = re.compile(r"^\s+MIG \S+\s+Device\s+\d+: \(UUID: MIG-[0-9A-Fa-f-]+\)\s*$")
+
+
+_QUERY_LINE = re.compile(r"^(?:\S*[$#>] ?|\+ )?(?:sudo )?(?:\S*/)?nvidia-smi\b.*--query-gpu[= ]")
+
+
+def _value_row(s: str, width: int) -> bool:
+    """A CSV row of ``width`` values as nvidia-smi prints them: short fields, not a sentence."""
+    fields = s.split(",")
+    return len(fields) == width and all(len(f) <= 64 and len(f.split()) <= 6 for f in fields)
+
+
+def _csv_rows_follow(lines: list[str]) -> bool:
+    """A ``--query-gpu`` header (or the nvidia-smi command line) followed by a row with as many fields."""
+    width: int | None = None
+    for line in lines:
+        s = line.strip()
+        if not s:
+            continue
+        if "--query-gpu" in s:
+            m = _QUERY_CMD.search(s) if _QUERY_LINE.match(s) else None
+            width = len([c for c in m.group(1).split(",") if c]) if m else None
+            continue
+        header = _csv_header(s) if "," in s else None
+        if header is not None and len(header) >= 2:
+            width = len(header)
+            continue
+        if width is not None and not is_prompt(s) and _value_row(s, width):
+            return True
+        width = None
+    return False
+
+
 def _which(text: str) -> str | None:
-    if "NVSMI LOG" in text or (" : " in text and _WHICH_RE2.search(text)):
+    """The format by its structure (never by a word that prose can contain)."""
+    # substring checks first: a regex over a large text only when its words are there at all
+    if ("NVSMI LOG" in text and _LOG_BANNER.search(text)) or (
+        " : " in text and _WHICH_RE2.search(text) and _QUERY_KV.search(text)
+    ):
         return "query"
-    if "NVIDIA-SMI" in text and "Driver Version" in text:
+    if _TABLE_TOP.search(text) or _GPU_HEADER_CELL.search(text) or _WHICH_RE1.search(text):
         return "table"
-    if "--query-gpu" in text:
+    lines = text.split("\n", 200)[:200]
+    if any(_LIST_GPU.match(line) for line in lines):
+        return "list"
+    if _csv_rows_follow(lines):
         return "csv"
-    for line in text.split("\n", 50)[:50]:
-        if "," in line and _csv_header(line.strip()) is not None:
-            return "csv"
-    if _WHICH_RE1.search(text):
-        return "table"
     return None
 
 
+def _parse_list(lines: list[str], warnings: list[str]) -> NvidiaSmiOutput:
+    gpus: list[NvidiaSmiGpu] = []
+    mig = 0
+    for line in lines:
+        m = _LIST_GPU.match(line)
+        if m:
+            name = m.group(2).strip()
+            gpus.append(
+                NvidiaSmiGpu(
+                    index=bounded_int(m.group(1)),
+                    name=name,
+                    name_truncated=name.endswith("..."),
+                    uuid=m.group(3),
+                )
+            )
+        elif _LIST_MIG.match(line):
+            mig += 1
+    if mig:
+        warnings.append(f"{mig} MIG device line(s) listed (MIG devices are not modelled)")
+    warnings.append("nvidia-smi -L lists GPUs only: no health field (ECC, power, clocks) is in it")
+    return NvidiaSmiOutput(format="list", gpu_count=len(gpus), gpus=gpus)
+
+
+@unwrapped_input
 def parse_nvidia_smi(text: str) -> NvidiaSmiOutput:
     """Parse any nvidia-smi output format. Raises :class:`ParseError` when it is none of them."""
     if not isinstance(text, str):
@@ -583,8 +709,8 @@ def parse_nvidia_smi(text: str) -> NvidiaSmiOutput:
     if fmt is None:
         raise ParseError(
             KIND,
-            "expected nvidia-smi output: the default table, 'nvidia-smi -q',"
-            " or '--query-gpu ... --format=csv'",
+            "expected nvidia-smi output: the default table, 'nvidia-smi -q', -L,"
+            " or '--query-gpu ... --format=csv' rows",
         )
     lines = text.split("\n")
     warnings: list[str] = []
@@ -592,6 +718,8 @@ def parse_nvidia_smi(text: str) -> NvidiaSmiOutput:
         out = _parse_table(lines, warnings)
     elif fmt == "query":
         out = _parse_query(lines, warnings)
+    elif fmt == "list":
+        out = _parse_list(lines, warnings)
     else:
         out = _parse_csv(lines, warnings)
     if not out.gpus and out.driver_version is None:
@@ -600,17 +728,29 @@ def parse_nvidia_smi(text: str) -> NvidiaSmiOutput:
     return out
 
 
+@unwrapped_detect
 def detect_nvidia_smi(text: str) -> float:
+    """Confidence from the output's structure: the table's header line or GPU rows, the -q banner or
+    GPU sections of indented ``key : value`` lines, -L GPU lines, a CSV header followed by its rows."""
+    if not isinstance(text, str):
+        return 0.0
     head = text[:100_000]
-    if "NVSMI LOG" in head or ("NVIDIA-SMI" in head and "Driver Version" in head):
+    if _LOG_BANNER.search(head) or (_TABLE_TOP.search(head) and _HEADER.search(head)):
         return 0.95
-    if "--query-gpu" in head:
+    if _GPU_HEADER_CELL.search(head) and _WHICH_RE1.search(head):
         return 0.9
-    for line in head.split("\n", 20)[:20]:
-        if "," in line and _csv_header(line.strip()) is not None:
-            return 0.7
-    if _DETECT_NVIDIA_SMI_RE1.search(head) and " : " in head:
+    if _DETECT_NVIDIA_SMI_RE1.search(head) and _QUERY_KV.search(head):
         return 0.8
+    lines = head.split("\n", 200)[:200]
+    listed = sum(1 for line in lines if _LIST_GPU.match(line))
+    if listed and (listed + sum(1 for line in lines if _LIST_MIG.match(line))) * 2 > len(
+        [line for line in lines if line.strip()]
+    ):
+        return 0.9
+    if _csv_rows_follow(lines):
+        return 0.8
+    if _WHICH_RE1.search(head):
+        return 0.7
     return 0.0
 
 

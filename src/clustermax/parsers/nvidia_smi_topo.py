@@ -11,6 +11,7 @@ import re
 
 from pydantic import Field
 
+from ._paste import unwrapped_detect, unwrapped_input
 from ._text import normalize
 from .base import ParsedOutput, ParseError
 
@@ -50,6 +51,7 @@ def _na(v: str | None) -> str | None:
     return None if not v or v.upper() == "N/A" else v
 
 
+@unwrapped_input
 def parse_nvidia_smi_topo(text: str) -> NvidiaSmiTopoOutput:
     if not isinstance(text, str):
         raise ParseError(KIND, "expected text")
@@ -134,14 +136,20 @@ def parse_nvidia_smi_topo(text: str) -> NvidiaSmiTopoOutput:
     )
 
 
+_TOPO_HEADER = re.compile(
+    r"^\s*GPU0(?:\s+GPU\d+)*(?:\s+(?:NIC|mlx)\S*)*\s+(?:CPU Affinity|NUMA Affinity)?", re.M
+)
+
+
+@unwrapped_detect
 def detect_nvidia_smi_topo(text: str) -> float:
+    """Confidence from the matrix: a header of GPU0 GPU1 ... columns and a GPU0 row whose own cell is X."""
+    if not isinstance(text, str):
+        return 0.0
     head = text[:50_000]
-    if (
-        "GPU0" in head
-        and ("CPU Affinity" in head or "Legend:" in head)
-        and ("NV#" in head or "PIX" in head or " X " in head)
-    ):
+    row = _DETECT_NVIDIA_SMI_TOPO_RE1.search(head)
+    if row and _TOPO_HEADER.search(head, 0, row.start() + 1):
         return 0.95
-    if _DETECT_NVIDIA_SMI_TOPO_RE1.search(head):
+    if row:
         return 0.7
     return 0.0

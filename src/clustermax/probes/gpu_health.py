@@ -266,7 +266,7 @@ def dcgmi_measurements(
     with the run ``level`` (``unknown`` for an import). ``parsed`` None: not measured."""
     lab = {"level": "unknown", **(labels or {})}
     out = _Out(host, lab)
-    if parsed is None:
+    if parsed is None or parsed.error is not None:  # unreadable, or the diagnostic did not run
         out.m("gpu.dcgm_diag", None)
         out.m("gpu.dcgm_failed_tests", None)
         return out.result()

@@ -407,6 +407,7 @@ def run_of(
         wrong_total=parsed.wrong_total,
         out_of_bounds=oob,
         nccl_version=parsed.nccl_version,
+        failed=parsed.failure if not parsed.rows else None,
     )
 
 
@@ -563,7 +564,7 @@ def _read_runs(
             found.hung = run.hung
             found.runs_in_log = max(1, len(runs))
             run = found
-    if not run.rows and not run.hung:
+    if not run.rows and not run.hung and not run.failed:
         tail = (stderr.text.strip() if stderr else "") or sec.text.strip()
         err = tail.splitlines()[-1] if tail else f"exit status {sec.rc}"
         run.failed = err[:300]
@@ -696,9 +697,10 @@ def _log_files(files: Sequence[ImportedOutput], context: ImportContext) -> Measu
 
 
 def _log_host(parsed: ParsedOutput) -> str | None:
-    """The one host of a log's device list; ``cluster`` for several (the import's result host)."""
+    """The one host of a log's device list; ``cluster`` for several, or for a list the log printed only
+    part of (its node count is unknown: the import's result host)."""
     hosts = list(parsed.hosts) if isinstance(parsed, NcclTestsOutput) else []
-    if len(hosts) == 1:
+    if len(hosts) == 1 and isinstance(parsed, NcclTestsOutput) and parsed.nodes == 1:
         return hosts[0]
     return "cluster" if hosts else None
 

@@ -30,6 +30,50 @@ class SchedulerJob:
     fields: Annotated[dict[str, str], Field(description="Every column, keyed by header name.")] = field(
         default_factory=dict
     )
+    cluster: Annotated[
+        str | None, Field(description="The cluster of a multi-cluster listing ('CLUSTER: name' blocks, -M).")
+    ] = None
+
+
+JOB_ID = re.compile(r"^\d{1,20}(?:_(?:\d{1,20}|\[[^\]\s]*\]))?(?:\+\d{1,9})?(?:\.[A-Za-z0-9_+-]+)?$")
+"""A Slurm job id as squeue and sacct print it: 1234, 1234_5, 1234_[1-9%2], 1234+0 (a het job component),
+1234.batch, 1234.0, 1234+0.extern (steps)."""
+
+
+def is_job_id(text: str) -> bool:
+    """:data:`JOB_ID`, with the common forms (1234, 1234.batch) checked without the regex."""
+    head, dot, step = text.partition(".")
+    if head.isdigit() and len(head) <= 20 and (not dot or (step.isalnum() and step.isascii())):
+        return True
+    return JOB_ID.match(text) is not None
+
+
+CLUSTER_LINE = re.compile(r"^CLUSTER: (\S+)\s*$")
+"""The line ``squeue -M`` / ``sinfo -M`` print before each cluster's block."""
+
+
+def keep_last(jobs: list[SchedulerJob], kind: str, warnings: list[str]) -> list[SchedulerJob]:
+    """One row per job (cluster, job id): the last row printed for it wins, at its first place; a warning
+    says how many were listed more than once."""
+    ids = [job.job_id for job in jobs]
+    if len(set(ids)) == len(ids):
+        return jobs  # the usual case, one C-level pass
+    seen: dict[tuple[str | None, str], int] = {}
+    out: list[SchedulerJob] = []
+    repeated = 0
+    for job in jobs:
+        key = (job.cluster, job.job_id)
+        if key in seen:
+            out[seen[key]] = job
+            repeated += 1
+            continue
+        seen[key] = len(out)
+        out.append(job)
+    if repeated:
+        warnings.append(
+            f"{repeated} {kind} row(s) repeat a job listed earlier: one row per job, the last kept"
+        )
+    return out
 
 
 def column_targets(columns: list[str], mapping: dict[str, str]) -> dict[str, str | None]:

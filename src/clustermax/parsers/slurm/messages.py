@@ -6,6 +6,7 @@ import re
 
 from pydantic import Field
 
+from .._paste import unwrapped_detect, unwrapped_input
 from .._text import first_match
 from ..base import ParsedOutput, ParseError
 from ._common import Item, text_lines
@@ -54,6 +55,7 @@ _PARSABLE = re.compile(rf"^{_JOB}(?:;(?P<cluster>\S+))?$")
 _ERROR = re.compile(r"^(?:(?P<tool>sbatch|srun|salloc|slurmstepd)(?:-\S+)?: )?error: (?P<text>.*)$")
 
 
+@unwrapped_input
 def parse_slurm_messages(text: str) -> SlurmMessagesOutput:
     """Parse what sbatch, srun and salloc print about a job (stdout and stderr, any order)."""
     kind = "slurm-messages"
@@ -95,6 +97,7 @@ def parse_slurm_messages(text: str) -> SlurmMessagesOutput:
     return SlurmMessagesOutput(job_id=job_id, cluster=cluster, events=filled, errors=errors)
 
 
+@unwrapped_detect
 def detect_slurm_messages(text: str) -> float:
     found = first_match(text, ((_DETECT_SLURM_MESSAGES_RE1, 0.95), (_DETECT_SLURM_MESSAGES_RE2, 0.8)))
     if not found and isinstance(text, str) and _DETECT_SLURM_MESSAGES_RE3.fullmatch(text[:4000]):

@@ -6,9 +6,10 @@ import re
 
 from pydantic import Field
 
+from .._paste import is_prompt, unwrapped_detect, unwrapped_input
 from ..base import ParsedOutput, ParseError
 from ._common import text_lines
-from .jobs import SchedulerJob, column_targets, job_row
+from .jobs import SchedulerJob, column_targets, is_job_id, job_row, keep_last
 
 _DETECT_SACCT_RE1 = re.compile(
     r"^\s*JobID(Raw)?[\s|]+.*\b(JobName|State|Elapsed|ExitCode|Partition|Account)\b", re.M
@@ -39,6 +40,7 @@ _SACCT_FIELD_MAP = {
 }
 
 
+@unwrapped_input
 def parse_sacct(text: str) -> SacctOutput:
     """Parse ``sacct`` output: the default table, ``--format`` tables, ``-p`` and ``-P`` (``--parsable2``)."""
     kind = "sacct"
@@ -56,54 +58,101 @@ def parse_sacct(text: str) -> SacctOutput:
     if header is None:
         raise ParseError(kind, "no header line with a JobID column (expected sacct output)")
     for line in lines[:header]:
-        if line.strip():
+        if line.strip() and not is_prompt(line):
             warnings.append(f"ignored before the header: {line.strip()[:120]}")
     head = lines[header]
     jobs: list[SchedulerJob] = []
+    headers = 0  # header lines read (several when runs were pasted one after the other)
     if "|" in head:
         columns = head.strip().split("|")
         if columns and columns[-1] == "":
             columns = columns[:-1]
-        targets = column_targets(columns, _SACCT_FIELD_MAP)
-        for number, line in enumerate(lines[header + 1 :], start=header + 2):
-            if not line.strip():
+        block = columns
+        targets = column_targets(block, _SACCT_FIELD_MAP)
+        for number, line in enumerate(lines[header:], start=header + 1):
+            first = line.lstrip()[:1]
+            if not first or (not first.isdigit() and is_prompt(line)):
                 continue
             values = line.split("|")
-            if len(values) == len(columns) + 1 and values[-1] == "":
+            if len(values) == len(block) + 1 and values[-1] == "":
                 values = values[:-1]
-            if len(values) != len(columns):
-                warnings.append(f"line {number}: {len(values)} fields for {len(columns)} columns, skipped")
+            if not first.isdigit() and _PARSE_SACCT_RE1.search(line):
+                headers += 1
+                block = values
+                targets = column_targets(block, _SACCT_FIELD_MAP)
                 continue
-            job = job_row(dict(zip(columns, values, strict=True)), targets, None)
+            if len(values) != len(block):
+                warnings.append(f"line {number}: {len(values)} fields for {len(block)} columns, skipped")
+                continue
+            job = _job(dict(zip(block, values, strict=True)), targets, None, number, warnings)
             if job:
                 jobs.append(job)
-        return SacctOutput.model_construct(jobs=jobs, columns=columns, parsable=True, warnings=warnings)
+        _repeated(headers, warnings)
+        return SacctOutput.model_construct(
+            jobs=keep_last(jobs, "sacct", warnings), columns=columns, parsable=True, warnings=warnings
+        )
     columns = head.split()
+    block = columns
     spans: list[tuple[int, int]] | None = None
-    start = header + 1
-    if start < len(lines) and _PARSE_SACCT_RE2.fullmatch(lines[start] or "x"):
-        spans = [(m.start(), m.end()) for m in _PARSE_SACCT_RE3.finditer(lines[start])]
-        start += 1
-        if len(spans) != len(columns):
-            warnings.append("the dashes line does not match the header; reading by whitespace")
-            spans = None
-    widths = {c: (e - s) for c, (s, e) in zip(columns, spans, strict=True)} if spans else {}
+    widths: dict[str, int] = {}
     targets = column_targets(columns, _SACCT_FIELD_MAP)
-    for number, line in enumerate(lines[start:], start=start + 1):
-        if not line.strip():
+    expect_dashes = False
+    for number, line in enumerate(lines[header:], start=header + 1):
+        first = line.lstrip()[:1]
+        if not first or (not first.isdigit() and is_prompt(line)):
             continue
-        row = _fixed_row(line, columns, spans)
+        if not first.isdigit() and _PARSE_SACCT_RE1.search(line):
+            headers += 1
+            block = line.split()
+            targets = column_targets(block, _SACCT_FIELD_MAP)
+            spans, widths, expect_dashes = None, {}, True
+            continue
+        if expect_dashes:
+            expect_dashes = False
+            if _PARSE_SACCT_RE2.fullmatch(line):
+                spans = [(m.start(), m.end()) for m in _PARSE_SACCT_RE3.finditer(line)]
+                if len(spans) != len(block):
+                    warnings.append("the dashes line does not match the header; reading by whitespace")
+                    spans = None
+                widths = {c: (e - s) for c, (s, e) in zip(block, spans, strict=True)} if spans else {}
+                continue
+        row = _fixed_row(line, block, spans)
         if row is None:
-            warnings.append(f"line {number}: cannot split into {len(columns)} columns, skipped")
+            warnings.append(f"line {number}: cannot split into {len(block)} columns, skipped")
             continue
-        job = job_row(dict(zip(columns, row, strict=True)), targets, widths)
+        job = _job(dict(zip(block, row, strict=True)), targets, widths, number, warnings)
         if job:
             jobs.append(job)
+    _repeated(headers, warnings)
     if any(job.truncated for job in jobs):
         warnings.append(
             "some fields were cut by sacct's column width (ending in '+'); use -P for full values"
         )
-    return SacctOutput.model_construct(jobs=jobs, columns=columns, parsable=False, warnings=warnings)
+    return SacctOutput.model_construct(
+        jobs=keep_last(jobs, "sacct", warnings), columns=columns, parsable=False, warnings=warnings
+    )
+
+
+def _job(
+    values: dict[str, str],
+    targets: dict[str, str | None],
+    widths: dict[str, int] | None,
+    number: int,
+    warnings: list[str],
+) -> SchedulerJob | None:
+    """A row as a job, when its job id is one (a dashes line, a stray word is not a job)."""
+    job = job_row(values, targets, widths)
+    if job is not None and not is_job_id(job.job_id.rstrip("+")):
+        warnings.append(f"line {number}: {job.job_id[:40]!r} is not a job id, skipped")
+        return None
+    return job
+
+
+def _repeated(headers: int, warnings: list[str]) -> None:
+    if headers > 1:
+        warnings.append(
+            f"{headers} sacct listings in one output (a header line each): their rows are read together"
+        )
 
 
 def _fixed_row(line: str, columns: list[str], spans: list[tuple[int, int]] | None) -> list[str] | None:
@@ -123,6 +172,7 @@ def _fixed_row(line: str, columns: list[str], spans: list[tuple[int, int]] | Non
     return values
 
 
+@unwrapped_detect
 def detect_sacct(text: str) -> float:
     if not isinstance(text, str):
         return 0.0

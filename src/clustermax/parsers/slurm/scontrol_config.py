@@ -6,6 +6,7 @@ import re
 
 from pydantic import Field
 
+from .._paste import unwrapped_detect, unwrapped_input
 from ..base import ParsedOutput, ParseError
 from ._common import int_or_none, text_lines, tres_map
 
@@ -44,6 +45,7 @@ class ScontrolConfigOutput(ParsedOutput):
 _CONFIG_LINE = re.compile(r"^(?P<key>[A-Za-z_][A-Za-z0-9_\[\]\.\-/]*)\s*=\s?(?P<value>.*)$")
 
 
+@unwrapped_input
 def parse_scontrol_config(text: str) -> ScontrolConfigOutput:
     """Parse ``scontrol show config`` (also ``scontrol show config | grep ...`` fragments)."""
     kind = "scontrol-config"
@@ -116,6 +118,7 @@ def parse_scontrol_config(text: str) -> ScontrolConfigOutput:
     )
 
 
+@unwrapped_detect
 def detect_scontrol_config(text: str) -> float:
     if not isinstance(text, str):
         return 0.0

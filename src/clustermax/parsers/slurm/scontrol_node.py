@@ -6,6 +6,7 @@ import re
 
 from pydantic import Field
 
+from .._paste import unwrapped_detect, unwrapped_input
 from ..base import ParsedOutput, ParseError
 from ._common import (
     GresEntry,
@@ -54,6 +55,7 @@ class ScontrolNodeOutput(ParsedOutput):
     nodes: list[SlurmNode] = Field(default_factory=list)
 
 
+@unwrapped_input
 def parse_scontrol_node(text: str) -> ScontrolNodeOutput:
     """Parse ``scontrol show node`` (multi-line records or ``-o`` one line per node)."""
     kind = "scontrol-node"
@@ -111,6 +113,7 @@ def parse_scontrol_node(text: str) -> ScontrolNodeOutput:
     return ScontrolNodeOutput(nodes=nodes, warnings=warnings)
 
 
+@unwrapped_detect
 def detect_scontrol_node(text: str) -> float:
     if not isinstance(text, str):
         return 0.0

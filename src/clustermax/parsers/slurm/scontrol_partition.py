@@ -6,6 +6,7 @@ import re
 
 from pydantic import Field
 
+from .._paste import unwrapped_detect, unwrapped_input
 from .._text import first_match
 from ..base import ParsedOutput, ParseError
 from ._common import Item, int_or_none, named_records, null, tres_gpus, tres_map
@@ -35,6 +36,7 @@ class ScontrolPartitionOutput(ParsedOutput):
     partitions: list[SlurmPartition] = Field(default_factory=list)
 
 
+@unwrapped_input
 def parse_scontrol_partition(text: str) -> ScontrolPartitionOutput:
     """Parse ``scontrol show partition`` (multi-line or ``-o``)."""
     kind = "scontrol-partition"
@@ -71,6 +73,7 @@ def parse_scontrol_partition(text: str) -> ScontrolPartitionOutput:
     return ScontrolPartitionOutput(partitions=parts, warnings=warnings)
 
 
+@unwrapped_detect
 def detect_scontrol_partition(text: str) -> float:
     return first_match(text, ((_DETECT_SCONTROL_PARTITION_RE1, 0.95),))
 

@@ -12,6 +12,7 @@ from typing import Annotated
 
 from pydantic import Field
 
+from .._paste import unwrapped_detect, unwrapped_input
 from .._text import first_match
 from ..base import ParsedOutput, ParseError
 from ._common import header_index, int_or_none, null, split_row, state_key, text_lines
@@ -84,6 +85,9 @@ _SINFO_COLUMNS = {
     "CPUS",
     "CPUS(A/I/O/T)",
     "S:C:T",
+    "SOCKETS",
+    "CORES",
+    "THREADS",
     "MEMORY",
     "TMP_DISK",
     "WEIGHT",
@@ -114,6 +118,7 @@ _SPACEY = ("REASON",)
 _SINFO_AVAIL = {"up", "down", "drain", "inact", "inactive", "n/a"}
 
 
+@unwrapped_input
 def parse_sinfo(text: str) -> SinfoOutput:
     """Parse ``sinfo``: default, ``-s``, ``-l``, ``-N``, ``-N -l``, ``-R``, ``-o``/``-O`` with a header."""
     kind = "sinfo"
@@ -132,6 +137,11 @@ def parse_sinfo(text: str) -> SinfoOutput:
             warnings.append(f"line {number}: {len(line.split())} fields for {len(columns)} columns, skipped")
             continue
         rows.append(dict(zip(columns, values, strict=True)))
+    counts = {"STATE", "NODES", "NODES(A/I/O/T)", "NODES(A/I)", "STATECOMPACT"}
+    if rows and "PARTITION" in columns and "REASON" not in columns and not counts & set(columns):
+        warnings.append(
+            f"the columns ({' '.join(lines[h].split())}) include no node state or count: no node counts"
+        )
     return _sinfo_from_rows(columns, rows, warnings, lines[h].split())
 
 
@@ -244,7 +254,25 @@ def _add_counts(part: SinfoPartition, row: dict[str, str], warnings: list[str]) 
     part.nodes_total = (part.nodes_total or 0) + count
 
 
+def _custom_header(text: str) -> bool:
+    """An ``sinfo -o/-O`` header: every token a sinfo column name, a partition or node column among them,
+    and a row under it with as many fields."""
+    lines = text[:4000].split("\n")
+    for i, line in enumerate(lines[:-1]):
+        tokens = [t.upper() for t in line.split()]
+        if (
+            len(tokens) >= 2
+            and all(t in _SINFO_COLUMNS for t in tokens)
+            and {"PARTITION", "NODELIST", "HOSTNAMES"} & set(tokens)
+        ):
+            return len(lines[i + 1].split()) == len(tokens)
+    return False
+
+
+@unwrapped_detect
 def detect_sinfo(text: str) -> float:
+    if isinstance(text, str) and _custom_header(text) and not _DETECT_SINFO_RE4.search(text[:4000]):
+        return 0.7
     return first_match(
         text,
         (
