@@ -19,8 +19,8 @@
 #   nct-package       "<package> <version>" of the NVIDIA Container Toolkit packages
 #   cdi               NVIDIA CDI specs in /etc/cdi and /var/run/cdi
 #   docker-runtimes   docker info --format '{{json .Runtimes}}' (an 'nvidia' runtime is the toolkit too)
-#   numa              "nodeN cpus=<cpulist> kb=<MemTotal>" per NUMA node (coherent GPU memory shows as a
-#                     CPU-less node on Grace Hopper / Grace Blackwell)
+#   numa              numactl -H, else "nodeN cpus=<cpulist> kb=<MemTotal>" per NUMA node from sysfs
+#                     (coherent GPU memory shows as a CPU-less node on Grace Hopper / Grace Blackwell)
 #   boost-slider      nvidia-smi boost-slider --list (reads the vboost setting; never sets it)
 #   dcgm-exporter     dcgm-exporter --version, and "<package> <version>" of its package
 cmx_pci_gpus() {
@@ -71,6 +71,7 @@ cmx_cdi() {
 }
 cmx_numa() {
   local n cpus kb
+  if cmx_have numactl; then numactl -H; return $?; fi
   for n in /sys/devices/system/node/node[0-9]*; do
     [ -d "$n" ] || continue
     cpus=$(cat "$n/cpulist" 2>/dev/null)

@@ -6,7 +6,7 @@
 #   gres         sinfo -h -o %G (does the cluster have GPU nodes)
 #   node-files   from a job step on one node: per configured path "<hc|prolog|epilog> <path> exec=yes|no
 #                dcgm=<matching lines> nhc=<matching lines>" (or "missing" / "unreadable" / "unset"),
-#                "nhc <path>|missing" and "nhc.conf active=<lines> dcgm=<lines>"
+#                "nhc <path>|missing", "dcgmi <path>|missing" and "nhc.conf active=<lines> dcgm=<lines>"
 TAG="cmx-health-$(hostname -s 2>/dev/null | tr -cd 'A-Za-z0-9-')-$$"
 cmx_add_cleanup "scancel --name '$TAG' --quiet"
 
@@ -36,6 +36,8 @@ report() {
 report hc "$1"; report prolog "$2"; report epilog "$3"
 n=$(command -v nhc 2>/dev/null); [ -z "$n" ] && [ -x /usr/sbin/nhc ] && n=/usr/sbin/nhc
 echo "nhc ${n:-missing}"
+d=$(command -v dcgmi 2>/dev/null)
+echo "dcgmi ${d:-missing}"
 if [ -r /etc/nhc/nhc.conf ]; then
   echo "nhc.conf active=$(grep -cvE "^[[:space:]]*(#|$)" /etc/nhc/nhc.conf) dcgm=$(grep -cE "dcgm" /etc/nhc/nhc.conf)"
 fi

@@ -77,21 +77,23 @@ class KernelPackage:
 
 
 _DPKG_KERNEL = re.compile(
-    r"^(?P<status>\S{2,3})\s+(?P<name>linux-image-(?P<rel>\d\S*))\s+(?P<version>\S+)\s*$"
+    r"^(?:(?P<status>[a-z][a-zA-Z]?[A-Z]?)\s+)?(?P<name>linux-image-(?P<rel>\d\S*))\s+(?P<version>\d\S*)(?:\s.*)?$"
 )
 _RPM_KERNEL = re.compile(r"^(?P<name>kernel(?:-core)?)\s+(?P<version>\d\S*)\s*$")
 
 
 def kernel_packages(text: str) -> list[KernelPackage]:
     """Installed kernel images: ``ii linux-image-6.8.0-124-generic 6.8.0-124.124`` lines of dpkg-query
-    (status ``ii``/``iF``... installed; ``un``, ``rc`` not) and ``kernel-core 5.14.0-427.el9.x86_64``
-    lines of rpm. Meta packages (linux-image-generic, linux-image-amd64) are left out."""
+    with the status (``ii``/``hi`` installed; ``un``, ``rc`` not), the same without it (``dpkg-query -W``:
+    name and version), ``dpkg -l`` rows, and ``kernel-core 5.14.0-427.el9.x86_64`` lines of rpm. Meta
+    packages (linux-image-generic, linux-image-amd64) are left out."""
     out: list[KernelPackage] = []
     for raw in text.splitlines():
         line = raw.strip()
         m = _DPKG_KERNEL.match(line)
         if m:
-            if m.group("status")[1] == "i":  # installed (ii, hi, iF ...); un, rc are not
+            status = (m.group("status") or "ii").strip()
+            if len(status) >= 2 and status[1] == "i":  # installed (ii, hi, iF ...); un, rc are not
                 out.append(KernelPackage(m.group("name"), m.group("version"), m.group("rel")))
             continue
         m = _RPM_KERNEL.match(line)
@@ -133,7 +135,10 @@ _NUMA = re.compile(r"^node(?P<n>\d+)\s+cpus=(?P<cpus>\S*)\s+kb=(?P<kb>\d*)\s*$")
 
 
 def numa_nodes(text: str) -> list[NumaNode]:
-    """``node1 cpus= kb=100663296`` lines of the gpu_stack probe (sysfs cpulist and MemTotal)."""
+    """The NUMA nodes of ``numactl -H``, or of the gpu_stack probe's sysfs lines
+    (``node1 cpus= kb=100663296``: cpulist and MemTotal) when numactl is not installed."""
+    if text.lstrip().startswith("available:"):
+        return numactl_nodes(text)
     out = []
     for line in text.splitlines():
         m = _NUMA.match(line.strip())
@@ -285,10 +290,15 @@ class ModuleListing:
     modules: list[str]
 
 
+_MODULE_MARK = re.compile(r"^\((?:[A-Za-z]+,?)+\)$")
+_MODULE_NAME = re.compile(r"^[A-Za-z0-9_+.-]+(?:/[A-Za-z0-9_+.-]+)*$")
+
+
 def module_listing(text: str) -> ModuleListing | None:
-    """The access_identity probe's ``modules`` section: ``@@module-system ...`` then ``module -t avail``
-    (one name per line, folder headers end with ``:``), or ``@@no-module-system``. None when neither marker
-    is there (the login shell did not run)."""
+    """The access_identity probe's ``modules`` section: ``@@module-system ...`` then the listing of
+    ``module -t avail`` (one name per line, folder headers ending with ``:``) or of ``module avail``
+    (columns under ``---- folder ----`` headers, ``(L)``/``(D)`` marks), or ``@@no-module-system``. None
+    when neither marker is there (the login shell did not run)."""
     lines = text.splitlines()
     marker = next((line for line in lines if line.startswith("@@")), None)
     if marker is None:
@@ -298,10 +308,18 @@ def module_listing(text: str) -> ModuleListing | None:
     system = "lmod" if "lmod" in marker.split() else "environment-modules"
     names = []
     for line in lines:
-        name = line.strip()
-        if not name or name.startswith("@@") or name.endswith(":") or " " in name:
+        body = line.strip()
+        if not body or body.startswith("@@") or body.endswith(":") or "----" in body:
             continue
-        names.append(name.removesuffix("(default)").rstrip("/"))
+        if body.startswith(("Where:", "Use ", "If the avail", "Aliases:")) or re.match(
+            r"^[A-Za-z]+:\s", body
+        ):
+            continue
+        for token in body.split():
+            token = token.removesuffix("(default)").rstrip("/")
+            if _MODULE_MARK.match(token) or not _MODULE_NAME.match(token):
+                continue
+            names.append(token)
     return ModuleListing(system, names)
 
 

@@ -52,11 +52,28 @@ def docker_client_version(text: str) -> str | None:
 
 
 def docker_server_version(text: str) -> str | None:
-    """The one line ``docker version --format '{{.Server.Version}}'`` prints when the daemon answers."""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    if len(lines) != 1 or not re.fullmatch(r"\d+(?:\.\d+)+(?:[-+~][0-9A-Za-z.+~-]+)?", lines[0]):
-        return None
-    return lines[0]
+    """The Engine version of the ``Server:`` block of ``docker version`` (None when the daemon did not
+    answer: the block is missing), or the one line ``docker version --format '{{.Server.Version}}'``
+    prints."""
+    lines = [line.rstrip() for line in text.splitlines()]
+    in_server = in_engine = False
+    for line in lines:
+        if line.startswith("Server:"):
+            in_server, in_engine = True, False
+            continue
+        if in_server and line and not line.startswith(" "):
+            in_server = False
+        if in_server:
+            stripped = line.strip()
+            if stripped.endswith(":") and not stripped.startswith("Version"):
+                in_engine = stripped == "Engine:"
+                continue
+            if in_engine and stripped.startswith("Version:"):
+                return stripped.split(":", 1)[1].strip() or None
+    rows = [line.strip() for line in lines if line.strip()]
+    if len(rows) == 1 and re.fullmatch(r"\d+(?:\.\d+)+(?:[-+~][0-9A-Za-z.+~-]+)?", rows[0]):
+        return rows[0]
+    return None
 
 
 def docker_unreachable(stderr: str) -> str | None:
@@ -147,18 +164,26 @@ def dcgm_exporter_cli_version(text: str) -> str | None:
     return pair.group("exporter") if pair else value
 
 
+_DPKG_STATUS = re.compile(r"^[uirhpn][nicUFWHt][R ]?$")
+
+
 def package_lines(text: str) -> dict[str, str]:
-    """``<package> <version>`` lines (dpkg-query -W -f, rpm -q --qf) -> {package: version}; other lines
-    (``package`` prefixes are stripped) and packages without a version are left out."""
+    """Installed packages -> version, from ``<package> <version>`` lines (what the probes print from
+    dpkg-query -W -f / rpm -q --qf; a ``package`` prefix is skipped) or ``dpkg -l`` rows (``ii  name
+    version arch description``; only installed rows, status ``?i``)."""
     out: dict[str, str] = {}
     for line in text.splitlines():
         parts = line.split()
         if parts and parts[0] == "package":
             parts = parts[1:]
-        if len(parts) != 2 or not re.match(r"^[A-Za-z0-9][A-Za-z0-9.+_-]*$", parts[0]):
+        if len(parts) >= 3 and _DPKG_STATUS.match(parts[0]):
+            if parts[0][1] != "i":
+                continue
+            parts = parts[1:3]
+        if len(parts) != 2 or not re.match(r"^[A-Za-z0-9][A-Za-z0-9.+_:-]*$", parts[0]):
             continue
         if re.match(r"^\d", parts[1].split(":")[-1]):
-            out[parts[0]] = parts[1]
+            out[parts[0].split(":")[0]] = parts[1]
     return out
 
 

@@ -40,12 +40,14 @@ class SlurmHealthEvidence:
     node_read: bool = False
     nhc_path: str | None = None
     nhc_conf_dcgm: int | None = None
+    dcgmi_path: str | None = None
 
 
-def _files(text: str) -> tuple[list[ScriptFile], str | None, int | None]:
+def _files(text: str) -> tuple[list[ScriptFile], str | None, int | None, str | None]:
     files: list[ScriptFile] = []
     nhc_path: str | None = None
     conf_dcgm: int | None = None
+    dcgmi: str | None = None
     for line in text.splitlines():
         parts = line.split()
         if not parts:
@@ -69,10 +71,12 @@ def _files(text: str) -> tuple[list[ScriptFile], str | None, int | None]:
                 )
         elif parts[0] == "nhc" and len(parts) == 2:
             nhc_path = None if parts[1] == "missing" else parts[1]
+        elif parts[0] == "dcgmi" and len(parts) == 2:
+            dcgmi = None if parts[1] == "missing" else parts[1]
         elif parts[0] == "nhc.conf":
             kv = dict(p.split("=", 1) for p in parts[1:] if "=" in p)
             conf_dcgm = int(kv["dcgm"]) if kv.get("dcgm", "").isdigit() else None
-    return files, nhc_path, conf_dcgm
+    return files, nhc_path, conf_dcgm, dcgmi
 
 
 def evidence(s: Mapping[str, Section]) -> SlurmHealthEvidence:
@@ -84,10 +88,11 @@ def evidence(s: Mapping[str, Section]) -> SlurmHealthEvidence:
     files: list[ScriptFile] = []
     nhc_path = None
     conf_dcgm = None
+    dcgmi = None
     node_read = node is not None and node.ok and bool(node.text.strip())
     if node_read:
         assert node is not None
-        files, nhc_path, conf_dcgm = _files(node.text)
+        files, nhc_path, conf_dcgm, dcgmi = _files(node.text)
     return SlurmHealthEvidence(
         health_check_program=parsed.health_check_program if parsed is not None else None,
         gpu_nodes=gpu_nodes,
@@ -95,6 +100,7 @@ def evidence(s: Mapping[str, Section]) -> SlurmHealthEvidence:
         node_read=node_read,
         nhc_path=nhc_path,
         nhc_conf_dcgm=conf_dcgm,
+        dcgmi_path=dcgmi,
     )
 
 
@@ -135,7 +141,7 @@ def measure(ev: SlurmHealthEvidence, host: str, remediation: Mapping[str, str] |
                 message="NHC is not installed on the compute node",
             )
         )
-    if ev.gpu_nodes:
+    if ev.gpu_nodes and ev.dcgmi_path is not None:
         dcgm = uses_dcgm(ev)
         m("slurm.healthcheck_uses_dcgm", dcgm, Unit.BOOL)
         if dcgm is False:
@@ -167,7 +173,8 @@ def from_sections(inp: ProbeInput) -> ProbeOutput:
         said = inp.sections.get("node-files!stderr") or node
         first = said.text.strip().splitlines()[:1] if said is not None else []
         return ProbeOutput(
-            message="the job step that reads the node's files did not run" + (f": {first[0]}" if first else ""),
+            message="the job step that reads the node's files did not run"
+            + (f": {first[0]}" if first else ""),
             measurements=measurements,
         )
     where = "on the node" if nhc_installed(ev) else "not installed"
