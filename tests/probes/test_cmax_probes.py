@@ -292,11 +292,12 @@ def test_acs_needs_root_and_counts_switch_ports_above_gpus_and_nics() -> None:
         True, None
     )  # needs root: not measured
     on = {"ReqRedir": True, "CmpltRedir": True}
+    off = {"ReqRedir": False, "CmpltRedir": False}
     acs = LspciAcs([
         PciFunction("0000:00:01.0", "PCI bridge", "Root Port", on),  # root ports do not count
         PciFunction("0000:01:00.0", "PCI bridge", "Upstream Port", {"ReqRedir": False}),
         PciFunction("0000:02:08.0", "PCI bridge", "Downstream Port", on),
-        PciFunction("0000:02:10.0", "PCI bridge", "Downstream Port", {"ReqRedir": False, "CmpltRedir": False}),
+        PciFunction("0000:02:10.0", "PCI bridge", "Downstream Port", off),
         PciFunction("0000:07:00.0", "PCI bridge", "Downstream Port", on),  # above neither a GPU nor a NIC
     ])  # fmt: skip
     as_root = rdma_host.RdmaHostEvidence(devices=devices, paths=paths, root=True, acs=acs)

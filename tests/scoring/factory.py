@@ -297,7 +297,14 @@ def node_software_results(host: str) -> list[ProbeResult]:
             host,
             [
                 m("system.kernel_reboot_pending", False, "bool", host),
-                m("system.kernel_release", "5.15.0-105", "version", host, distro="ubuntu-22.04", flavour="generic"),
+                m(
+                    "system.kernel_release",
+                    "5.15.0-105",
+                    "version",
+                    host,
+                    distro="ubuntu-22.04",
+                    flavour="generic",
+                ),
                 m("security.bmc_in_band", True, "bool", host),
                 m("security.bmc_tenant_access", False, "bool", host),
             ],
@@ -322,7 +329,10 @@ def node_software_results(host: str) -> list[ProbeResult]:
             "rdma_host",
             host,
             [
-                *(m("fabric.hca_firmware", "28.46.3048", "version", host, device=f"mlx5_{i}") for i in range(8)),
+                *(
+                    m("fabric.hca_firmware", "28.46.3048", "version", host, device=f"mlx5_{i}")
+                    for i in range(8)
+                ),
                 m("nccl.hca_selection_ok", True, "bool", host),
                 m("nccl.ib_qps_fit", True, "bool", host, tiers="1"),
                 m("fabric.acs_redirect_ports", 0, "count", host),
@@ -347,7 +357,10 @@ def login_access_results() -> list[ProbeResult]:
         result(
             "slurm_health",
             "login",
-            [m("slurm.nhc_installed", True, "bool", "login"), m("slurm.healthcheck_uses_dcgm", True, "bool", "login")],
+            [
+                m("slurm.nhc_installed", True, "bool", "login"),
+                m("slurm.healthcheck_uses_dcgm", True, "bool", "login"),
+            ],
         ),
         result(
             "container_run",
