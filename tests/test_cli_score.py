@@ -70,9 +70,9 @@ def test_json_is_a_list_with_the_contract_fields(
             "verdicts": [],
             "allow_warn": False,
             "category": None,
-            "observed": 64.97,
+            "observed": 65.15,
             "needed": 70.0,
-            "text": "Gold needs a score of 70: 65.0 if the 28 criteria not measured or attested failed "
+            "text": "Gold needs a score of 70: 65.2 if the 28 criteria not measured or attested failed "
             "(100.0 on what was)",
         }
     ]
@@ -217,13 +217,13 @@ def test_table_output(capsys: pytest.CaptureFixture[str], bundles: dict[str, Pat
     assert code == 0
     assert out.startswith(
         "test-cluster: at least Silver (up to Platinum: 7 criteria not measured, 21 not attested)\n"
-        "tier Silver  floor Silver  ceiling Platinum  score 100.0/100 on what was measured (floor 65.0, "
+        "tier Silver  floor Silver  ceiling Platinum  score 100.0/100 on what was measured (floor 65.2, "
         "ceiling 100.0)  coverage 65%  (rubric clustermax-v1 1.0.0)\n"
     )
     assert "nccl-intra-busbw" in out and "pass >= 432 GB/s" in out
     assert (
         "Held down by:\n"
-        "  - Gold needs a score of 70: 65.0 if the 28 criteria not measured or attested failed (100.0 on "
+        "  - Gold needs a score of 70: 65.2 if the 28 criteria not measured or attested failed (100.0 on "
         "what was)\n"
         "To reach Gold:\n"
         "  - attest storage.managed_parallel_fs = true with evidence: Managed parallel filesystem out of the "
@@ -238,7 +238,7 @@ def test_markdown_output(capsys: pytest.CaptureFixture[str], bundles: dict[str, 
     assert code == 0
     assert out.startswith(
         "## test-cluster: Platinum\n\nTier **Platinum** (floor Platinum, ceiling Platinum). Score "
-        "**100.0**/100 on what was measured (floor 95.0, ceiling 100.0), coverage **95%**"
+        "**100.0**/100 on what was measured (floor 95.1, ceiling 100.0), coverage **95%**"
     )
     assert "| attest-soc2-iso27001 | pass \\(attested\\) |" in out
     code, out, _ = run(capsys, "score", str(bundles["local"]), "--format", "markdown")
@@ -309,7 +309,7 @@ def test_reparse_without_the_engine_module_is_a_usage_error(
 def test_rubric_validate_ok(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "rubric", "validate", str(default_rubric_path()))
     assert code == 0
-    assert out.endswith("ok (clustermax-v1 1.0.0, 126 criteria)\n")
+    assert out.endswith("ok (clustermax-v1 1.0.0, 127 criteria)\n")
 
 
 def test_rubric_validate_reports_every_problem_with_file_and_line(

@@ -9,6 +9,8 @@
 #   ipmi-devices     one line per IPMI device node that exists: "<path> rw|no-access" for the audit user
 #   ipmitool-mc      ipmitool mc info (only when a device is open to the audit user)
 #   id               id -u (0: the audit runs as root)
+#   virt             systemd-detect-virt --vm ("none" on bare metal)
+#   vmscape          /sys/devices/system/cpu/vulnerabilities/vmscape: the running kernel's own VMSCAPE status
 cmx_kernel_packages() {
   if cmx_have dpkg-query; then
     dpkg-query -W -f='${db:Status-Abbrev} ${Package} ${Version}\n' 'linux-image-*'
@@ -42,4 +44,8 @@ case "$IPMI" in
   *" rw"*) cmx_have ipmitool && cmx_section ipmitool-mc timeout 5 ipmitool mc info ;;
 esac
 cmx_text id "$(id -u)"
+cmx_section virt systemd-detect-virt --vm
+if [ -r /sys/devices/system/cpu/vulnerabilities/vmscape ]; then
+  cmx_section vmscape cat /sys/devices/system/cpu/vulnerabilities/vmscape
+fi
 exit 0

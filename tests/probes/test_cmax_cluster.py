@@ -102,6 +102,7 @@ def expected(t: dict[str, object]) -> dict[str, set[str]]:
         "pcie-acs-off": no_rdma,
         "kernel-reboot-pending": {NM} if not t["kernel_packages"] else {"pass", "fail"},
         "kernel-cve-floor": {"pass", "warn", "fail"} if t["noble"] else {NM},
+        "vmscape-mitigated": {NM} if t["vm"] else {"pass", "fail", NM},
         "bmc-not-tenant-accessible": {"pass"} if not t["ipmi"] else {"pass", "fail"},
         "nested-virt-boundary": {NA} if not t["vm"] else ({"pass"} if not t["vmx"] else {"pass", "warn"}),
         "iommu-passthrough-in-vm": {NA} if not t["vm"] else {NM},  # no GPU or NIC in these guests

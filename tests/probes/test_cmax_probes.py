@@ -166,6 +166,16 @@ def test_an_ipmi_device_is_exposed_only_when_the_audit_user_can_open_it(line: st
     assert [f.code for f in out.findings] == (["bmc-exposed"] if exposed else [])
 
 
+def test_vmscape_is_read_on_bare_metal_only() -> None:
+    lines = read("node_isolation/cpu-vulnerabilities-debian12-vm.txt").splitlines()
+    vmscape = next(line for line in lines if "/vmscape:" in line).split(":", 1)[1]
+    bare = parse("node_isolation", section("virt", "none", 1) + section("vmscape", vmscape))
+    assert one(bare, "security.vmscape_mitigated") is True and bare.findings == []
+    # in a guest the file describes the guest's kernel, not the hypervisor's: not judged
+    guest = parse("node_isolation", section("virt", "kvm") + section("vmscape", vmscape))
+    assert "security.vmscape_mitigated" not in metrics(guest)
+
+
 # ------------------------------------------------------------------------------------ gpu_stack
 
 

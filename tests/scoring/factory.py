@@ -307,6 +307,7 @@ def node_software_results(host: str) -> list[ProbeResult]:
                 ),
                 m("security.bmc_in_band", True, "bool", host),
                 m("security.bmc_tenant_access", False, "bool", host),
+                m("security.vmscape_mitigated", True, "bool", host),
             ],
         ),
         result(

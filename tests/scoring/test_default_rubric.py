@@ -70,7 +70,7 @@ def test_clean_h100_slurm_cluster_is_proven_silver_without_attestations() -> Non
     assert res.profile.reference_ids == ["fabric:ib-ndr-400", "gpu:h100-sxm"]
     assert res.summary == "at least Silver (up to Platinum: 7 criteria not measured, 21 not attested)"
     assert [h.text for h in res.held_down_by] == [
-        "Gold needs a score of 70: 65.0 if the 28 criteria not measured or attested failed (100.0 on what "
+        "Gold needs a score of 70: 65.2 if the 28 criteria not measured or attested failed (100.0 on what "
         "was)"
     ]
     assert [a.kind for a in res.advice.actions] == ["attest"]

@@ -10,6 +10,9 @@ tenant's reach to the BMC through the in-band IPMI device (sections in ``probes/
   (``ubuntu-24.04``) so the rubric can judge it against that distro's fixed kernel.
 * ``security.bmc_tenant_access``: true when the audit user can open an IPMI device (or ``ipmitool mc
   info`` answered); false when the node has none, or only root can open it and the audit is not root.
+* ``security.vmscape_mitigated``: on bare metal only (in a VM the file describes the guest's kernel, not
+  the hypervisor's, which only the provider can show): the kernel's vulnerabilities/vmscape says "Not
+  affected" or "Mitigation: ..." (true), "Vulnerable" (false). Left out where the kernel has no such file.
 """
 
 from __future__ import annotations
@@ -97,6 +100,9 @@ class NodeIsolationEvidence:
     kernel: KernelState | None = None
     distro: str | None = None
     bmc: Bmc | None = None
+    bare_metal: bool | None = None
+    vmscape: str | None = None
+    """The kernel's own VMSCAPE line (None: no such file)."""
 
 
 def evidence(s: Mapping[str, Section]) -> NodeIsolationEvidence:
@@ -119,7 +125,13 @@ def evidence(s: Mapping[str, Section]) -> NodeIsolationEvidence:
             open_to_user=[r[0] for r in rows if len(r) > 1 and r[1] == "rw"],
             mc_info_ok=mc is not None and mc.ok and "Device ID" in mc.text,
         )
-    return NodeIsolationEvidence(kernel, distro, bmc)
+    virt = s.get("virt")
+    bare = (
+        None if virt is None or virt.rc is None or not virt.text.strip() else virt.text.split()[0] == "none"
+    )
+    vmscape = s.get("vmscape")
+    line = vmscape.text.strip() if vmscape is not None and vmscape.ok and vmscape.text.strip() else None
+    return NodeIsolationEvidence(kernel, distro, bmc, bare, line)
 
 
 def measure(ev: NodeIsolationEvidence, host: str, remediation: Mapping[str, str] | None = None) -> Measured:
@@ -168,6 +180,14 @@ def measure(ev: NodeIsolationEvidence, host: str, remediation: Mapping[str, str]
                     "tenant reaches the BMC in band",
                 )
             )
+    if ev.bare_metal and ev.vmscape is not None:
+        mitigated = ev.vmscape.startswith(("Not affected", "Mitigation"))
+        m("security.vmscape_mitigated", mitigated, Unit.BOOL)
+        if not mitigated:
+            findings.append(
+                Finding(code="vmscape", severity=Severity.MEDIUM, host=host,
+                        message=f"the kernel reports VMSCAPE (CVE-2025-40300): {ev.vmscape}")
+            )  # fmt: skip
     return Measured(out, with_remediation(findings, remediation or {}))
 
 
