@@ -6,7 +6,8 @@ Run (as root, like the test suite): ``.venv/bin/python benchmarks/probe_costs.py
    except NCCL, DCGM (gpu_health dcgm_level=0) and time to first job. For every host it prints the seconds
    its probes took, the seconds the same number of bare SSH round trips (``true`` over the same kind of
    connection) take, and the difference: the cost the probes add per node (target: at most 2 s).
-2. The slurm probe alone, and the time-to-first-job probe alone (default parameters), with their wall
+2. The probes of what cmax checks (FAMILY), per host: their seconds against as many bare round trips.
+3. The slurm probe alone, and the time-to-first-job probe alone (default parameters), with their wall
    time and the GPU-seconds their jobs held.
 
 Timings are medians over ``--rounds`` rounds. Nothing is asserted: this prints measured figures.
@@ -32,6 +33,18 @@ from clustermax.transport.ssh import SSHConnector, SSHTarget
 from tests.infra.cluster import TestCluster, running_cluster
 
 EXCLUDED = {"nccl_allreduce", "ttfj", "ttfj_kubernetes"}
+FAMILY = (
+    "node_software",
+    "node_isolation",
+    "gpu_stack",
+    "rdma_host",
+    "vm_guest",
+    "access_identity",
+    "slurm_health",
+    "container_run",
+    "k8s_node_config",
+)
+"""The probes of what cmax checks (docs/probes-security.md): their own per-node cost is printed too."""
 
 
 def host_spec(c: TestCluster, name: str, ip: str, role: str) -> HostSpec:
@@ -94,6 +107,9 @@ def main() -> int:
         time.sleep(3.5)  # past slurmctld's start-up gate for the first batch job
         ips = {"login1": c.login.ip, **{h.name: h.ip for h in c.nodes}}
         per_host: dict[str, list[float]] = {}
+        family: dict[str, list[float]] = {}
+        family_bare: dict[str, list[float]] = {}
+        family_counts: dict[str, int] = {}
         bare: dict[str, list[float]] = {}
         counts: dict[str, int] = {}
         walls: list[float] = []
@@ -106,6 +122,10 @@ def main() -> int:
                 per_host.setdefault(host, []).append(connect_s + sum(r.duration_s for r in results))
                 counts[host] = len([cmd for cmd in bundle.commands if cmd.host == host])
                 bare.setdefault(host, []).append(bare_round_trips(c, tmp, host, ips[host], counts[host]))
+                mine = [r for r in results if r.probe_id in FAMILY]
+                family.setdefault(host, []).append(sum(r.duration_s for r in mine))
+                family_counts[host] = len(mine)
+                family_bare.setdefault(host, []).append(bare_round_trips(c, tmp, host, ips[host], len(mine)))
         ran = sorted({(r.host, r.probe_id, r.status.value) for r in bundle.results})
         print("probes run in the last audit (host, probe, status):")
         for host, probe, status in ran:
@@ -125,6 +145,20 @@ def main() -> int:
         skipped = sorted({r.probe_id for r in bundle.results if r.status.value == "skipped"})
         if skipped:
             print(f"(skipped here, so not in these figures: {', '.join(skipped)})")
+        print()
+        print("the probes of what cmax checks (node_software, node_isolation, gpu_stack, rdma_host,")
+        print("vm_guest; access_identity, slurm_health, container_run on the login node):")
+        print(f"{'host':8} {'probes':>6} {'probes s':>9} {'bare SSH s':>10} {'added s':>8}")
+        family_added = []
+        for host in ips:
+            p, b = statistics.median(family[host]), statistics.median(family_bare[host])
+            if host != "login1":
+                family_added.append(p - b)
+            print(f"{host:8} {family_counts[host]:>6} {p:>9.3f} {b:>10.3f} {p - b:>8.3f}")
+        in_all = statistics.median([statistics.median(family[h]) for h in ips if h != "login1"])
+        added_f = statistics.median(family_added)
+        print(f"these probes add per compute node (median over nodes): {added_f:.3f} s over bare SSH, "
+              f"{in_all:.3f} s in all (target <= 2 s)")  # fmt: skip
         print()
 
         specs = load_probe_specs()

@@ -35,5 +35,12 @@ class StoredOptions(BaseModel):
     login_shell: bool = False
 
 
-TRUST_OPTIONS = ("accept_new_host_keys", "known_hosts", "ssh_config", "identity_file", "rubric")
+TRUST_OPTIONS = (
+    "accept_new_host_keys",
+    "known_hosts",
+    "ssh_config",
+    "identity_file",
+    "rubric",
+    "versions",
+)
 """Options a resumed audit takes from its own command line only (with the targets and the inventory)."""

@@ -1,4 +1,3 @@
-# ruff: noqa: E501  (the expected outputs are whole lines of the real output)
 """`clustermax diff` on the golden bundles and on pairs imported from recorded real outputs, exact text.
 
 The pairs are built with `clustermax import` (SOURCE_DATE_EPOCH fixed) from fixtures under tests/data:

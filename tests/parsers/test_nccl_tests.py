@@ -280,7 +280,9 @@ def test_no_name_anywhere_reads_the_table() -> None:
     assert any("inferred from the table (redop sum, root -1, size = count x 4 B" in w for w in out.warnings)
 
 
-FM_DOWN = Path(__file__).resolve().parents[1] / "data" / "history-pairs" / "h100x8-fabric-manager-down-issue264.log"
+FM_DOWN = (
+    Path(__file__).resolve().parents[1] / "data" / "history-pairs" / "h100x8-fabric-manager-down-issue264.log"
+)
 
 
 def test_an_aborted_run_is_nccl_tests_with_its_failure() -> None:

@@ -274,12 +274,114 @@ def ttfj_result(batch: float = 3.2, interactive: float = 1.4) -> ProbeResult:
     )
 
 
+def node_software_results(host: str) -> list[ProbeResult]:
+    """What the issue-13 node probes show on a healthy 8x H100 bare-metal Ubuntu 22.04 node."""
+    return [
+        result(
+            "node_software",
+            host,
+            [
+                m("software.cuda_toolkit_version", "13.1.1", "version", host),
+                m("containers.runc_version", "1.2.8", "version", host),
+                m("containers.docker_server_version", "29.7.0", "version", host),
+                m("containers.docker_usable", True, "bool", host),
+                m("containers.apptainer", True, "bool", host),
+                m("software.perf", True, "bool", host),
+                m("system.perf_event_paranoid", 1, "count", host),
+                m("system.kptr_restrict", 0, "count", host),
+                m("software.hpc_sdk", True, "bool", host),
+            ],
+        ),
+        result(
+            "node_isolation",
+            host,
+            [
+                m("system.kernel_reboot_pending", False, "bool", host),
+                m(
+                    "system.kernel_release",
+                    "5.15.0-105",
+                    "version",
+                    host,
+                    distro="ubuntu-22.04",
+                    flavour="generic",
+                ),
+                m("security.bmc_in_band", True, "bool", host),
+                m("security.bmc_tenant_access", False, "bool", host),
+                m("security.vmscape_mitigated", True, "bool", host),
+            ],
+        ),
+        result(
+            "gpu_stack",
+            host,
+            [
+                m("gpu.dcgm_installed", True, "bool", host),
+                m("gpu.dcgm_version", "4.5.3", "version", host),
+                m("gpu.gdrcopy_ready", True, "bool", host),
+                m("gpu.gpudirect_path", "dma-buf", "text", host),
+                m("gpu.profiling_admin_only", False, "bool", host, source="driver"),
+                m("software.ncu", True, "bool", host),
+                m("software.nccl_library", True, "bool", host),
+                m("containers.nvidia_toolkit", True, "bool", host),
+                m("containers.nvidia_toolkit_version", "1.19.1", "version", host),
+                m("monitoring.dcgm_exporter_version", "4.8.2", "version", host, source="package"),
+            ],
+        ),
+        result(
+            "rdma_host",
+            host,
+            [
+                *(
+                    m("fabric.hca_firmware", "28.46.3048", "version", host, device=f"mlx5_{i}")
+                    for i in range(8)
+                ),
+                m("nccl.hca_selection_ok", True, "bool", host),
+                m("nccl.ib_qps_fit", True, "bool", host, tiers="1"),
+                m("fabric.acs_redirect_ports", 0, "count", host),
+            ],
+        ),
+        result("vm_guest", host, [], ProbeStatus.SKIPPED, SubStatus.NOT_APPLICABLE, "bare metal"),
+    ]
+
+
+def login_access_results() -> list[ProbeResult]:
+    return [
+        result(
+            "access_identity",
+            "login",
+            [
+                m("access.sudo", "password", "text", "login"),
+                m("access.user_admin", True, "bool", "login"),
+                m("access.external_idp", True, "bool", "login"),
+                m("software.gpu_modules", 4, "count", "login"),
+            ],
+        ),
+        result(
+            "slurm_health",
+            "login",
+            [
+                m("slurm.nhc_installed", True, "bool", "login"),
+                m("slurm.healthcheck_uses_dcgm", True, "bool", "login"),
+            ],
+        ),
+        result(
+            "container_run",
+            "login",
+            [
+                m("containers.image_run", True, "bool", "login"),
+                m("containers.image_run_time", 14.2, "s", "login"),
+                m("nccl.topo_file_host", False, "bool", "login"),
+            ],
+        ),
+    ]
+
+
 def clean_h100_slurm(**kw: Any) -> Bundle:
     """Every probe ran and every value is what a healthy 8x H100 NDR Slurm cluster shows."""
-    results = [detect_result("slurm"), slurm_result()]
+    results = [detect_result("slurm"), slurm_result(), *login_access_results()]
     for host in NODES:
         results += system_results(host)
         results += [gpu_result(host), fabric_result(host), monitoring_result(host)]
+        results += node_software_results(host)
     results += [nccl_result(**kw), ttfj_result()]
     results.append(result("gpu_health", "cluster", [m("gpu.versions_consistent", True, "bool")]))
     return bundle(results)

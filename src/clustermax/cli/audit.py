@@ -105,6 +105,14 @@ def audit(
     rubric: Annotated[
         Path | None, typer.Option("--rubric", help="Rubric to score with (default: shipped).")
     ] = None,
+    versions: Annotated[
+        Path | None,
+        typer.Option(
+            "--versions",
+            help="Minimum-versions table to judge version floors with (default: the one the rubric names, "
+            "else the shipped one). Never fetched: give a newer file.",
+        ),
+    ] = None,
     connect_timeout: Annotated[
         float, typer.Option("--connect-timeout", min=1, help="SSH connect timeout (s).")
     ] = 15.0,
@@ -180,6 +188,7 @@ def audit(
         "cluster": cluster,
         "provider": provider,
         "rubric": str(rubric.resolve()) if rubric else None,
+        "versions": str(versions.resolve()) if versions else None,
         "connect_timeout_s": connect_timeout,
         "login_shell": login_shell,
     }
@@ -593,10 +602,11 @@ def _run_audit(
 
     specs = _load_specs()
     request, known = _build_request(options, specs, warn)
-    if options.get("rubric"):
+    if options.get("rubric") or options.get("versions"):
         from ..scoring import load_rubric
 
-        load_rubric(options["rubric"])  # a bad rubric fails now, not after the audit
+        # a bad rubric fails now, not after the audit
+        load_rubric(options.get("rubric"), options.get("versions"))
     if history is not None:
         from .history import open_db
 
@@ -692,7 +702,9 @@ def _audit_into(
             f"{engine.failure.message}; the audit stopped",
             hint=f"free some space, then finish it with: {resume_hint}",
         )
-    bundle, score, reports, score_note = _score_and_report(bundle, out_dir, options.get("rubric"))
+    bundle, score, reports, score_note = _score_and_report(
+        bundle, out_dir, options.get("rubric"), options.get("versions")
+    )
     as_json = fmt is AuditFormat.json
     _print_summary(bundle, score, out_dir, reports, score_note, err=as_json)
     if as_json:
@@ -743,18 +755,20 @@ def _resume_command(options: dict[str, typing.Any], out_dir: Path) -> str:
         parts.append("--accept-new-host-keys")
     if options.get("rubric"):
         parts += ["--rubric", str(options["rubric"])]
+    if options.get("versions"):
+        parts += ["--versions", str(options["versions"])]
     return term(" ".join(shlex.quote(p) for p in parts))
 
 
 def _score_and_report(
-    bundle: Bundle, out_dir: Path, rubric_path: str | None
+    bundle: Bundle, out_dir: Path, rubric_path: str | None, versions_path: str | None = None
 ) -> tuple[Bundle, typing.Any, list[Path], str | None]:
     """Score with the rubric, record it in the bundle, write report.md/report.html next to it."""
     from ..bundle.io import write_bundle
     from ..reports import write_audit_reports
     from ..scoring import load_rubric, rubric_ref, score_bundle
 
-    rubric = load_rubric(rubric_path)
+    rubric = load_rubric(rubric_path, versions_path)
     bundle = bundle.model_copy(update={"rubric": rubric_ref(rubric)})
     write_bundle(bundle, out_dir)
     score = score_bundle(bundle, rubric)

@@ -17,6 +17,7 @@ from .report import (
     _OUT,
     _REDACT,
     _RUBRIC,
+    _VERSIONS,
     JunitWarn,
     ReportFormat,
     _run,
@@ -35,6 +36,7 @@ def register(app: typer.Typer) -> None:
         rubric: Path | None = _RUBRIC,
         attestations: Path | None = _ATTEST,
         junit_warn: JunitWarn = _JUNIT_WARN,
+        versions: Path | None = _VERSIONS,
     ) -> None:
         """Compare bundles of several providers: leaderboard, categories, key metrics, busbw curves."""
-        _run(bundles, fmt, out, redact, rubric, attestations, True, junit_warn)
+        _run(bundles, fmt, out, redact, rubric, attestations, True, junit_warn, versions)

@@ -39,6 +39,12 @@ _RUBRIC = typer.Option(None, "--rubric", help="Rubric YAML to score with (defaul
 _ATTEST = typer.Option(
     None, "--attestations", help="Attestations YAML (verdicts for what cannot be measured)."
 )
+_VERSIONS = typer.Option(
+    None,
+    "--versions",
+    help="Minimum-versions table to judge version floors with (default: the one the rubric names, else "
+    "the shipped one). Never fetched: give a newer file.",
+)
 _JUNIT_WARN = typer.Option(
     JunitWarn.failure, "--junit-warn", help="JUnit: report 'warn' criteria as failures or as skipped tests."
 )
@@ -53,6 +59,7 @@ def _run(
     attestations_path: Path | None,
     compare: bool,
     junit_warn: JunitWarn,
+    versions_path: Path | None = None,
 ) -> None:
     from ..bundle.io import load_bundle
     from ..errors import UsageError
@@ -61,7 +68,7 @@ def _run(
 
     if not bundles:
         raise UsageError("no bundle given", hint="pass one or more bundle.json files or audit directories")
-    rubric = load_rubric(rubric_path)
+    rubric = load_rubric(rubric_path, versions_path)
     attestations = load_attestations(attestations_path) if attestations_path is not None else None
     items = []
     for path in bundles:
@@ -99,6 +106,9 @@ def register(app: typer.Typer) -> None:
             False, "--compare", help="Compare the bundles (leaderboard, side by side)."
         ),
         junit_warn: JunitWarn = _JUNIT_WARN,
+        versions: Path | None = _VERSIONS,
     ) -> None:
         """Render a report of one bundle, or a comparison of several, in any format."""
-        _run(bundles, fmt, out, redact, rubric, attestations, compare or len(bundles) > 1, junit_warn)
+        _run(
+            bundles, fmt, out, redact, rubric, attestations, compare or len(bundles) > 1, junit_warn, versions
+        )

@@ -22,17 +22,23 @@ rubric_app = typer.Typer(
 )
 
 _RUBRIC_FILES = typer.Argument(..., help="Rubric YAML files to check.", show_default=False)
+_VERSIONS = typer.Option(
+    None,
+    "--versions",
+    help="Minimum-versions table to check the rubric's version floors against (the table itself is checked "
+    "too; default: the one the rubric names, else the shipped one).",
+)
 
 
 @rubric_app.command("validate")
-def rubric_validate(files: list[Path] = _RUBRIC_FILES) -> None:
+def rubric_validate(files: list[Path] = _RUBRIC_FILES, versions: Path | None = _VERSIONS) -> None:
     """Check rubric files: every problem with its file, line and a hint; exit 2 when there is one."""
     from ..errors import ConfigError
     from ..scoring import check_rubric_file
 
     failed = 0
     for path in files:
-        rubric, problems = check_rubric_file(path)
+        rubric, problems = check_rubric_file(path, versions_path=versions)
         if problems:
             failed += 1
             for problem in problems:

@@ -41,6 +41,12 @@ _BUNDLES = typer.Argument(
 )
 _RUBRIC = typer.Option(None, "--rubric", help="Rubric YAML (default: the built-in clustermax-v1 rubric).")
 _ATTEST = typer.Option(None, "--attestations", help="Attestations YAML for what no probe can measure.")
+_VERSIONS = typer.Option(
+    None,
+    "--versions",
+    help="Minimum-versions table to judge version floors with (default: the one the rubric names, else "
+    "the shipped rubrics/minimum-versions.yaml). Never fetched: give a newer file.",
+)
 _REPARSE = typer.Option(
     False, "--reparse", help="Re-derive measurements from the raw outputs with today's parsers."
 )
@@ -79,6 +85,7 @@ def score(
     bundles: list[Path] = _BUNDLES,
     rubric: Path | None = _RUBRIC,
     attestations: Path | None = _ATTEST,
+    versions: Path | None = _VERSIONS,
     reparse: bool = _REPARSE,
     fail_under: TierName | None = _FAIL_UNDER,
     fmt: ScoreFormat = _FORMAT,
@@ -96,7 +103,7 @@ def score(
     from ..sanitize import term
     from ..scoring import evaluate, load_attestations, load_rubric, render
 
-    rub = load_rubric(rubric)
+    rub = load_rubric(rubric, versions)
     att = load_attestations(attestations) if attestations is not None else None
     if att is not None:
         read = {c.attestation for c in rub.criteria if c.attestation}

@@ -75,6 +75,9 @@ class RubricRef(FrozenModel):
     references_sha256: str | None = Field(
         default=None, description="SHA-256 of the hardware reference table the rubric was scored with."
     )
+    versions_sha256: str | None = Field(
+        default=None, description="SHA-256 of the minimum-versions table the version floors were judged with."
+    )
 
 
 class Bundle(BaseModel):

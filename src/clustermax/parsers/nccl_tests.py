@@ -149,7 +149,9 @@ _OOB = re.compile(r"Out of bounds values\s*:\s*(\d{1,20})\s+(\w+)")
 _AVG = re.compile(r"Avg bus bandwidth\s*:\s*(\S+)")
 # nccl-tests' abort: "<host>: Test CUDA failure common.cu:941 'system not yet initialized'" (CUDA, NCCL,
 # HIP in rccl-tests), then " .. <host> pid <n>: Test failure common.cu:891" as it unwinds
-_FAILURE = re.compile(r"\bTest (?:(?:CUDA|NCCL|HIP|MPI|CURAND) )?failure\s+[\w./-]{1,200}:\d{1,9}(?:\s+'[^']{0,300}')?")
+_FAILURE = re.compile(
+    r"\bTest (?:(?:CUDA|NCCL|HIP|MPI|CURAND) )?failure\s+[\w./-]{1,200}:\d{1,9}(?:\s+'[^']{0,300}')?"
+)
 _INT_RE = re.compile(r"-?[0-9]{1,20}$")  # wider is garbage (and int() refuses > 4300 digits)
 
 
@@ -859,7 +861,8 @@ _NTHREAD_LINE = re.compile(r"^#\s*nThreads?\s+\d+\s+nGpus\s+\d+\s+minBytes\s+\d+
 def detect_nccl_tests(text: str) -> float:
     """Confidence from structure: the column header (``size count type ... time algbw busbw``) with result
     rows under it (0.95); rows with the footer (0.9, a paste without the header); the ``# nThread``
-    line with rows, device lines or the test's own abort line (0.8). Words such as "busbw" in prose are not enough."""
+    line with rows, device lines or the test's own abort line (0.8). Words such as "busbw" in prose are
+    not enough."""
     if not isinstance(text, str):
         return 0.0
     head = text[:200_000]

@@ -13,16 +13,25 @@ it only inside the commands that run, import or re-parse probes, never at start-
 from __future__ import annotations
 
 from . import (
+    access_identity,
+    container_run,
     fabric,
     gpu_health,
+    gpu_stack,
+    k8s_node_config,
     kubernetes,
     monitoring,
     nccl_allreduce,
+    node_isolation,
+    node_software,
+    rdma_host,
     scheduler_detect,
     slurm,
+    slurm_health,
     system_info,
     ttfj,
     ttfj_kubernetes,
+    vm_guest,
 )
 from .base import FileKind, ProbeModule
 
@@ -37,6 +46,15 @@ PROBES: dict[str, ProbeModule] = {
     "ttfj_kubernetes": ttfj_kubernetes,
     "fabric": fabric,
     "monitoring": monitoring,
+    "node_software": node_software,
+    "node_isolation": node_isolation,
+    "gpu_stack": gpu_stack,
+    "rdma_host": rdma_host,
+    "vm_guest": vm_guest,
+    "access_identity": access_identity,
+    "slurm_health": slurm_health,
+    "container_run": container_run,
+    "k8s_node_config": k8s_node_config,
 }
 """Probe module by name (the ``parser`` key of probe.yaml, which is the probe's id for shipped probes)."""
 

@@ -36,7 +36,8 @@ from .bounds import decide, frame_of, stats, sums_of
 from .catalog import MetricInfo
 from .references import References, detect_profile, resolve_figure
 from .rubric import Criterion, Rubric, Threshold
-from .validate import catalog_of, load_rubric, references_of
+from .validate import catalog_of, load_rubric, references_of, versions_of
+from .versions import VersionRule
 
 _RANK = {Verdict.FAIL: 0, Verdict.WARN: 1, Verdict.PASS: 2}
 _FALSY_TEXT = frozenset({"", "false", "no", "0", "none", "off"})
@@ -87,11 +88,13 @@ def _version(text: Any) -> tuple[int, ...]:
 def rubric_ref(rubric: Rubric) -> RubricRef:
     """The exact identity of a rubric (id, version, file hash, reference-table hash)."""
     references_of(rubric)
+    versions_of(rubric)
     return RubricRef(
         id=rubric.id,
         version=rubric.version,
         sha256=rubric.sha256,
         references_sha256=rubric._references_sha256 or None,
+        versions_sha256=rubric._versions_sha256 or None,
     )
 
 
@@ -225,6 +228,10 @@ def _profile_prop(ctx: _Context, name: str) -> int | None:
 def _resolve(ctx: _Context, thr: Threshold | None, unit: Unit | None) -> _Resolved | None:
     if thr is None:
         return None
+    if thr.floor is not None:
+        table = versions_of(ctx.rubric)
+        rule = VersionRule(thr.floor, table.components[thr.floor], table.id, table.checked)
+        return _Resolved(rule, rule.describe(), source=rule.sources())
     scale = 1.0
     scale_text = ""
     found = resolve_figure(ctx.refs, ctx.profile, thr.reference) if thr.reference is not None else None
@@ -337,6 +344,13 @@ def _judge_how(
         ok = _truthy(value) if crit.compare == "true" else not _truthy(value)
         return (Verdict.PASS, "pass") if ok else (miss, "miss")
     assert p is not None
+    if isinstance(p.value, VersionRule):  # a floor of the minimum-versions table decides, with its reason
+        outcome, why = p.value.judge(value)
+        if outcome == "pass":
+            return Verdict.PASS, f"vpass:{why}"
+        if outcome == "fail":
+            return miss, f"vmiss:{why}"
+        return Verdict.WARN, f"vundecided:{why}"
     if _test(value, crit.compare, p.value, unit):
         return Verdict.PASS, "pass"
     if w is not None and _test(value, crit.compare, w.value, unit):
@@ -411,6 +425,13 @@ def _not_measured_reason(ctx: _Context, crit: Criterion) -> tuple[Verdict, str]:
 
 def _phrase(how: str, crit: Criterion, p: _Resolved | None, w: _Resolved | None) -> str:
     advisory = "; advisory, so warn" if crit.soft else ""
+    kind, _, why = how.partition(":")
+    if kind == "vpass":
+        return f"meets its floor: {why}"
+    if kind == "vmiss":
+        return f"misses its floor: {why}{advisory}"
+    if kind == "vundecided":
+        return f"cannot be judged against the floor, so warn: {why}"
     if crit.compare in ("true", "false"):
         return f"is {crit.compare} as required" if how == "pass" else f"is not {crit.compare}{advisory}"
     assert p is not None

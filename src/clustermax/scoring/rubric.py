@@ -52,9 +52,20 @@ class Threshold(FrozenModel):
     scale_by: ScaleBy | None = Field(
         default=None, description="Also multiply by this property of the detected hardware profile."
     )
+    floor: str | None = Field(
+        default=None,
+        description="A component of the minimum-versions table (rubrics/minimum-versions.yaml): the version "
+        "floors it publishes, each with its advisory.",
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> Threshold:
+        if self.floor is not None:
+            if self.value is not None or self.reference is not None or self.scale_by is not None:
+                raise ValueError("a floor threshold takes no value, reference or scale_by")
+            if self.factor != 1.0 or self.unit is not None:
+                raise ValueError("a floor threshold takes no factor or unit")
+            return self
         if (self.value is None) == (self.reference is None) and self.scale_by is None:
             raise ValueError("give exactly one of value or reference")
         if self.value is not None and self.reference is not None:
@@ -62,6 +73,8 @@ class Threshold(FrozenModel):
         return self
 
     def describe(self) -> str:
+        if self.floor is not None:
+            return f"floor {self.floor}"
         if self.reference is not None:
             text = f"{self.factor:g} x ref {self.reference}"
         elif isinstance(self.value, list):
@@ -232,6 +245,11 @@ class Rubric(FrozenModel):
         description="Metric catalog (units, labels, emitting probe), relative to the rubric file; "
         "null: the catalog shipped with clustermax (rubrics/metrics.yaml).",
     )
+    versions: str | None = Field(
+        default=None,
+        description="Minimum-versions table the `floor:` thresholds read, relative to the rubric file; null: "
+        "the table shipped with clustermax (rubrics/minimum-versions.yaml). `--versions FILE` overrides it.",
+    )
     warn_credit: float = Field(
         default=0.5, ge=0, le=1, description="Share of a criterion's points a warn earns."
     )
@@ -246,6 +264,8 @@ class Rubric(FrozenModel):
     _references: Any = PrivateAttr(default=None)
     _references_sha256: str = PrivateAttr(default="")
     _catalog: Any = PrivateAttr(default=None)
+    _versions: Any = PrivateAttr(default=None)
+    _versions_sha256: str = PrivateAttr(default="")
     _plan: dict[str, Any] = PrivateAttr(default_factory=dict)
     """Per-criterion evaluation cache (static facts, thresholds per hardware profile)."""
 

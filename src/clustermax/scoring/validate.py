@@ -22,8 +22,10 @@ from ..yamlsrc import Loc, YamlDoc, parse_yaml
 from .catalog import CATALOG_FILE, MetricCatalog, MetricInfo, load_catalog
 from .references import References
 from .rubric import NUMERIC_AGGREGATES, NUMERIC_COMPARES, Criterion, Rubric, Threshold
+from .versions import VersionsTable
 
 DEFAULT_RUBRIC = "clustermax-v1.yaml"
+DEFAULT_VERSIONS = "minimum-versions.yaml"
 WEIGHT_TOTAL = 100.0
 
 
@@ -105,6 +107,52 @@ def load_references(path: Path) -> tuple[References | None, list[Problem]]:
     return refs, problems
 
 
+def default_versions_path() -> Path:
+    """The minimum-versions table shipped with clustermax (rubrics/minimum-versions.yaml)."""
+    return rubrics_dir() / DEFAULT_VERSIONS
+
+
+def load_versions(path: Path) -> tuple[VersionsTable | None, list[Problem]]:
+    """Read and validate a minimum-versions table: every problem with its file and line."""
+    try:
+        text = read_text(path, what="minimum-versions table")
+        doc = parse_yaml(text, path)
+    except ConfigError as err:
+        return None, [Problem(str(path), err.line, err.message.split(": ", 1)[-1], err.hint)]
+    problems = [Problem(str(path), line, f"duplicate key {_loc_text(loc)}") for loc, line in doc.duplicates]
+    try:
+        table = VersionsTable.model_validate(doc.data)
+    except ValidationError as err:
+        for e in err.errors():
+            loc = tuple(e["loc"])
+            msg = e["msg"].removeprefix("Value error, ")
+            hint = None
+            if e["type"] == "extra_forbidden":
+                msg = f"unknown key {loc[-1]!r}"
+                hint = "see rubrics/minimum-versions.yaml for the keys a table takes"
+            elif e["type"] == "missing":
+                hint = "every floor needs version, advisory, url and read_on"
+            problems.append(Problem(str(path), doc.line(loc), f"{_loc_text(loc)}: {msg}", hint))
+        return None, problems
+    return (table if not problems else None), problems
+
+
+_SHIPPED_VERSIONS: dict[str, tuple[VersionsTable, str]] = {}
+
+
+def _shipped_versions() -> tuple[VersionsTable, str]:
+    path = default_versions_path()
+    key = str(path)
+    if key not in _SHIPPED_VERSIONS:
+        table, problems = load_versions(path)
+        if table is None:
+            first = problems[0]
+            raise ConfigError(first.path, first.line, first.message, hint=first.hint)
+        digest = hashlib.sha256(read_bytes(path, what="minimum-versions table")).hexdigest()
+        _SHIPPED_VERSIONS[key] = (table, digest)
+    return _SHIPPED_VERSIONS[key]
+
+
 def _check_threshold(
     doc: YamlDoc,
     loc: Loc,
@@ -112,11 +160,36 @@ def _check_threshold(
     crit: Criterion,
     unit: Unit | None,
     refs: References | None,
+    versions: VersionsTable | None = None,
+    versions_path: str = "",
 ) -> list[Problem]:
     if thr is None:
         return []
     problems: list[Problem] = []
     line = doc.line(loc)
+    if thr.floor is not None:
+        if crit.compare != ">=":
+            problems.append(
+                Problem(doc.path, line, f"criterion {crit.id!r}: a floor threshold needs compare '>=', "
+                        f"not {crit.compare!r}")
+            )  # fmt: skip
+        if unit is not None and unit is not Unit.VERSION:
+            problems.append(
+                Problem(doc.path, line, f"criterion {crit.id!r}: a floor threshold judges versions, but the "
+                        f"metric is in {unit.value}")
+            )  # fmt: skip
+        if versions is not None and thr.floor not in versions.components:
+            names = sorted(versions.components)
+            problems.append(
+                Problem(
+                    doc.path,
+                    line,
+                    f"criterion {crit.id!r}: the minimum-versions table {versions_path} has no component "
+                    f"{thr.floor!r}",
+                    hint=_suggest(thr.floor, names) or f"one of: {', '.join(names)}",
+                )
+            )
+        return problems
     if thr.unit is not None and unit is not None and not convertible(thr.unit, unit):
         problems.append(
             Problem(
@@ -171,6 +244,7 @@ def check_rubric(
     doc: YamlDoc,
     references_path: Path | None = None,
     catalog_path: Path | None = None,
+    versions_path: Path | None = None,
 ) -> tuple[Rubric | None, References | None, list[Problem]]:
     """Validate a parsed rubric document: structure (pydantic), then cross-references."""
     problems = [Problem(doc.path, line, f"duplicate key {_loc_text(loc)}") for loc, line in doc.duplicates]
@@ -202,6 +276,10 @@ def check_rubric(
     else:
         refs, ref_problems = load_references(ref_path)
     problems += ref_problems
+    versions, versions_file, version_problems = _versions_for(doc, rubric, base, versions_path)
+    problems += version_problems
+    if versions is not None:
+        rubric._versions = versions
     cat_path = catalog_path or catalog_path_of(rubric, base)
     loaded_catalog, _, catalog_error = load_catalog(cat_path)
     if loaded_catalog is None:
@@ -319,7 +397,9 @@ def check_rubric(
                 )
         judged_unit = None if crit.aggregate in ("count", "fraction", "distinct") else unit
         for key, thr in (("pass", crit.pass_), ("warn", crit.warn)):
-            problems += _check_threshold(doc, (*at, key), thr, crit, judged_unit, refs)
+            problems += _check_threshold(
+                doc, (*at, key), thr, crit, judged_unit, refs, versions, versions_file
+            )
 
     # tiers and gates
     for tier, rule in rubric.tiers.items():
@@ -367,6 +447,24 @@ def check_rubric(
     return rubric, refs, problems
 
 
+def _versions_for(
+    doc: YamlDoc, rubric: Rubric, base: Path, given: Path | None
+) -> tuple[VersionsTable | None, str, list[Problem]]:
+    """The minimum-versions table for a rubric: ``--versions FILE``, else the one the rubric names (next to
+    it), else the shipped one."""
+    if given is None and rubric.versions is None:
+        return _shipped_versions()[0], str(default_versions_path()), []
+    path = given if given is not None else base / str(rubric.versions)
+    if given is None and not _inside(path, base):
+        return None, str(path), [
+            Problem(doc.path, doc.line(("versions",)),
+                    f"versions: {rubric.versions!r} is outside the rubric's folder; refusing to read it",
+                    hint="put the minimum-versions table next to the rubric (or in a folder below it)")
+        ]  # fmt: skip
+    table, problems = load_versions(path)
+    return table, str(path), problems
+
+
 def _inside(path: Path, folder: Path) -> bool:
     """True when ``path`` (links resolved) lies in ``folder`` or below it."""
     try:
@@ -376,19 +474,23 @@ def _inside(path: Path, folder: Path) -> bool:
 
 
 def check_rubric_file(
-    path: str | Path, catalog_path: Path | None = None
+    path: str | Path, catalog_path: Path | None = None, versions_path: str | Path | None = None
 ) -> tuple[Rubric | None, list[Problem]]:
-    """Every problem of a rubric file. Returns the rubric (with its references) when there is none."""
+    """Every problem of a rubric file and of the minimum-versions table it is checked with (``versions_path``,
+    else the one it names, else the shipped one). Returns the rubric (with its references) when there is
+    none."""
     p = Path(path)
     try:
         raw = read_bytes(p, what="rubric")
         doc = parse_yaml(decode_text(raw, p, what="rubric"), path)
     except ConfigError as err:
         return None, [Problem(str(path), err.line, err.message.split(": ", 1)[-1], err.hint)]
-    rubric, refs, problems = check_rubric(doc, catalog_path=catalog_path)
+    given = Path(versions_path) if versions_path is not None else None
+    rubric, refs, problems = check_rubric(doc, catalog_path=catalog_path, versions_path=given)
     if rubric is None or problems:
         return None, problems
     rubric._sha256 = hashlib.sha256(raw).hexdigest()
+    rubric._versions_sha256 = _versions_digest(rubric, p.parent, given)
     rubric._references = refs
     if refs is not None:
         ref_path = p.parent / rubric.references
@@ -397,16 +499,24 @@ def check_rubric_file(
     return rubric, []
 
 
+def _versions_digest(rubric: Rubric, base: Path, given: Path | None) -> str:
+    if given is None and rubric.versions is None:
+        return _shipped_versions()[1]
+    path = given if given is not None else base / str(rubric.versions)
+    return hashlib.sha256(read_bytes(path, what="minimum-versions table")).hexdigest()
+
+
 _DEFAULT_CACHE: dict[str, Rubric] = {}
 
 
-def load_rubric(path: str | Path | None = None) -> Rubric:
-    """Load and validate a rubric (None: the default rubric). Raises ConfigError on the first problem."""
+def load_rubric(path: str | Path | None = None, versions: str | Path | None = None) -> Rubric:
+    """Load and validate a rubric (None: the default rubric), with the minimum-versions table ``versions``
+    (None: the one the rubric names, else the shipped one). Raises ConfigError on the first problem."""
     target = Path(path) if path is not None else default_rubric_path()
-    key = str(target.resolve()) if path is None else ""
+    key = str(target.resolve()) if path is None and versions is None else ""
     if key and key in _DEFAULT_CACHE:
         return _DEFAULT_CACHE[key]
-    rubric, problems = check_rubric_file(target)
+    rubric, problems = check_rubric_file(target, versions_path=versions)
     if rubric is None:
         first = problems[0]
         more = f" ({len(problems) - 1} more problem(s): run `clustermax rubric validate {target}`)"
@@ -431,6 +541,26 @@ def catalog_of(rubric: Rubric) -> MetricCatalog:
             raise ConfigError(path, None, error or "bad metric catalog")
     rubric._catalog = loaded
     return loaded
+
+
+def versions_of(rubric: Rubric) -> VersionsTable:
+    """The minimum-versions table a rubric was loaded with (the shipped one for rubrics built in code)."""
+    table = rubric._versions
+    if isinstance(table, VersionsTable):
+        return table
+    if rubric.versions is not None:
+        path = rubrics_dir() / rubric.versions
+        loaded, problems = load_versions(path)
+        if loaded is None:
+            first = problems[0]
+            raise ConfigError(first.path, first.line, first.message, hint=first.hint)
+        rubric._versions = loaded
+        rubric._versions_sha256 = hashlib.sha256(read_bytes(path, what="minimum-versions table")).hexdigest()
+        return loaded
+    shipped, digest = _shipped_versions()
+    rubric._versions = shipped
+    rubric._versions_sha256 = digest
+    return shipped
 
 
 def references_of(rubric: Rubric) -> References:

@@ -128,7 +128,9 @@ class SafeSSHConfig(paramiko.SSHConfig):
         except Exception as err:
             where = self.path or "ssh_config"
             raise ConfigError(
-                where, None, f"cannot resolve {hostname!r} with this ssh_config ({type(err).__name__})",
+                where,
+                None,
+                f"cannot resolve {hostname!r} with this ssh_config ({type(err).__name__})",
                 hint="check its Match and Host lines (Match exec needs the 'invoke' package)",
             ) from None  # fmt: skip  (the cause may quote the file's lines: never chained into error.log)
 
