@@ -9,6 +9,9 @@ Run (as root, like the test suite): ``.venv/bin/python benchmarks/probe_costs.py
 2. The probes of what cmax checks (FAMILY), per host: their seconds against as many bare round trips.
 3. The slurm probe alone, and the time-to-first-job probe alone (default parameters), with their wall
    time and the GPU-seconds their jobs held.
+3. The storage probes on a second 4-node cluster whose nodes share an SSHFS filesystem (/mnt/shared) and
+   have a local directory (/mnt/local, given as storage_fio's local target): storage_discover on a node,
+   storage_fio and storage_smallfiles through Slurm, default parameters. Their steps ask for no GPU.
 
 Timings are medians over ``--rounds`` rounds. Nothing is asserted: this prints measured figures.
 """
@@ -32,7 +35,7 @@ from clustermax.transport.base import Transport
 from clustermax.transport.ssh import SSHConnector, SSHTarget
 from tests.infra.cluster import TestCluster, running_cluster
 
-EXCLUDED = {"nccl_allreduce", "ttfj", "ttfj_kubernetes"}
+EXCLUDED = {"nccl_allreduce", "ttfj", "ttfj_kubernetes", "storage_fio", "storage_smallfiles"}
 FAMILY = (
     "node_software",
     "node_isolation",
@@ -181,7 +184,40 @@ def main() -> int:
             print(f"{probe} probe alone (defaults): wall {wall_text}, GPU time held by its jobs "
                   f"{statistics.median(gpu_s):.3f} GPU-s; {last.status.value}: {last.message}")  # fmt: skip
         conn.close_all()
+    storage_costs(args.rounds)
     return 0
+
+
+def storage_costs(rounds: int) -> None:
+    """Part 3: the storage probes, on a cluster with a shared filesystem between its nodes."""
+    specs = load_probe_specs()
+    with tempfile.TemporaryDirectory() as tmp_dir, running_cluster(nodes=4, shared_fs="sshfs") as c:
+        tmp = Path(tmp_dir)
+        conn = connector(c, tmp)
+        login = conn.connect(host_spec(c, "login1", c.login.ip, "login").target, name="login1")
+        node = conn.connect(host_spec(c, "node1", c.nodes[0].ip, "compute").target, name="node1")
+        on_login = ProbeContext(role="login", platform="slurm")
+        runs = [
+            ("storage_discover", node, "node1", {}, ProbeContext(role="compute", platform="slurm")),
+            ("storage_fio", login, "login1", {"local_targets": ["/mnt/local"]}, on_login),
+            ("storage_smallfiles", login, "login1", {}, on_login),
+        ]
+        total = 0.0
+        for probe, transport, host, params, ctx in runs:
+            walls: list[float] = []
+            last = None
+            for _ in range(rounds):
+                commands, result = run_probe(transport, specs[probe], host, params, ctx)
+                walls.append(commands[0].duration_s)
+                last = result
+            assert last is not None
+            total += statistics.median(walls)
+            wall = f"{statistics.median(walls):.2f} s (min {min(walls):.2f}, max {max(walls):.2f})"
+            print(
+                f"{probe} (4 nodes, SSHFS): wall {wall}, 0 GPU-s; {last.status.value}: {last.message[:160]}"
+            )
+        print(f"storage probes together: {total:.1f} s added to an audit (target <= 60 s)")
+        conn.close_all()
 
 
 if __name__ == "__main__":

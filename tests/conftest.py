@@ -9,6 +9,7 @@ them).
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 
 import pytest
@@ -61,4 +62,19 @@ def sshd_hosts() -> Iterator[TestCluster]:
     """A login node and 3 hosts with real sshd only (no Slurm), for transport and engine tests."""
     require("sshd test hosts", missing_requirements(slurm=False))
     with running_cluster(nodes=3, slurm=False) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def storagecluster() -> Iterator[TestCluster]:
+    """A login node and 4 compute nodes with real sshd and Slurm, each in its own mount namespace with
+    /mnt/shared mounted over SSHFS from a storage host (a real network filesystem between the nodes),
+    /mnt/local (a per-node directory) and a per-node /etc/fstab that lists /mnt/nfs-missing, never mounted.
+
+    Tests must leave it as they found it (the shared export empty, every mount back in place).
+    """
+    missing = missing_requirements(slurm=True)
+    missing += [tool for tool in ("sshfs", "fusermount3", "fio") if shutil.which(tool) is None]
+    require("storage test cluster (sshd + Slurm + SSHFS + fio)", missing)
+    with running_cluster(nodes=4, slurm=True, shared_fs="sshfs") as cluster:
         yield cluster

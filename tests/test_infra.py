@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 import pytest
 
-from tests.infra.cluster import TestCluster
+from tests.conftest import require
+from tests.infra.cluster import TestCluster, missing_requirements, running_cluster
 
 
 @pytest.mark.sshd
@@ -43,3 +45,25 @@ def test_unknown_host_key_is_refused_by_openssh(testcluster: TestCluster, tmp_pa
     result = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
     assert result.returncode == 255
     assert "Host key verification failed" in result.stderr
+
+
+@pytest.mark.sshd
+def test_bind_shared_filesystem_is_seen_by_every_host_and_not_by_this_machine() -> None:
+    require("sshd test hosts", missing_requirements(slurm=False))
+    with running_cluster(nodes=2, slurm=False, shared_fs="bind") as cluster:
+        assert cluster.export is not None and cluster.storage is None
+        write = cluster.ssh(
+            cluster.nodes[0], "echo hi > /mnt/shared/from-node1 && findmnt -n -o TARGET /mnt/local"
+        )
+        assert write.returncode == 0 and write.stdout.strip() == "/mnt/local", write.stderr
+        read = cluster.ssh(cluster.nodes[1], "cat /mnt/shared/from-node1; grep -c nfs-missing /etc/fstab")
+        assert read.stdout.split() == ["hi", "1"], read.stderr
+        assert (cluster.export / "from-node1").read_text() == "hi\n"
+        assert not Path("/mnt/shared/from-node1").exists()  # the hosts' mounts stay in their namespaces
+        (cluster.export / "from-node1").unlink()
+
+
+def test_shared_fs_value_is_checked() -> None:
+    with pytest.raises(ValueError, match="shared_fs must be"):
+        with running_cluster(nodes=1, slurm=False, shared_fs="nfs"):
+            pass

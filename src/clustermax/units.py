@@ -1,4 +1,4 @@
-"""Unit conversions: the one place where GB/s becomes Gb/s, ms becomes s, MiB becomes GiB.
+"""Unit conversions: the one place where GB/s becomes Gb/s or GiB/s, ms becomes s, MiB becomes GiB.
 
 Every :class:`~clustermax.models.Unit` belongs to one dimension; values convert only within a
 dimension, through the dimension's base unit (bytes per second, seconds, bytes). Units that have no
@@ -15,6 +15,7 @@ from .models.common import Unit
 _SCALE: dict[Unit, tuple[str, float]] = {
     Unit.GBPS: ("bandwidth", 1e9),  # 10^9 bytes per second (nccl-tests busbw)
     Unit.GBITPS: ("bandwidth", 1e9 / 8),  # 10^9 bits per second (ibstat rate)
+    Unit.GIBPS: ("bandwidth", float(2**30)),  # 2^30 bytes per second (storage throughput)
     Unit.SECONDS: ("time", 1.0),
     Unit.MILLISECONDS: ("time", 1e-3),
     Unit.MICROSECONDS: ("time", 1e-6),

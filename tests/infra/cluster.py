@@ -60,6 +60,13 @@ class Host:
     netns: str
     host_key: Path
     port: int = 22
+    holder: int | None = None  # PID owning this host's net + mount + UTS namespaces (shared_fs clusters)
+
+    def nsenter(self) -> list[str]:
+        """Argv prefix that runs a command inside this host (its namespaces)."""
+        if self.holder is not None:
+            return ["nsenter", "-t", str(self.holder), "--net", "--mount", "--uts"]
+        return ["nsenter", f"--net=/run/netns/{self.netns}"]
 
 
 @dataclass
@@ -82,6 +89,9 @@ class TestCluster:
     procs: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
     bridge: str = ""
     subnet: str = ""
+    storage: Host | None = None  # the host serving the shared filesystem (shared_fs="sshfs")
+    shared_fs: str | None = None
+    export: Path | None = None  # the shared directory on the storage host (= what /mnt/shared shows)
 
     @property
     def hosts(self) -> list[Host]:
@@ -118,10 +128,13 @@ class TestCluster:
 
     def start_sshd(self, host: Host, config: Path, name: str) -> subprocess.Popen[bytes]:
         """Start an sshd with ``config`` inside ``host``'s namespace, with ``host.name`` as hostname."""
-        argv = [
-            "nsenter", f"--net=/run/netns/{host.netns}", "unshare", "--uts", "sh", "-c",
-            'hostname "$1"; exec "$2" -D -e -f "$0"', str(config), host.name, SSHD,
-        ]  # fmt: skip
+        if host.holder is not None:
+            argv = [*host.nsenter(), SSHD, "-D", "-e", "-f", str(config)]
+        else:
+            argv = [
+                "nsenter", f"--net=/run/netns/{host.netns}", "unshare", "--uts", "sh", "-c",
+                'hostname "$1"; exec "$2" -D -e -f "$0"', str(config), host.name, SSHD,
+            ]  # fmt: skip
         return self.start_daemon(name, argv, self.base / "log" / f"{name}.log")
 
     def stop(self) -> None:
@@ -293,10 +306,28 @@ LogLevel VERBOSE
 
 @contextlib.contextmanager
 def running_cluster(
-    nodes: int = 2, slurm: bool = True, base: Path | None = None, gpus_per_node: int = 8
+    nodes: int = 2,
+    slurm: bool = True,
+    base: Path | None = None,
+    gpus_per_node: int = 8,
+    shared_fs: str | None = None,
 ) -> Iterator[TestCluster]:
-    """Bring a cluster up, yield its handle, tear everything down (whatever happens)."""
+    """Bring a cluster up, yield its handle, tear everything down (whatever happens).
+
+    ``shared_fs``: None (the default) keeps every host in the machine's mount namespace, as always.
+    ``"sshfs"`` gives each host a private mount namespace with /mnt/shared mounted over SSHFS from a
+    storage host (storage1, its own namespace, OpenSSH internal-sftp): a real network filesystem
+    between the nodes. ``"bind"`` mounts one directory at /mnt/shared instead (no network). Both add
+    /mnt/local (a per-host directory) and a per-host /etc/fstab that also lists an NFS entry at
+    /mnt/nfs-missing which is never mounted (see ``SHARED_FS_NOTES``).
+    """
+    if shared_fs not in (None, "bind", "sshfs"):
+        raise ValueError(f"shared_fs must be None, 'bind' or 'sshfs', not {shared_fs!r}")
     missing = missing_requirements(slurm)
+    if shared_fs == "sshfs":
+        missing += [t for t in ("sshfs", "fusermount3") if shutil.which(t) is None]
+        if not Path("/dev/fuse").exists():
+            missing.append("/dev/fuse")
     if missing:
         raise InfraUnavailable("cannot start the test cluster; missing: " + ", ".join(missing))
     with _claim_slot() as (slot, _fd):
@@ -304,7 +335,7 @@ def running_cluster(
         root = base or Path(tempfile.mkdtemp(prefix=f"cmx-cluster{slot}-"))
         cluster: TestCluster | None = None
         try:
-            cluster = _bring_up(root, slot, nodes, slurm, gpus_per_node)
+            cluster = _bring_up(root, slot, nodes, slurm, gpus_per_node, shared_fs)
             yield cluster
         finally:
             if cluster is not None:
@@ -315,7 +346,9 @@ def running_cluster(
                 shutil.rmtree(root, ignore_errors=True)
 
 
-def _bring_up(base: Path, slot: int, n: int, slurm: bool, gpus_per_node: int) -> TestCluster:
+def _bring_up(
+    base: Path, slot: int, n: int, slurm: bool, gpus_per_node: int, shared_fs: str | None = None
+) -> TestCluster:
     bridge, prefix, net = _names(slot)
     for sub in ("run", "log", "state", "keys", "fakedev", "bin", "spool"):
         (base / sub).mkdir(parents=True, exist_ok=True)
@@ -345,6 +378,11 @@ def _bring_up(base: Path, slot: int, n: int, slurm: bool, gpus_per_node: int) ->
     for host in [login, *nodes]:
         mkns(host.netns, host.ip)
         _keygen(host.host_key, host.name)
+    storage = None
+    if shared_fs == "sshfs":
+        storage = Host("storage1", f"{net}.5", f"{prefix}stor", keys / "host_stor")
+        mkns(storage.netns, storage.ip)
+        _keygen(storage.host_key, storage.name)
 
     client = keys / "client"
     _keygen(client, "clustermax-test-client")
@@ -354,7 +392,7 @@ def _bring_up(base: Path, slot: int, n: int, slurm: bool, gpus_per_node: int) ->
     known_hosts.write_text(
         "".join(
             f"{h.ip} {' '.join(Path(str(h.host_key) + '.pub').read_text().split()[:2])}\n"
-            for h in [login, *nodes]
+            for h in [login, *nodes, *([storage] if storage else [])]
         )
     )
     ssh_config = keys / "ssh_config"
@@ -369,8 +407,11 @@ def _bring_up(base: Path, slot: int, n: int, slurm: bool, gpus_per_node: int) ->
     cluster = TestCluster(
         base=base, slot=slot, login=login, nodes=nodes, user=TEST_USER, key=client, known_hosts=known_hosts,
         ssh_config=ssh_config, bin_dir=base / "bin", slurm_conf=None, slurm=slurm, bridge=bridge, subnet=net,
+        storage=storage, shared_fs=shared_fs,
     )  # fmt: skip
     try:
+        if shared_fs:
+            _start_holders(cluster)
         if slurm:
             _start_slurm(cluster, gpus_per_node)
         path_dirs = f"{cluster.bin_dir}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
@@ -380,8 +421,25 @@ def _bring_up(base: Path, slot: int, n: int, slurm: bool, gpus_per_node: int) ->
             conf = base / "run" / f"sshd-{host.name}.conf"
             conf.write_text(sshd_config_text(base, host.ip, 22, host.host_key, path_dirs, cluster.slurm_conf))
             cluster.start_sshd(host, conf, f"sshd-{host.name}")
+        if storage is not None:
+            conf = base / "run" / "sshd-storage1.conf"
+            conf.write_text(
+                sshd_config_text(
+                    base,
+                    storage.ip,
+                    22,
+                    storage.host_key,
+                    path_dirs,
+                    None,
+                    extra="Subsystem sftp internal-sftp",
+                )
+            )
+            cluster.start_sshd(storage, conf, "sshd-storage1")
+            _wait_tcp(storage.ip, 22)
         for host in cluster.hosts:
             _wait_tcp(host.ip, 22)
+        if shared_fs == "sshfs":
+            _mount_sshfs(cluster)
         if slurm:
             _wait_nodes_idle(cluster, n)
     except BaseException:
@@ -475,10 +533,13 @@ PartitionName=gpu Nodes=ALL Default=YES MaxTime=INFINITE State=UP
             raise InfraUnavailable(f"slurmctld did not come up: {ping.stdout} {ping.stderr}")
         time.sleep(0.1)
     for host in cluster.nodes:
-        argv = [
-            "nsenter", f"--net=/run/netns/{host.netns}", "unshare", "--uts", "sh", "-c",
-            'hostname "$1"; exec slurmd -D -f "$0"', str(conf), host.name,
-        ]  # fmt: skip
+        if host.holder is not None:
+            argv = [*host.nsenter(), "slurmd", "-D", "-f", str(conf)]
+        else:
+            argv = [
+                "nsenter", f"--net=/run/netns/{host.netns}", "unshare", "--uts", "sh", "-c",
+                'hostname "$1"; exec slurmd -D -f "$0"', str(conf), host.name,
+            ]  # fmt: skip
         cluster.start_daemon(f"slurmd-{host.name}", argv, base / "log" / f"slurmd-{host.name}.out")
 
 
@@ -493,6 +554,106 @@ def _wait_nodes_idle(cluster: TestCluster, n: int, timeout: float = 30) -> None:
             return
         time.sleep(0.1)
     raise InfraUnavailable(f"Slurm nodes not idle after {timeout} s: {states!r}")
+
+
+# --- shared filesystem between the test hosts -------------------------------------------------
+SHARED_FS_NOTES = """Why SSHFS: the kernel of the machines the tests run on has no network filesystem
+(CONFIG_NETWORK_FILESYSTEMS unset, no modules), so neither an NFS server nor an NFS client can run;
+SSHFS (FUSE) is a real network filesystem with client-side caching that needs neither."""
+# Each host gets a private mount namespace, owned by a "holder" process (sleep) that also owns its
+# UTS namespace and sits in its network namespace; sshd and slurmd join it with nsenter -t, so SSH
+# sessions and Slurm jobs on that host see the same mounts. In it: a small tmpfs over /mnt (mount
+# points without touching the machine's /mnt), /mnt/local (a per-host directory: "local disk"),
+# /mnt/shared (sshfs from the storage host, or a bind mount of one directory) and a per-host
+# /etc/fstab bind-mounted over the machine's, listing /mnt/shared (mounted) and /mnt/nfs-missing
+# (an NFS entry that is not mounted: the unmount-detection case).
+HOLDER_SCRIPT = r"""
+hostname "$1"
+mount -t tmpfs -o size=1m,mode=755 cmx-mnt /mnt
+mkdir /mnt/shared /mnt/local /mnt/nfs-missing
+mount --bind "$2" /mnt/local
+mount --bind "$3" /etc/fstab
+[ "$5" = bind ] && mount --bind "$4" /mnt/shared
+exec sleep infinity
+"""
+
+
+def _fstab_text(cluster: TestCluster, host: Host) -> str:
+    shared = (
+        f"{cluster.user}@{cluster.storage.ip}:{cluster.export} /mnt/shared fuse.sshfs "
+        f"_netdev,allow_other,default_permissions 0 0\n"
+        if cluster.storage
+        else f"{cluster.export} /mnt/shared none bind 0 0\n"
+    )
+    nfs_ip = cluster.storage.ip if cluster.storage else f"{cluster.subnet}.5"
+    return (
+        f"# /etc/fstab of test host {host.name}\n"
+        + shared
+        + f"{nfs_ip}:/export /mnt/nfs-missing nfs4 rw,hard,_netdev,nofail 0 0\n"
+        + f"{cluster.base / 'hosts' / host.name / 'local'} /mnt/local none bind 0 0\n"
+    )
+
+
+def _start_holders(cluster: TestCluster) -> None:
+    export = cluster.base / "export"
+    export.mkdir(exist_ok=True)
+    import pwd
+
+    entry = pwd.getpwnam(cluster.user)
+    os.chown(export, entry.pw_uid, entry.pw_gid)
+    cluster.export = export
+    own_mnt = os.readlink("/proc/self/ns/mnt")
+    for host in cluster.hosts:
+        hdir = cluster.base / "hosts" / host.name
+        (hdir / "local").mkdir(parents=True, exist_ok=True)
+        os.chown(hdir / "local", entry.pw_uid, entry.pw_gid)
+        (hdir / "fstab").write_text(_fstab_text(cluster, host))
+        argv = [
+            "nsenter", f"--net=/run/netns/{host.netns}",
+            "unshare", "--mount", "--uts", "--propagation", "private",
+            "sh", "-c", HOLDER_SCRIPT, "holder", host.name, str(hdir / "local"), str(hdir / "fstab"),
+            str(export), cluster.shared_fs or "",
+        ]  # fmt: skip
+        proc = cluster.start_daemon(
+            f"holder-{host.name}", argv, cluster.base / "log" / f"holder-{host.name}.log"
+        )
+        host.holder = proc.pid
+    deadline = time.monotonic() + 10
+    for host in cluster.hosts:
+        while True:  # ready once the script has exec'd sleep (mounts done) in its own mount namespace
+            try:
+                comm = Path(f"/proc/{host.holder}/comm").read_text().strip()
+                mnt = os.readlink(f"/proc/{host.holder}/ns/mnt")
+            except OSError as err:
+                raise InfraUnavailable(f"holder of {host.name} died: see log/holder-{host.name}.log") from err
+            if comm == "sleep" and mnt != own_mnt:
+                break
+            if time.monotonic() > deadline:
+                raise InfraUnavailable(f"holder of {host.name} not ready")
+            time.sleep(0.02)
+
+
+def _mounted(pid: int, target: str) -> bool:
+    return any(line.split()[4] == target for line in Path(f"/proc/{pid}/mountinfo").read_text().splitlines())
+
+
+def _mount_sshfs(cluster: TestCluster) -> None:
+    assert cluster.storage is not None and cluster.export is not None
+    for host in cluster.hosts:
+        argv = [
+            *host.nsenter(), "sshfs", "-f", "-o", "allow_other,default_permissions",
+            "-o", f"IdentityFile={cluster.key},IdentitiesOnly=yes,UserKnownHostsFile={cluster.known_hosts}",
+            "-o", "StrictHostKeyChecking=yes,BatchMode=yes",
+            f"{cluster.user}@{cluster.storage.ip}:{cluster.export}", "/mnt/shared",
+        ]  # fmt: skip
+        cluster.start_daemon(f"sshfs-{host.name}", argv, cluster.base / "log" / f"sshfs-{host.name}.log")
+    deadline = time.monotonic() + 15
+    for host in cluster.hosts:
+        assert host.holder is not None
+        while not _mounted(host.holder, "/mnt/shared"):
+            if time.monotonic() > deadline:
+                raise InfraUnavailable(f"sshfs did not mount on {host.name}: see log/sshfs-{host.name}.log")
+            time.sleep(0.02)
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -514,10 +675,11 @@ def main(argv: list[str]) -> int:
         return 2
     signal.signal(signal.SIGTERM, _interrupt)
     with running_cluster(nodes=nodes) as cluster:
-        print(f"base={cluster.base} login={cluster.login.ip} nodes={[h.ip for h in cluster.nodes]}")
-        print(f"ssh -F {cluster.ssh_config} login1 sinfo")
-        print(f"export SLURM_CONF={cluster.slurm_conf}", flush=True)
+        # the prints inside: a SIGTERM right after the handle is read (before pause) still tears down cleanly
         with contextlib.suppress(KeyboardInterrupt):
+            print(f"base={cluster.base} login={cluster.login.ip} nodes={[h.ip for h in cluster.nodes]}")
+            print(f"ssh -F {cluster.ssh_config} login1 sinfo")
+            print(f"export SLURM_CONF={cluster.slurm_conf}", flush=True)
             signal.pause()
     return 0
 

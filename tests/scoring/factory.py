@@ -375,6 +375,86 @@ def login_access_results() -> list[ProbeResult]:
     ]
 
 
+def storage_discover_result(host: str) -> ProbeResult:
+    return result(
+        "storage_discover",
+        host,
+        [
+            m("storage.shared_mounts", 2, "count", host),
+            m("storage.mounts_expected", 2, "count", host),
+            m("storage.mounts_missing", 0, "count", host),
+            m("storage.shared_unresponsive", 0, "count", host),
+            m("storage.home_shared", True, "bool", host),
+        ],
+    )
+
+
+def storage_fio_result(read_per_gpu: float = 3.2) -> ProbeResult:
+    lab = {"target": "/lustre", "fstype": "lustre", "kind": "shared", "direct": "1"}
+    return result(
+        "storage_fio",
+        "cluster",
+        [
+            m(
+                "storage.fio_bw_per_gpu",
+                read_per_gpu * 1.1,
+                "GiB/s",
+                None,
+                **lab,
+                test="seqread",
+                nodes="1",
+                gpus="8",
+            ),
+            m(
+                "storage.fio_bw_per_gpu",
+                read_per_gpu,
+                "GiB/s",
+                None,
+                **lab,
+                test="seqread",
+                nodes="2",
+                gpus="16",
+            ),
+            m("storage.fio_bw_per_gpu", 1.0, "GiB/s", None, **lab, test="seqwrite", nodes="2", gpus="16"),
+            m("storage.fio_scaling", 0.91, "ratio", None, **lab, test="seqread", nodes="2"),
+        ],
+    )
+
+
+def storage_smallfiles_result() -> ProbeResult:
+    lab = {"target": "/lustre", "fstype": "lustre"}
+    return result(
+        "storage_smallfiles",
+        "cluster",
+        [
+            m("storage.meta_slope", 1.2, "ratio", None, **lab, phase="stat", files="2000", nodes="2"),
+            m("storage.meta_slope", 1.3, "ratio", None, **lab, phase="read", files="2000", nodes="2"),
+            m(
+                "storage.import_median_seconds",
+                3.1,
+                "s",
+                None,
+                **lab,
+                module="torch",
+                cache="cold",
+                nodes="2",
+            ),
+            m("storage.import_slope", 1.2, "ratio", None, **lab, module="torch", cache="cold", nodes="2"),
+            m("storage.visibility_seconds", 0.04, "s", None, **lab, writer=NODES[0], reader=NODES[1]),
+            m("storage.visibility_timeouts", 0, "count", None, **lab),
+        ],
+    )
+
+
+def node_perf_result(host: str, tflops: float = 760.0) -> ProbeResult:
+    ms = []
+    for g in range(8):
+        ms.append(m("gpu.bf16_gemm_tflops", tflops, "TFLOP/s", host, gpu=str(g)))
+        ms.append(m("gpu.thermal_throttled", False, "bool", host, gpu=str(g)))
+    ms.append(m("gpu.gemm_spread", 0.02, "ratio", host, gpus="8"))
+    return result("node_perf", host, ms)
+
+
 def clean_h100_slurm(**kw: Any) -> Bundle:
     """Every probe ran and every value is what a healthy 8x H100 NDR Slurm cluster shows."""
     results = [detect_result("slurm"), slurm_result(), *login_access_results()]
@@ -382,7 +462,8 @@ def clean_h100_slurm(**kw: Any) -> Bundle:
         results += system_results(host)
         results += [gpu_result(host), fabric_result(host), monitoring_result(host)]
         results += node_software_results(host)
-    results += [nccl_result(**kw), ttfj_result()]
+        results += [storage_discover_result(host), node_perf_result(host)]
+    results += [nccl_result(**kw), ttfj_result(), storage_fio_result(), storage_smallfiles_result()]
     results.append(result("gpu_health", "cluster", [m("gpu.versions_consistent", True, "bool")]))
     return bundle(results)
 

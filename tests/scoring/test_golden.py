@@ -148,7 +148,7 @@ def test_healthy_bundle_is_held_down_only_by_what_an_import_cannot_show() -> Non
     assert ("floor", "bronze", "gate", ["gpu-count-ok"]) not in held
     assert held[0] == ("floor", "bronze", "coverage", [])
     assert result.summary == (
-        "Not rated: insufficient evidence (coverage 16%; Bronze needs 25%); between Underperforming and Gold "
+        "Not rated: insufficient evidence (coverage 15%; Bronze needs 25%); between Underperforming and Gold "
         "on this evidence"
     )
 

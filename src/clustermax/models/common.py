@@ -29,6 +29,8 @@ class Unit(str, Enum):
 
     GBPS = "GB/s"
     GBITPS = "Gb/s"
+    GIBPS = "GiB/s"
+    """2^30 bytes per second: storage throughput (fio, MLPerf Storage demand)."""
     SECONDS = "s"
     MILLISECONDS = "ms"
     MICROSECONDS = "us"
@@ -40,6 +42,8 @@ class Unit(str, Enum):
     MHZ = "MHz"
     PERCENT = "%"
     COUNT = "count"
+    IOPS = "IOPS"
+    """I/O operations per second (fio)."""
     RATIO = "ratio"
     TFLOPS = "TFLOP/s"
     BOOL = "bool"
