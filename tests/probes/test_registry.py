@@ -9,7 +9,7 @@ import clustermax.probes
 from clustermax.probes.registry import PROBES, file_kinds, probe_module
 from clustermax.probes.specs import load_probe_specs
 
-SUPPORT = {"__init__", "base", "evidence", "registry", "specs", "result", "derive"}
+SUPPORT = {"__init__", "base", "evidence", "registry", "specs", "result", "derive", "plausibility"}
 """Modules of the parse stage that are not a probe (a probe id may not take these names)."""
 
 

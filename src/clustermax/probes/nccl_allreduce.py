@@ -48,6 +48,7 @@ from ..parsers.base import ParsedOutput, ParseError
 from ..parsers.nccl_tests import NcclRun, NcclTestsOutput, parse_nccl_tests
 from .base import FileKind, ImportContext, ImportedOutput, Measured, ProbeInput, ProbeOutput, Section
 from .evidence import with_remediation
+from .plausibility import run_implausible
 
 # ------------------------------------------------------------------------------------------ measure
 
@@ -165,26 +166,38 @@ def _config_order(labels: Mapping[str, str]) -> tuple[object, ...]:
     )
 
 
+def _config_key(labels: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """A run's configuration: its labels without ``run`` and ``size_bytes``."""
+    return tuple(sorted((k, v) for k, v in labels.items() if k not in ("run", "size_bytes")))
+
+
 def peak_aggregates(
-    peaks: Iterable[tuple[Mapping[str, str], float]], host: str | None = None
+    peaks: Iterable[tuple[Mapping[str, str], float | None]], host: str | None = None
 ) -> list[Measurement]:
     """nccl.busbw_peak_median and nccl.busbw_peak_spread per configuration.
 
     ``peaks`` holds (run labels, peak busbw) for every run that counts (a hung run does not); the
-    configuration is the labels without ``run`` and ``size_bytes``; ``runs`` = how many runs it had.
+    configuration is the labels without ``run`` and ``size_bytes``; ``runs`` = how many runs it had. A
+    peak of None is an implausible run: its configuration's median and spread are null (not evidence),
+    whatever its other runs printed.
     """
-    groups: dict[tuple[tuple[str, str], ...], list[float]] = {}
+    groups: dict[tuple[tuple[str, str], ...], list[float | None]] = {}
     for labels, peak in peaks:
-        key = tuple(sorted((k, v) for k, v in labels.items() if k not in ("run", "size_bytes")))
-        groups.setdefault(key, []).append(peak)
+        groups.setdefault(_config_key(labels), []).append(peak)
     out: list[Measurement] = []
-    for key, values in sorted(groups.items(), key=lambda kv: _config_order(dict(kv[0]))):
-        agg = {**dict(key), "runs": str(len(values))}
-        median = statistics.median(values)
-        spread = round((max(values) - min(values)) / median, 4) if median else None
+    for key, found in sorted(groups.items(), key=lambda kv: _config_order(dict(kv[0]))):
+        agg = {**dict(key), "runs": str(len(found))}
+        values = [v for v in found if v is not None]
+        if len(values) < len(found):
+            median_value: float | None = None
+            spread: float | None = None
+        else:
+            median = statistics.median(values)
+            median_value = round(median, 3)
+            spread = round((max(values) - min(values)) / median, 4) if median else None
         out.append(
             Measurement(
-                metric="nccl.busbw_peak_median", value=round(median, 3), unit=Unit.GBPS, host=host, labels=agg
+                metric="nccl.busbw_peak_median", value=median_value, unit=Unit.GBPS, host=host, labels=agg
             )
         )
         out.append(
@@ -277,6 +290,9 @@ class RunData:
     """Cut by its timeout; None: cannot be told (an imported log)."""
     failed: str | None = None
     runs_in_log: int = 1
+    implausible: str | None = None
+    """What in the printed table cannot be real (:func:`~clustermax.probes.plausibility.run_implausible`);
+    such a run is not evidence: its bandwidths are null and its configuration has no peak median."""
 
 
 @dataclass(frozen=True)
@@ -314,8 +330,9 @@ def measure_runs(
     measurements.append(
         Measurement(metric="nccl.version", value=version.value if version else None, unit=Unit.VERSION)
     )
-    peaks: list[tuple[dict[str, str], float]] = []
+    peaks: list[tuple[dict[str, str], float | None]] = []
     hung = 0
+    implausible = 0
     for run in runs:
         base = run_labels(run.collective, run.impl, run.nodes, run.ranks_seen or run.ranks_planned, run.rep)
         where = f"on {base['nodes']} node(s), run {run.rep}"
@@ -344,10 +361,31 @@ def measure_runs(
                 f"run on {base['nodes']} node(s) reports {run.ranks_seen} ranks,"
                 f" {run.ranks_planned} were launched",
             )
-        run_out, peak = run_measurements(run.rows, base, None)
-        measurements.extend(run_out)
-        if peak is not None and not run.hung:
-            peaks.append((base, peak))
+        if run.implausible:
+            implausible += 1
+            find(
+                "implausible-result",
+                Severity.HIGH,
+                f"implausible {run.impl} output ({base['collective']} {where}): {run.implausible};"
+                " its bandwidths are not evidence",
+            )
+            # not evidence: every bandwidth of the run is null, and so is its configuration's median
+            measurements.extend(
+                Measurement(metric=name, value=None, unit=Unit.GBPS, labels=base)
+                for name in (
+                    "nccl.busbw_peak",
+                    "nccl.busbw_band_mean",
+                    "nccl.busbw_max_size",
+                    "nccl.algbw_peak",
+                )
+            )
+            if not run.hung:
+                peaks.append((base, None))
+        else:
+            run_out, peak = run_measurements(run.rows, base, None)
+            measurements.extend(run_out)
+            if peak is not None and not run.hung:
+                peaks.append((base, peak))
         measurements.append(
             Measurement(metric="nccl.wrong", value=run.wrong_total, unit=Unit.COUNT, labels=base)
         )
@@ -358,6 +396,14 @@ def measure_runs(
                 )
             )
     measurements.extend(peak_aggregates(peaks))
+    measurements.append(
+        Measurement(
+            metric="nccl.runs_implausible",
+            value=implausible,
+            unit=Unit.COUNT,
+            labels={"collective": collective or "unknown", "check": "table"},
+        )
+    )
     if runs and all(r.hung is not None for r in runs):
         measurements.append(
             Measurement(
@@ -408,6 +454,7 @@ def run_of(
         out_of_bounds=oob,
         nccl_version=parsed.nccl_version,
         failed=parsed.failure if not parsed.rows else None,
+        implausible=run_implausible(parsed),
     )
 
 
