@@ -366,8 +366,7 @@ def measure_runs(
             find(
                 "implausible-result",
                 Severity.HIGH,
-                f"implausible {run.impl} output ({base['collective']} {where}): {run.implausible};"
-                " its bandwidths are not evidence",
+                f"implausible {run.impl} output ({base['collective']} {where}): {run.implausible}",
             )
             # not evidence: every bandwidth of the run is null, and so is its configuration's median
             measurements.extend(

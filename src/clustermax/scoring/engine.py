@@ -34,6 +34,7 @@ from .advice import build_advice
 from .attestations import Attestations
 from .bounds import decide, frame_of, stats, sums_of
 from .catalog import MetricInfo
+from .plausibility import screen
 from .references import References, detect_profile, resolve_figure
 from .rubric import Criterion, Rubric, Threshold
 from .validate import catalog_of, load_rubric, references_of, versions_of
@@ -115,6 +116,8 @@ class _Context:
     tracing: bool = False
     plans: dict[Any, Any] = field(default_factory=dict)
     profile_key: tuple[Any, ...] = ()
+    implausible: dict[int, str] = field(default_factory=dict)
+    """Measurements (by ``id()``) that cannot be real on this hardware, with why (plausibility.screen)."""
     """The rubric's evaluation cache, fetched once (private attributes are slow to reach)."""
 
 
@@ -140,6 +143,9 @@ def _context(
     refs = references_of(rubric)
     override = bundle.target.profile_override
     profile = detect_profile(by_metric, refs, dict(override) if override else None)
+    implausible, counts = screen(by_metric, refs, profile)
+    if counts:
+        by_metric[counts[0].metric] = [*by_metric.get(counts[0].metric, ()), *counts]
     return _Context(
         bundle=bundle,
         rubric=rubric,
@@ -159,6 +165,7 @@ def _context(
             profile.gpu_model,
             profile.fabric,
         ),
+        implausible=implausible,
     )
 
 
@@ -423,6 +430,22 @@ def _not_measured_reason(ctx: _Context, crit: Criterion) -> tuple[Verdict, str]:
     return Verdict.NOT_MEASURED, f"Not measured: probe {names} ran but reported no {what}."
 
 
+IMPLAUSIBLE_FINDING = "implausible-result"
+"""The parse stage's finding for output that cannot be real (``clustermax.probes.plausibility``)."""
+
+
+def _forged_finding(ctx: _Context, crit: Criterion) -> str | None:
+    """The message of an ``implausible-result`` finding of the probe that emits the criterion's metrics:
+    why its values are null."""
+    probes = sorted({ctx.catalog[m].probe for m in crit.metric if m in ctx.catalog})
+    for pid in probes:
+        for result in ctx.results_by_probe.get(pid, ()):
+            for finding in result.findings:
+                if finding.code == IMPLAUSIBLE_FINDING:
+                    return finding.message
+    return None
+
+
 def _phrase(how: str, crit: Criterion, p: _Resolved | None, w: _Resolved | None) -> str:
     advisory = "; advisory, so warn" if crit.soft else ""
     kind, _, why = how.partition(":")
@@ -657,8 +680,10 @@ def _evaluate(ctx: _Context, crit: Criterion) -> Trace:
     hosts: list[str | None] = []
     vals: list[Any] = []
     first_excluded: str | None = None
+    first_implausible: str | None = None
     selected = 0
     labels = crit.labels
+    implausible = ctx.implausible
     for metric in crit.metric:
         for m in ctx.by_metric.get(metric, ()):
             if labels and not _label_match(m.labels, labels):
@@ -666,7 +691,11 @@ def _evaluate(ctx: _Context, crit: Criterion) -> Trace:
             selected += 1
             value = m.value
             excluded = None
-            if value is None:
+            if implausible and id(m) in implausible:
+                excluded = f"implausible: {implausible[id(m)]}"
+                if first_implausible is None:
+                    first_implausible = implausible[id(m)]
+            elif value is None:
                 excluded = "not measured (null)"
             elif unit is not None and m.unit is not unit and _is_number(value):
                 try:
@@ -683,6 +712,20 @@ def _evaluate(ctx: _Context, crit: Criterion) -> Trace:
     trace.rows = rows
     used = [r for r in rows if r.excluded is None]  # aligned with vals when tracing
 
+    forged = first_implausible or (_forged_finding(ctx, crit) if selected and not vals else None)
+    if forged is not None:
+        # forged output is not evidence: one implausible value makes the whole criterion unjudged
+        return done(
+            _result(
+                crit,
+                Verdict.NOT_MEASURED,
+                f"Not measured (implausible): {forged}; an implausible figure is not evidence.",
+                rubric=rubric,
+                threshold=threshold,
+                reference_source=reference_source,
+                figure=figure,
+            )
+        )
     if not vals:
         verdict, why = _not_measured_reason(ctx, crit)
         if selected:
