@@ -215,6 +215,7 @@ def nccl_result(
                 **base,
             ),
             m("nccl.wrong", wrong, "count", None, scope="intra", nodes="1", ranks="8", run="0", **base),
+            m("nccl.runs_implausible", 0, "count", None, collective="all_reduce", check="table"),
             m("nccl.version", "2.21.5", "version"),
             m("nccl.autoconfig", True, "bool"),
         ],
