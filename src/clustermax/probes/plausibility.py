@@ -123,6 +123,11 @@ def run_implausible(run: NcclRun | NcclTestsOutput) -> str | None:
                         f"{_fmt_size(row.size_bytes)} {where}: algbw {alg:g} GB/s, size / time ="
                         f" {row.size_bytes} B / {time_us:g} us = {expected:.2f} GB/s"
                     )
+    if time_bad:
+        return (
+            f"algbw disagrees with size / time beyond rounding in {len(time_bad)} value(s); first at"
+            f" {time_bad[0]}"
+        )
     if ratio_bad:
         what = (
             f"busbw = algbw x {factor:.4f} for {collective} on {ranks} ranks"
@@ -132,11 +137,6 @@ def run_implausible(run: NcclRun | NcclTestsOutput) -> str | None:
         return (
             f"busbw disagrees with the rank count in {len(ratio_bad)} value(s) (nccl-tests prints {what});"
             f" first at {ratio_bad[0]}"
-        )
-    if time_bad:
-        return (
-            f"algbw disagrees with size / time beyond rounding in {len(time_bad)} value(s); first at"
-            f" {time_bad[0]}"
         )
     both = [r for r in rows if r.ip_time_us is not None and r.oop_time_us is not None]
     if len(both) >= MIN_IDENTICAL_ROWS and all(
