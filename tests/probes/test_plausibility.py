@@ -16,8 +16,14 @@ from clustermax.models import Severity
 from clustermax.parsers.nccl_tests import NcclRun, NcclTestsOutput, parse_nccl_tests
 from clustermax.probes.nccl_allreduce import ImportedLog, import_measurements
 from clustermax.probes.plausibility import run_implausible
-
-from .forgery import copy_out_of_place, drop_ranks, edit_rows, real_logs, scale_bandwidths, scale_busbw
+from tests.probes.forgery import (
+    copy_out_of_place,
+    drop_ranks,
+    edit_rows,
+    real_logs,
+    scale_bandwidths,
+    scale_busbw,
+)
 
 LOGS = real_logs()
 

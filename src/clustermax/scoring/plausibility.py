@@ -42,6 +42,18 @@ BUSBW_METRICS = frozenset(
 )
 ALGBW_METRICS = frozenset({"nccl.algbw", "nccl.algbw_peak"})
 CHECKED_METRICS = BUSBW_METRICS | ALGBW_METRICS
+_REPORT_ORDER = (
+    "nccl.busbw_peak_median",
+    "nccl.busbw_peak",
+    "nccl.busbw_max_size",
+    "nccl.busbw_band_mean",
+    "nccl.algbw_peak",
+    "nccl.busbw",
+    "nccl.algbw",
+)
+"""The figure whose reason is told for a configuration: the first of these that is implausible."""
+TAINTED_METRICS = CHECKED_METRICS | {"nccl.busbw_peak_spread"}
+"""What an implausible figure makes not evidence, across its configuration."""
 COUNT_METRIC = "nccl.runs_implausible"
 """Scoring adds one value of it per collective with implausible figures (labels ``check: physical``)."""
 
@@ -158,27 +170,39 @@ def implausible(m: Measurement, limits: Limits) -> str | None:
     return None
 
 
+def _config(m: Measurement) -> tuple[tuple[str, str], ...]:
+    """The run configuration a value belongs to: host and labels without ``run``, ``runs``, ``size_bytes``."""
+    key = sorted((k, v) for k, v in m.labels.items() if k not in ("run", "runs", "size_bytes"))
+    return (("host", m.host or ""), *key)
+
+
 def screen(
     by_metric: Mapping[str, Sequence[Measurement]], refs: References, profile: HardwareProfile
 ) -> tuple[dict[int, str], list[Measurement]]:
-    """Every implausible nccl.* bandwidth (by ``id()`` of the measurement, with the reason), and the
-    ``nccl.runs_implausible`` values (``check: physical``) that count them per collective: one per
-    configuration (the labels without ``run``, ``runs`` and ``size_bytes``)."""
+    """Every nccl.* value that is not evidence (by ``id()`` of the measurement, with the reason): the
+    bandwidths above the hardware's links and every value of their configuration; and the
+    ``nccl.runs_implausible`` values (``check: physical``) that count those configurations per collective."""
     limits = limits_of(refs, profile)
     if limits.scaleup_gbps is None and limits.node_nic_gbps is None:
         return {}, []
-    reasons: dict[int, str] = {}
-    configs: dict[str, set[tuple[tuple[str, str], ...]]] = {}
-    for metric in sorted(CHECKED_METRICS):
+    tainted: dict[tuple[tuple[str, str], ...], str] = {}
+    for metric in _REPORT_ORDER:
         for m in by_metric.get(metric, ()):
             why = implausible(m, limits)
-            if why is None:
-                continue
-            reasons[id(m)] = why
-            key = tuple(sorted((k, v) for k, v in m.labels.items() if k not in ("run", "runs", "size_bytes")))
-            configs.setdefault(m.labels.get("collective", "unknown"), set()).add(
-                (("host", m.host or ""), *key)
-            )
+            if why is not None:
+                tainted.setdefault(_config(m), why)
+    if not tainted:
+        return {}, []
+    # one implausible figure taints its whole configuration (every size, run, peak, band and spread of it)
+    reasons: dict[int, str] = {}
+    for metric in sorted(TAINTED_METRICS):
+        for m in by_metric.get(metric, ()):
+            why = tainted.get(_config(m))
+            if why is not None:
+                reasons[id(m)] = why
+    configs: dict[str, set[tuple[tuple[str, str], ...]]] = {}
+    for key in tainted:
+        configs.setdefault(dict(key).get("collective", "unknown"), set()).add(key)
     counts = [
         Measurement(
             metric=COUNT_METRIC,
