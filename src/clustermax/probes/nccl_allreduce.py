@@ -332,7 +332,8 @@ def measure_runs(
     )
     peaks: list[tuple[dict[str, str], float | None]] = []
     hung = 0
-    implausible = 0
+    implausible: dict[str, int] = {}
+    """Implausible runs per collective (every collective that ran has a count, 0 included)."""
     for run in runs:
         base = run_labels(run.collective, run.impl, run.nodes, run.ranks_seen or run.ranks_planned, run.rep)
         where = f"on {base['nodes']} node(s), run {run.rep}"
@@ -361,8 +362,9 @@ def measure_runs(
                 f"run on {base['nodes']} node(s) reports {run.ranks_seen} ranks,"
                 f" {run.ranks_planned} were launched",
             )
+        implausible.setdefault(base["collective"], 0)
         if run.implausible:
-            implausible += 1
+            implausible[base["collective"]] += 1
             find(
                 "implausible-result",
                 Severity.HIGH,
@@ -395,14 +397,15 @@ def measure_runs(
                 )
             )
     measurements.extend(peak_aggregates(peaks))
-    measurements.append(
-        Measurement(
-            metric="nccl.runs_implausible",
-            value=implausible,
-            unit=Unit.COUNT,
-            labels={"collective": collective or "unknown", "check": "table"},
+    for name in sorted(implausible):
+        measurements.append(
+            Measurement(
+                metric="nccl.runs_implausible",
+                value=implausible[name],
+                unit=Unit.COUNT,
+                labels={"collective": name, "check": "table"},
+            )
         )
-    )
     if runs and all(r.hung is not None for r in runs):
         measurements.append(
             Measurement(
