@@ -94,9 +94,9 @@ def test_json_is_a_list_with_the_contract_fields(
         "verdicts": [],
         "allow_warn": False,
         "category": None,
-        "observed": 71.41,
+        "observed": 71.52,
         "needed": 90.0,
-        "text": "Platinum needs a score of 90: 71.4 if the 31 criteria not measured or attested failed "
+        "text": "Platinum needs a score of 90: 71.5 if the 31 criteria not measured or attested failed "
         "(100.0 on what was)",
     }
     assert held[3]["criteria"] == ["attest-soc2-iso27001"] and held[3]["verdicts"] == ["not_measured"]
@@ -246,19 +246,19 @@ def test_table_output(capsys: pytest.CaptureFixture[str], bundles: dict[str, Pat
     assert code == 0
     assert out.startswith(
         "test-cluster: at least Gold (up to Platinum: 10 criteria not measured, 21 not attested)\n"
-        "tier Gold  floor Gold  ceiling Platinum  score 100.0/100 on what was measured (floor 71.4, "
-        "ceiling 100.0)  coverage 71%  (rubric clustermax-v1 1.0.0)\n"
+        "tier Gold  floor Gold  ceiling Platinum  score 100.0/100 on what was measured (floor 71.5, "
+        "ceiling 100.0)  coverage 72%  (rubric clustermax-v1 1.0.0)\n"
     )
     assert "nccl-intra-busbw" in out and "pass >= 432 GB/s" in out
     assert (
         "Held down by:\n"
-        "  - Platinum needs 85% coverage: 71% of the rubric's weight was measured or attested\n"
+        "  - Platinum needs 85% coverage: 72% of the rubric's weight was measured or attested\n"
         "  - Platinum needs 60% of Security measured: 56% was\n"
-        "  - Platinum needs 80% of Reliability and node health measured: 77% was\n"
+        "  - Platinum needs 80% of Reliability and node health measured: 78% was\n"
         "  - Platinum needs attest-soc2-iso27001 to pass; it is not attested\n"
         "  - Platinum needs attest-sla-events to pass; it is not attested\n"
         "  - Platinum needs attest-burn-in-published to pass; it is not attested\n"
-        "  - Platinum needs a score of 90: 71.4 if the 31 criteria not measured or attested failed (100.0 on "
+        "  - Platinum needs a score of 90: 71.5 if the 31 criteria not measured or attested failed (100.0 on "
         "what was)\n"
         "To reach Platinum:\n"
         "  - attest security.soc2_or_iso27001 = true with evidence: SOC 2 Type II or ISO 27001 certification\n"
@@ -272,7 +272,7 @@ def test_markdown_output(capsys: pytest.CaptureFixture[str], bundles: dict[str, 
     assert code == 0
     assert out.startswith(
         "## test-cluster: Platinum\n\nTier **Platinum** (floor Platinum, ceiling Platinum). Score "
-        "**100.0**/100 on what was measured (floor 94.4, ceiling 100.0), coverage **94%**"
+        "**100.0**/100 on what was measured (floor 94.5, ceiling 100.0), coverage **94%**"
     )
     assert "| attest-soc2-iso27001 | pass \\(attested\\) |" in out
     code, out, _ = run(capsys, "score", str(bundles["local"]), "--format", "markdown")
@@ -343,7 +343,7 @@ def test_reparse_without_the_engine_module_is_a_usage_error(
 def test_rubric_validate_ok(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "rubric", "validate", str(default_rubric_path()))
     assert code == 0
-    assert out.endswith("ok (clustermax-v1 1.0.0, 146 criteria)\n")
+    assert out.endswith("ok (clustermax-v1 1.0.0, 147 criteria)\n")
 
 
 def test_rubric_validate_reports_every_problem_with_file_and_line(
