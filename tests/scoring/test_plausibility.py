@@ -207,3 +207,77 @@ def test_the_real_log_it_was_made_from_scores_as_measured(tmp_path: Path) -> Non
     criteria = _score(out)
     assert criteria["nccl-intra-busbw"]["verdict"] == "pass"  # 315.91 GB/s >= 0.9 x 314
     assert criteria["nccl-results-plausible"]["verdict"] == "pass"
+
+
+# ------------------------------------------------------------------------- node_perf: GEMM and NVLink
+
+
+def test_a_gemm_above_the_tensor_core_peak_is_not_evidence() -> None:
+    from clustermax.scoring import score_bundle
+
+    from .factory import NODES, clean_h100_slurm, node_perf_result
+
+    def verdict(tflops: float) -> tuple[str, str]:
+        bundle = clean_h100_slurm()
+        results = [r for r in bundle.results if not (r.probe_id == "node_perf" and r.host == NODES[0])]
+        bundle = bundle.model_copy(update={"results": [*results, node_perf_result(NODES[0], tflops)]})
+        (crit,) = [c for c in score_bundle(bundle).criteria if c.id == "gpu-bf16-gemm"]
+        return crit.verdict.value, crit.explanation
+
+    assert verdict(760.0)[0] == "pass"  # 0.96 of the 794.5 TFLOP/s MAMF reference, below the 989 peak
+    got, why = verdict(2967.0)  # three times the dense peak: no tensor core computes that
+    assert got == "not_measured"
+    assert why.startswith("Not measured (implausible): bf16_gemm_tflops 2967 TFLOP/s on ")
+    assert "above h100-sxm's dense BF16 tensor-core peak (989 TFLOP/s, gpu.bf16_dense_peak)" in why
+
+
+def _nvbw_screen(text: str) -> dict[int, str]:
+    # the probe's own mapping of a recorded nvbandwidth output (section 'nvbandwidth'), then scoring's screen
+    from clustermax.models.results import Measurement
+    from clustermax.probes.base import ProbeInput, Section
+    from clustermax.probes.node_perf import from_sections
+    from clustermax.probes.specs import load_probe_spec
+    from clustermax.resources import probes_dir
+    from clustermax.scoring.plausibility import screen
+    from clustermax.scoring.references import detect_profile
+
+    spec = load_probe_spec(probes_dir() / "node_perf")
+    out = from_sections(
+        ProbeInput(
+            spec=spec,
+            host="n1",
+            commands={},
+            sections={"nvbandwidth": Section("nvbandwidth", text, 0)},
+            params={},
+        )
+    )
+    by_metric: dict[str, list[Measurement]] = {}
+    for m in out.measurements:
+        by_metric.setdefault(m.metric, []).append(m)
+    assert by_metric.get("gpu.nvbw_d2d_read")
+    profile = detect_profile(by_metric, REFS, {"gpu_model": "h100-sxm"})
+    reasons, _ = screen(by_metric, REFS, profile)
+    return reasons
+
+
+def test_nvbandwidth_above_the_nvlink_rate_is_not_evidence() -> None:
+    import re
+
+    real = (ROOT / "tests/data/nvbandwidth/h100x8-v0.10.0-five-runs.txt").read_text(encoding="utf-8")
+    assert _nvbw_screen(real) == {}  # 395 GB/s per peer on NVLink 4's 450
+    # every bandwidth of the matrices x 3: 1185 GB/s from one GPU, over links that carry 450
+    row = re.compile(r"^(\s*\d+\s+)(.*)$")
+
+    def triple(line: str) -> str:
+        m = row.match(line)
+        if not m:
+            return line
+        return m.group(1) + re.sub(r"\d+\.\d\d", lambda v: f"{float(v.group()) * 3:.2f}", m.group(2))
+
+    forged = "\n".join(triple(line) for line in real.split("\n"))
+    reasons = _nvbw_screen(forged)
+    assert reasons
+    assert all(
+        "above h100-sxm's scale-up links per direction (450 GB/s, gpu.scaleup_bw)" in r
+        for r in reasons.values()
+    )

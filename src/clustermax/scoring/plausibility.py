@@ -61,6 +61,15 @@ _SPREAD = frozenset({"all_gather", "reduce_scatter", "alltoall"})
 _ONE = frozenset({"broadcast", "reduce", "sendrecv"})
 
 
+GPU_BOUNDS: dict[str, tuple[str, str]] = {
+    "gpu.bf16_gemm_tflops": ("gpu.bf16_dense_peak", "dense BF16 tensor-core peak"),
+    "gpu.bf16_gemm_sustained_tflops": ("gpu.bf16_dense_peak", "dense BF16 tensor-core peak"),
+    "gpu.nvbw_d2d_read": ("gpu.scaleup_bw", "scale-up links per direction"),
+}
+"""node_perf values with a physical ceiling in the GPU's figures: no GEMM beats the tensor cores' peak, no
+device-to-device read beats the links (a bidirectional matrix: twice the links, both ways at once)."""
+
+
 @dataclass(frozen=True)
 class Limits:
     """The physical limits of a profile, in GB/s per direction (None: not known)."""
@@ -170,6 +179,42 @@ def implausible(m: Measurement, limits: Limits) -> str | None:
     return None
 
 
+def _gpu_bounds(
+    by_metric: Mapping[str, Sequence[Measurement]], refs: References, profile: HardwareProfile
+) -> dict[int, str]:
+    """node_perf values above the GPU's physical figure (``GPU_BOUNDS``); one taints the metric on a host."""
+    bad: dict[tuple[str, str], str] = {}
+    for metric, (figure, what) in GPU_BOUNDS.items():
+        values = by_metric.get(metric, ())
+        if not values:
+            continue
+        found = resolve_figure(refs, profile, figure)
+        if found is None or found.figure.unit is None:
+            continue
+        for m in values:
+            value = m.value
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                continue
+            try:
+                limit = convert(found.figure.value, found.figure.unit, m.unit)
+            except UnitError:
+                continue
+            if "bidirectional" in m.labels.get("matrix", ""):
+                limit *= 2
+            if value > limit * SLACK:
+                bad.setdefault(
+                    (metric, m.host or ""),
+                    f"{metric.removeprefix('gpu.')} {value:g} {m.unit.value} on {m.host or 'the cluster'}"
+                    f" is above {found.ref_id}'s {what} ({limit:g} {m.unit.value}, {figure})",
+                )
+    return {
+        id(m): bad[(metric, m.host or "")]
+        for metric in GPU_BOUNDS
+        for m in by_metric.get(metric, ())
+        if (metric, m.host or "") in bad
+    }
+
+
 def _config(m: Measurement) -> tuple[tuple[str, str], ...]:
     """The run configuration a value belongs to: host and labels without ``run``, ``runs``, ``size_bytes``."""
     key = sorted((k, v) for k, v in m.labels.items() if k not in ("run", "runs", "size_bytes"))
@@ -182,9 +227,10 @@ def screen(
     """Every nccl.* value that is not evidence (by ``id()`` of the measurement, with the reason): the
     bandwidths above the hardware's links and every value of their configuration; and the
     ``nccl.runs_implausible`` values (``check: physical``) that count those configurations per collective."""
+    reasons = _gpu_bounds(by_metric, refs, profile)
     limits = limits_of(refs, profile)
     if limits.scaleup_gbps is None and limits.node_nic_gbps is None:
-        return {}, []
+        return reasons, []
     tainted: dict[tuple[tuple[str, str], ...], str] = {}
     for metric in _REPORT_ORDER:
         for m in by_metric.get(metric, ()):
@@ -192,9 +238,8 @@ def screen(
             if why is not None:
                 tainted.setdefault(_config(m), why)
     if not tainted:
-        return {}, []
+        return reasons, []
     # one implausible figure taints its whole configuration (every size, run, peak, band and spread of it)
-    reasons: dict[int, str] = {}
     for metric in sorted(TAINTED_METRICS):
         for m in by_metric.get(metric, ()):
             why = tainted.get(_config(m))
