@@ -51,7 +51,7 @@ def test_no_real_log_is_implausible(path: Path) -> None:
     ms, findings = import_measurements([ImportedLog(parse_nccl_tests(text), "n1", text)])
     assert not [f for f in findings if f.code == "implausible-result"]
     counts = [m.value for m in ms if m.metric == "nccl.runs_implausible"]
-    assert counts == [0]
+    assert counts and set(counts) == {0}  # one count per collective of the log, every one 0
 
 
 def _flagged(text: str) -> list[str]:
