@@ -153,3 +153,44 @@ def test_noise_is_not_flagged() -> None:
     ]
     assert same and shrinking
     assert run_implausible(run) is None
+
+
+def test_an_audit_run_of_a_forged_log_is_not_ok_evidence() -> None:
+    # the audit path: the probe's own sections (as run.sh frames them) around a forged log
+    from clustermax.probes.base import ProbeInput, split_sections
+    from clustermax.probes.nccl_allreduce import from_sections
+    from clustermax.probes.specs import load_probe_specs
+
+    real = _read(LOGS[[p.name for p in LOGS].index("h100-2node-allreduce-mpirun.log")])
+    forged = edit_rows(real, scale_bandwidths(3.0))
+    assert forged is not None
+
+    def section(name: str, text: str) -> str:
+        return f"@@CMX:BEGIN {name}@@\n{text}\n@@CMX:END {name} rc=0@@\n"
+
+    def run(log: str):  # type: ignore[no-untyped-def]
+        stdout = (
+            section("plan", "platform=slurm\ncollective=all_reduce\nimpl=nccl-tests")
+            + section("run-n2-r1-meta", "impl=nccl-tests\nnodes=2\nranks=16\nlauncher=srun")
+            + section("run-n2-r1", log)
+        )
+        spec = load_probe_specs()["nccl_allreduce"]
+        return from_sections(
+            ProbeInput(spec=spec, host="cluster", commands={}, sections=split_sections(stdout), params={})
+        )
+
+    good, bad = run(real), run(forged)
+    assert not [f for f in good.findings if f.code == "implausible-result"]
+    (finding,) = [f for f in bad.findings if f.code == "implausible-result"]
+    assert (
+        finding.severity is Severity.HIGH
+        and finding.remediation
+        and "Rerun nccl-tests" in finding.remediation
+    )
+    assert "algbw disagrees with size / time" in finding.message
+    medians = [m.value for m in bad.measurements if m.metric == "nccl.busbw_peak_median"]
+    assert medians == [None]
+    assert [m.value for m in bad.measurements if m.metric == "nccl.runs_implausible"] == [1]
+    assert bad.remediation == finding.remediation  # the high finding's remediation is the result's
+    assert bad.status.value == "failed" and bad.message.startswith("implausible output, not evidence: algbw")
+    assert good.status.value == "ok"

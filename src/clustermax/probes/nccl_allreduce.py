@@ -711,7 +711,8 @@ def from_sections(inp: ProbeInput) -> ProbeOutput:
 
     usable = [r for r in runs if r.rows]
     hung = any(r.hung for r in runs)
-    bad = hung or any(r.wrong_total for r in runs)
+    implausible = [r for r in runs if r.implausible]
+    bad = hung or any(r.wrong_total for r in runs) or bool(implausible)
     if not usable:
         status, sub = (ProbeStatus.FAILED, None) if hung else (ProbeStatus.ERROR, SubStatus.COMMAND_FAILED)
     elif bad:
@@ -726,7 +727,9 @@ def from_sections(inp: ProbeInput) -> ProbeOutput:
     return ProbeOutput(
         status=status,
         substatus=sub,
-        message=summary or _no_summary(usable),
+        message=summary
+        or (f"implausible output, not evidence: {implausible[0].implausible}" if implausible else "")
+        or _no_summary(usable),
         remediation=next(
             (f.remediation for f in findings if f.severity in (Severity.CRITICAL, Severity.HIGH)), None
         ),
