@@ -34,7 +34,7 @@ from .advice import build_advice
 from .attestations import Attestations
 from .bounds import decide, frame_of, stats, sums_of
 from .catalog import MetricInfo
-from .plausibility import screen
+from .plausibility import TAINTED_METRICS, screen
 from .references import References, detect_profile, resolve_figure
 from .rubric import Criterion, Rubric, Threshold
 from .validate import catalog_of, load_rubric, references_of, versions_of
@@ -437,7 +437,8 @@ IMPLAUSIBLE_FINDING = "implausible-result"
 def _forged_finding(ctx: _Context, crit: Criterion) -> str | None:
     """The message of an ``implausible-result`` finding of the probe that emits the criterion's metrics:
     why its values are null."""
-    probes = sorted({ctx.catalog[m].probe for m in crit.metric if m in ctx.catalog})
+    read = [m for m in crit.metric if m in TAINTED_METRICS]  # the values such a finding makes null
+    probes = sorted({ctx.catalog[m].probe for m in read if m in ctx.catalog})
     for pid in probes:
         for result in ctx.results_by_probe.get(pid, ()):
             for finding in result.findings:
