@@ -23,7 +23,8 @@ def register(app: typer.Typer) -> None:
 
 
 class ScoreFormat(str, Enum):
-    table = "table"
+    terminal = "terminal"
+    table = "table"  # the old name of terminal, kept as an alias
     json = "json"
     markdown = "markdown"
 
@@ -64,7 +65,11 @@ _ADVISE = typer.Option(
     "to the next tier.",
 )
 _FORMAT = typer.Option(
-    ScoreFormat.table, "--format", "-f", help="Output format (json: a list, one per bundle)."
+    ScoreFormat.terminal,
+    "--format",
+    "-f",
+    help="Output format (terminal: what `report --format terminal` prints; table: the same; json: a list, "
+    "one per bundle).",
 )
 _HISTORY = typer.Option(
     False, "--history", help="Also store each bundle and its score in the history database."
@@ -142,8 +147,11 @@ def score(
             chunks.append(render.explain_text(trace, bundle.target.cluster))
         elif advise and fmt is not ScoreFormat.json:
             chunks.append(render.advice_text(result))
-        elif fmt is ScoreFormat.table:
-            chunks.append(render.score_table(result))
+        elif fmt in (ScoreFormat.terminal, ScoreFormat.table):
+            from ..reports import build_report, render_report
+
+            report = build_report([(bundle, result)])
+            chunks.append(render_report(report, "terminal", color=sys.stdout.isatty()))
         elif fmt is ScoreFormat.markdown:
             chunks.append(render.score_markdown(result))
     if explain is None and fmt is ScoreFormat.json:

@@ -35,6 +35,7 @@ from .model import (
     HealthRow,
     HealthStatus,
     KeyMetric,
+    ProbeParams,
     ReferenceLine,
     Report,
     RunMeta,
@@ -738,7 +739,31 @@ def run_meta(bundle: Bundle, score: ScoreResult) -> RunMeta:
         hosts_ok=sum(1 for r in bundle.hosts if r.state == "ok"),
         commands=len(bundle.commands),
         imported_files=len(bundle.imports),
+        probe_params=probe_params(bundle),
     )
+
+
+def probe_params(bundle: Bundle) -> list[ProbeParams]:
+    """Each probe's parameters as the bundle recorded them, hosts with the same parameters together
+    (probes that recorded none are left out)."""
+    grouped: dict[tuple[str, str], list[str]] = defaultdict(list)
+    values: dict[tuple[str, str], dict[str, Any]] = {}
+    for result in bundle.results:
+        if not result.params:
+            continue
+        key = (result.probe_id, json.dumps(result.params, sort_keys=True))
+        values[key] = dict(result.params)
+        grouped[key].append(result.host)
+    out = [
+        ProbeParams(
+            probe=probe,
+            hosts=sorted({h for h in grouped[(probe, text)] if h != "cluster"}, key=natural_key),
+            params=values[(probe, text)],
+        )
+        for probe, text in grouped
+    ]
+    out.sort(key=lambda p: (p.probe, natural_key(p.hosts[0]) if p.hosts else ()))
+    return out
 
 
 # ------------------------------------------------------------------------------------------------ misc
