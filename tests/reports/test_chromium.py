@@ -102,7 +102,8 @@ def _check_toc(browser: Browser, view: str) -> list[str]:
               setTimeout(() => resolve({{
                 top: target.getBoundingClientRect().top,
                 margin: parseFloat(getComputedStyle(target).scrollMarginTop) || 0,
-                atEnd: Math.ceil(window.scrollY + window.innerHeight) >= document.documentElement.scrollHeight - 1,
+                atEnd: Math.ceil(window.scrollY + window.innerHeight)
+                  >= document.documentElement.scrollHeight - 1,
                 visible: target.getBoundingClientRect().top < window.innerHeight,
                 hash: location.hash}}), 100);
             }})"""
@@ -147,7 +148,8 @@ def test_single_report_in_chromium(browser, tmp_path):
         details = browser.evaluate(
             f"""(() => {{ const d = document.querySelector('#cat-{group.id} details.unmeasured');
               return d && {{open: d.open, summary: d.querySelector('summary').innerText,
-                items: Array.from(d.querySelectorAll('li.criterion')).map(li => [li.dataset.verdict, li.checkVisibility()])}}; }})()"""
+                items: Array.from(d.querySelectorAll('li.criterion'))
+                  .map(li => [li.dataset.verdict, li.checkVisibility()])}}; }})()"""
         )
         assert details is not None, group.id
         assert details["open"] is False and details["summary"] == group.hidden_label
@@ -271,7 +273,8 @@ def test_readme_import_report_is_short_and_fits_a_phone(browser, tmp_path):
         top = browser.evaluate("document.querySelector('ol.findings li').getBoundingClientRect().top")
         assert top < (1600 if view == "desktop" else 2600), (view, top)
     folded = browser.evaluate(
-        "Array.from(document.querySelectorAll('details.unmeasured')).map(d => [d.open, d.querySelectorAll('li.criterion').length])"
+        "Array.from(document.querySelectorAll('details.unmeasured'))"
+        ".map(d => [d.open, d.querySelectorAll('li.criterion').length])"
     )
     measured = browser.evaluate("document.querySelectorAll('tr.criterion').length")
     assert folded and not any(is_open for is_open, _ in folded)
@@ -311,7 +314,8 @@ def test_overlapping_series_are_told_apart_in_chromium(browser, tmp_path):
     ]
     # the series on top is dashed and its dots are hollow, so the one under it shows through
     styles = browser.evaluate(
-        """[Array.from(document.querySelectorAll('svg .serie-2 path.line')).map(p => getComputedStyle(p).strokeDasharray),
+        """[Array.from(document.querySelectorAll('svg .serie-2 path.line'))
+              .map(p => getComputedStyle(p).strokeDasharray),
             Array.from(document.querySelectorAll('svg .serie-2 .dot')).map(d => getComputedStyle(d).fill),
             Array.from(document.querySelectorAll('svg .serie-1 .dot')).map(d => getComputedStyle(d).fill)]"""
     )

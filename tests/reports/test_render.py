@@ -74,7 +74,7 @@ def test_single_report_sections_in_markdown(single):
     crit = md.index("**CRITICAL**")
     medium = md.index("**MEDIUM**")
     assert crit < medium
-    assert "Remediation: Drain the node" in md
+    assert "  - Fix: Drain the node" in md
     # coverage names what was not measured and why
     assert "| fabric | probe | not installed |" in md
     assert "| gpu-004 | host | unreachable |" in md
@@ -263,7 +263,7 @@ def test_hostile_strings_are_escaped_everywhere():
     assert ESC not in html and "pwned" not in html
     # evidence URLs become links only when they are plain http(s) URLs; the rest is shown as text
     hrefs = [attrs["href"] for tag, attrs in parser.tags if tag == "a" and attrs.get("href")]
-    assert not [h for h in hrefs if not h.startswith(("https://", "http://", "data:text/csv"))]
+    assert not [h for h in hrefs if not h.startswith(("https://", "http://", "data:text/csv", "#"))]
     assert "javascript:alert(3)" in text and "https://example.com/ok?a=1&b=<2>" in text
 
     term = render(items, "terminal")

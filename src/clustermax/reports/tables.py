@@ -66,26 +66,29 @@ def distinct_names(names: Sequence[str], limit: int) -> tuple[list[str], str | N
     """Names that fit ``limit`` characters and still tell the clusters apart, and a legend line.
 
     What tells clusters apart is usually at the end ('example-h100 / h100-ndr' and 'example-h100-bad /
-    h100-sick'), so the prefix they all share is what gets shortened, to '…', and the legend says what '…'
-    stands for. A name still too long loses its middle, never its end.
+    h100-sick'), so what gets shortened is the start they all share, replaced by '…', as little of it as
+    makes them fit (cut after a space if that is enough, else after any separator); the legend says what
+    '…' stands for. A name still too long loses its middle, never its end.
     """
     if not names or max(len(n) for n in names) <= limit:
         return list(names), None
-    prefix = names[0]
+    prefix = names[0] if len(names) > 1 else ""
     for name in names[1:]:
         while not name.startswith(prefix):
             prefix = prefix[:-1]
-    if len(names) == 1:
-        prefix = ""
-    legend = None
-    out = list(names)
-    if len(prefix) >= 4:
-        out = ["…" + n[len(prefix) :] for n in names]
-        legend = f"… = {prefix}"
-    return [
-        n if len(n) <= limit else n[: max(1, limit // 3)] + "…" + n[-(limit - max(1, limit // 3) - 1) :]
-        for n in out
-    ], legend
+    cut = 0
+    for separators in (" ", " /-_.,:"):
+        cuts = [k + 1 for k, ch in enumerate(prefix) if ch in separators]
+        fitting = [k for k in cuts if max(len(n) - k + 1 for n in names) <= limit]
+        if fitting:
+            cut = fitting[0]
+            break
+    if not cut and len(prefix) >= 4:
+        cut = max((k + 1 for k, ch in enumerate(prefix) if ch in " /-_.,:"), default=len(prefix))
+    out = ["…" + n[cut:] for n in names] if cut else list(names)
+    legend = f'… stands for "{prefix[:cut]}"' if cut else None
+    head = max(1, limit // 3)
+    return [n if len(n) <= limit else n[:head] + "…" + n[len(n) - (limit - head - 1) :] for n in out], legend
 
 
 def criteria_frame(cluster: ClusterReport) -> pd.DataFrame:

@@ -134,7 +134,7 @@ def _single(console: Console, cluster: ClusterReport, table_box: box.Box) -> Non
         ("score", "right"),
         ("weight", "right"),
         ("coverage", "right"),
-        ("judged", "left"),
+        ("verdicts", "left"),
     ):
         categories.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
     groups = {g.id: g for g in criteria_groups(cluster)}
@@ -145,7 +145,10 @@ def _single(console: Console, cluster: ClusterReport, table_box: box.Box) -> Non
             _t("—" if cat.score is None else f"{cat.score:.1f}"),
             _t(f"{cat.weight:g}"),
             _t(fmt_pct(cat.coverage)),
-            _t((group.counts or "nothing judged") if group else "no criteria", "dim"),
+            _t(
+                " · ".join(x for x in (group.counts, group.hidden_label) if x) if group else "no criteria",
+                "dim",
+            ),
         )
     console.print(categories)
     _heading(console, "Criteria measured or attested, by category")
@@ -154,7 +157,6 @@ def _single(console: Console, cluster: ClusterReport, table_box: box.Box) -> Non
     criteria.add_column("criterion", overflow="fold", ratio=3)
     criteria.add_column("observed", justify="right", overflow="fold", ratio=1)
     criteria.add_column("threshold", overflow="fold", ratio=2)
-    folded = []
     for group in groups.values():
         if group.shown:
             criteria.add_row(Text(""), Text(group.title, style="bold"), Text(""), Text(""))
@@ -168,17 +170,13 @@ def _single(console: Console, cluster: ClusterReport, table_box: box.Box) -> Non
                 _t(fmt_value(c.observed, c.unit)),
                 _t(c.threshold or "—"),
             )
-        if group.hidden:
-            folded.append(f"{group.title} {len(group.hidden)}")
     if criteria.row_count:
         console.print(criteria)
     else:
         console.print(_t("none: nothing was measured or attested", "dim"))
     sentence = unmeasured_sentence(cluster)
     if sentence:
-        console.print(
-            _t(f"{sentence} (by category: {', '.join(folded)}); the full report lists them.", "dim")
-        )
+        _para(console, f"{sentence}: the Markdown and HTML reports list them by category.", style="dim")
     _evidence(console, cluster)
 
 
@@ -303,7 +301,9 @@ def verdict_lines(cluster: ClusterReport, *, reasons: int = 3, actions: int = 6)
 
 def _compare(console: Console, report: Report, table_box: box.Box) -> None:
     width = console.width
-    names, legend = distinct_names([display_name(c) for c in report.clusters], max(16, width - 46))
+    # room left for the names once the other columns (and their " | " separators) are laid out
+    fixed = len(str(len(report.clusters))) + max(len(tier_word(c)) for c in report.clusters) + 5 + 8 + 4 * 3
+    names, legend = distinct_names([display_name(c) for c in report.clusters], max(18, width - fixed))
     console.print(Text(f"Leaderboard ({len(report.clusters)} clusters)", style="bold underline"))
     board = Table(box=table_box, show_edge=False, pad_edge=False)
     for column, justify in (
