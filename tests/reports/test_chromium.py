@@ -323,3 +323,24 @@ def test_overlapping_series_are_told_apart_in_chromium(browser, tmp_path):
     assert len(dashes) == 2 and all(d not in ("none", "") for d in dashes), dashes
     assert hollow and set(hollow) == {"none"}, hollow
     assert under and "none" not in under, under
+
+
+@pytest.mark.parametrize(
+    "example", sorted(p.parent.name for p in (ROOT / "examples" / "reports").glob("*/report.html"))
+)
+def test_example_reports_fit_desktop_and_phone(browser, tmp_path, example):
+    """Every committed example: no sideways page scroll, a cue on each box that scrolls, contents links
+    that land; heights written next to the screenshots (heights.json) for the record."""
+    import json
+
+    html_file = ROOT / "examples" / "reports" / example / "report.html"
+    _open_and_check(browser, html_file, tmp_path, example)
+    heights = _page_heights(browser, html_file, tmp_path, example)
+    for view, (width, height, mobile, scale) in VIEWPORTS.items():
+        browser.open(html_file.as_uri(), width=width, height=height, mobile=mobile, scale=scale)
+        _check_toc(browser, view)
+    record = _shots_dir(tmp_path) / "heights.json"
+    known = json.loads(record.read_text(encoding="utf-8")) if record.exists() else {}
+    known[example] = heights
+    record.write_text(json.dumps(known, indent=1, sort_keys=True), encoding="utf-8")
+    assert heights["desktop"] < heights["phone"]
