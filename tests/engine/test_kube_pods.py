@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -34,6 +35,7 @@ from clustermax.resources import probes_dir
 from clustermax.transport.base import Transport
 from clustermax.transport.local import LocalTransport
 from tests.infra import kube_apiserver
+from tests.infra.cluster import TestCluster
 from tests.probes.k8s_helpers import apiserver, kubeconfig_of
 
 pytestmark = pytest.mark.skipif(
@@ -298,3 +300,93 @@ def test_a_pod_that_cannot_be_scheduled_is_node_busy(tmp_path: Path) -> None:
 
 def test_default_image_is_recorded() -> None:
     assert PodOptions().record()["image"] == DEFAULT_IMAGE
+
+
+# ------------------------------------------------------------------------------ the command line
+
+CLI = str(Path(sys.executable).parent / "clustermax")
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([CLI, *args], capture_output=True, text=True, timeout=300, check=False)
+
+
+def test_pod_options_without_node_pods_are_a_usage_error(tmp_path: Path) -> None:
+    proc = cli("audit", "--local", "--pod-image", "reg/img:1", "--out", str(tmp_path / "o"))
+    assert proc.returncode == 2
+    assert "--pod-image and --pod-namespace set up node pods, which are off" in proc.stderr
+    bad = cli("audit", "--local", "--node-pods", "--pod-namespace", "Bad_NS", "--out", str(tmp_path / "p"))
+    assert bad.returncode == 2 and "namespace 'Bad_NS' is not a Kubernetes namespace name" in bad.stderr
+    assert not (tmp_path / "o").exists() and not (tmp_path / "p").exists()
+
+
+@pytest.mark.sshd
+def test_inventory_audit_reaches_the_nodes_through_pods(sshd_hosts: TestCluster, tmp_path: Path) -> None:
+    """The login node over real SSH runs kubectl; the GPU nodes (no SSH at all) get one pod each."""
+    c = sshd_hosts
+    with apiserver(CLUSTER, netns=c.login.netns) as server:
+        hold_gpus_in(server, c, "nvidia1")
+        inv = tmp_path / "inv.yaml"
+        inv.write_text(
+            f"cluster: k8s\nplatform: kubernetes\nlogin: {{name: login1, host: {c.login.ip}}}\n"
+            "compute: [{name: nori}, {name: nvidia1}]\n"
+            f"defaults: {{user: {c.user}, identity_file: {c.key}}}\nknown_hosts: [{c.known_hosts}]\n"
+            f"kubernetes: {{node_pods: true, kubeconfig: {kubeconfig_of(server)}}}\n"
+        )
+        proc = cli("audit", "--inventory", str(inv), "--probes", "gpu_health", "--pod-image", "reg/cuda:12",
+                   "--out", str(tmp_path / "o"))  # fmt: skip
+        assert proc.returncode in (0, 1), proc.stderr
+        assert [p for p in pods_in(server, c) if p != "pod/tenant-training"] == []
+    bundle = load_bundle(tmp_path / "o")
+    assert bundle.options["node_pods"]["image"] == "reg/cuda:12"  # type: ignore[index, call-overload]
+    res = {r.host: r for r in bundle.results if r.probe_id == "gpu_health"}
+    assert res["nori"].status == ProbeStatus.OK, res["nori"].message
+    assert res["nvidia1"].substatus == SubStatus.NOT_RUN
+    proof = next(cmd for cmd in bundle.commands if cmd.probe_id == "node_pods")
+    assert proof.exit_code == 0 and proof.stdout == ""
+    assert {h.name: h.reach for h in bundle.hosts if h.role == "compute"} == {
+        "nori": "scheduler",
+        "nvidia1": "scheduler",
+    }
+
+
+def pods_in(server: kube_apiserver.RunningAPIServer, c: TestCluster) -> list[str]:
+    out = subprocess.run(
+        ["nsenter", f"--net=/run/netns/{c.login.netns}", "kubectl", "--kubeconfig", kubeconfig_of(server),
+         "--cache-dir", str(server.workdir / "cache"), "get", "pods", "-A", "-o", "name"],
+        capture_output=True, text=True, timeout=30, check=True,
+    )  # fmt: skip
+    return out.stdout.split()
+
+
+def hold_gpus_in(server: kube_apiserver.RunningAPIServer, c: TestCluster, node: str) -> None:
+    """:func:`hold_gpus` when the server listens inside the login node's network namespace."""
+    pod = json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "tenant-training"},
+            "spec": {
+                "nodeName": node,
+                "containers": [
+                    {
+                        "name": "cuda-vectoradd",
+                        "image": "nvidia/samples:vectoradd-cuda11.2.1",
+                        "command": ["sleep", "infinity"],
+                        "resources": {"limits": {"nvidia.com/gpu": 1}},
+                    }
+                ],
+            },
+        }
+    )
+    base = ["nsenter", f"--net=/run/netns/{c.login.netns}", "kubectl", "--kubeconfig", kubeconfig_of(server),
+            "--cache-dir", str(server.workdir / "cache")]  # fmt: skip
+    subprocess.run([*base, "create", "--validate=false", "-f", "-"], input=pod, text=True, check=True,
+                   capture_output=True, timeout=30)  # fmt: skip
+    deadline = time.monotonic() + 10
+    while "Running" not in subprocess.run(
+        [*base, "get", "pod", "tenant-training", "-o", "jsonpath={.status.phase}"],
+        capture_output=True, text=True, timeout=30, check=False,
+    ).stdout:  # fmt: skip
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
