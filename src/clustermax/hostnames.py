@@ -109,14 +109,12 @@ def hostlist(names: list[str] | tuple[str, ...]) -> str:
         if len(numbers) == 1:
             out.append(f"{prefix}{numbers[0]:0{width}d}{suffix}")
             continue
-        ranges: list[str] = []
-        start = prev = numbers[0]
-        for n in [*numbers[1:], None]:
-            if n is not None and n == prev + 1:
-                prev = n
-                continue
-            ranges.append(f"{start:0{width}d}" if start == prev else f"{start:0{width}d}-{prev:0{width}d}")
-            if n is not None:
-                start = prev = n
+        spans: list[list[int]] = []
+        for n in numbers:
+            if spans and n == spans[-1][1] + 1:
+                spans[-1][1] = n
+            else:
+                spans.append([n, n])
+        ranges = [f"{a:0{width}d}" if a == b else f"{a:0{width}d}-{b:0{width}d}" for a, b in spans]
         out.append(f"{prefix}[{','.join(ranges)}]{suffix}")
     return ",".join(out)
