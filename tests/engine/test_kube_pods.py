@@ -240,6 +240,19 @@ def test_one_pod_per_node_busy_node_not_run_and_nothing_left(tmp_path: Path) -> 
     proof = next(c for c in bundle.commands if c.probe_id == "node_pods")
     assert proof.exit_code == 0 and proof.stdout == "" and "-l clustermax-run=cmx-" in proof.command
 
+    # in the report, the busy node is unknown (never failed), with why
+    from clustermax.reports.build import health_matrix
+    from clustermax.scoring import score_bundle
+
+    rows = {r.host: r for r in health_matrix(bundle, score_bundle(bundle)).rows}
+    cells = {c.check: c for c in rows["nvidia1"].cells}
+    assert cells["reach"].status == "unknown"
+    assert cells["reach"].reason == (
+        "not-attempted: not run: node busy (1 of 1 nvidia.com/gpu allocated to other pods)"
+    )
+    assert all(c.status != "fail" for c in cells.values())
+    assert {c.check: c.status for c in rows["nori"].cells}["reach"] == "pass"
+
 
 def test_interrupt_deletes_every_pod_and_leaves_a_partial_bundle(tmp_path: Path) -> None:
     slow = {**CLUSTER, "pod_timing_s": [0.2, 0.4, 60]}  # the pods run for a minute

@@ -375,7 +375,10 @@ def health_matrix(bundle: Bundle, score: ScoreResult) -> HealthMatrix:
             elif state == "ok":
                 cells.append(HealthCell(check="reach", status="pass", value="ok"))
             else:
-                cells.append(HealthCell(check="reach", status="unknown", value=state, reason=state))
+                why = (
+                    f"{state}: {record.error}" if record and record.error else state
+                )  # e.g. not run: node busy
+                cells.append(HealthCell(check="reach", status="unknown", value=state, reason=why))
         for spec in used:
             cells.append(
                 _health_cell(
