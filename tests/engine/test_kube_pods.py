@@ -403,3 +403,24 @@ def hold_gpus_in(server: kube_apiserver.RunningAPIServer, c: TestCluster, node: 
     ).stdout:  # fmt: skip
         assert time.monotonic() < deadline
         time.sleep(0.1)
+
+
+def test_a_pod_past_its_deadline_is_cut_and_deleted() -> None:
+    """A pod still running at its deadline (schedule bound + each probe's timeout + the kill grace): read
+    as far as it got, each probe that never finished a timeout, the pod deleted."""
+    spec = load_probe_specs()["gpu_health"].model_copy(update={"timeout_s": 1.0})
+    slow = {**CLUSTER, "pod_timing_s": [0.1, 0.2, 600]}
+    with apiserver(slow) as server:
+        opts = PodOptions(kubeconfig=kubeconfig_of(server), poll_interval_s=0.2, schedule_timeout_s=0.5)
+        runner = NodePods(LocalTransport("local"), opts)
+        outcomes: list = []  # type: ignore[type-arg]
+        t0 = time.monotonic()
+        runner.run([NodeWork("nori", [PodProbe(spec, {}, build_script(spec, "nori", {}))])], outcomes.append)
+        took = time.monotonic() - t0
+        assert pods_on(server) == []
+    (out,) = outcomes
+    assert out.state == "timeout" and "ran past its deadline" in out.message
+    (r,) = out.results
+    assert (r.status, r.substatus) == (ProbeStatus.ERROR, SubStatus.TIMEOUT)
+    assert 20 < took < 60
+    assert runner.leftover == []
