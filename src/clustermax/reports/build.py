@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import __version__
+from ..hostnames import hostlist
 from ..models.bundle import Bundle, HostRecord
 from ..models.common import ScalarValue
 from ..models.results import NCCL_BAND_MAX_BYTES as BAND_MAX_BYTES
@@ -375,7 +376,10 @@ def health_matrix(bundle: Bundle, score: ScoreResult) -> HealthMatrix:
             elif state == "ok":
                 cells.append(HealthCell(check="reach", status="pass", value="ok"))
             else:
-                cells.append(HealthCell(check="reach", status="unknown", value=state, reason=state))
+                why = (
+                    f"{state}: {record.error}" if record and record.error else state
+                )  # e.g. not run: node busy
+                cells.append(HealthCell(check="reach", status="unknown", value=state, reason=why))
         for spec in used:
             cells.append(
                 _health_cell(
@@ -388,7 +392,30 @@ def health_matrix(bundle: Bundle, score: ScoreResult) -> HealthMatrix:
                 )
             )
         rows.append(HealthRow(host=host, role=record.role if record else "node", state=state, cells=cells))
-    return HealthMatrix(checks=checks, rows=rows)
+    return summarised(HealthMatrix(checks=checks, rows=rows))
+
+
+HEALTH_ROWS_MAX = 32
+"""A matrix of more nodes than this shows the nodes with a failing, warning or unknown cell, one row
+each, and one line for all the healthy ones (every cell passed or did not apply)."""
+
+
+def summarised(matrix: HealthMatrix, limit: int = HEALTH_ROWS_MAX) -> HealthMatrix:
+    """``matrix`` with its healthy rows folded into one line when it has more than ``limit`` rows."""
+    if len(matrix.rows) <= limit:
+        return matrix
+    healthy = [r.host for r in matrix.rows if all(c.status in ("pass", "n/a") for c in r.cells)]
+    if not healthy:
+        return matrix
+    keep = set(healthy)
+    count = f"{len(healthy)} node{'s' if len(healthy) != 1 else ''}"
+    return matrix.model_copy(
+        update={
+            "rows": [r for r in matrix.rows if r.host not in keep],
+            "healthy": healthy,
+            "healthy_summary": f"{count} healthy: {hostlist(healthy)}",
+        }
+    )
 
 
 def _health_cell(

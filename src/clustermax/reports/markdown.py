@@ -242,6 +242,11 @@ def _is_http(url: str) -> bool:
 
 def _health(health: HealthMatrix) -> str:
     out = ["### Node health\n"]
+    if health.healthy_summary:
+        out.append(f"{esc(health.healthy_summary, 100_000)}\n")
+        if not health.rows:
+            return "\n".join(out)
+        out.append("The others:\n")
     if not health.rows:
         return "\n".join([*out, "No node-level health data.\n"])
     notes: dict[str, int] = {}

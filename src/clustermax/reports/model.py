@@ -66,6 +66,14 @@ class HealthRow(FrozenModel):
 class HealthMatrix(FrozenModel):
     checks: list[HealthCheck] = Field(default_factory=list)
     rows: list[HealthRow] = Field(default_factory=list)
+    healthy: list[str] = Field(
+        default_factory=list,
+        description="Nodes left out of rows because every check passed (or did not apply), in a matrix "
+        "of more than HEALTH_ROWS_MAX nodes; rows then hold the failing, warning and unknown ones.",
+    )
+    healthy_summary: str | None = Field(
+        default=None, description="One line for the healthy nodes: '987 nodes healthy: node[0001-0987]'."
+    )
 
 
 class CurvePoint(FrozenModel):
