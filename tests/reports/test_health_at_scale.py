@@ -79,7 +79,7 @@ def test_a_large_matrix_folds_its_healthy_nodes_into_one_line() -> None:
     assert len(matrix.healthy) == 987
     assert matrix.healthy_summary == "987 nodes healthy: node[0001-0987]"
     assert _health(matrix) == (
-        "## Node health\n\n"
+        "### Node health\n\n"
         "987 nodes healthy: node\\[0001-0987\\]\n\n"
         "The others:\n\n"
         "| Node | Reachable | GPUs visible | NVLink |\n"
@@ -96,7 +96,7 @@ def test_a_large_matrix_folds_its_healthy_nodes_into_one_line() -> None:
 def test_every_node_healthy_is_one_line_and_no_table() -> None:
     matrix = summarised(HealthMatrix(checks=CHECKS, rows=[_row(f"gpu{i}") for i in range(1, 41)]))
     assert matrix.rows == [] and matrix.healthy_summary == "40 nodes healthy: gpu[1-40]"
-    assert _health(matrix) == "## Node health\n\n40 nodes healthy: gpu\\[1-40\\]\n"
+    assert _health(matrix) == "### Node health\n\n40 nodes healthy: gpu\\[1-40\\]\n"
 
 
 def test_a_small_matrix_keeps_every_row() -> None:
