@@ -27,10 +27,10 @@ app = typer.Typer(
     ),
     epilog="\n".join(
         (
-            "clustermax audit --local",
-            "clustermax score BUNDLE --advise",
-            "clustermax report BUNDLE --format html --out report.html",
-            "clustermax COMMAND --help",
+            "clustermax audit --local --out audit1",
+            "clustermax score audit1 --advise",
+            "clustermax report audit1 --format html --out report.html",
+            "clustermax report --help",
         )
     ),
     no_args_is_help=True,

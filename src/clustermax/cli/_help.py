@@ -256,10 +256,28 @@ def _given_value(param: typing.Any, argv: Sequence[str]) -> str | None:
     return found
 
 
+SYNONYMS = {
+    "pdf": "html",
+    "htm": "html",
+    "md": "markdown",
+    "xml": "junit",
+    "txt": "terminal",
+    "text": "terminal",
+    "table": "terminal",
+    "prom": "prometheus",
+    "openmetrics": "prometheus",
+}
+"""What people type for a value that has another name here: ``--format pdf`` means the HTML (printed)."""
+
+
 def closest(value: str, candidates: Sequence[str]) -> str | None:
-    """The candidate most like ``value`` (difflib's ratio, case folded); None when none shares a letter."""
+    """The candidate meant by ``value``: its synonym when that is a candidate, else the most alike
+    (difflib's ratio, case folded); None when none shares a letter."""
     import difflib
 
+    meant = SYNONYMS.get(value.lower())
+    if meant in candidates:
+        return meant
     scored = [(difflib.SequenceMatcher(None, value.lower(), c.lower()).ratio(), c) for c in candidates]
     best = max(scored, default=(0.0, ""))
     return best[1] if best[0] > 0 else None

@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from ._help import command
 from .probes import _load_specs
 from .score import TierName
 
@@ -24,7 +25,19 @@ if typing.TYPE_CHECKING:
 
 def register(app: typer.Typer) -> None:
     """Add `audit` to the app."""
-    app.command("audit")(audit)
+    command(
+        app,
+        "audit",
+        summary="Audit a cluster or this machine: bundle, score, reports, verdict.",
+        examples=(
+            "clustermax audit --local",
+            "clustermax audit ubuntu@login.example.com:2222",
+            "clustermax audit login1 --max-nodes 8 --out audit1",
+            "clustermax audit --inventory cluster.yaml --fail-under silver",
+            "clustermax audit login1 --probes gpu_health,nccl_allreduce -p nccl_allreduce.iters=50",
+            "clustermax audit --resume clustermax-audit-20261126-154500 login1",
+        ),
+    )(audit)
 
 
 class AuditFormat(str, Enum):
@@ -36,21 +49,31 @@ def audit(
     destinations: Annotated[
         list[str] | None,
         typer.Argument(
-            metavar="[USER@]HOST[:PORT]...", help="Host(s) to audit over SSH (ssh_config aliases work)."
+            metavar="HOST",
+            help="Host(s) to audit over SSH, as [USER@]HOST[:PORT] (ssh_config aliases work).",
+            show_default=False,
         ),
     ] = None,
     local: Annotated[
         bool, typer.Option("--local", help="Audit this machine (no SSH, no cluster needed).")
     ] = False,
-    inventory: Annotated[Path | None, typer.Option("--inventory", "-I", help="Inventory YAML file.")] = None,
+    inventory: Annotated[
+        Path | None, typer.Option("--inventory", "-I", metavar="FILE", help="Inventory YAML file.")
+    ] = None,
     out: Annotated[
         Path | None,
-        typer.Option("--out", "-o", help="Output directory (default: ./clustermax-audit-YYYYmmdd-HHMMSS)."),
+        typer.Option(
+            "--out",
+            "-o",
+            metavar="DIR",
+            help="Output directory (default: ./clustermax-audit-YYYYmmdd-HHMMSS).",
+        ),
     ] = None,
     resume: Annotated[
         Path | None,
         typer.Option(
             "--resume",
+            metavar="DIR",
             help="Finish the interrupted audit in DIR, rebuilt from its journal (re-runs what is missing "
             "or failed to connect). Name what it audited again (the same USER@HOST..., --inventory FILE or "
             "--local) and give again the trust options it needs (--ssh-config, --known-hosts, "
@@ -64,9 +87,13 @@ def audit(
         ),
     ] = False,
     probes: Annotated[
-        str | None, typer.Option("--probes", help="Run only these probes (comma-separated ids).")
+        str | None,
+        typer.Option("--probes", metavar="IDS", help="Run only these probes (comma-separated ids)."),
     ] = None,
-    skip_probes: Annotated[str | None, typer.Option("--skip-probes", help="Do not run these probes.")] = None,
+    skip_probes: Annotated[
+        str | None,
+        typer.Option("--skip-probes", metavar="IDS", help="Do not run these probes (comma-separated ids)."),
+    ] = None,
     param: Annotated[
         list[str] | None,
         typer.Option(
@@ -74,10 +101,10 @@ def audit(
         ),
     ] = None,
     concurrency: Annotated[
-        int, typer.Option("--concurrency", "-j", min=1, help="Hosts audited at once.")
+        int, typer.Option("--concurrency", "-j", metavar="N", min=1, help="Hosts audited at once.")
     ] = 16,
     max_nodes: Annotated[
-        int | None, typer.Option("--max-nodes", min=1, help="Audit at most N compute nodes.")
+        int | None, typer.Option("--max-nodes", metavar="N", min=1, help="Audit at most N compute nodes.")
     ] = None,
     accept_new_host_keys: Annotated[
         bool,
@@ -92,29 +119,41 @@ def audit(
     ] = None,
     ssh_config: Annotated[
         Path | None,
-        typer.Option("--ssh-config", "-F", help="ssh_config to resolve hosts with (default: ~/.ssh/config)."),
+        typer.Option(
+            "--ssh-config",
+            "-F",
+            metavar="FILE",
+            help="ssh_config to resolve hosts with (default: ~/.ssh/config).",
+        ),
     ] = None,
     identity_file: Annotated[
         Path | None,
-        typer.Option("--identity-file", "-i", help="Private key for the hosts given on the command line."),
+        typer.Option(
+            "--identity-file",
+            "-i",
+            metavar="FILE",
+            help="Private key for the hosts given on the command line.",
+        ),
     ] = None,
     cluster: Annotated[
-        str | None, typer.Option("--cluster", help="Cluster name (default: inventory or host).")
+        str | None,
+        typer.Option("--cluster", metavar="NAME", help="Cluster name (default: inventory or host)."),
     ] = None,
-    provider: Annotated[str | None, typer.Option("--provider", help="Provider name.")] = None,
+    provider: Annotated[str | None, typer.Option("--provider", metavar="NAME", help="Provider name.")] = None,
     rubric: Annotated[
-        Path | None, typer.Option("--rubric", help="Rubric to score with (default: shipped).")
+        Path | None, typer.Option("--rubric", metavar="FILE", help="Rubric to score with (default: shipped).")
     ] = None,
     versions: Annotated[
         Path | None,
         typer.Option(
             "--versions",
+            metavar="FILE",
             help="Minimum-versions table to judge version floors with (default: the one the rubric names, "
             "else the shipped one). Never fetched: give a newer file.",
         ),
     ] = None,
     connect_timeout: Annotated[
-        float, typer.Option("--connect-timeout", min=1, help="SSH connect timeout (s).")
+        float, typer.Option("--connect-timeout", metavar="SECONDS", min=1, help="SSH connect timeout (s).")
     ] = 15.0,
     login_shell: Annotated[
         bool, typer.Option("--login-shell", help="Run probe scripts with bash -l.")
@@ -126,6 +165,7 @@ def audit(
         TierName | None,
         typer.Option(
             "--fail-under",
+            metavar="TIER",
             help="Exit 1 unless the audit is rated with its floor at or above this tier (as `clustermax "
             "score --fail-under`: the tier must be proven; a not-rated audit fails).",
         ),
@@ -143,7 +183,10 @@ def audit(
         bool, typer.Option("--history", help="Store the finished audit in the history database.")
     ] = False,
     db: Annotated[
-        str | None, typer.Option("--db", envvar="CLUSTERMAX_DB", help="History database (see `history`).")
+        str | None,
+        typer.Option(
+            "--db", metavar="DB", envvar="CLUSTERMAX_DB", help="History database (see `clustermax history`)."
+        ),
     ] = None,
 ) -> None:
     """Audit a cluster (or this machine), write a result bundle, a score and reports, and print the

@@ -12,18 +12,34 @@ from typing import Annotated
 import typer
 
 from ..errors import EXIT_USAGE, UsageError
+from ._help import command
 
 
 def register(app: typer.Typer) -> None:
     """Add `import` to the app."""
-    app.command("import")(import_command)
+    command(
+        app,
+        "import",
+        summary="Turn tool outputs gathered by hand into a result bundle.",
+        examples=(
+            "clustermax import --provider Acme --cluster a1 -o imported nccl.log nvidia-smi.txt",
+            "clustermax import --provider Acme --cluster a1 -o imported --kind sinfo=nodes.txt *.log",
+            "clustermax import --provider Acme --cluster a1 -o imported --profile fabric=infiniband-ndr *.log",
+        ),
+    )(import_command)
 
 
 def import_command(
-    files: Annotated[list[str], typer.Argument(help="Files of tool output (any mix of kinds).")],
-    provider: Annotated[str, typer.Option("--provider", help="Provider name.")],
-    cluster: Annotated[str, typer.Option("--cluster", help="Cluster name.")],
-    out: Annotated[str, typer.Option("--out", help="Output folder; bundle.json is written there.")],
+    files: Annotated[
+        list[str],
+        typer.Argument(metavar="FILE", help="Files of tool output (any mix of kinds).", show_default=False),
+    ],
+    provider: Annotated[str, typer.Option("--provider", metavar="NAME", help="Provider name.")],
+    cluster: Annotated[str, typer.Option("--cluster", metavar="NAME", help="Cluster name.")],
+    out: Annotated[
+        str,
+        typer.Option("--out", "-o", metavar="DIR", help="Output folder; bundle.json is written there."),
+    ],
     kind: Annotated[
         list[str] | None,
         typer.Option(
@@ -34,7 +50,8 @@ def import_command(
         ),
     ] = None,
     host: Annotated[
-        str | None, typer.Option("--host", help="Host of the files (default: from content).")
+        str | None,
+        typer.Option("--host", metavar="HOST", help="Host of the files (default: from content)."),
     ] = None,
     profile: Annotated[
         list[str] | None,
@@ -48,7 +65,8 @@ def import_command(
         ),
     ] = None,
 ) -> None:
-    """Import tool outputs gathered by hand into a result bundle (DIR/bundle.json).
+    """Import tool outputs gathered by hand (logs a provider sent) into a result bundle
+    (DIR/bundle.json) that scores, reports and compares like an audit's.
 
     With SOURCE_DATE_EPOCH set, every timestamp is that instant and the machine is not recorded, so the
     same files give the same bundle.json.
