@@ -24,7 +24,7 @@ def register(app: typer.Typer) -> None:
         examples=(
             "clustermax import --provider Acme --cluster a1 -o imported nccl.log nvidia-smi.txt",
             "clustermax import --provider Acme --cluster a1 -o imported --kind sinfo=nodes.txt *.log",
-            "clustermax import --provider Acme --cluster a1 -o imported --profile fabric=infiniband-ndr *.log",
+            "clustermax import --provider Acme --cluster a1 -o imp --profile fabric=infiniband-ndr *.log",
         ),
     )(import_command)
 
