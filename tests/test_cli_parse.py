@@ -87,4 +87,4 @@ def test_unknown_kind_and_missing_file() -> None:
 def test_missing_arguments() -> None:
     r = run("parse", "xid")
     assert r.returncode == 2
-    assert "error: parse needs KIND and FILE" in r.stderr
+    assert r.stderr == "error: clustermax parse: Missing argument 'FILE' (see clustermax parse --help)\n"
