@@ -242,6 +242,29 @@ def test_usage_errors_are_one_line_and_exit_2(argv: list[str], says: str, capsys
     assert "Traceback" not in err and "Usage:" not in err
 
 
+@pytest.mark.parametrize(
+    ("argv", "hint"),
+    [
+        (["parse", "ncl-tests", "-"], "did you mean 'nccl-tests'?"),
+        (["import", "--provider", "p", "--cluster", "c", "-o", "d", "--kind", "nvidia-sm", "f"],
+         "did you mean 'nvidia-smi'?"),
+        (["import", "--provider", "p", "--cluster", "c", "-o", "d", "--kind", "sinf=f", "f"],
+         "did you mean 'sinfo'?"),
+        (["audit", "--local", "--probes", "gpu_helth", "-o", "{tmp}/a"], "did you mean 'gpu_health'?"),
+        (["audit", "--local", "--skip-probes", "fabrik", "-o", "{tmp}/a"], "did you mean 'fabric'?"),
+        (["audit", "--local", "-p", "nccl_allreduce.iter=3", "-o", "{tmp}/a"], "did you mean 'iters'?"),
+        (["audit", "--local", "-p", "ncl_allreduce.iters=3", "-o", "{tmp}/a"],
+         "did you mean 'nccl_allreduce'?"),
+    ],
+)  # fmt: skip
+def test_names_from_a_list_say_did_you_mean(argv: list[str], hint: str, tmp_path: Path, capsys) -> None:
+    """Parser kinds, probe ids and probe parameters are enumerated too, though not click choices."""
+    code, out, err = _run([a.replace("{tmp}", str(tmp_path)) for a in argv], capsys)
+    assert code == 2 and out == ""
+    assert err.startswith("error: ") and f"\n  hint: {hint} (" in err, err
+    assert not (tmp_path / "a").exists()  # refused before anything is written
+
+
 def test_closest_prefers_a_synonym_then_the_most_alike() -> None:
     formats = ["terminal", "markdown", "html", "json", "csv", "junit", "prometheus"]
     assert closest("pdf", formats) == "html"

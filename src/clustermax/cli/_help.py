@@ -283,6 +283,16 @@ def closest(value: str, candidates: Sequence[str]) -> str | None:
     return best[1] if best[0] > 0 else None
 
 
+def did_you_mean(value: str, known: Sequence[str], otherwise: str) -> str:
+    """A hint for a name that is not among ``known`` (probe ids, parser kinds): "did you mean 'x'?" when
+    one is close (difflib's 0.6 cutoff, or a synonym), else ``otherwise``."""
+    import difflib
+
+    meant = SYNONYMS.get(value.lower())
+    close = [meant] if meant in known else difflib.get_close_matches(value, list(known), n=1)
+    return f"did you mean {close[0]!r}? ({otherwise})" if close else otherwise
+
+
 def _choice_message(err: typing.Any, argv: Sequence[str]) -> str | None:
     param: typing.Any = getattr(err, "param", None)
     values = choices(param) if param is not None else None

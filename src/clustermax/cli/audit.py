@@ -415,7 +415,11 @@ def _selection(specs: dict[str, ProbeSpec], options: dict[str, typing.Any]) -> l
     skip: list[str] = options.get("skip_probes") or []
     for pid in [*chosen, *skip]:
         if pid not in specs:
-            raise UsageError(f"unknown probe {pid!r}", hint=f"known probes: {known}")
+            from ._help import did_you_mean
+
+            raise UsageError(
+                f"unknown probe {pid!r}", hint=did_you_mean(pid, list(specs), f"known probes: {known}")
+            )
     selected = [p for p in chosen if p not in skip]
     # detection gates every probe with `requires` and names the platform: run it unless told not to
     if "scheduler_detect" not in selected and "scheduler_detect" not in skip:
@@ -437,13 +441,19 @@ def _cli_params(specs: dict[str, ProbeSpec], raw: list[str]) -> dict[str, dict[s
             )
         spec = specs.get(probe_id)
         if spec is None:
+            from ._help import did_you_mean
+
             raise UsageError(
-                f"--param {item!r}: unknown probe {probe_id!r}", hint=f"known: {', '.join(sorted(specs))}"
+                f"--param {item!r}: unknown probe {probe_id!r}",
+                hint=did_you_mean(probe_id, list(specs), f"known: {', '.join(sorted(specs))}"),
             )
         if name not in spec.params:
+            from ._help import did_you_mean
+
             known = ", ".join(sorted(spec.params)) or "none"
             raise UsageError(
-                f"--param {item!r}: probe {probe_id} has no parameter {name!r}", hint=f"known: {known}"
+                f"--param {item!r}: probe {probe_id} has no parameter {name!r}",
+                hint=did_you_mean(name, list(spec.params), f"known: {known}"),
             )
         try:
             out.setdefault(probe_id, {})[name] = coerce_param(spec.params[name], value, from_text=True)

@@ -116,6 +116,7 @@ def _kinds(values: list[str], files: list[str]) -> tuple[str | None, dict[str, s
 
     from ..parsers.base import ParseError
     from ..parsers.registry import PARSERS, get_parser
+    from ._help import did_you_mean
 
     every: str | None = None
     per_file: dict[str, str] = {}
@@ -126,7 +127,8 @@ def _kinds(values: list[str], files: list[str]) -> tuple[str | None, dict[str, s
             try:
                 get_parser(value)
             except ParseError as err:
-                raise UsageError(str(err), hint="clustermax parse --list shows the kinds") from err
+                hint = did_you_mean(value, list(PARSERS), "clustermax parse --list shows the kinds")
+                raise UsageError(str(err), hint=hint) from err
             if every is not None and every != value:
                 raise UsageError(
                     f"--kind {every} and --kind {value}: one kind for every file at most",
@@ -136,7 +138,8 @@ def _kinds(values: list[str], files: list[str]) -> tuple[str | None, dict[str, s
             continue
         if name not in PARSERS:
             raise UsageError(
-                f"--kind {value}: unknown kind {name!r}", hint="clustermax parse --list shows the kinds"
+                f"--kind {value}: unknown kind {name!r}",
+                hint=did_you_mean(name, list(PARSERS), "clustermax parse --list shows the kinds"),
             )
         given = path if path in files else by_path.get(os.path.normpath(os.path.abspath(path)))
         if given is None:

@@ -73,7 +73,11 @@ def parse_command(
     try:
         parser = get_parser(kind).parse
     except ParseError as err:
-        raise UsageError(str(err), hint="clustermax parse --list shows the kinds") from err
+        from ..parsers.registry import PARSERS
+        from ._help import did_you_mean
+
+        hint = did_you_mean(kind, list(PARSERS), "clustermax parse --list shows the kinds")
+        raise UsageError(str(err), hint=hint) from err
     text = _read(file)
     try:
         parsed = parser(text)
