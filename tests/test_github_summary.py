@@ -85,3 +85,34 @@ def test_a_summary_past_githubs_limit_is_refused_and_nothing_appended(tmp_path, 
     code, _, err = _run(["report", str(HEALTHY), "--github-summary"], capsys)
     assert code == 2 and "at most 1 MiB" in err
     assert summary.stat().st_size == 1024 * 1024 - 10
+
+
+def test_audit_appends_its_report_md_and_checks_the_variable_before_auditing(tmp_path, monkeypatch) -> None:
+    import subprocess
+    import sys
+
+    summary = tmp_path / "summary.md"
+    env = {**os.environ, "GITHUB_STEP_SUMMARY": str(summary)}
+    argv = [sys.executable, "-m", "clustermax", "audit", "--local", "-q", "--probes", "system_info"]
+    proc = subprocess.run(
+        [*argv, "-o", str(tmp_path / "a"), "--github-summary"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    report = (tmp_path / "a" / "report.md").read_text(encoding="utf-8")
+    assert summary.read_text(encoding="utf-8") == report.rstrip("\n") + "\n\n"
+    env.pop("GITHUB_STEP_SUMMARY")
+    proc = subprocess.run(
+        [*argv, "-o", str(tmp_path / "b"), "--github-summary"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 2 and proc.stderr.startswith(
+        "error: --github-summary: GITHUB_STEP_SUMMARY is not set"
+    )
+    assert not (tmp_path / "b").exists()  # refused before anything was audited or written

@@ -21,14 +21,9 @@ HELP = (
 )
 
 
-def append_step_summary(markdown: str) -> Path:
-    """Append ``markdown`` (and a blank line) to the file ``$GITHUB_STEP_SUMMARY`` names; return its path.
-
-    UsageError (exit 2) when the variable is not set; OutputError when the summary would pass GitHub's
-    1 MiB or the file cannot be written (nothing is appended then).
-    """
-    from ..errors import OutputError, UsageError
-    from ..safeio import AppendLog
+def require_step_summary() -> Path:
+    """The file ``$GITHUB_STEP_SUMMARY`` names; UsageError (exit 2) when the variable is not set."""
+    from ..errors import UsageError
 
     where = os.environ.get(SUMMARY_ENV, "")
     if not where:
@@ -36,7 +31,19 @@ def append_step_summary(markdown: str) -> Path:
             f"--github-summary: {SUMMARY_ENV} is not set",
             hint=f"GitHub Actions sets it in every step; elsewhere name a file: {SUMMARY_ENV}=summary.md",
         )
-    path = Path(where)
+    return Path(where)
+
+
+def append_step_summary(markdown: str) -> Path:
+    """Append ``markdown`` (and a blank line) to the file ``$GITHUB_STEP_SUMMARY`` names; return its path.
+
+    UsageError (exit 2) when the variable is not set; OutputError when the summary would pass GitHub's
+    1 MiB or the file cannot be written (nothing is appended then).
+    """
+    from ..errors import OutputError
+    from ..safeio import AppendLog
+
+    path = require_step_summary()
     data = (markdown.rstrip("\n") + "\n\n").encode("utf-8")
     try:
         before = path.stat().st_size if path.exists() else 0

@@ -33,7 +33,7 @@ def register(app: typer.Typer) -> None:
             "clustermax audit --local",
             "clustermax audit ubuntu@login.example.com:2222",
             "clustermax audit login1 --max-nodes 8 --out audit1",
-            "clustermax audit --inventory cluster.yaml --fail-under silver",
+            "clustermax audit --inventory cluster.yaml --fail-under silver --github-summary",
             "clustermax audit login1 --probes gpu_health,nccl_allreduce -p nccl_allreduce.iters=50",
             "clustermax audit --resume clustermax-audit-20261126-154500 login1",
         ),
@@ -188,6 +188,14 @@ def audit(
             "--db", metavar="DB", envvar="CLUSTERMAX_DB", help="History database (see `clustermax history`)."
         ),
     ] = None,
+    github_summary: Annotated[
+        bool,
+        typer.Option(
+            "--github-summary",
+            help="Also append the audit's Markdown report (report.md) to the GitHub Actions step summary "
+            "(the file $GITHUB_STEP_SUMMARY names).",
+        ),
+    ] = False,
 ) -> None:
     """Audit a cluster (or this machine), write a result bundle, a score and reports, and print the
     verdict: the tier the evidence decides (or not rated), its range, why, and what would lift it."""
@@ -248,7 +256,9 @@ def audit(
                 f"{', '.join(changed or ['--login-shell'])}: an audit is finished as it was started",
                 hint="drop these options (the audit's own are used), or start a new audit",
             )
-        _resume(resume, options, quiet=quiet, history=(db,) if history else None)
+        _resume(
+            resume, options, quiet=quiet, history=(db,) if history else None, github_summary=github_summary
+        )
         return
     command_line = "clustermax " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     out_dir = out or _default_out_dir()
@@ -262,6 +272,7 @@ def audit(
         fail_under=fail_under,
         fmt=fmt,
         history=(db,) if history else None,
+        github_summary=github_summary,
     )
 
 
@@ -332,6 +343,7 @@ def _resume(
     fail_under: TierName | None = None,
     fmt: AuditFormat = AuditFormat.text,
     history: tuple[str | None] | None = None,
+    github_summary: bool = False,
 ) -> None:
     """Finish the audit in ``directory``, rebuilt from its journal (bundle.json is never read).
 
@@ -402,6 +414,7 @@ def _resume(
             fail_under=fail_under,
             fmt=fmt,
             history=history,
+            github_summary=github_summary,
         )
     finally:
         lock.release()
@@ -642,6 +655,7 @@ def _run_audit(
     fail_under: TierName | None = None,
     fmt: AuditFormat = AuditFormat.text,
     history: tuple[str | None] | None = None,
+    github_summary: bool = False,
 ) -> None:
     """Check everything the audit needs (nothing is written before that), then run it into ``out_dir``.
 
@@ -664,10 +678,15 @@ def _run_audit(
         from .history import open_db
 
         open_db(history[0], create=True).close()  # a database that cannot be used fails now, too
+    if github_summary:
+        from ._github import require_step_summary
+
+        require_step_summary()  # fails now, not after the audit
     lock = _prepare_out_dir(out_dir, force=force) if previous is None else None
     try:
         _audit_into(request, known, options, out_dir, previous=previous, quiet=quiet,
-                    command_line=command_line, fail_under=fail_under, fmt=fmt, history=history)  # fmt: skip
+                    command_line=command_line, fail_under=fail_under, fmt=fmt, history=history,
+                    github_summary=github_summary)  # fmt: skip
     finally:
         if lock is not None:
             lock.release()
@@ -685,6 +704,7 @@ def _audit_into(
     fail_under: TierName | None = None,
     fmt: AuditFormat = AuditFormat.text,
     history: tuple[str | None] | None = None,
+    github_summary: bool = False,
 ) -> None:
     import contextlib
     import platform as _platform
@@ -765,6 +785,12 @@ def _audit_into(
 
         sys.stdout.write(scores_json([score]))
         sys.stdout.flush()
+    if github_summary:
+        from ..safeio import read_text
+        from ._github import append_step_summary
+
+        markdown = next(p for p in reports if p.name == "report.md")
+        append_step_summary(read_text(markdown, what="report", limit=64 * 2**20))
     if stop.is_set():
         typer.echo(
             f"clustermax: interrupted; partial bundle in {out_dir}. Finish it with: {resume_hint}",
