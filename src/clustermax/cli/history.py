@@ -56,7 +56,11 @@ _REF = typer.Argument(
     ..., metavar="ID", help="Audit id or sha256 prefix (`history list`).", show_default=False
 )
 _EXPORT_OUT = typer.Option(
-    None, "--out", "-o", metavar="FILE", help="File (or folder: FILE/bundle.json) to write (default: stdout)."
+    None,
+    "--out",
+    "-o",
+    metavar="FILE",
+    help="File to write, or a folder to write bundle.json into (default: stdout).",
 )
 
 
