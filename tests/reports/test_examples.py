@@ -33,6 +33,10 @@ def test_examples_are_current():
     assert len(regen.EXAMPLES) >= 4 and len(regen.AUDIT_EXAMPLES) >= 2
     stale = [str(p.relative_to(ROOT)) for p in regen.stale(files)]
     assert stale == [], "examples are stale: run .venv/bin/python scripts/regen_examples.py"
+    # the terminal reports fit 100 columns
+    for path, text in files.items():
+        if path.name == "report.txt":
+            assert max(len(line) for line in text.splitlines()) <= 100, path
 
 
 def test_examples_come_from_real_imported_files():

@@ -188,6 +188,21 @@ def audit(
             "--db", metavar="DB", envvar="CLUSTERMAX_DB", help="History database (see `clustermax history`)."
         ),
     ] = None,
+    node_pods: Annotated[
+        bool,
+        typer.Option(
+            "--node-pods",
+            help="On Kubernetes, run the node probes in one pod per GPU node (through the login node's "
+            "kubectl; every pod is deleted), not over SSH. Also `kubernetes.node_pods` in the inventory.",
+        ),
+    ] = False,
+    pod_image: Annotated[
+        str | None,
+        typer.Option("--pod-image", metavar="IMAGE", help="Image of the node pods (recorded in the bundle)."),
+    ] = None,
+    pod_namespace: Annotated[
+        str | None, typer.Option("--pod-namespace", metavar="NS", help="Namespace of the node pods.")
+    ] = None,
     github_summary: Annotated[
         bool,
         typer.Option(
@@ -242,6 +257,9 @@ def audit(
         "versions": str(versions.resolve()) if versions else None,
         "connect_timeout_s": connect_timeout,
         "login_shell": login_shell,
+        "node_pods": node_pods,
+        "pod_image": pod_image,
+        "pod_namespace": pod_namespace,
     }
     if resume is not None:
         if out is not None:
@@ -494,6 +512,33 @@ def _ssh_host(
     )
 
 
+def _pod_options(options: dict[str, typing.Any], inv: typing.Any) -> typing.Any:
+    """The node pods' settings (``--node-pods``, ``--pod-image``, ``--pod-namespace``, the inventory's
+    ``kubernetes:``), or None when the nodes are reached over SSH."""
+    from ..engine.kube_pods import DEFAULT_IMAGE, PodOptions
+    from ..errors import UsageError
+
+    if not (options.get("node_pods") or (inv is not None and inv.node_pods)):
+        if options.get("pod_image") or options.get("pod_namespace"):
+            raise UsageError(
+                "--pod-image and --pod-namespace set up node pods, which are off",
+                hint="add --node-pods (or kubernetes.node_pods: true in the inventory)",
+            )
+        return None
+    try:
+        return PodOptions(
+            image=options.get("pod_image") or (inv.pod_image if inv is not None else None) or DEFAULT_IMAGE,
+            namespace=options.get("pod_namespace")
+            or (inv.namespace if inv is not None else None)
+            or "default",
+            kubeconfig=(inv.kubeconfig if inv is not None else None) or "",
+            context=(inv.context if inv is not None else None) or "",
+            gpu_resource=(inv.gpu_resource if inv is not None else None) or "nvidia.com/gpu",
+        )
+    except ValueError as err:
+        raise UsageError(str(err), hint="give a Kubernetes name (image, namespace, resource)") from err
+
+
 def _build_request(
     options: dict[str, typing.Any], specs: dict[str, ProbeSpec], warn: typing.Callable[[str], None]
 ) -> tuple[AuditRequest, list[str]]:
@@ -518,6 +563,8 @@ def _build_request(
         "options": options,
         "provider": options.get("provider"),
     }
+    if mode != "inventory":
+        common["pods"] = _pod_options(options, None)
     if mode == "local":
         import socket
 
@@ -626,6 +673,7 @@ def _build_request(
             for h in inv.compute
         ]  # fmt: skip
     profile = inv.profile.model_dump(exclude_none=True) if inv.profile else None
+    common["pods"] = _pod_options(options, inv.kubernetes)
     req = AuditRequest(
         cluster=options.get("cluster") or inv.cluster,
         login=login,
@@ -836,6 +884,12 @@ def _resume_command(options: dict[str, typing.Any], out_dir: Path) -> str:
         parts += ["--rubric", str(options["rubric"])]
     if options.get("versions"):
         parts += ["--versions", str(options["versions"])]
+    if options.get("node_pods"):
+        parts.append("--node-pods")
+    if options.get("pod_image"):
+        parts += ["--pod-image", str(options["pod_image"])]
+    if options.get("pod_namespace"):
+        parts += ["--pod-namespace", str(options["pod_namespace"])]
     return term(" ".join(shlex.quote(p) for p in parts))
 
 

@@ -9,6 +9,7 @@ or configuration error (bad rubric, bundle, attestations, unknown criterion), 4 
 
 from __future__ import annotations
 
+import sys
 import typing
 from enum import Enum
 from pathlib import Path
@@ -41,7 +42,8 @@ def register(app: typer.Typer) -> None:
 
 
 class ScoreFormat(str, Enum):
-    table = "table"
+    terminal = "terminal"
+    table = "table"  # the old name of terminal, kept as an alias
     json = "json"
     markdown = "markdown"
     prometheus = "prometheus"
@@ -92,11 +94,12 @@ _ADVISE = typer.Option(
     "to the next tier.",
 )
 _FORMAT = typer.Option(
-    ScoreFormat.table,
+    ScoreFormat.terminal,
     "--format",
     "-f",
-    help="Output format (json: a list, one per bundle; prometheus: text exposition for node_exporter's "
-    "textfile collector, every bundle's samples).",
+    help="Output format (terminal: what `report --format terminal` prints; table: the same; json: a list, "
+    "one per bundle; prometheus: text exposition for node_exporter's textfile collector, every bundle's "
+    "samples).",
 )
 _OUT = typer.Option(
     None, "--out", "-o", metavar="FILE", help="Write to this file (atomically) instead of standard output."
@@ -194,8 +197,11 @@ def score(
             chunks.append(render.explain_text(trace, bundle.target.cluster))
         elif advise and fmt is not ScoreFormat.json:
             chunks.append(render.advice_text(result))
-        elif fmt is ScoreFormat.table:
-            chunks.append(render.score_table(result))
+        elif fmt in (ScoreFormat.terminal, ScoreFormat.table):
+            from ..reports import build_report, render_report
+
+            report = build_report([(bundle, result)])
+            chunks.append(render_report(report, "terminal", color=out is None and sys.stdout.isatty()))
         elif fmt is ScoreFormat.markdown:
             chunks.append(render.score_markdown(result))
     if explain is None and fmt is ScoreFormat.json:
