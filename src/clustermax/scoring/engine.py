@@ -35,7 +35,7 @@ from .attestations import Attestations
 from .bounds import decide, frame_of, stats, sums_of
 from .catalog import MetricInfo
 from .references import References, detect_profile, resolve_figure
-from .rubric import Criterion, Rubric, Threshold
+from .rubric import AppliesWhen, Criterion, Rubric, Threshold
 from .validate import catalog_of, load_rubric, references_of, versions_of
 from .versions import VersionRule
 
@@ -446,6 +446,125 @@ def _phrase(how: str, crit: Criterion, p: _Resolved | None, w: _Resolved | None)
     return text + advisory
 
 
+# --------------------------------------------------------------------------- applicability
+
+
+@dataclass(slots=True)
+class _Applicability:
+    """Where a criterion applies: hosts without its subject (their values are set aside), or a whole-bundle
+    answer (``absent``: the sentence saying it does not apply anywhere)."""
+
+    lacking: dict[str | None, str] = field(default_factory=dict)
+    """host -> why its values are set aside ('vm has 0 GPUs (gpu.node_gpus)')."""
+    having: set[str | None] = field(default_factory=set)
+    absent: str | None = None
+    whole: bool = False
+    """``absent`` holds for the bundle as a whole (a cluster-scope subject): no value is judged at all."""
+
+
+def _host_name(host: str | None) -> str:
+    return host if host is not None else "the cluster"
+
+
+def _subject_counts(ctx: _Context, rule: AppliesWhen) -> dict[str | None, tuple[float, str]]:
+    """host -> (how much of the subject it has, the metric that showed it)."""
+    found: dict[str | None, tuple[float, str]] = {}
+    for metric in rule.metric:
+        for m in ctx.by_metric.get(metric, ()):
+            if rule.labels and not _label_match(m.labels, rule.labels):
+                continue
+            value = m.value
+            if value is None:
+                continue
+            if rule.count == "values":
+                amount = found.get(m.host, (0.0, metric))[0] + 1.0
+            elif isinstance(value, bool):
+                amount = 1.0 if value else 0.0
+            elif _is_number(value):
+                amount = float(value)
+            else:
+                continue
+            if m.host not in found or amount > found[m.host][0]:
+                found[m.host] = (amount, metric)
+    return found
+
+
+def _amount(rule: AppliesWhen, amount: float) -> str:
+    """'0 GPUs', '1 GPU', 'no NCCL run'."""
+    if amount == 0:
+        return f"no {rule.subject}"
+    return f"{amount:g} {rule.subject if amount == 1 else rule.plural()}"
+
+
+def _applicability(ctx: _Context, crit: Criterion) -> _Applicability:
+    out = _Applicability()
+    hosts_of_values: set[str | None] | None = None
+    for rule in ctx.rubric.rules_of(crit):
+        counts = _subject_counts(ctx, rule)
+        if rule.count == "values":  # no value measured: none of the subject (never unknown)
+            if hosts_of_values is None:
+                hosts_of_values = {m.host for metric in crit.metric for m in ctx.by_metric.get(metric, ())}
+            for host in hosts_of_values:
+                counts.setdefault(host, (0.0, rule.metric[0]))
+            if not counts and rule.scope == "cluster":
+                counts[None] = (0.0, rule.metric[0])
+        if not counts:
+            continue  # the subject is unknown: judge the values as they are
+        names = "+".join(rule.metric)
+        if rule.scope == "cluster":
+            total = math.fsum(a for a, _ in counts.values())
+            if total < rule.at_least:
+                seen = "; ".join(
+                    f"{_amount(rule, a)} on {_host_name(h)} ({metric})"
+                    for h, (a, metric) in sorted(counts.items(), key=lambda kv: _host_name(kv[0]))
+                )
+                need = "" if rule.at_least == 1 else f" (it needs {_amount(rule, rule.at_least)})"
+                out.absent = (
+                    f"Not applicable: the cluster has {_amount(rule, total)}{need}, so there is nothing for "
+                    f"{_describe_selection(crit)} to judge ({seen})."
+                    if rule.count == "value"
+                    else f"Not applicable: {_amount(rule, total)} in this bundle ({names}){need}, so there "
+                    f"is nothing for {_describe_selection(crit)} to judge."
+                )
+                out.whole = True
+                return out
+            continue
+        for host, (amount, metric) in counts.items():
+            if amount < rule.at_least:
+                if host not in out.lacking:
+                    out.lacking[host] = f"{_host_name(host)} has {_amount(rule, amount)} ({metric})"
+            else:
+                out.having.add(host)
+    out.having -= set(out.lacking)
+    if out.lacking and not out.having:
+        # no host has every subject: values (if any) can only come from hosts with unknown subjects
+        listed = sorted(out.lacking.items(), key=lambda kv: _host_name(kv[0]))
+        shown = "; ".join(why for _, why in listed[:3])
+        if len(listed) > 3:
+            shown += f"; and {len(listed) - 3} more host(s)"
+        out.absent = f"Not applicable: {shown}, so there is nothing for {_describe_selection(crit)} to judge."
+    return out
+
+
+def _judgeable(ctx: _Context, crit: Criterion, app: _Applicability) -> bool:
+    """Whether some value of the criterion is on a host the applicability rule does not set aside."""
+    for metric in crit.metric:
+        for m in ctx.by_metric.get(metric, ()):
+            if m.host not in app.lacking and (not crit.labels or _label_match(m.labels, crit.labels)):
+                return True
+    return False
+
+
+def _samples_of(m: Measurement, label: str) -> int | None:
+    text = m.labels.get(label)
+    if text is None:
+        return None
+    try:
+        return int(float(text))
+    except ValueError:
+        return None
+
+
 # --------------------------------------------------------------------------- evaluation
 
 
@@ -593,6 +712,10 @@ def _evaluate(ctx: _Context, crit: Criterion) -> Trace:
             )
         return done(cached)
 
+    app = _applicability(ctx, crit) if crit.applies_when else None
+    if app is not None and app.absent is not None and (app.whole or not _judgeable(ctx, crit, app)):
+        return done(_result(crit, Verdict.NOT_APPLICABLE, app.absent, rubric=rubric))
+
     plan = _threshold_plan(ctx, crit)
     trace.unit = plan.unit.value if plan.unit else crit.unit
     if plan.error is not None:
@@ -659,10 +782,36 @@ def _evaluate(ctx: _Context, crit: Criterion) -> Trace:
     first_excluded: str | None = None
     selected = 0
     labels = crit.labels
+    lacking = app.lacking if app is not None else None
+    samples = crit.min_samples
+    sample_label = samples.label if samples is not None else None
+    set_aside: list[str] = []  # why values were left out by the applicability rule
+    too_few: list[str] = []  # values from too few samples
     for metric in crit.metric:
         for m in ctx.by_metric.get(metric, ()):
             if labels and not _label_match(m.labels, labels):
                 continue
+            if lacking and m.host in lacking:
+                if tracing:
+                    rows.append(
+                        Row(metric, m.host, m.labels, m.value, m.unit, None, None,
+                            f"not applicable: {lacking[m.host]}")
+                    )  # fmt: skip
+                set_aside.append(lacking[m.host])
+                continue
+            if sample_label is not None and samples is not None:
+                got = _samples_of(m, sample_label)
+                if got is not None and got < samples.count:
+                    why = (
+                        f"{got} {samples.of if got != 1 else samples.of.rstrip('s')} on {_host_name(m.host)}"
+                    )
+                    too_few.append(why)
+                    if tracing:
+                        rows.append(
+                            Row(metric, m.host, m.labels, m.value, m.unit, None, None,
+                                f"not measured: from {got} {samples.of} (needs {samples.count})")
+                        )  # fmt: skip
+                    continue
             selected += 1
             value = m.value
             excluded = None
@@ -683,6 +832,27 @@ def _evaluate(ctx: _Context, crit: Criterion) -> Trace:
     trace.rows = rows
     used = [r for r in rows if r.excluded is None]  # aligned with vals when tracing
 
+    if not vals and set_aside and not selected and not too_few:
+        assert app is not None
+        why = app.absent or (
+            f"Not applicable: {'; '.join(sorted(set(set_aside)))}, so there is nothing for "
+            f"{_describe_selection(crit)} to judge."
+        )
+        return done(_result(crit, Verdict.NOT_APPLICABLE, why, rubric=rubric, threshold=threshold))
+    if not vals and too_few and not selected:
+        assert samples is not None
+        shown = ", ".join(sorted(set(too_few))[:3])
+        return done(
+            _result(
+                crit,
+                Verdict.NOT_MEASURED,
+                f"Not measured: {_describe_selection(crit)} needs at least {samples.count} {samples.of} to "
+                f"mean something; it was measured from {shown}.",
+                rubric=rubric,
+                threshold=threshold,
+                reference_source=reference_source,
+            )
+        )
     if not vals:
         verdict, why = _not_measured_reason(ctx, crit)
         if selected:
@@ -701,6 +871,20 @@ def _evaluate(ctx: _Context, crit: Criterion) -> Trace:
             )
         )
 
+    if samples is not None and sample_label is None and len(vals) < samples.count:
+        where = ", ".join(sorted({_host_name(h) for h in hosts}))
+        return done(
+            _result(
+                crit,
+                Verdict.NOT_MEASURED,
+                f"Not measured: the {crit.aggregate} of {_describe_selection(crit)} needs at least "
+                f"{samples.count} {samples.of}; {len(vals)} {'was' if len(vals) == 1 else 'were'} measured "
+                f"(on {where}).",
+                rubric=rubric,
+                threshold=threshold,
+                reference_source=reference_source,
+            )
+        )
     agg = crit.aggregate
     observed: Any
     bad: list[int] = []  # indexes into vals of values that did not pass
