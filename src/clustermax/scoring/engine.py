@@ -537,22 +537,14 @@ def _applicability(ctx: _Context, crit: Criterion) -> _Applicability:
                 out.having.add(host)
     out.having -= set(out.lacking)
     if out.lacking and not out.having:
-        # no host has every subject: values (if any) can only come from hosts with unknown subjects
+        # no host known to have the subject: a value from a host that says nothing of it (the login node's
+        # view of a Kubernetes cluster) is about the same subject-less cluster, so none is judged
         listed = sorted(out.lacking.items(), key=lambda kv: _host_name(kv[0]))
         shown = "; ".join(why for _, why in listed[:3])
         if len(listed) > 3:
             shown += f"; and {len(listed) - 3} more host(s)"
         out.absent = f"Not applicable: {shown}, so there is nothing for {_describe_selection(crit)} to judge."
     return out
-
-
-def _judgeable(ctx: _Context, crit: Criterion, app: _Applicability) -> bool:
-    """Whether some value of the criterion is on a host the applicability rule does not set aside."""
-    for metric in crit.metric:
-        for m in ctx.by_metric.get(metric, ()):
-            if m.host not in app.lacking and (not crit.labels or _label_match(m.labels, crit.labels)):
-                return True
-    return False
 
 
 def _samples_of(m: Measurement, label: str) -> int | None:
@@ -713,7 +705,7 @@ def _evaluate(ctx: _Context, crit: Criterion) -> Trace:
         return done(cached)
 
     app = _applicability(ctx, crit) if crit.applies_when else None
-    if app is not None and app.absent is not None and (app.whole or not _judgeable(ctx, crit, app)):
+    if app is not None and app.absent is not None:
         return done(_result(crit, Verdict.NOT_APPLICABLE, app.absent, rubric=rubric))
 
     plan = _threshold_plan(ctx, crit)
