@@ -158,17 +158,17 @@ CASES = [
     ),
     (
         "unknown named subject",
-        "    applies_when: [port]\n    remediation: \"IB/RoCE ports are down",
-        "    applies_when: [prot]\n    remediation: \"IB/RoCE ports are down",
+        '    applies_when: [port]\n    remediation: "IB/RoCE ports are down',
+        '    applies_when: [prot]\n    remediation: "IB/RoCE ports are down',
         "applies_when: [prot]",
         "criterion 'fabric-ports-down': applies_when names an unknown subject 'prot'",
         "did you mean 'port'",
     ),
     (
         "inline subject with an unknown label",
-        "    applies_when: [port]\n    remediation: \"IB/RoCE ports are down",
+        '    applies_when: [port]\n    remediation: "IB/RoCE ports are down',
         "    applies_when: [{subject: port, metric: fabric.ports, labels: {device: mlx5_0}}]\n"
-        "    remediation: \"IB/RoCE ports are down",
+        '    remediation: "IB/RoCE ports are down',
         "labels: {device: mlx5_0}",
         "applies_when metric 'fabric.ports' has no label 'device' (source)",
         None,

@@ -2,8 +2,8 @@
 
 Steps: ``main`` (sections ``ports``, ``listening``: ``ss -Htln``, and ``pci-gpus``: the node's NVIDIA
 display/3D PCI functions, so that a node without a GPU is not said to miss a DCGM exporter) and one step
-per endpoint of the spec, ``dcgm-exporter`` and ``node-exporter``, whose stdout is the HTTP body and exit code the HTTP status
-(None when nothing answered).
+per endpoint of the spec, ``dcgm-exporter`` and ``node-exporter``, whose stdout is the HTTP body and exit
+code the HTTP status (None when nothing answered).
 
 GPU health metrics looked for in the DCGM exporter's body (:data:`GPU_HEALTH_METRICS`); a metric counts
 as exported when the body has a sample or a ``# TYPE`` line for it.

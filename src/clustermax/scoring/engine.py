@@ -211,14 +211,18 @@ class _NoReference(Exception):
         self.missing = missing or []
         """Profile keys whose absence is the cause (empty when the profile is known but has no figure)."""
 
-    def hint(self) -> str:
-        if not self.missing:
-            return ""
-        keys = " ".join(f"{k}=..." for k in self.missing)
-        return (
-            f"; give the hardware profile with `clustermax import --profile {keys}`"
-            " or the inventory's profile: section"
-        )
+
+def _profile_hint(missing: list[str], kind: str) -> str:
+    """How to give the missing profile keys, with the flags of the command that made the bundle."""
+    if not missing:
+        return ""
+    if kind == "import":
+        keys = " ".join(f"--profile {k}=..." for k in missing)
+        return f"; give the hardware profile when importing: `clustermax import {keys}`"
+    keys = ", ".join(f"{k}: ..." for k in missing)
+    return (
+        f"; give the hardware profile in the inventory's profile: section ({keys}) and audit with `-I FILE`"
+    )
 
 
 def _profile_prop(ctx: _Context, name: str) -> int | None:
@@ -423,27 +427,131 @@ def _not_measured_reason(ctx: _Context, crit: Criterion) -> tuple[Verdict, str]:
     return Verdict.NOT_MEASURED, f"Not measured: probe {names} ran but reported no {what}."
 
 
-def _phrase(how: str, crit: Criterion, p: _Resolved | None, w: _Resolved | None) -> str:
-    advisory = "; advisory, so warn" if crit.soft else ""
+def _hosts_text(hosts: list[str | None] | set[str | None]) -> str:
+    """'node1', 'node1 and node2', 'node1, node2, node3 and 5 more hosts' ('the cluster' for null)."""
+    names = sorted({_host_name(h) for h in hosts})
+    if len(names) > 3:
+        return f"{', '.join(names[:3])} and {len(names) - 3} more host{'s' if len(names) > 4 else ''}"
+    if len(names) > 1:
+        return f"{', '.join(names[:-1])} and {names[-1]}"
+    return names[0] if names else "no host"
+
+
+def _values(n: int) -> str:
+    return f"{n} value" if n == 1 else f"{n} values"
+
+
+def _asks(crit: Criterion, r: _Resolved) -> str:
+    """What a threshold asks, in words: '>= 76 GiB', 'one of [pass]', 'within [20, 80] C', '0'."""
+    if crit.compare == "in":
+        return f"one of {r.text}"
+    if crit.compare == "between":
+        return f"within {r.text}"
+    if crit.compare == "==":
+        return r.text
+    return f"{crit.compare} {r.text}"
+
+
+def _against(how: str, crit: Criterion, p: _Resolved | None, w: _Resolved | None) -> str:
+    """How the observation stands against the thresholds: 'pass needs <= 0: missed (advisory, so warn)'."""
+    advisory = " (advisory, so warn)" if crit.soft else ""
     kind, _, why = how.partition(":")
     if kind == "vpass":
-        return f"meets its floor: {why}"
+        return f"its security floor is met: {why}"
     if kind == "vmiss":
-        return f"misses its floor: {why}{advisory}"
+        return f"it is below its security floor{advisory}: {why}"
     if kind == "vundecided":
-        return f"cannot be judged against the floor, so warn: {why}"
+        return f"the security floor cannot decide, so warn: {why}"
     if crit.compare in ("true", "false"):
-        return f"is {crit.compare} as required" if how == "pass" else f"is not {crit.compare}{advisory}"
+        return f"pass needs {crit.compare}: " + ("met" if how == "pass" else f"missed{advisory}")
     assert p is not None
-    op = "within" if crit.compare == "between" else crit.compare
-    if how == "pass":
-        return f"meets pass ({op} {p.text})"
-    if how == "warn" and w is not None:
-        return f"misses pass ({op} {p.text}) but meets warn ({op} {w.text})"
-    text = f"misses pass ({op} {p.text})"
-    if w is not None:
-        text += f" and warn ({op} {w.text})"
-    return text + advisory
+    text = f"pass needs {_asks(crit, p)}: " + ("met" if how == "pass" else "missed")
+    if how != "pass" and w is not None:
+        text += f"; warn needs {_asks(crit, w)}: " + ("met" if how == "warn" else "missed")
+    return text + ("" if how in ("pass", "warn") else advisory)
+
+
+_SEEN = {
+    "min": "the lowest",
+    "max": "the highest",
+    "median": "the median",
+    "mean": "the mean",
+    "sum": "the sum",
+}
+
+
+def _sentence(
+    crit: Criterion,
+    observed: Any,
+    unit: str | None,
+    how: str,
+    p: _Resolved | None,
+    w: _Resolved | None,
+    *,
+    counted: int,
+    hosts: list[str | None],
+    at_host: str | None,
+    bad_hosts: list[str | None],
+    bad_count: int,
+    trues: int,
+) -> str:
+    """The verdict in one sentence: what was seen, where, and against what."""
+    what = _describe_selection(crit)
+    agg, compare = crit.aggregate, crit.compare
+    where = _hosts_text(hosts)
+    shown = _fmt(_round(observed), unit)
+    against = _against(how, crit, p, w)
+    one_host = len({_host_name(h) for h in hosts}) <= 1
+    if agg in ("all", "any") and compare in ("true", "false"):
+        want = compare == "true"
+        other = "false" if want else "true"
+        good = trues if want else counted - trues
+        soft = "" if how == "pass" else _soft(crit)
+        if agg == "all":
+            if how == "pass":
+                seen = f"{what} is {compare} in {_all_of(counted)} from {where}"
+            else:
+                seen = f"{what} is {other} in {bad_count} of {_values(counted)} (on {_hosts_text(bad_hosts)})"
+            return f"{seen}; {compare} is needed in every one{soft}."
+        if how == "pass":
+            seen = f"{what} is {compare} in {good} of {_values(counted)} from {where}"
+        else:
+            seen = f"{what} is {other} in {_all_of(counted)} from {where}"
+        return f"{seen}; {compare} is needed in at least one{soft}."
+    if counted == 1 and agg not in ("count", "fraction", "distinct"):
+        seen = f"{what} is {shown} on {where} (its only value)"
+    elif agg in ("min", "max", "all", "any"):
+        word = _SEEN.get(agg) or ("the worst" if agg == "all" else "the best")
+        on = "" if one_host else f", on {_host_name(at_host)},"
+        seen = f"{word} {what} is {shown}{on} of {_values(counted)} from {where}"
+    elif agg in _SEEN:
+        seen = f"{_SEEN[agg]} of {what} is {shown}, over {_values(counted)} from {where}"
+    elif agg == "count":
+        seen = f"{_values(counted)} of {what} were measured, from {where}"
+    elif agg == "fraction":
+        share = f"{float(observed):.0%}" if _is_number(observed) else shown
+        seen = f"{what} is true in {trues} of {_values(counted)} ({share}) from {where}"
+    else:  # distinct
+        kinds = f"{observed} distinct value{'s' if observed != 1 else ''}"
+        seen = f"{what} has {kinds} among {_values(counted)} from {where}"
+    if (
+        bad_count
+        and counted > 1
+        and how != "pass"
+        and agg not in ("count", "distinct", "sum", "median", "mean")
+    ):
+        label = "false" if agg == "fraction" else "missing pass"
+        seen += f" ({bad_count} {label}: {_hosts_text(bad_hosts)})"
+    text = f"{seen}; {against}."
+    return "T" + text[1:] if text.startswith("the ") else text  # a metric name keeps its case
+
+
+def _all_of(n: int) -> str:
+    return "its only value" if n == 1 else "both values" if n == 2 else f"all {n} values"
+
+
+def _soft(crit: Criterion) -> str:
+    return " (advisory, so warn)" if crit.soft else ""
 
 
 # --------------------------------------------------------------------------- applicability
@@ -638,6 +746,8 @@ class _Plan:
     references: list[str] = field(default_factory=list)
     error: str | None = None
     figure: dict[str, Any] | None = None
+    missing: list[str] = field(default_factory=list)
+    """Profile keys whose absence made the error (its hint names how to give them)."""
 
 
 def _threshold_plan(ctx: _Context, crit: Criterion) -> _Plan:
@@ -658,10 +768,13 @@ def _threshold_plan(ctx: _Context, crit: Criterion) -> _Plan:
         if configured and crit.warn:
             configured += f"; warn {crit.compare} {crit.warn.describe()}"
         plan = _Plan(
-            unit, threshold=configured, error=f"Not measured: {err}, so it cannot be judged{err.hint()}."
+            unit,
+            threshold=configured,
+            error=f"Not measured: {err}, so it cannot be judged",
+            missing=err.missing,
         )
     except UnitError as err:
-        plan = _Plan(unit, error=f"Not measured: {err}.")
+        plan = _Plan(unit, error=f"Not measured: {err}")
     else:
         threshold = None
         if p is not None:
@@ -715,7 +828,8 @@ def _evaluate(ctx: _Context, crit: Criterion) -> Trace:
             verdict, why = _not_measured_reason(ctx, crit)
             if verdict is Verdict.NOT_APPLICABLE:
                 return done(_result(crit, verdict, why, rubric=rubric, threshold=plan.threshold))
-        return done(_result(crit, Verdict.NOT_MEASURED, plan.error, rubric=rubric, threshold=plan.threshold))
+        why = plan.error + _profile_hint(plan.missing, ctx.bundle.kind) + "."
+        return done(_result(crit, Verdict.NOT_MEASURED, why, rubric=rubric, threshold=plan.threshold))
     unit, p, w = plan.unit, plan.p, plan.w
     figure = plan.figure
     threshold, reference_source = plan.threshold, plan.reference_source
@@ -754,7 +868,7 @@ def _evaluate(ctx: _Context, crit: Criterion) -> Trace:
             _result(
                 crit,
                 verdict,
-                f"Attested {crit.attestation} = {_fmt(att.value, crit.unit)}: {_phrase(how, crit, p, w)}.",
+                f"Attested {crit.attestation} = {_fmt(att.value, crit.unit)}; {_against(how, crit, p, w)}.",
                 rubric=rubric,
                 observed=att.value,
                 unit=crit.unit,
@@ -884,12 +998,13 @@ def _evaluate(ctx: _Context, crit: Criterion) -> Trace:
     counted = len(vals)
     per_value: list[Verdict] | None = None  # verdict of each value, when it was worked out
     judged_hosts, judged_vals = hosts, vals
+    at: int | None = None  # index of the value the verdict names (min, max; the worst or best of all/any)
     if agg in ("all", "any") and crit.compare in ("true", "false"):
         want = crit.compare == "true"
         oks = [_truthy(v) is want for v in vals]
         ok = all(oks) if agg == "all" else any(oks)
         truths = [_truthy(v) for v in vals]
-        observed = all(truths) if agg == "all" else any(truths)
+        observed = want if ok else not want  # the value the verdict names (a failing one when it fails)
         miss = Verdict.WARN if crit.soft else Verdict.FAIL
         verdict = Verdict.PASS if ok else miss
         how = "pass" if ok else "miss"
@@ -906,6 +1021,7 @@ def _evaluate(ctx: _Context, crit: Criterion) -> Trace:
         pick = order[0] if agg == "all" else order[-1]
         verdict, how = judged[pick]
         observed = vals[pick]
+        at = pick
         if verdict is not Verdict.PASS:
             bad = [i for i, (v, _) in enumerate(judged) if v is not Verdict.PASS]
         per_value = [v for v, _ in judged]
@@ -932,9 +1048,11 @@ def _evaluate(ctx: _Context, crit: Criterion) -> Trace:
             )
         counted = len(idx)
         if agg == "min":
-            observed = vals[min(idx, key=lambda i: float(vals[i]))]
+            at = min(idx, key=lambda i: float(vals[i]))
+            observed = vals[at]
         elif agg == "max":
-            observed = vals[max(idx, key=lambda i: float(vals[i]))]
+            at = max(idx, key=lambda i: float(vals[i]))
+            observed = vals[at]
         else:
             numbers = [float(vals[i]) for i in idx]
             if agg == "median":
@@ -966,10 +1084,19 @@ def _evaluate(ctx: _Context, crit: Criterion) -> Trace:
         verdict, how = _judge_how(observed, crit, p, w, None)
         if verdict is Verdict.PASS:
             bad = []
-    explanation = (
-        f"{agg} over {counted} value(s) of {_describe_selection(crit)} is "
-        f"{_fmt(_round(observed), shown_unit)}: "
-        f"{_phrase(how, crit, p, w)}."
+    explanation = _sentence(
+        crit,
+        observed,
+        shown_unit,
+        how,
+        p,
+        w,
+        counted=counted,
+        hosts=judged_hosts,
+        at_host=hosts[at] if at is not None else None,
+        bad_hosts=[hosts[i] for i in bad],
+        bad_count=len(bad),
+        trues=sum(1 for v in vals if _truthy(v)) if agg in ("all", "any", "fraction") else 0,
     )
     return done(
         _result(
