@@ -15,6 +15,21 @@ from clustermax.scoring.validate import default_rubric_path
 from .scoring.factory import clean_h100_slurm, system_only
 
 ATTEST = "examples/attestations.example.yaml"
+# what the clean cluster of the factory lacks for Platinum, in the order the advice lists it
+PLATINUM_ATTESTATIONS = [
+    "security.soc2_or_iso27001",
+    "security.tenant_network_isolation",
+    "lifecycle.burn_in_published",
+    "storage.managed_parallel_fs",
+    "reliability.sla_defines_events",
+    "monitoring.active_health_checks",
+    "pricing.on_demand_usd_per_gpu_hour",
+    "pricing.public_price_list",
+    "pricing.no_egress_fees",
+    "partnerships.nvidia_ncp",
+    "partnerships.schedmd_support",
+    "availability.capacity_lead_time_days",
+]
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -46,13 +61,13 @@ def test_json_is_a_list_with_the_contract_fields(
     res = data[0]
     assert res["schema_version"] == 2
     assert (res["tier"], res["rated"], res["tier_floor"], res["tier_ceiling"]) == (
-        "silver",
+        "gold",
         True,
-        "silver",
+        "gold",
         "platinum",
     )
     assert res["score"] == 100.0 and 0 < res["coverage"] < 1
-    assert res["summary"] == "at least Silver (up to Platinum: 7 criteria not measured, 21 not attested)"
+    assert res["summary"] == "at least Gold (up to Platinum: 10 criteria not measured, 21 not attested)"
     assert {"id", "score", "weight"} <= set(res["categories"][0])
     crit = res["criteria"][0]
     assert {"id", "category", "verdict", "observed", "threshold", "reference_source", "explanation"} <= set(
@@ -61,25 +76,34 @@ def test_json_is_a_list_with_the_contract_fields(
     assert set(res["rubric"]) >= {"id", "version", "sha256"}
     assert res["rubric"]["id"] == "clustermax-v1"
     assert "gates_failed" not in res
-    assert res["held_down_by"] == [
-        {
-            "bound": "floor",
-            "tier": "gold",
-            "kind": "score",
-            "criteria": [],
-            "verdicts": [],
-            "allow_warn": False,
-            "category": None,
-            "observed": 65.15,
-            "needed": 70.0,
-            "text": "Gold needs a score of 70: 65.2 if the 28 criteria not measured or attested failed "
-            "(100.0 on what was)",
-        }
+    held = res["held_down_by"]
+    assert [(h["bound"], h["tier"], h["kind"], h["category"]) for h in held] == [
+        ("floor", "platinum", "coverage", None),
+        ("floor", "platinum", "category_coverage", "security"),
+        ("floor", "platinum", "category_coverage", "reliability"),
+        ("floor", "platinum", "gate", None),
+        ("floor", "platinum", "gate", None),
+        ("floor", "platinum", "gate", None),
+        ("floor", "platinum", "score", None),
     ]
+    assert held[-1] == {
+        "bound": "floor",
+        "tier": "platinum",
+        "kind": "score",
+        "criteria": [],
+        "verdicts": [],
+        "allow_warn": False,
+        "category": None,
+        "observed": 71.41,
+        "needed": 90.0,
+        "text": "Platinum needs a score of 90: 71.4 if the 31 criteria not measured or attested failed "
+        "(100.0 on what was)",
+    }
+    assert held[3]["criteria"] == ["attest-soc2-iso27001"] and held[3]["verdicts"] == ["not_measured"]
     advice = res["advice"]
-    assert (advice["target"], advice["reachable"], advice["minimal"]) == ("gold", True, True)
+    assert (advice["target"], advice["reachable"], advice["minimal"]) == ("platinum", True, True)
     assert [(a["kind"], a["attestation"]) for a in advice["actions"]] == [
-        ("attest", "storage.managed_parallel_fs"),
+        ("attest", key) for key in PLATINUM_ATTESTATIONS
     ]
     assert str(bundles["clean"]) not in out  # no paths in the output
 
@@ -89,7 +113,7 @@ def test_two_bundles_give_two_entries_in_order(
 ) -> None:
     code, out, _ = run(capsys, "score", str(bundles["local"]), str(bundles["clean"]), "-f", "json")
     assert code == 0
-    assert [(r["tier"], r["rated"]) for r in json.loads(out)] == [(None, False), ("silver", True)]
+    assert [(r["tier"], r["rated"]) for r in json.loads(out)] == [(None, False), ("gold", True)]
 
 
 def test_json_is_byte_identical_across_runs(bundles: dict[str, Path]) -> None:
@@ -116,9 +140,9 @@ def test_json_is_byte_identical_across_runs(bundles: dict[str, Path]) -> None:
 
 @pytest.mark.parametrize(
     ("floor", "code"),
-    # the clean cluster is proven Silver (its floor) and could be Platinum (its ceiling): --fail-under
+    # the clean cluster is proven Gold (its floor) and could be Platinum (its ceiling): --fail-under
     # passes on the floor only
-    [("silver", 0), ("gold", 1), ("platinum", 1), ("bronze", 0), ("underperforming", 0)],
+    [("silver", 0), ("gold", 0), ("platinum", 1), ("bronze", 0), ("underperforming", 0)],
 )
 def test_fail_under_gates_on_the_floor(
     capsys: pytest.CaptureFixture[str], bundles: dict[str, Path], floor: str, code: int
@@ -126,7 +150,7 @@ def test_fail_under_gates_on_the_floor(
     got, _, err = run(capsys, "score", str(bundles["clean"]), "--fail-under", floor, "-f", "json")
     assert got == code
     if code:
-        assert f"error: not proven {floor}: test-cluster (floor silver, ceiling platinum)" in err
+        assert f"error: not proven {floor}: test-cluster (floor gold, ceiling platinum)" in err
 
 
 @pytest.mark.parametrize("floor", ["bronze", "underperforming"])
@@ -158,24 +182,29 @@ def test_an_incomplete_bundle_is_not_rated_and_fails_fail_under(
     assert (res["tier"], res["rated"], res["not_rated_reason"]) == (None, False, "incomplete")
     assert res["summary"] == (
         "Not rated: the bundle is incomplete (the audit stopped before it finished), so criteria were "
-        "judged on part of the hosts; between Silver and Platinum on the evidence it holds"
+        "judged on part of the hosts; between Gold and Platinum on the evidence it holds"
     )
-    assert "not proven bronze: test-cluster (not rated, floor silver, ceiling platinum)" in err
+    assert "not proven bronze: test-cluster (not rated, floor gold, ceiling platinum)" in err
 
 
 def test_advise_prints_the_advice_alone(capsys: pytest.CaptureFixture[str], bundles: dict[str, Path]) -> None:
     code, out, _ = run(capsys, "score", str(bundles["clean"]), "--advise")
     assert code == 0
-    assert out == (
-        "test-cluster: at least Silver (up to Platinum: 7 criteria not measured, 21 not attested)\n"
-        "To reach Gold:\n"
-        "  - attest storage.managed_parallel_fs = true with evidence: Managed parallel filesystem out of the "
-        "box\n"
+    head, target, *actions = out.splitlines()
+    assert head == "test-cluster: at least Gold (up to Platinum: 10 criteria not measured, 21 not attested)"
+    assert target == "To reach Platinum:"
+    assert [line.split()[2] for line in actions] == PLATINUM_ATTESTATIONS
+    assert actions[0] == (
+        "  - attest security.soc2_or_iso27001 = true with evidence: SOC 2 Type II or ISO 27001 certification"
+    )
+    assert actions[6] == (
+        "  - attest pricing.on_demand_usd_per_gpu_hour (pass <= 2.99 (= 1 x 2.99 gpu.on_demand_price of "
+        "h100-sxm)) with evidence: On-demand price per GPU-hour vs. the reference"
     )
     code, out, _ = run(capsys, "score", str(bundles["clean"]), "--advise", "-f", "json")
     data = json.loads(out)
     assert [(d["cluster"], d["tier_floor"], d["advice"]["target"]) for d in data] == [
-        ("test-cluster", "silver", "gold")
+        ("test-cluster", "gold", "platinum")
     ]
     code, out, _ = run(capsys, "score", str(bundles["clean"]), "--advise", "--attestations", ATTEST)
     assert out == "test-cluster: Platinum\nNo advice: the floor is the top tier.\n"
@@ -192,7 +221,7 @@ def test_score_json_of_another_version_is_refused_with_a_clear_message(
     _, out, _ = run(capsys, "score", str(bundles["clean"]), str(bundles["local"]), "-f", "json")
     path = tmp_path / "scores.json"
     path.write_text(out, encoding="utf-8")
-    assert [r.tier_floor.value for r in read_scores(path)] == ["silver", "underperforming"]
+    assert [r.tier_floor.value for r in read_scores(path)] == ["gold", "underperforming"]
     old = json.loads(out)
     for item in old:  # what clustermax wrote before the tier range
         del item["schema_version"]
@@ -216,18 +245,23 @@ def test_table_output(capsys: pytest.CaptureFixture[str], bundles: dict[str, Pat
     code, out, _ = run(capsys, "score", str(bundles["clean"]))
     assert code == 0
     assert out.startswith(
-        "test-cluster: at least Silver (up to Platinum: 7 criteria not measured, 21 not attested)\n"
-        "tier Silver  floor Silver  ceiling Platinum  score 100.0/100 on what was measured (floor 65.2, "
-        "ceiling 100.0)  coverage 65%  (rubric clustermax-v1 1.0.0)\n"
+        "test-cluster: at least Gold (up to Platinum: 10 criteria not measured, 21 not attested)\n"
+        "tier Gold  floor Gold  ceiling Platinum  score 100.0/100 on what was measured (floor 71.4, "
+        "ceiling 100.0)  coverage 71%  (rubric clustermax-v1 1.0.0)\n"
     )
     assert "nccl-intra-busbw" in out and "pass >= 432 GB/s" in out
     assert (
         "Held down by:\n"
-        "  - Gold needs a score of 70: 65.2 if the 28 criteria not measured or attested failed (100.0 on "
+        "  - Platinum needs 85% coverage: 71% of the rubric's weight was measured or attested\n"
+        "  - Platinum needs 60% of Security measured: 56% was\n"
+        "  - Platinum needs 80% of Reliability and node health measured: 77% was\n"
+        "  - Platinum needs attest-soc2-iso27001 to pass; it is not attested\n"
+        "  - Platinum needs attest-sla-events to pass; it is not attested\n"
+        "  - Platinum needs attest-burn-in-published to pass; it is not attested\n"
+        "  - Platinum needs a score of 90: 71.4 if the 31 criteria not measured or attested failed (100.0 on "
         "what was)\n"
-        "To reach Gold:\n"
-        "  - attest storage.managed_parallel_fs = true with evidence: Managed parallel filesystem out of the "
-        "box\n"
+        "To reach Platinum:\n"
+        "  - attest security.soc2_or_iso27001 = true with evidence: SOC 2 Type II or ISO 27001 certification\n"
     ) in out
 
 
@@ -238,7 +272,7 @@ def test_markdown_output(capsys: pytest.CaptureFixture[str], bundles: dict[str, 
     assert code == 0
     assert out.startswith(
         "## test-cluster: Platinum\n\nTier **Platinum** (floor Platinum, ceiling Platinum). Score "
-        "**100.0**/100 on what was measured (floor 95.1, ceiling 100.0), coverage **95%**"
+        "**100.0**/100 on what was measured (floor 94.4, ceiling 100.0), coverage **94%**"
     )
     assert "| attest-soc2-iso27001 | pass \\(attested\\) |" in out
     code, out, _ = run(capsys, "score", str(bundles["local"]), "--format", "markdown")
@@ -309,7 +343,7 @@ def test_reparse_without_the_engine_module_is_a_usage_error(
 def test_rubric_validate_ok(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "rubric", "validate", str(default_rubric_path()))
     assert code == 0
-    assert out.endswith("ok (clustermax-v1 1.0.0, 127 criteria)\n")
+    assert out.endswith("ok (clustermax-v1 1.0.0, 146 criteria)\n")
 
 
 def test_rubric_validate_reports_every_problem_with_file_and_line(
