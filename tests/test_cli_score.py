@@ -261,7 +261,8 @@ def test_table_output(capsys: pytest.CaptureFixture[str], bundles: dict[str, Pat
         "  - Platinum needs a score of 90: 71.4 if the 31 criteria not measured or attested failed (100.0 on "
         "what was)\n"
         "To reach Platinum:\n"
-        "  - attest security.soc2_or_iso27001 = true with evidence: SOC 2 Type II or ISO 27001 certification\n"
+        "  - attest security.soc2_or_iso27001 = true with evidence: SOC 2 Type II or ISO 27001 "
+        "certification\n"
     ) in out
 
 

@@ -161,7 +161,7 @@ def test_values_on_a_node_without_the_subject_are_set_aside_where_others_have_it
     trace = explain_criterion(bundle(results, platform="bare"), "monitoring-dcgm-exporter", RUBRIC)
     assert trace is not None
     assert [r.excluded for r in trace.rows if r.host == "node2"] == [
-        "not applicable: node2 has no GPU (gpu.node_gpus)"
+        "not applicable: node2 has no GPU (gpu.node_gpus 0)"
     ]
 
 

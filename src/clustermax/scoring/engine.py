@@ -618,21 +618,26 @@ def _applicability(ctx: _Context, crit: Criterion) -> _Applicability:
                 counts[None] = (0.0, rule.metric[0])
         if not counts:
             continue  # the subject is unknown: judge the values as they are
-        names = "+".join(rule.metric)
+        names = (
+            ", ".join(rule.metric[:-1]) + " or " + rule.metric[-1] if len(rule.metric) > 1 else rule.metric[0]
+        )
         if rule.scope == "cluster":
             total = math.fsum(a for a, _ in counts.values())
             if total < rule.at_least:
-                seen = "; ".join(
-                    f"{_amount(rule, a)} on {_host_name(h)} ({metric})"
-                    for h, (a, metric) in sorted(counts.items(), key=lambda kv: _host_name(kv[0]))
+                seen = ", ".join(
+                    f"{metric} {a:g} on {_host_name(h)}"
+                    for h, (a, metric) in sorted(counts.items(), key=lambda kv: _host_name(kv[0]))[:3]
                 )
-                need = "" if rule.at_least == 1 else f" (it needs {_amount(rule, rule.at_least)})"
+                if len(counts) > 3:
+                    seen += f" and {len(counts) - 3} more host(s)"
+                need = "" if rule.at_least == 1 else f"; it needs {_amount(rule, rule.at_least)}"
+                what = _describe_selection(crit)
                 out.absent = (
-                    f"Not applicable: the cluster has {_amount(rule, total)}{need}, so there is nothing for "
-                    f"{_describe_selection(crit)} to judge ({seen})."
+                    f"Not applicable: the cluster has {_amount(rule, total)} ({seen}{need}), so there is "
+                    f"nothing for {what} to judge."
                     if rule.count == "value"
-                    else f"Not applicable: {_amount(rule, total)} in this bundle ({names}){need}, so there "
-                    f"is nothing for {_describe_selection(crit)} to judge."
+                    else f"Not applicable: {_amount(rule, total)} in this bundle (no value of {names}"
+                    f"{need}), so there is nothing for {what} to judge."
                 )
                 out.whole = True
                 return out
@@ -640,7 +645,9 @@ def _applicability(ctx: _Context, crit: Criterion) -> _Applicability:
         for host, (amount, metric) in counts.items():
             if amount < rule.at_least:
                 if host not in out.lacking:
-                    out.lacking[host] = f"{_host_name(host)} has {_amount(rule, amount)} ({metric})"
+                    out.lacking[host] = (
+                        f"{_host_name(host)} has {_amount(rule, amount)} ({metric} {amount:g})"
+                    )
             else:
                 out.having.add(host)
     out.having -= set(out.lacking)
