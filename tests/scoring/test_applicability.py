@@ -158,6 +158,10 @@ def test_values_on_a_node_without_the_subject_are_set_aside_where_others_have_it
     crit = next(c for c in res.criteria if c.id == "monitoring-dcgm-exporter")
     assert crit.verdict is Verdict.FAIL
     assert crit.hosts == ["node1"] and list(crit.host_verdicts) == ["node1"]
+    assert crit.explanation == (
+        "monitoring.dcgm_exporter+k8s.dcgm_exporter is false on node1 with 8 GPUs (its only value); true is "
+        "needed in every one."
+    )
     trace = explain_criterion(bundle(results, platform="bare"), "monitoring-dcgm-exporter", RUBRIC)
     assert trace is not None
     assert [r.excluded for r in trace.rows if r.host == "node2"] == [

@@ -482,7 +482,7 @@ def test_the_fallen_off_bus_fail_says_what_was_seen() -> None:
     got = explain_criterion(load_bundle(BUNDLES / "h100-failing-health"), "gpu-fallen-off-bus")
     assert got is not None
     assert got.result.explanation == (
-        "gpu.fallen_off_bus is true in 1 of 2 values (on imported); false is needed in every one."
+        "gpu.fallen_off_bus is true in 1 of 2 values (on imported with 8 GPUs); false is needed in every one."
     )
     assert got.result.observed is True  # the value the verdict names, not "all of them are false: false"
 

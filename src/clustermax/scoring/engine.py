@@ -427,9 +427,14 @@ def _not_measured_reason(ctx: _Context, crit: Criterion) -> tuple[Verdict, str]:
     return Verdict.NOT_MEASURED, f"Not measured: probe {names} ran but reported no {what}."
 
 
-def _hosts_text(hosts: list[str | None] | set[str | None]) -> str:
-    """'node1', 'node1 and node2', 'node1, node2, node3 and 5 more hosts' ('the cluster' for null)."""
-    names = sorted({_host_name(h) for h in hosts})
+def _hosts_text(hosts: list[str | None] | set[str | None], notes: dict[str | None, str] | None = None) -> str:
+    """'node1', 'node1 and node2', 'node1, node2, node3 and 5 more hosts' ('the cluster' for null); with
+    ``notes``, each host named with what it has ('node3 with 8 GPUs')."""
+    if notes:
+        named = {_host_name(h): h for h in hosts}
+        names = [f"{n} with {notes[named[n]]}" if named[n] in notes else n for n in sorted(named)]
+    else:
+        names = sorted({_host_name(h) for h in hosts})
     if len(names) > 3:
         return f"{', '.join(names[:3])} and {len(names) - 3} more host{'s' if len(names) > 4 else ''}"
     if len(names) > 1:
@@ -494,6 +499,7 @@ def _sentence(
     bad_hosts: list[str | None],
     bad_count: int,
     trues: int,
+    notes: dict[str | None, str] | None = None,
 ) -> str:
     """The verdict in one sentence: what was seen, where, and against what."""
     what = _describe_selection(crit)
@@ -511,7 +517,12 @@ def _sentence(
             if how == "pass":
                 seen = f"{what} is {compare} in {_all_of(counted)} from {where}"
             else:
-                seen = f"{what} is {other} in {bad_count} of {_values(counted)} (on {_hosts_text(bad_hosts)})"
+                bad_at = _hosts_text(bad_hosts, notes)
+                seen = (
+                    f"{what} is {other} on {bad_at} (its only value)"
+                    if counted == 1
+                    else f"{what} is {other} in {bad_count} of {_values(counted)} (on {bad_at})"
+                )
             return f"{seen}; {compare} is needed in every one{soft}."
         if how == "pass":
             seen = f"{what} is {compare} in {good} of {_values(counted)} from {where}"
@@ -541,7 +552,7 @@ def _sentence(
         and agg not in ("count", "distinct", "sum", "median", "mean")
     ):
         label = "false" if agg == "fraction" else "missing pass"
-        seen += f" ({bad_count} {label}: {_hosts_text(bad_hosts)})"
+        seen += f" ({bad_count} {label}: {_hosts_text(bad_hosts, notes)})"
     text = f"{seen}; {against}."
     return "T" + text[1:] if text.startswith("the ") else text  # a metric name keeps its case
 
@@ -564,7 +575,8 @@ class _Applicability:
 
     lacking: dict[str | None, str] = field(default_factory=dict)
     """host -> why its values are set aside ('vm has 0 GPUs (gpu.node_gpus)')."""
-    having: set[str | None] = field(default_factory=set)
+    having: dict[str | None, str] = field(default_factory=dict)
+    """host -> how much of the subject it has ('8 GPUs'), where it has it."""
     absent: str | None = None
     whole: bool = False
     """``absent`` holds for the bundle as a whole (a cluster-scope subject): no value is judged at all."""
@@ -649,8 +661,10 @@ def _applicability(ctx: _Context, crit: Criterion) -> _Applicability:
                         f"{_host_name(host)} has {_amount(rule, amount)} ({metric} {amount:g})"
                     )
             else:
-                out.having.add(host)
-    out.having -= set(out.lacking)
+                if host not in out.having:
+                    out.having[host] = _amount(rule, amount)
+    for host in out.lacking:
+        out.having.pop(host, None)
     if out.lacking and not out.having:
         # no host known to have the subject: a value from a host that says nothing of it (the login node's
         # view of a Kubernetes cluster) is about the same subject-less cluster, so none is judged
@@ -1102,6 +1116,7 @@ def _evaluate(ctx: _Context, crit: Criterion) -> Trace:
         hosts=judged_hosts,
         at_host=hosts[at] if at is not None else None,
         bad_hosts=[hosts[i] for i in bad],
+        notes=app.having if app is not None and bad else None,
         bad_count=len(bad),
         trues=sum(1 for v in vals if _truthy(v)) if agg in ("all", "any", "fraction") else 0,
     )
