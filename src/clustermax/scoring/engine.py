@@ -574,7 +574,9 @@ class _Applicability:
     answer (``absent``: the sentence saying it does not apply anywhere)."""
 
     lacking: dict[str | None, str] = field(default_factory=dict)
-    """host -> why its values are set aside ('vm has 0 GPUs (gpu.node_gpus)')."""
+    """host -> why its values are set aside ('vm has no GPU (gpu.node_gpus 0)')."""
+    lacking_what: dict[str | None, str] = field(default_factory=dict)
+    """host -> what it has of the subject ('no GPU (gpu.node_gpus 0)')."""
     having: dict[str | None, str] = field(default_factory=dict)
     """host -> how much of the subject it has ('8 GPUs'), where it has it."""
     absent: str | None = None
@@ -657,9 +659,8 @@ def _applicability(ctx: _Context, crit: Criterion) -> _Applicability:
         for host, (amount, metric) in counts.items():
             if amount < rule.at_least:
                 if host not in out.lacking:
-                    out.lacking[host] = (
-                        f"{_host_name(host)} has {_amount(rule, amount)} ({metric} {amount:g})"
-                    )
+                    out.lacking_what[host] = f"{_amount(rule, amount)} ({metric} {amount:g})"
+                    out.lacking[host] = f"{_host_name(host)} has {out.lacking_what[host]}"
             else:
                 if host not in out.having:
                     out.having[host] = _amount(rule, amount)
@@ -668,10 +669,13 @@ def _applicability(ctx: _Context, crit: Criterion) -> _Applicability:
     if out.lacking and not out.having:
         # no host known to have the subject: a value from a host that says nothing of it (the login node's
         # view of a Kubernetes cluster) is about the same subject-less cluster, so none is judged
-        listed = sorted(out.lacking.items(), key=lambda kv: _host_name(kv[0]))
-        shown = "; ".join(why for _, why in listed[:3])
-        if len(listed) > 3:
-            shown += f"; and {len(listed) - 3} more host(s)"
+        groups: dict[str, list[str | None]] = {}
+        for host, what in out.lacking_what.items():
+            groups.setdefault(what, []).append(host)
+        shown = "; ".join(
+            f"{_hosts_text(hosts)} {'has' if len(hosts) == 1 else 'have'} {what}"
+            for what, hosts in sorted(groups.items(), key=lambda kv: _hosts_text(kv[1]))
+        )
         out.absent = f"Not applicable: {shown}, so there is nothing for {_describe_selection(crit)} to judge."
     return out
 
