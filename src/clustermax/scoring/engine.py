@@ -116,6 +116,8 @@ class _Context:
     plans: dict[Any, Any] = field(default_factory=dict)
     profile_key: tuple[Any, ...] = ()
     """The rubric's evaluation cache, fetched once (private attributes are slow to reach)."""
+    subject_counts: dict[int, dict[str | None, tuple[float, str]]] = field(default_factory=dict)
+    """id of an applicability rule -> its subject count per host, in this bundle (rules are shared)."""
 
 
 def _platform(bundle: Bundle, by_metric: dict[str, list[Measurement]]) -> str | None:
@@ -589,7 +591,14 @@ def _host_name(host: str | None) -> str:
 
 
 def _subject_counts(ctx: _Context, rule: AppliesWhen) -> dict[str | None, tuple[float, str]]:
-    """host -> (how much of the subject it has, the metric that showed it)."""
+    """host -> (how much of the subject it has, the metric that showed it); a copy the caller may extend."""
+    cached = ctx.subject_counts.get(id(rule))
+    if cached is None:
+        cached = ctx.subject_counts[id(rule)] = _count_subject(ctx, rule)
+    return dict(cached)
+
+
+def _count_subject(ctx: _Context, rule: AppliesWhen) -> dict[str | None, tuple[float, str]]:
     found: dict[str | None, tuple[float, str]] = {}
     for metric in rule.metric:
         for m in ctx.by_metric.get(metric, ()):
