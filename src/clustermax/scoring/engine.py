@@ -2,8 +2,10 @@
 
 Per criterion: select the measurements (metric + label filter), convert them to the metric's unit,
 aggregate across hosts and runs, compare with the pass/warn thresholds (absolute, or relative to the
-hardware reference of the detected profile), and explain the verdict in one sentence. Missing data is
-*not measured* (never pass, never fail); a criterion for another platform is *not applicable*.
+hardware reference of the detected profile), and explain the verdict in one sentence: what was seen,
+where, against what. Missing data is *not measured* (never pass, never fail), and so is a statistic from
+fewer samples than its ``min_samples``; a criterion for another platform, or over zero subjects (its
+``applies_when``: no GPU on the node, no IB/RoCE port, no NCCL run), is *not applicable*.
 """
 
 from __future__ import annotations
