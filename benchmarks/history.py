@@ -32,8 +32,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from clustermax.importer import import_files
-
+from clustermax.bundle.from_files import import_files
 from clustermax.diff import diff_bundles
 from clustermax.history import HistoryDB, render
 from clustermax.models import Bundle

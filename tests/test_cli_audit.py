@@ -158,7 +158,7 @@ def test_schema_outputs() -> None:
     )
     assert json.loads(run("schema", "probe").stdout)["title"] == "ProbeSpec"
     bad = run("schema", "nope")
-    assert bad.returncode == 2 and "choose one of: bundle, inventory, probe, score" in bad.stderr
+    assert bad.returncode == 2 and "'nope' is not one of bundle, inventory, probe, score" in bad.stderr
 
 
 def _inventory(c: TestCluster, path: Path, extra: str = "") -> Path:

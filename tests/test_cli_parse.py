@@ -78,7 +78,7 @@ def test_unknown_kind_and_missing_file() -> None:
     r = run("parse", "nvidia-smu", "x.txt")
     assert r.returncode == 2
     assert r.stderr.startswith("error: nvidia-smu: unknown kind; known kinds: dcgmi-diag, ibstat,")
-    assert "hint: clustermax parse --list shows the kinds" in r.stderr
+    assert "hint: did you mean 'nvidia-smi'? (clustermax parse --list shows the kinds)" in r.stderr
     r = run("parse", "xid", "/no/such/file.log")
     assert r.returncode == 2
     assert r.stderr.startswith("error: /no/such/file.log: cannot read: No such file or directory")
@@ -87,4 +87,4 @@ def test_unknown_kind_and_missing_file() -> None:
 def test_missing_arguments() -> None:
     r = run("parse", "xid")
     assert r.returncode == 2
-    assert "error: parse needs KIND and FILE" in r.stderr
+    assert r.stderr == "error: clustermax parse: Missing argument 'FILE' (see clustermax parse --help)\n"

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clustermax.hostnames import is_host_address, is_host_name, rejection, shown
-from clustermax.sanitize import clean, csv_cell, md, term
+from clustermax.sanitize import clean, csv_cell, md, one_line, prom_label, term
 
 HOSTILE = [
     "ev\x1b]0;pwned\x07il",  # OSC: set the window title
@@ -22,6 +22,19 @@ HOSTILE = [
     "<img src=x onerror=alert(1)>",
     "nul\x00byte\x7fdel",
 ]
+
+
+@given(st.text(max_size=300))
+@settings(max_examples=300, deadline=None)
+def test_prom_label_of_any_text_parses_back_to_the_clean_line(text: str) -> None:
+    """Whatever a cluster names itself, it is one label value: no forged sample, label or line."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    exposition = f'# TYPE m gauge\nm{{cluster="{prom_label(text)}",x="y"}} 1\n'
+    (family,) = text_string_to_metric_families(exposition)
+    (sample,) = family.samples
+    assert sample.labels == {"cluster": one_line(clean(text)), "x": "y"}
+    assert "\x1b" not in exposition and exposition.count("\n") == 2
 
 
 @pytest.mark.parametrize("text", HOSTILE)

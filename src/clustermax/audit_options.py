@@ -42,5 +42,8 @@ TRUST_OPTIONS = (
     "identity_file",
     "rubric",
     "versions",
+    "node_pods",
+    "pod_image",
+    "pod_namespace",
 )
 """Options a resumed audit takes from its own command line only (with the targets and the inventory)."""

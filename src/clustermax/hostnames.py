@@ -63,3 +63,58 @@ def rejection(text: object, what: str = "node name") -> str:
     else:
         why = "a host name has only letters, digits, '-', '_' and '.'"
     return f"the cluster reported the {what} {shown(text)}, which is not a valid host name: {why}"
+
+
+_NUMBERED = re.compile(r"^(.*?)(\d+)(\D*)$")
+
+
+def hostlist(names: list[str] | tuple[str, ...]) -> str:
+    """Names in Slurm's compressed host-list form: ``node[0001-0987,0990],login1``.
+
+    Names that differ only in one trailing number (same prefix, suffix and zero-padded width) become one
+    bracketed group of ranges; the others are listed as they are. Groups come in the order of their
+    first name, numbers in numeric order; ``hostlist`` of what Slurm would expand gives back the names.
+    """
+    groups: dict[tuple[str, str, int], list[int]] = {}
+    order: list[tuple[str, str, int] | str] = []
+    for name in names:
+        m = _NUMBERED.match(name)
+        if m is None:
+            order.append(name)
+            continue
+        prefix, digits, suffix = m.groups()
+        width = len(digits) if digits.startswith("0") and len(digits) > 1 else 0
+        key = (prefix, suffix, width)
+        if key not in groups:
+            groups[key] = []
+            order.append(key)
+        groups[key].append(int(digits))
+    for key in [k for k in groups if k[2] == 0]:  # node1000 belongs with node0998, node0999
+        prefix, suffix, _ = key
+        for n in list(groups[key]):
+            padded = (prefix, suffix, len(str(n)))
+            if padded in groups:
+                groups[padded].append(n)
+                groups[key].remove(n)
+        if not groups[key]:
+            del groups[key]
+            order.remove(key)
+    out: list[str] = []
+    for item in order:
+        if isinstance(item, str):
+            out.append(item)
+            continue
+        prefix, suffix, width = item
+        numbers = sorted(set(groups[item]))
+        if len(numbers) == 1:
+            out.append(f"{prefix}{numbers[0]:0{width}d}{suffix}")
+            continue
+        spans: list[list[int]] = []
+        for n in numbers:
+            if spans and n == spans[-1][1] + 1:
+                spans[-1][1] = n
+            else:
+                spans.append([n, n])
+        ranges = [f"{a:0{width}d}" if a == b else f"{a:0{width}d}-{b:0{width}d}" for a, b in spans]
+        out.append(f"{prefix}[{','.join(ranges)}]{suffix}")
+    return ",".join(out)

@@ -13,7 +13,9 @@ line of output or a Markdown heading, and markup (``<img onerror>``). What each 
   punctuation backslash-escaped (no heading, link, image, table cell break or HTML can be forged);
 * HTML: the report model is :func:`clean`-ed, then Jinja2 autoescaping (and pygal's XML serialiser for
   the charts) escapes it; nothing remote is inserted as markup;
-* CSV: :func:`csv_cell`: a cell that a spreadsheet would run as a formula gets a leading quote.
+* CSV: :func:`csv_cell`: a cell that a spreadsheet would run as a formula gets a leading quote;
+* Prometheus text exposition (``--format prometheus``): :func:`prom_label`: one clean line, with
+  backslash, double quote and line feed escaped as the exposition format's label values need.
 """
 
 from __future__ import annotations
@@ -95,6 +97,13 @@ def md(text: object, limit: int = 400) -> str:
     flat = one_line(clean(str(text)), limit)
     flat = flat.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _MD_SPECIAL.sub(r"\\\1", flat)
+
+
+def prom_label(text: object, limit: int = 400) -> str:
+    r"""A Prometheus label value (text exposition format): sequences and controls removed, one line,
+    then backslash, double quote and line feed escaped (``\\``, ``\"``, ``\n``)."""
+    flat = one_line(clean("" if text is None else str(text)), limit)
+    return flat.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -160,13 +160,13 @@ def test_pairs_from_real_outputs(pairs: dict[str, tuple[Path, Path]], name: str)
 _digest = re.compile(r"evidence [0-9a-f]{12}")
 
 
-@pytest.mark.parametrize(
-    ("name", "old", "new"),
-    [
-        ("golden_healthy_to_failing", "h100-healthy-ndr", "h100-failing-health"),
-        ("golden_smi_only_to_healthy", "h100-smi-only", "h100-healthy-ndr"),
-    ],
-)
+GOLDEN_PAIRS = [
+    ("golden_healthy_to_failing", "h100-healthy-ndr", "h100-failing-health"),
+    ("golden_smi_only_to_healthy", "h100-smi-only", "h100-healthy-ndr"),
+]
+
+
+@pytest.mark.parametrize(("name", "old", "new"), GOLDEN_PAIRS)
 def test_golden_bundles(name: str, old: str, new: str) -> None:
     proc = cmx("diff", f"tests/data/bundles/{old}", f"tests/data/bundles/{new}")
     assert proc.returncode == 0, proc.stderr
@@ -234,3 +234,27 @@ def test_missing_bundle_is_one_line() -> None:
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: no/such/bundle: bundle not found")
     assert "Traceback" not in proc.stderr
+
+
+def regen() -> None:
+    """Write the expected texts from today's output: read the changes (git diff) before committing them."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        for name, (old, new) in PAIRS.items():
+            a = import_bundle(base / f"{name}-old", *old)
+            b = import_bundle(base / f"{name}-new", *new)
+            text = _digest.sub("evidence <sha256>", cmx("diff", str(a), str(b)).stdout)
+            (EXPECTED_DIR / f"{name}.txt").write_text(text, encoding="utf-8")
+    for name, old, new in GOLDEN_PAIRS:
+        text = cmx("diff", f"tests/data/bundles/{old}", f"tests/data/bundles/{new}").stdout
+        (EXPECTED_DIR / f"{name}.txt").write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:] != ["--regen"]:
+        sys.exit("usage: python -m tests.diff.test_diff --regen")
+    regen()

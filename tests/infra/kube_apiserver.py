@@ -31,6 +31,16 @@ What it serves, and where each byte comes from:
 * **Launcher logs** (``GET .../pods/<launcher>/log``): the recorded real nccl-tests output named by
   ``mpijob_log`` (a real MPIJob's launcher log), served verbatim once the launcher has succeeded; while it
   runs, only the log's leading ``#`` header lines (what nccl-tests prints before its first result row).
+* **Pods pinned to a node** (``spec.nodeName``, or a required node affinity on ``metadata.name``, as the
+  DaemonSet controller and clustermax's node pods pin them) are placed on that node, and only when its
+  allocatable ``nvidia.com/gpu`` minus the GPUs of the pods already bound there and not finished covers
+  the request; otherwise they stay Pending with the scheduler's ``Unschedulable`` condition. A pod whose
+  command is ``sleep infinity`` (a tenant's long job holding GPUs) stays Running.
+* **Node-probe pod logs** (pods labelled ``clustermax-role=node-probes``): once such a pod has
+  succeeded, the fake plays its container: it runs the pod's own command (``bash -c`` of the wrapper
+  clustermax sent) with the pod's environment, except that each probe script ``CMX_SCRIPT_<i>`` is
+  replaced by ``cat`` of the recorded real output that ``node_pod_outputs`` names for that probe id
+  (paths relative to tests/data; a probe without one prints nothing). The log is what that printed.
 * **Status-only Node documents** (``node_status_files``: a recorded ``status:`` block of a real Node, as
   posted in an issue) get the Node envelope (kind, apiVersion, ``metadata.name`` = the node's own
   Hostname address).
@@ -40,7 +50,8 @@ it on 127.0.0.1 or inside a test host's network namespace (``nsenter``), and sto
 config is JSON: ``objects`` (paths), ``rbac`` (path of a Role/ClusterRole), ``version`` (path of a
 /version body), ``custom_resources`` ([group, version, plural, kind, namespaced]), ``pod_timing_s``
 ([scheduled, running, succeeded] seconds after creation), ``node_status_files`` (paths), ``mpijob_log``
-(path), ``mpijob_pods_after_s``, ``mpijob_launcher_hangs``, ``host``, ``port``, ``log`` (request log path).
+(path), ``mpijob_pods_after_s``, ``mpijob_launcher_hangs``, ``node_pod_outputs`` ({probe id: path}), ``host``,
+``port``, ``log`` (request log path).
 """
 
 from __future__ import annotations
@@ -183,6 +194,8 @@ class CreatedPod:
     """Node the pod is placed on (empty: the first GPU node)."""
     forever: bool = False
     """Stays Running once started (an MPI worker's sshd, or a hung launcher)."""
+    pinned: str = ""
+    """The node the pod asks for by name (nodeName or a metadata.name node affinity), if any."""
 
 
 @dataclass
@@ -231,6 +244,10 @@ class FakeCluster:
         self.mpijob_pods_after = float(config.get("mpijob_pods_after_s", 0.3))
         self.launcher_hangs = bool(config.get("mpijob_launcher_hangs"))
         self.mpijobs: dict[tuple[str, str], CreatedMPIJob] = {}
+        self.node_pod_outputs: dict[str, str] = {
+            k: str(_path(base, v)) for k, v in (config.get("node_pod_outputs") or {}).items()
+        }
+        self.node_pod_logs: dict[tuple[str, str], str] = {}
 
     # --- objects ---------------------------------------------------------------------------
     def type_of_kind(self, kind: str) -> tuple[str, ResourceType]:
@@ -268,6 +285,21 @@ class FakeCluster:
         nodes = self.gpu_nodes()
         return nodes[0] if nodes else ""
 
+    def allocatable_gpus(self, node: str) -> int:
+        obj = self.store["nodes"].get(("", node))
+        return int((obj or {}).get("status", {}).get("allocatable", {}).get("nvidia.com/gpu", "0"))
+
+    def gpus_bound(self, node: str, but: tuple[str, str]) -> int:
+        """GPUs of the pods bound to ``node`` that have not finished (``but`` excluded)."""
+        total = 0
+        for key, cp in self.pods.items():
+            if key == but or cp.node != node or cp.gpus == 0:
+                continue
+            if cp.obj.get("status", {}).get("phase") in ("Succeeded", "Failed"):
+                continue
+            total += cp.gpus
+        return total
+
     def create_pod(self, ns: str, body: Obj, node: str = "", forever: bool = False) -> tuple[int, Obj]:
         meta = body.setdefault("metadata", {})
         if not meta.get("name") and meta.get("generateName"):
@@ -294,8 +326,25 @@ class FakeCluster:
                     )
                 )
             )
+        spec = body.get("spec", {})
+        pinned = str(spec.get("nodeName") or "")
+        for term in (
+            spec.get("affinity", {})
+            .get("nodeAffinity", {})
+            .get("requiredDuringSchedulingIgnoredDuringExecution", {})
+            .get("nodeSelectorTerms", [])
+        ):
+            for expr in term.get("matchFields", []):
+                if expr.get("key") == "metadata.name" and expr.get("operator") == "In" and expr.get("values"):
+                    pinned = str(expr["values"][0])
+        command = [
+            str(a) for c in spec.get("containers", []) for a in c.get("command", []) + c.get("args", [])
+        ]
+        forever = forever or command[-2:] == ["sleep", "infinity"]
         self.store["pods"][(ns, name)] = body
-        self.pods[(ns, name)] = CreatedPod(body, time.monotonic(), gpus, node=node, forever=forever)
+        self.pods[(ns, name)] = CreatedPod(
+            body, time.monotonic(), gpus, node=node, forever=forever, pinned=pinned
+        )
         self.refresh_pod(ns, name)
         return 201, body
 
@@ -413,7 +462,10 @@ class FakeCluster:
             container = (pod.get("spec", {}).get("containers") or [{}])[0].get("name", "")
             reason = waiting[0] if waiting else "ContainerCreating"
             return 400, f'container "{container}" in pod "{name}" is waiting to start: {reason}'
-        if (pod["metadata"].get("labels") or {}).get(ROLE_LABEL) != "launcher":
+        labels = pod["metadata"].get("labels") or {}
+        if labels.get("clustermax-role") == "node-probes":
+            return 200, self.node_pod_log(ns, name, pod) if phase == "Succeeded" else ""
+        if labels.get(ROLE_LABEL) != "launcher":
             return 200, ""
         if phase == "Succeeded":
             return 200, self.mpijob_log
@@ -423,6 +475,27 @@ class FakeCluster:
                 break
             head.append(line)
         return 200, "".join(head)
+
+    def node_pod_log(self, ns: str, name: str, pod: Obj) -> str:
+        """Play a node-probe pod's container once: its own command, each probe's script replaced by
+        ``cat`` of that probe's recorded output (see the module docstring)."""
+        import shlex
+        import subprocess
+
+        if (ns, name) in self.node_pod_logs:
+            return self.node_pod_logs[(ns, name)]
+        container = pod["spec"]["containers"][0]
+        env = {e["name"]: str(e.get("value", "")) for e in container.get("env", [])}
+        for i, probe_id in enumerate(env.get("CMX_PROBES", "").split()):
+            path = self.node_pod_outputs.get(probe_id)
+            env[f"CMX_SCRIPT_{i}"] = f"cat {shlex.quote(path)}\n" if path else "exit 0\n"
+        env["PATH"] = "/usr/local/bin:/usr/bin:/bin"
+        out = subprocess.run(
+            container["command"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60
+        )
+        text = out.stdout.decode("utf-8", "replace")
+        self.node_pod_logs[(ns, name)] = text
+        return text
 
     def refresh_pod(self, ns: str, name: str) -> None:
         """Move a created pod along its phases (Pending, scheduled, Running, Succeeded) by elapsed time."""
@@ -434,6 +507,25 @@ class FakeCluster:
             dt = min(dt, (self.t_run + self.t_done) / 2)
         spec, containers = pod.setdefault("spec", {}), pod.get("spec", {}).get("containers", [])
         status: Obj = {"phase": "Pending", "qosClass": "BestEffort"}
+        if cp.pinned and not cp.node and dt >= self.t_sched:
+            free = self.allocatable_gpus(cp.pinned) - self.gpus_bound(cp.pinned, (ns, name))
+            if cp.gpus <= free:
+                cp.node = cp.pinned
+            else:
+                n = len(self.store["nodes"])
+                others = f", {n - 1} node(s) didn't match Pod's node affinity/selector" if n > 1 else ""
+                status["conditions"] = [
+                    {
+                        "lastProbeTime": None,
+                        "lastTransitionTime": pod["metadata"]["creationTimestamp"],
+                        "message": f"0/{n} nodes are available: 1 Insufficient nvidia.com/gpu{others}.",
+                        "reason": "Unschedulable",
+                        "status": "False",
+                        "type": "PodScheduled",
+                    }
+                ]
+                pod["status"] = status
+                return
         if cp.gpus > self.max_allocatable_gpus() or dt < self.t_sched:
             if cp.gpus > self.max_allocatable_gpus():
                 n = len(self.store["nodes"])
@@ -1000,6 +1092,9 @@ def start(workdir: Path, config: Obj, netns: str | None = None, host: str = "127
             full[key] = str(_path(DATA, full[key]))
     # recorded data outside k8s-objects: paths relative to tests/data
     full["node_status_files"] = [str(_path(DATA.parent, p)) for p in full.get("node_status_files", [])]
+    full["node_pod_outputs"] = {
+        k: str(_path(DATA.parent, v)) for k, v in (full.get("node_pod_outputs") or {}).items()
+    }
     if full.get("mpijob_log"):
         full["mpijob_log"] = str(_path(DATA.parent, full["mpijob_log"]))
     cfg = workdir / "apiserver.json"

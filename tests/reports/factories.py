@@ -230,6 +230,17 @@ def make_bundle(
             started_at=T0,
             duration_s=420.0,
             measurements=nccl,
+            # the probe's defaults (probes/nccl_allreduce/probe.yaml), as an audit records them
+            params={
+                "collective": "all_reduce",
+                "min_bytes": "16M",
+                "max_bytes": "8G",
+                "step_factor": 2,
+                "iters": 20,
+                "warmup_iters": 5,
+                "repetitions": 3,
+                "node_counts": [1, 2, 4],
+            },
         )
     )
     tm = [

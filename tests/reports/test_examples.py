@@ -26,11 +26,17 @@ def _regen():
 def test_examples_are_current():
     regen = _regen()
     files = regen.generate()
-    # imports: bundle + 6 formats each; audits: 6 formats each (their bundle is the committed input)
-    assert len(files) == len(regen.EXAMPLES) * 7 + len(regen.AUDIT_EXAMPLES) * 6 + 3 + 1
+    # imports: bundle + every format each; audits: every format each (their bundle is the committed input)
+    formats = len(regen.SINGLE_FORMATS)
+    assert formats == 7 and "report.prom" in regen.SINGLE_FORMATS
+    assert len(files) == len(regen.EXAMPLES) * (formats + 1) + len(regen.AUDIT_EXAMPLES) * formats + 3 + 1
     assert len(regen.EXAMPLES) >= 4 and len(regen.AUDIT_EXAMPLES) >= 2
     stale = [str(p.relative_to(ROOT)) for p in regen.stale(files)]
     assert stale == [], "examples are stale: run .venv/bin/python scripts/regen_examples.py"
+    # the terminal reports fit 100 columns
+    for path, text in files.items():
+        if path.name == "report.txt":
+            assert max(len(line) for line in text.splitlines()) <= 100, path
 
 
 def test_examples_come_from_real_imported_files():

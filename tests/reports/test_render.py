@@ -17,6 +17,7 @@ from markdown_it import MarkdownIt
 from clustermax.models import Verdict
 from clustermax.reports import FORMATS, build_report, render, render_report, write_audit_reports
 from clustermax.reports.model import Report
+from clustermax.reports.tables import criteria_groups
 
 from .factories import HOSTILE_GPU, HOSTILE_HOST, hostile_pair, make_bundle, make_score
 
@@ -74,7 +75,7 @@ def test_single_report_sections_in_markdown(single):
     crit = md.index("**CRITICAL**")
     medium = md.index("**MEDIUM**")
     assert crit < medium
-    assert "Remediation: Drain the node" in md
+    assert "  - Fix: Drain the node" in md
     # coverage names what was not measured and why
     assert "| fabric | probe | not installed |" in md
     assert "| gpu-004 | host | unreachable |" in md
@@ -263,7 +264,7 @@ def test_hostile_strings_are_escaped_everywhere():
     assert ESC not in html and "pwned" not in html
     # evidence URLs become links only when they are plain http(s) URLs; the rest is shown as text
     hrefs = [attrs["href"] for tag, attrs in parser.tags if tag == "a" and attrs.get("href")]
-    assert not [h for h in hrefs if not h.startswith(("https://", "http://", "data:text/csv"))]
+    assert not [h for h in hrefs if not h.startswith(("https://", "http://", "data:text/csv", "#"))]
     assert "javascript:alert(3)" in text and "https://example.com/ok?a=1&b=<2>" in text
 
     term = render(items, "terminal")
@@ -301,3 +302,82 @@ def test_write_audit_reports(tmp_path, single):
 def test_unknown_format_is_refused(single):
     with pytest.raises(ValueError, match="unknown report format 'pdf'"):
         render(single, "pdf")
+
+
+def test_markdown_order_contents_and_folded_criteria(single):
+    md = render(single, "markdown")
+    heads = [
+        "**Tier: Silver**",
+        "**Contents:**",
+        "## Findings",
+        "## Categories",
+        "## Criteria",
+        "## Evidence",
+        "### NCCL bus bandwidth",
+        "### Node health",
+        "### Time to first job",
+        "### Coverage",
+        "### Run and parameters",
+    ]
+    positions = [md.index(h) for h in heads]
+    assert positions == sorted(positions)
+    # every contents link names a heading GitHub makes that anchor for
+    anchors = re.findall(r"\]\(#([a-z-]+)\)", md.split("**Contents:**", 1)[1].split("\n", 1)[0])
+    headings = {
+        re.sub(r"[^a-z0-9 -]", "", h.lower()).replace(" ", "-") for h in re.findall(r"^#+ (.+)$", md, re.M)
+    }
+    assert anchors and set(anchors) <= headings
+    # criteria by category, the unmeasured ones folded with a count, none lost
+    cluster = build_report(single).clusters[0]
+    for group in criteria_groups(cluster):
+        assert f"### {group.title}\n" in md
+        if group.hidden:
+            assert f"<details><summary>{group.hidden_label}</summary>" in md
+    folded = md.split("## Criteria", 1)[1].split("## Evidence", 1)[0]
+    for criterion in cluster.criteria:
+        assert f"**{criterion.id}**" in folded.replace("\\", "")
+    assert "| gpu-004 | host | unreachable |" in md  # coverage keeps what is not a criterion
+    assert "`nccl_allreduce`" in md and "`iters=20`" in md and "`node_counts=1,2,4`" in md
+
+
+def test_html_order_contents_and_folded_criteria(single):
+    html = render(single, "html")
+    ids = ["verdict", "contents", "findings", "categories", "criteria", "evidence", "nccl", "health", "ttfj"]
+    positions = [html.index(f'id="{i}"') for i in [*ids, "coverage", "run", "params"]]
+    assert positions == sorted(positions)
+    toc = html.split('<nav class="toc"', 1)[1].split("</nav>", 1)[0]
+    for anchor in re.findall(r'href="#([^"]+)"', toc):
+        assert f'id="{anchor}"' in html
+    folded = [g for g in criteria_groups(build_report(single).clusters[0]) if g.hidden]
+    assert folded and html.count('<details class="unmeasured">') == len(folded)
+    assert "<script" not in html and "<details open" not in html
+
+
+def test_probe_parameters_are_in_the_report_model(single):
+    report = build_report(single)
+    params = {p.probe: p for p in report.clusters[0].meta.probe_params}
+    assert params["nccl_allreduce"].hosts == []  # a cluster-wide probe
+    assert params["nccl_allreduce"].params["min_bytes"] == "16M"
+    assert (
+        json.loads(render(single, "json"))["clusters"][0]["meta"]["probe_params"][0]["probe"]
+        == "nccl_allreduce"
+    )
+
+
+def test_overlapping_series_are_named_in_every_chart(several):
+    from clustermax.reports.charts import compare_busbw_chart, overlap_notes, overlaps
+    from clustermax.reports.model import CurvePoint
+
+    a = [CurvePoint(size_bytes=2**k, busbw_gbps=10.0 * k) for k in range(20, 30)]
+    near = [CurvePoint(size_bytes=p.size_bytes, busbw_gbps=p.busbw_gbps * 1.005) for p in a]
+    apart = [CurvePoint(size_bytes=p.size_bytes, busbw_gbps=p.busbw_gbps * 1.2) for p in a]
+    series = [("one", a), ("two", a), ("three", near), ("four", apart)]
+    assert overlaps(series) == {1: (0, True), 2: (0, False)}
+    assert overlap_notes(series) == [
+        "two is identical to one at every size: drawn dashed, with hollow dots, over it.",
+        "three is within 1% of one at every size: drawn dashed, with hollow dots, over it.",
+    ]
+    svg = compare_busbw_chart(series, "t", "ov")
+    assert "two (dashed: see note)" in svg and "four (dashed" not in svg
+    assert ".serie-2 .dot{fill:none" in svg and ".serie-3 .dot{fill:none" in svg
+    assert ".serie-4 .dot{fill:none" not in svg

@@ -11,8 +11,10 @@ migrate from yet (SCHEMA_VERSION 1 is the first). When a format change lands, it
 
 from __future__ import annotations
 
+import gc
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +90,22 @@ def _bounded(bundle: Bundle, path: Path) -> Bundle:
     return bundle
 
 
+@contextmanager
+def no_cyclic_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a large tree of new objects is built.
+
+    Validating a bundle allocates hundreds of thousands of objects that all stay alive; each allocation
+    threshold reached starts a collection that walks them all again, for nothing (a 1,000-node bundle
+    validates 2-3x faster without). Nothing is leaked: the collector runs again afterwards."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def load_bundle(path: str | Path) -> Bundle:
     """Read and validate a bundle; ConfigError (exit 2) with a clear message on anything wrong."""
     p = bundle_path(path)
@@ -100,7 +118,8 @@ def load_bundle(path: str | Path) -> Bundle:
         raise
     # fast path: the current schema validates straight from bytes (pydantic-core parses the JSON)
     try:
-        bundle = Bundle.model_validate_json(raw)
+        with no_cyclic_gc():
+            bundle = Bundle.model_validate_json(raw)
         if bundle.schema_version == SCHEMA_VERSION:
             return _bounded(bundle, p)
     except ValidationError:
@@ -129,4 +148,7 @@ def write_bundle(bundle: Bundle, directory: str | Path) -> Path:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise write_error(out, err, "bundle folder") from err
-    return atomic_write(out / BUNDLE_FILE, bundle.model_dump_json(indent=2) + "\n", what="bundle")
+    # the JSON as bytes straight from pydantic-core (what model_dump_json decodes to a str): a large
+    # bundle's text is not copied into a str and back
+    data = bundle.__pydantic_serializer__.to_json(bundle, indent=2) + b"\n"
+    return atomic_write(out / BUNDLE_FILE, data, what="bundle")

@@ -9,18 +9,29 @@ from __future__ import annotations
 
 import os
 import sys
+import typing
 from pathlib import Path
 
 import typer
 
 from .. import __version__
-from ..errors import EXIT_INTERRUPTED, EXIT_UNEXPECTED, ClustermaxError
+from ..errors import EXIT_INTERRUPTED, EXIT_UNEXPECTED, EXIT_USAGE, ClustermaxError
+from ._help import CLICK_EXCEPTION, CLICK_USAGE_ERROR, Group, usage_error_line
 
 app = typer.Typer(
     name="clustermax",
+    cls=Group,
     help=(
         "Audit rented GPU clusters over SSH, score the evidence against a versioned rubric, "
         "and write reports. Independent project, not affiliated with SemiAnalysis."
+    ),
+    epilog="\n".join(
+        (
+            "clustermax audit --local --out audit1",
+            "clustermax score audit1 --advise",
+            "clustermax report audit1 --format html --out report.html",
+            "clustermax report --help",
+        )
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -74,14 +85,16 @@ def _write_traceback() -> Path | None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app, turn every error into one clear line and a documented exit code.
 
-    Usage errors are typer's own (exit 2); commands raise :class:`ClustermaxError` for the rest. When one
-    was caused by another exception (``raise ... from err``), the chained traceback goes to the error log
-    too, so the cause behind the one-line message can be read there.
+    Usage errors (an unknown option, a missing argument, a value not among an option's choices) are one
+    line naming the command, the option and the fix, exit 2; commands raise :class:`ClustermaxError` for
+    the rest. When one was caused by another exception (``raise ... from err``), the chained traceback goes
+    to the error log too, so the cause behind the one-line message can be read there.
     """
     from ..sanitize import term
 
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
-        app(args=argv, prog_name="clustermax")
+        code = typer.main.get_command(app).main(args=args, prog_name="clustermax", standalone_mode=False)
     except ClustermaxError as err:
         # messages may quote names and values from a cluster or a bundle: one safe line each
         hint = f"\n  hint: {term(err.hint)}" if err.hint else ""
@@ -92,11 +105,26 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)
+    except CLICK_USAGE_ERROR as err:
+        usage: typing.Any = err
+        if type(err).__name__ == "NoArgsIsHelpError":  # a group given no command: its help
+            usage.show()
+        else:
+            typer.echo(usage_error_line(usage, args), err=True)
+        sys.exit(EXIT_USAGE)
+    except CLICK_EXCEPTION as err:  # any other click error: its message, one line
+        other: typing.Any = err
+        typer.echo(f"error: {term(other.format_message())}", err=True)
+        sys.exit(other.exit_code)
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        sys.exit(1)
     except Exception as err:  # the one place that catches everything
         log = _write_traceback()
         where = f" (traceback in {log})" if log else ""
         typer.echo(f"error: unexpected {type(err).__name__}: {term(str(err), 300)}{where}", err=True)
         sys.exit(EXIT_UNEXPECTED)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from ._help import command
 from .probes import _load_specs
 from .score import TierName
 
@@ -24,7 +25,19 @@ if typing.TYPE_CHECKING:
 
 def register(app: typer.Typer) -> None:
     """Add `audit` to the app."""
-    app.command("audit")(audit)
+    command(
+        app,
+        "audit",
+        summary="Audit a cluster or this machine: bundle, score, reports, verdict.",
+        examples=(
+            "clustermax audit --local",
+            "clustermax audit ubuntu@login.example.com:2222",
+            "clustermax audit login1 --max-nodes 8 --out audit1",
+            "clustermax audit --inventory cluster.yaml --fail-under silver --github-summary",
+            "clustermax audit login1 --probes gpu_health,nccl_allreduce -p nccl_allreduce.iters=50",
+            "clustermax audit --resume clustermax-audit-20261126-154500 login1",
+        ),
+    )(audit)
 
 
 class AuditFormat(str, Enum):
@@ -36,21 +49,31 @@ def audit(
     destinations: Annotated[
         list[str] | None,
         typer.Argument(
-            metavar="[USER@]HOST[:PORT]...", help="Host(s) to audit over SSH (ssh_config aliases work)."
+            metavar="HOST",
+            help="Host(s) to audit over SSH, as [USER@]HOST[:PORT] (ssh_config aliases work).",
+            show_default=False,
         ),
     ] = None,
     local: Annotated[
         bool, typer.Option("--local", help="Audit this machine (no SSH, no cluster needed).")
     ] = False,
-    inventory: Annotated[Path | None, typer.Option("--inventory", "-I", help="Inventory YAML file.")] = None,
+    inventory: Annotated[
+        Path | None, typer.Option("--inventory", "-I", metavar="FILE", help="Inventory YAML file.")
+    ] = None,
     out: Annotated[
         Path | None,
-        typer.Option("--out", "-o", help="Output directory (default: ./clustermax-audit-YYYYmmdd-HHMMSS)."),
+        typer.Option(
+            "--out",
+            "-o",
+            metavar="DIR",
+            help="Output directory (default: ./clustermax-audit-YYYYmmdd-HHMMSS).",
+        ),
     ] = None,
     resume: Annotated[
         Path | None,
         typer.Option(
             "--resume",
+            metavar="DIR",
             help="Finish the interrupted audit in DIR, rebuilt from its journal (re-runs what is missing "
             "or failed to connect). Name what it audited again (the same USER@HOST..., --inventory FILE or "
             "--local) and give again the trust options it needs (--ssh-config, --known-hosts, "
@@ -64,9 +87,13 @@ def audit(
         ),
     ] = False,
     probes: Annotated[
-        str | None, typer.Option("--probes", help="Run only these probes (comma-separated ids).")
+        str | None,
+        typer.Option("--probes", metavar="IDS", help="Run only these probes (comma-separated ids)."),
     ] = None,
-    skip_probes: Annotated[str | None, typer.Option("--skip-probes", help="Do not run these probes.")] = None,
+    skip_probes: Annotated[
+        str | None,
+        typer.Option("--skip-probes", metavar="IDS", help="Do not run these probes (comma-separated ids)."),
+    ] = None,
     param: Annotated[
         list[str] | None,
         typer.Option(
@@ -74,10 +101,10 @@ def audit(
         ),
     ] = None,
     concurrency: Annotated[
-        int, typer.Option("--concurrency", "-j", min=1, help="Hosts audited at once.")
+        int, typer.Option("--concurrency", "-j", metavar="N", min=1, help="Hosts audited at once.")
     ] = 16,
     max_nodes: Annotated[
-        int | None, typer.Option("--max-nodes", min=1, help="Audit at most N compute nodes.")
+        int | None, typer.Option("--max-nodes", metavar="N", min=1, help="Audit at most N compute nodes.")
     ] = None,
     accept_new_host_keys: Annotated[
         bool,
@@ -92,29 +119,41 @@ def audit(
     ] = None,
     ssh_config: Annotated[
         Path | None,
-        typer.Option("--ssh-config", "-F", help="ssh_config to resolve hosts with (default: ~/.ssh/config)."),
+        typer.Option(
+            "--ssh-config",
+            "-F",
+            metavar="FILE",
+            help="ssh_config to resolve hosts with (default: ~/.ssh/config).",
+        ),
     ] = None,
     identity_file: Annotated[
         Path | None,
-        typer.Option("--identity-file", "-i", help="Private key for the hosts given on the command line."),
+        typer.Option(
+            "--identity-file",
+            "-i",
+            metavar="FILE",
+            help="Private key for the hosts given on the command line.",
+        ),
     ] = None,
     cluster: Annotated[
-        str | None, typer.Option("--cluster", help="Cluster name (default: inventory or host).")
+        str | None,
+        typer.Option("--cluster", metavar="NAME", help="Cluster name (default: inventory or host)."),
     ] = None,
-    provider: Annotated[str | None, typer.Option("--provider", help="Provider name.")] = None,
+    provider: Annotated[str | None, typer.Option("--provider", metavar="NAME", help="Provider name.")] = None,
     rubric: Annotated[
-        Path | None, typer.Option("--rubric", help="Rubric to score with (default: shipped).")
+        Path | None, typer.Option("--rubric", metavar="FILE", help="Rubric to score with (default: shipped).")
     ] = None,
     versions: Annotated[
         Path | None,
         typer.Option(
             "--versions",
+            metavar="FILE",
             help="Minimum-versions table to judge version floors with (default: the one the rubric names, "
             "else the shipped one). Never fetched: give a newer file.",
         ),
     ] = None,
     connect_timeout: Annotated[
-        float, typer.Option("--connect-timeout", min=1, help="SSH connect timeout (s).")
+        float, typer.Option("--connect-timeout", metavar="SECONDS", min=1, help="SSH connect timeout (s).")
     ] = 15.0,
     login_shell: Annotated[
         bool, typer.Option("--login-shell", help="Run probe scripts with bash -l.")
@@ -126,6 +165,7 @@ def audit(
         TierName | None,
         typer.Option(
             "--fail-under",
+            metavar="TIER",
             help="Exit 1 unless the audit is rated with its floor at or above this tier (as `clustermax "
             "score --fail-under`: the tier must be proven; a not-rated audit fails).",
         ),
@@ -143,8 +183,34 @@ def audit(
         bool, typer.Option("--history", help="Store the finished audit in the history database.")
     ] = False,
     db: Annotated[
-        str | None, typer.Option("--db", envvar="CLUSTERMAX_DB", help="History database (see `history`).")
+        str | None,
+        typer.Option(
+            "--db", metavar="DB", envvar="CLUSTERMAX_DB", help="History database (see `clustermax history`)."
+        ),
     ] = None,
+    node_pods: Annotated[
+        bool,
+        typer.Option(
+            "--node-pods",
+            help="On Kubernetes, run the node probes in one pod per GPU node (through the login node's "
+            "kubectl; every pod is deleted), not over SSH. Also `kubernetes.node_pods` in the inventory.",
+        ),
+    ] = False,
+    pod_image: Annotated[
+        str | None,
+        typer.Option("--pod-image", metavar="IMAGE", help="Image of the node pods (recorded in the bundle)."),
+    ] = None,
+    pod_namespace: Annotated[
+        str | None, typer.Option("--pod-namespace", metavar="NS", help="Namespace of the node pods.")
+    ] = None,
+    github_summary: Annotated[
+        bool,
+        typer.Option(
+            "--github-summary",
+            help="Also append the audit's Markdown report (report.md) to the GitHub Actions step summary "
+            "(the file $GITHUB_STEP_SUMMARY names).",
+        ),
+    ] = False,
 ) -> None:
     """Audit a cluster (or this machine), write a result bundle, a score and reports, and print the
     verdict: the tier the evidence decides (or not rated), its range, why, and what would lift it."""
@@ -191,6 +257,9 @@ def audit(
         "versions": str(versions.resolve()) if versions else None,
         "connect_timeout_s": connect_timeout,
         "login_shell": login_shell,
+        "node_pods": node_pods,
+        "pod_image": pod_image,
+        "pod_namespace": pod_namespace,
     }
     if resume is not None:
         if out is not None:
@@ -205,7 +274,9 @@ def audit(
                 f"{', '.join(changed or ['--login-shell'])}: an audit is finished as it was started",
                 hint="drop these options (the audit's own are used), or start a new audit",
             )
-        _resume(resume, options, quiet=quiet, history=(db,) if history else None)
+        _resume(
+            resume, options, quiet=quiet, history=(db,) if history else None, github_summary=github_summary
+        )
         return
     command_line = "clustermax " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     out_dir = out or _default_out_dir()
@@ -219,6 +290,7 @@ def audit(
         fail_under=fail_under,
         fmt=fmt,
         history=(db,) if history else None,
+        github_summary=github_summary,
     )
 
 
@@ -289,6 +361,7 @@ def _resume(
     fail_under: TierName | None = None,
     fmt: AuditFormat = AuditFormat.text,
     history: tuple[str | None] | None = None,
+    github_summary: bool = False,
 ) -> None:
     """Finish the audit in ``directory``, rebuilt from its journal (bundle.json is never read).
 
@@ -359,6 +432,7 @@ def _resume(
             fail_under=fail_under,
             fmt=fmt,
             history=history,
+            github_summary=github_summary,
         )
     finally:
         lock.release()
@@ -372,7 +446,11 @@ def _selection(specs: dict[str, ProbeSpec], options: dict[str, typing.Any]) -> l
     skip: list[str] = options.get("skip_probes") or []
     for pid in [*chosen, *skip]:
         if pid not in specs:
-            raise UsageError(f"unknown probe {pid!r}", hint=f"known probes: {known}")
+            from ._help import did_you_mean
+
+            raise UsageError(
+                f"unknown probe {pid!r}", hint=did_you_mean(pid, list(specs), f"known probes: {known}")
+            )
     selected = [p for p in chosen if p not in skip]
     # detection gates every probe with `requires` and names the platform: run it unless told not to
     if "scheduler_detect" not in selected and "scheduler_detect" not in skip:
@@ -394,13 +472,19 @@ def _cli_params(specs: dict[str, ProbeSpec], raw: list[str]) -> dict[str, dict[s
             )
         spec = specs.get(probe_id)
         if spec is None:
+            from ._help import did_you_mean
+
             raise UsageError(
-                f"--param {item!r}: unknown probe {probe_id!r}", hint=f"known: {', '.join(sorted(specs))}"
+                f"--param {item!r}: unknown probe {probe_id!r}",
+                hint=did_you_mean(probe_id, list(specs), f"known: {', '.join(sorted(specs))}"),
             )
         if name not in spec.params:
+            from ._help import did_you_mean
+
             known = ", ".join(sorted(spec.params)) or "none"
             raise UsageError(
-                f"--param {item!r}: probe {probe_id} has no parameter {name!r}", hint=f"known: {known}"
+                f"--param {item!r}: probe {probe_id} has no parameter {name!r}",
+                hint=did_you_mean(name, list(spec.params), f"known: {known}"),
             )
         try:
             out.setdefault(probe_id, {})[name] = coerce_param(spec.params[name], value, from_text=True)
@@ -428,6 +512,33 @@ def _ssh_host(
     )
 
 
+def _pod_options(options: dict[str, typing.Any], inv: typing.Any) -> typing.Any:
+    """The node pods' settings (``--node-pods``, ``--pod-image``, ``--pod-namespace``, the inventory's
+    ``kubernetes:``), or None when the nodes are reached over SSH."""
+    from ..engine.kube_pods import DEFAULT_IMAGE, PodOptions
+    from ..errors import UsageError
+
+    if not (options.get("node_pods") or (inv is not None and inv.node_pods)):
+        if options.get("pod_image") or options.get("pod_namespace"):
+            raise UsageError(
+                "--pod-image and --pod-namespace set up node pods, which are off",
+                hint="add --node-pods (or kubernetes.node_pods: true in the inventory)",
+            )
+        return None
+    try:
+        return PodOptions(
+            image=options.get("pod_image") or (inv.pod_image if inv is not None else None) or DEFAULT_IMAGE,
+            namespace=options.get("pod_namespace")
+            or (inv.namespace if inv is not None else None)
+            or "default",
+            kubeconfig=(inv.kubeconfig if inv is not None else None) or "",
+            context=(inv.context if inv is not None else None) or "",
+            gpu_resource=(inv.gpu_resource if inv is not None else None) or "nvidia.com/gpu",
+        )
+    except ValueError as err:
+        raise UsageError(str(err), hint="give a Kubernetes name (image, namespace, resource)") from err
+
+
 def _build_request(
     options: dict[str, typing.Any], specs: dict[str, ProbeSpec], warn: typing.Callable[[str], None]
 ) -> tuple[AuditRequest, list[str]]:
@@ -452,6 +563,8 @@ def _build_request(
         "options": options,
         "provider": options.get("provider"),
     }
+    if mode != "inventory":
+        common["pods"] = _pod_options(options, None)
     if mode == "local":
         import socket
 
@@ -560,6 +673,7 @@ def _build_request(
             for h in inv.compute
         ]  # fmt: skip
     profile = inv.profile.model_dump(exclude_none=True) if inv.profile else None
+    common["pods"] = _pod_options(options, inv.kubernetes)
     req = AuditRequest(
         cluster=options.get("cluster") or inv.cluster,
         login=login,
@@ -589,6 +703,7 @@ def _run_audit(
     fail_under: TierName | None = None,
     fmt: AuditFormat = AuditFormat.text,
     history: tuple[str | None] | None = None,
+    github_summary: bool = False,
 ) -> None:
     """Check everything the audit needs (nothing is written before that), then run it into ``out_dir``.
 
@@ -611,10 +726,15 @@ def _run_audit(
         from .history import open_db
 
         open_db(history[0], create=True).close()  # a database that cannot be used fails now, too
+    if github_summary:
+        from ._github import require_step_summary
+
+        require_step_summary()  # fails now, not after the audit
     lock = _prepare_out_dir(out_dir, force=force) if previous is None else None
     try:
         _audit_into(request, known, options, out_dir, previous=previous, quiet=quiet,
-                    command_line=command_line, fail_under=fail_under, fmt=fmt, history=history)  # fmt: skip
+                    command_line=command_line, fail_under=fail_under, fmt=fmt, history=history,
+                    github_summary=github_summary)  # fmt: skip
     finally:
         if lock is not None:
             lock.release()
@@ -632,6 +752,7 @@ def _audit_into(
     fail_under: TierName | None = None,
     fmt: AuditFormat = AuditFormat.text,
     history: tuple[str | None] | None = None,
+    github_summary: bool = False,
 ) -> None:
     import contextlib
     import platform as _platform
@@ -712,6 +833,12 @@ def _audit_into(
 
         sys.stdout.write(scores_json([score]))
         sys.stdout.flush()
+    if github_summary:
+        from ..safeio import read_text
+        from ._github import append_step_summary
+
+        markdown = next(p for p in reports if p.name == "report.md")
+        append_step_summary(read_text(markdown, what="report", limit=64 * 2**20))
     if stop.is_set():
         typer.echo(
             f"clustermax: interrupted; partial bundle in {out_dir}. Finish it with: {resume_hint}",
@@ -757,6 +884,12 @@ def _resume_command(options: dict[str, typing.Any], out_dir: Path) -> str:
         parts += ["--rubric", str(options["rubric"])]
     if options.get("versions"):
         parts += ["--versions", str(options["versions"])]
+    if options.get("node_pods"):
+        parts.append("--node-pods")
+    if options.get("pod_image"):
+        parts += ["--pod-image", str(options["pod_image"])]
+    if options.get("pod_namespace"):
+        parts += ["--pod-namespace", str(options["pod_namespace"])]
     return term(" ".join(shlex.quote(p) for p in parts))
 
 

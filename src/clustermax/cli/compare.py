@@ -9,10 +9,12 @@ from pathlib import Path
 
 import typer
 
+from ._help import command
 from .report import (
     _ATTEST,
     _BUNDLES,
     _FORMAT,
+    _GITHUB,
     _JUNIT_WARN,
     _OUT,
     _REDACT,
@@ -27,7 +29,16 @@ from .report import (
 def register(app: typer.Typer) -> None:
     """Add `compare` to the app."""
 
-    @app.command("compare")
+    @command(
+        app,
+        "compare",
+        summary="Compare bundles of several providers side by side.",
+        examples=(
+            "clustermax compare audit-a audit-b --format html --out compare.html",
+            "clustermax compare audit-a audit-b --format markdown --github-summary",
+            "clustermax compare audit-a audit-b --format csv --out compare.csv",
+        ),
+    )
     def compare_command(
         bundles: list[Path] = _BUNDLES,
         fmt: ReportFormat = _FORMAT,
@@ -37,6 +48,8 @@ def register(app: typer.Typer) -> None:
         attestations: Path | None = _ATTEST,
         junit_warn: JunitWarn = _JUNIT_WARN,
         versions: Path | None = _VERSIONS,
+        github_summary: bool = _GITHUB,
     ) -> None:
-        """Compare bundles of several providers: leaderboard, categories, key metrics, busbw curves."""
-        _run(bundles, fmt, out, redact, rubric, attestations, True, junit_warn, versions)
+        """Compare bundles of several providers: leaderboard, categories, key metrics, busbw curves (the
+        same as `clustermax report --compare`)."""
+        _run(bundles, fmt, out, redact, rubric, attestations, True, junit_warn, versions, github_summary)

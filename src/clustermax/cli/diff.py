@@ -13,6 +13,8 @@ from pathlib import Path
 
 import typer
 
+from ._help import command
+
 
 class DiffFormat(str, Enum):
     terminal = "terminal"
@@ -21,11 +23,17 @@ class DiffFormat(str, Enum):
     json = "json"
 
 
-_RUBRIC = typer.Option(None, "--rubric", help="Rubric YAML (default: the built-in clustermax-v1 rubric).")
+_RUBRIC = typer.Option(
+    None, "--rubric", metavar="FILE", help="Rubric YAML (default: the built-in clustermax-v1 rubric)."
+)
 _DIFF_FORMAT = typer.Option(DiffFormat.terminal, "--format", "-f", help="Output format.")
-_OUT = typer.Option(None, "--out", "-o", help="Write the output to this file (default: stdout).")
-_OLD = typer.Argument(..., help="The older bundle (bundle.json or its directory).", show_default=False)
-_NEW = typer.Argument(..., help="The newer bundle.", show_default=False)
+_OUT = typer.Option(
+    None, "--out", "-o", metavar="FILE", help="Write the output to this file (default: stdout)."
+)
+_OLD = typer.Argument(
+    ..., metavar="OLD", help="The older bundle (bundle.json or its directory).", show_default=False
+)
+_NEW = typer.Argument(..., metavar="NEW", help="The newer bundle.", show_default=False)
 
 
 def _write(text: str, out: Path | None) -> None:
@@ -70,4 +78,13 @@ def diff_command(
 
 def register(app: typer.Typer) -> None:
     """Add `diff` to the app."""
-    app.command("diff")(diff_command)
+    command(
+        app,
+        "diff",
+        summary="What changed between two audits: verdicts, metrics, nodes.",
+        examples=(
+            "clustermax diff audit1 audit2",
+            "clustermax diff audit1/bundle.json audit2/bundle.json --format html --out diff.html",
+            "clustermax diff audit1 audit2 --format json",
+        ),
+    )(diff_command)

@@ -19,6 +19,7 @@ from pathlib import Path
 import typer
 
 from ..errors import BelowTierError
+from ._help import command, group
 from .diff import _DIFF_FORMAT, _OUT, DiffFormat, _render_diff, _write
 
 
@@ -36,28 +37,45 @@ DB_HELP = (
     "History database: a file path (SQLite) or postgresql://USER@HOST/DB (default: "
     "$XDG_DATA_HOME/clustermax/history.sqlite, or $CLUSTERMAX_DB)."
 )
-_DB = typer.Option(None, "--db", envvar="CLUSTERMAX_DB", help=DB_HELP, show_default=False)
-_RUBRIC = typer.Option(None, "--rubric", help="Rubric YAML (default: the built-in clustermax-v1 rubric).")
-_BUNDLES = typer.Argument(..., help="Bundles (bundle.json or directories).", show_default=False)
-_CLUSTER_ARG = typer.Argument(..., help="Cluster name.", show_default=False)
-_CLUSTER = typer.Option(None, "--cluster", help="Only this cluster.")
-_PROVIDER = typer.Option(None, "--provider", help="Only this provider.")
-_LIMIT = typer.Option(50, "--limit", min=1, help="Show the newest N audits.")
+_DB = typer.Option(None, "--db", metavar="DB", envvar="CLUSTERMAX_DB", help=DB_HELP, show_default=False)
+_RUBRIC = typer.Option(
+    None, "--rubric", metavar="FILE", help="Rubric YAML (default: the built-in clustermax-v1 rubric)."
+)
+_BUNDLES = typer.Argument(
+    ..., metavar="BUNDLE", help="Bundles (bundle.json or directories).", show_default=False
+)
+_CLUSTER_ARG = typer.Argument(..., metavar="CLUSTER", help="Cluster name.", show_default=False)
+_CLUSTER = typer.Option(None, "--cluster", metavar="NAME", help="Only this cluster.")
+_PROVIDER = typer.Option(None, "--provider", metavar="NAME", help="Only this provider.")
+_LIMIT = typer.Option(50, "--limit", metavar="N", min=1, help="Show the newest N audits.")
 _LIST_FORMAT = typer.Option(ListFormat.terminal, "--format", "-f", help="Output format.")
 _SHOW_FORMAT = typer.Option(
     DiffFormat.terminal, "--format", "-f", help="Output format (html: with a trend chart)."
 )
-_REF = typer.Argument(..., help="Audit id or sha256 prefix (`history list`).", show_default=False)
-_EXPORT_OUT = typer.Option(None, "--out", "-o", help="File to write (default: stdout).")
+_REF = typer.Argument(
+    ..., metavar="ID", help="Audit id or sha256 prefix (`history list`).", show_default=False
+)
+_EXPORT_OUT = typer.Option(
+    None,
+    "--out",
+    "-o",
+    metavar="FILE",
+    help="File to write, or a folder to write bundle.json into (default: stdout).",
+)
 
 
 # ------------------------------------------------------------------------------------------- history
 
-history_app = typer.Typer(
-    name="history",
+history_app = group(
+    "history",
+    summary="Keep every audit in a database and compare over time.",
     help="Keep every audit in a database (SQLite by default, PostgreSQL for teams) and compare over time.",
-    no_args_is_help=True,
-    rich_markup_mode=None,
+    examples=(
+        "clustermax history add audit1 audit2",
+        "clustermax history list --cluster h100-a",
+        "clustermax history show h100-a --format html --out trend.html",
+        "clustermax history add audit1 --db postgresql://ci@db.example.com/clustermax",
+    ),
 )
 
 
@@ -120,7 +138,12 @@ def record(db_url: str | None, items: list[tuple[Path, typing.Any, typing.Any]])
         db.close()
 
 
-@history_app.command("add")
+@command(
+    history_app,
+    "add",
+    summary="Store bundles (each once, by its sha256) with their scores.",
+    examples=("clustermax history add audit1 audit2", "clustermax history add audit1 --db history.sqlite"),
+)
 def history_add(
     bundles: list[Path] = _BUNDLES,
     db: str | None = _DB,
@@ -139,7 +162,16 @@ def history_add(
         database.close()
 
 
-@history_app.command("list")
+@command(
+    history_app,
+    "list",
+    summary="The stored audits, newest first.",
+    examples=(
+        "clustermax history list",
+        "clustermax history list --cluster h100-a --limit 10",
+        "clustermax history list --provider Acme --format json",
+    ),
+)
 def history_list(
     db: str | None = _DB,
     cluster: str | None = _CLUSTER,
@@ -162,7 +194,15 @@ def history_list(
     sys.stdout.write(text + (f"{len(rows)} of {total} audit(s); {more}\n" if more else f"{total} audit(s)\n"))
 
 
-@history_app.command("show")
+@command(
+    history_app,
+    "show",
+    summary="One cluster over time: tier range, score and key metrics.",
+    examples=(
+        "clustermax history show h100-a",
+        "clustermax history show h100-a --format html --out trend.html",
+    ),
+)
 def history_show(
     cluster: str = _CLUSTER_ARG,
     db: str | None = _DB,
@@ -196,7 +236,12 @@ def history_show(
     _write(text, out)
 
 
-@history_app.command("diff")
+@command(
+    history_app,
+    "diff",
+    summary="The newest stored audit of a cluster against the one before.",
+    examples=("clustermax history diff h100-a", "clustermax history diff h100-a --format markdown"),
+)
 def history_diff(
     cluster: str = _CLUSTER_ARG,
     db: str | None = _DB,
@@ -233,7 +278,12 @@ def _stored_bundle(database: typing.Any, bundle_id: int) -> typing.Any:
         return Bundle.model_validate(parse_json(raw, f"history audit {bundle_id}", what="bundle"))
 
 
-@history_app.command("export")
+@command(
+    history_app,
+    "export",
+    summary="Write a stored bundle back out, byte for byte.",
+    examples=("clustermax history export 12 --out audit12", "clustermax history export 3f2a9c > bundle.json"),
+)
 def history_export(
     ref: str = _REF,
     db: str | None = _DB,

@@ -12,18 +12,34 @@ from typing import Annotated
 import typer
 
 from ..errors import EXIT_USAGE, UsageError
+from ._help import command
 
 
 def register(app: typer.Typer) -> None:
     """Add `import` to the app."""
-    app.command("import")(import_command)
+    command(
+        app,
+        "import",
+        summary="Turn tool outputs gathered by hand into a result bundle.",
+        examples=(
+            "clustermax import --provider Acme --cluster a1 -o imported nccl.log nvidia-smi.txt",
+            "clustermax import --provider Acme --cluster a1 -o imported --kind sinfo=nodes.txt *.log",
+            "clustermax import --provider Acme --cluster a1 -o imp --profile fabric=infiniband-ndr *.log",
+        ),
+    )(import_command)
 
 
 def import_command(
-    files: Annotated[list[str], typer.Argument(help="Files of tool output (any mix of kinds).")],
-    provider: Annotated[str, typer.Option("--provider", help="Provider name.")],
-    cluster: Annotated[str, typer.Option("--cluster", help="Cluster name.")],
-    out: Annotated[str, typer.Option("--out", help="Output folder; bundle.json is written there.")],
+    files: Annotated[
+        list[str],
+        typer.Argument(metavar="FILE", help="Files of tool output (any mix of kinds).", show_default=False),
+    ],
+    provider: Annotated[str, typer.Option("--provider", metavar="NAME", help="Provider name.")],
+    cluster: Annotated[str, typer.Option("--cluster", metavar="NAME", help="Cluster name.")],
+    out: Annotated[
+        str,
+        typer.Option("--out", "-o", metavar="DIR", help="Output folder; bundle.json is written there."),
+    ],
     kind: Annotated[
         list[str] | None,
         typer.Option(
@@ -34,7 +50,8 @@ def import_command(
         ),
     ] = None,
     host: Annotated[
-        str | None, typer.Option("--host", help="Host of the files (default: from content).")
+        str | None,
+        typer.Option("--host", metavar="HOST", help="Host of the files (default: from content)."),
     ] = None,
     profile: Annotated[
         list[str] | None,
@@ -48,7 +65,8 @@ def import_command(
         ),
     ] = None,
 ) -> None:
-    """Import tool outputs gathered by hand into a result bundle (DIR/bundle.json).
+    """Import tool outputs gathered by hand (logs a provider sent) into a result bundle
+    (DIR/bundle.json) that scores, reports and compares like an audit's.
 
     With SOURCE_DATE_EPOCH set, every timestamp is that instant and the machine is not recorded, so the
     same files give the same bundle.json.
@@ -98,6 +116,7 @@ def _kinds(values: list[str], files: list[str]) -> tuple[str | None, dict[str, s
 
     from ..parsers.base import ParseError
     from ..parsers.registry import PARSERS, get_parser
+    from ._help import did_you_mean
 
     every: str | None = None
     per_file: dict[str, str] = {}
@@ -108,7 +127,8 @@ def _kinds(values: list[str], files: list[str]) -> tuple[str | None, dict[str, s
             try:
                 get_parser(value)
             except ParseError as err:
-                raise UsageError(str(err), hint="clustermax parse --list shows the kinds") from err
+                hint = did_you_mean(value, list(PARSERS), "clustermax parse --list shows the kinds")
+                raise UsageError(str(err), hint=hint) from err
             if every is not None and every != value:
                 raise UsageError(
                     f"--kind {every} and --kind {value}: one kind for every file at most",
@@ -118,7 +138,8 @@ def _kinds(values: list[str], files: list[str]) -> tuple[str | None, dict[str, s
             continue
         if name not in PARSERS:
             raise UsageError(
-                f"--kind {value}: unknown kind {name!r}", hint="clustermax parse --list shows the kinds"
+                f"--kind {value}: unknown kind {name!r}",
+                hint=did_you_mean(name, list(PARSERS), "clustermax parse --list shows the kinds"),
             )
         given = path if path in files else by_path.get(os.path.normpath(os.path.abspath(path)))
         if given is None:

@@ -11,11 +11,33 @@ from typing import Annotated
 import typer
 
 from ..errors import EXIT_USAGE, UsageError
+from ._help import command
 
 
 def register(app: typer.Typer) -> None:
     """Add `parse` to the app."""
-    app.command("parse")(parse_command)
+    command(
+        app,
+        "parse",
+        summary="Parse one tool output file into one JSON object.",
+        examples=(
+            "clustermax parse --list",
+            "clustermax parse nccl-tests all_reduce_perf.log",
+            "nvidia-smi -q | clustermax parse nvidia-smi -",
+        ),
+    )(parse_command)
+
+
+def _list_kinds(value: bool) -> None:
+    """``--list``: print the parser kinds and exit (before KIND and FILE are asked for)."""
+    if not value:
+        return
+    from ..parsers.registry import PARSERS
+
+    width = max(len(k) for k in PARSERS)
+    for name, info in PARSERS.items():
+        typer.echo(f"{name:<{width}}  {info.description}")
+    raise typer.Exit(0)
 
 
 def _read(file: str) -> str:
@@ -31,27 +53,31 @@ def _read(file: str) -> str:
 
 
 def parse_command(
-    kind: Annotated[str | None, typer.Argument(help="Parser kind (see --list).")] = None,
-    file: Annotated[str | None, typer.Argument(help="File to parse, or - for standard input.")] = None,
-    list_kinds: Annotated[bool, typer.Option("--list", help="Print the parser kinds and exit.")] = False,
+    kind: Annotated[
+        str, typer.Argument(metavar="KIND", help="Parser kind (--list shows them).", show_default=False)
+    ],
+    file: Annotated[
+        str,
+        typer.Argument(metavar="FILE", help="File to parse, or - for standard input.", show_default=False),
+    ],
+    list_kinds: Annotated[
+        bool,
+        typer.Option("--list", is_eager=True, callback=_list_kinds, help="Print the parser kinds and exit."),
+    ] = False,
 ) -> None:
-    """Parse one tool output (KIND FILE) and print it as one JSON object."""
+    """Parse one tool output (KIND FILE) and print it as one JSON object (the keys are a public contract:
+    docs/parsers-gpu.md, docs/parsers-cluster.md)."""
     from ..parsers.base import ParseError
-    from ..parsers.registry import PARSERS, get_parser
+    from ..parsers.registry import get_parser
 
-    if list_kinds:
-        width = max(len(k) for k in PARSERS)
-        for name, info in PARSERS.items():
-            typer.echo(f"{name:<{width}}  {info.description}")
-        return
-    if kind is None or file is None:
-        raise UsageError(
-            "parse needs KIND and FILE", hint="clustermax parse --list shows the kinds; FILE may be -"
-        )
     try:
         parser = get_parser(kind).parse
     except ParseError as err:
-        raise UsageError(str(err), hint="clustermax parse --list shows the kinds") from err
+        from ..parsers.registry import PARSERS
+        from ._help import did_you_mean
+
+        hint = did_you_mean(kind, list(PARSERS), "clustermax parse --list shows the kinds")
+        raise UsageError(str(err), hint=hint) from err
     text = _read(file)
     try:
         parsed = parser(text)

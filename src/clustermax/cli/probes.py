@@ -9,10 +9,17 @@ import typing
 
 import typer
 
+from ._help import command, group
+
 if typing.TYPE_CHECKING:
     from ..models import ProbeSpec
 
-probes_app = typer.Typer(help="Probes shipped with clustermax.", no_args_is_help=True, add_completion=False)
+probes_app = group(
+    "probes",
+    summary="Probes shipped with clustermax.",
+    help="Probes shipped with clustermax: what each runs where, what it needs and what it measures.",
+    examples=("clustermax probes list", "clustermax probes list --json"),
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -26,7 +33,12 @@ def _load_specs() -> dict[str, ProbeSpec]:
     return load_probe_specs()
 
 
-@probes_app.command("list")
+@command(
+    probes_app,
+    "list",
+    summary="Show every probe: what it needs and what it measures.",
+    examples=("clustermax probes list", "clustermax probes list --json > probes.json"),
+)
 def probes_list(
     as_json: bool = typer.Option(False, "--json", help="Print the probe specs as JSON."),
 ) -> None:

@@ -12,6 +12,9 @@ from pathlib import Path
 
 import typer
 
+from . import _github
+from ._help import command
+
 
 class ReportFormat(str, Enum):
     terminal = "terminal"
@@ -20,6 +23,7 @@ class ReportFormat(str, Enum):
     json = "json"
     csv = "csv"
     junit = "junit"
+    prometheus = "prometheus"
 
 
 class JunitWarn(str, Enum):
@@ -28,20 +32,34 @@ class JunitWarn(str, Enum):
 
 
 _BUNDLES = typer.Argument(
-    ..., help="Bundle files (bundle.json) or audit directories holding one.", show_default=False
+    ...,
+    metavar="BUNDLE",
+    help="Bundle files (bundle.json) or audit directories holding one.",
+    show_default=False,
 )
-_FORMAT = typer.Option(ReportFormat.terminal, "--format", "-f", help="Output format.")
-_OUT = typer.Option(None, "--out", "-o", help="Write to this file instead of standard output.")
+_FORMAT = typer.Option(
+    ReportFormat.terminal,
+    "--format",
+    "-f",
+    help="Output format (prometheus: text exposition for node_exporter's textfile collector).",
+)
+_OUT = typer.Option(
+    None, "--out", "-o", metavar="FILE", help="Write to this file (atomically) instead of standard output."
+)
+_GITHUB = typer.Option(False, "--github-summary", help=_github.HELP)
 _REDACT = typer.Option(
     False, "--redact", help="Replace host names, IP addresses and user names with stable pseudonyms."
 )
-_RUBRIC = typer.Option(None, "--rubric", help="Rubric YAML to score with (default: the built-in rubric).")
+_RUBRIC = typer.Option(
+    None, "--rubric", metavar="FILE", help="Rubric YAML to score with (default: the built-in rubric)."
+)
 _ATTEST = typer.Option(
-    None, "--attestations", help="Attestations YAML (verdicts for what cannot be measured)."
+    None, "--attestations", metavar="FILE", help="Attestations YAML (verdicts for what cannot be measured)."
 )
 _VERSIONS = typer.Option(
     None,
     "--versions",
+    metavar="FILE",
     help="Minimum-versions table to judge version floors with (default: the one the rubric names, else "
     "the shipped one). Never fetched: give a newer file.",
 )
@@ -60,6 +78,7 @@ def _run(
     compare: bool,
     junit_warn: JunitWarn,
     versions_path: Path | None = None,
+    github_summary: bool = False,
 ) -> None:
     from ..bundle.io import load_bundle
     from ..errors import UsageError
@@ -77,6 +96,15 @@ def _run(
     report = build_report(items, compare=compare, redact=redact)
     color = fmt is ReportFormat.terminal and out is None and sys.stdout.isatty()
     text = render_report(report, fmt.value, color=color, junit_warn=junit_warn.value)
+    _emit(text, out)
+    if github_summary:
+        _github.append_step_summary(
+            text if fmt is ReportFormat.markdown else render_report(report, "markdown")
+        )
+
+
+def _emit(text: str, out: Path | None) -> None:
+    """``text`` to standard output, or atomically to ``out`` (its folder made when missing)."""
     if out is None:
         sys.stdout.write(text)
         sys.stdout.flush()
@@ -91,10 +119,25 @@ def _run(
     typer.echo(f"wrote {out}", err=True)
 
 
+REPORT_EXAMPLES = (
+    "clustermax report audit1",
+    "clustermax report audit1/bundle.json --format html --out report.html",
+    "clustermax report audit1 audit2 --format markdown --redact",
+    "clustermax report audit1 --format junit --out results.xml --junit-warn skipped",
+    "clustermax report audit1 --format prometheus --out /var/lib/node_exporter/textfile/clustermax.prom",
+    "clustermax report audit1 --format markdown --github-summary",
+)
+
+
 def register(app: typer.Typer) -> None:
     """Add `report` to the app."""
 
-    @app.command("report")
+    @command(
+        app,
+        "report",
+        summary="Render a report of one bundle, or compare several, in any format.",
+        examples=REPORT_EXAMPLES,
+    )
     def report_command(
         bundles: list[Path] = _BUNDLES,
         fmt: ReportFormat = _FORMAT,
@@ -107,8 +150,9 @@ def register(app: typer.Typer) -> None:
         ),
         junit_warn: JunitWarn = _JUNIT_WARN,
         versions: Path | None = _VERSIONS,
+        github_summary: bool = _GITHUB,
     ) -> None:
-        """Render a report of one bundle, or a comparison of several, in any format."""
-        _run(
-            bundles, fmt, out, redact, rubric, attestations, compare or len(bundles) > 1, junit_warn, versions
-        )
+        """Render a report of one bundle, or a comparison of several (leaderboard, side by side), in any
+        format: terminal, Markdown, self-contained HTML, JSON, CSV, JUnit XML or Prometheus text."""
+        many = compare or len(bundles) > 1
+        _run(bundles, fmt, out, redact, rubric, attestations, many, junit_warn, versions, github_summary)

@@ -10,27 +10,41 @@ from pathlib import Path
 
 import typer
 
+from ._help import command, group
+
 
 def register(app: typer.Typer) -> None:
     """Add the `rubric` group to the app."""
     app.add_typer(rubric_app)
 
 
-_RUBRIC_FILE = typer.Argument(None, help="Rubric YAML (default: the built-in rubric).")
-rubric_app = typer.Typer(
-    name="rubric", help="Check and show scoring rubrics.", no_args_is_help=True, rich_markup_mode=None
+_RUBRIC_FILE = typer.Argument(None, metavar="FILE", help="Rubric YAML (default: the built-in rubric).")
+rubric_app = group(
+    "rubric",
+    summary="Check and show scoring rubrics.",
+    help="Check and show scoring rubrics: tiers, categories, criteria and their thresholds.",
+    examples=("clustermax rubric validate my-rubric.yaml", "clustermax rubric show"),
 )
 
-_RUBRIC_FILES = typer.Argument(..., help="Rubric YAML files to check.", show_default=False)
+_RUBRIC_FILES = typer.Argument(..., metavar="FILE", help="Rubric YAML files to check.", show_default=False)
 _VERSIONS = typer.Option(
     None,
     "--versions",
+    metavar="FILE",
     help="Minimum-versions table to check the rubric's version floors against (the table itself is checked "
     "too; default: the one the rubric names, else the shipped one).",
 )
 
 
-@rubric_app.command("validate")
+@command(
+    rubric_app,
+    "validate",
+    summary="Check rubric files: every problem with its file, line and fix.",
+    examples=(
+        "clustermax rubric validate my-rubric.yaml",
+        "clustermax rubric validate my-rubric.yaml --versions minimum-versions.yaml",
+    ),
+)
 def rubric_validate(files: list[Path] = _RUBRIC_FILES, versions: Path | None = _VERSIONS) -> None:
     """Check rubric files: every problem with its file, line and a hint; exit 2 when there is one."""
     from ..errors import ConfigError
@@ -51,7 +65,12 @@ def rubric_validate(files: list[Path] = _RUBRIC_FILES, versions: Path | None = _
         )
 
 
-@rubric_app.command("show")
+@command(
+    rubric_app,
+    "show",
+    summary="Print a rubric as tables: tiers, categories, criteria.",
+    examples=("clustermax rubric show", "clustermax rubric show my-rubric.yaml"),
+)
 def rubric_show(
     file: Path | None = _RUBRIC_FILE,
 ) -> None:

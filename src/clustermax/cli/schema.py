@@ -5,26 +5,40 @@ Only typer and the standard library are imported at module level (``clustermax -
 
 from __future__ import annotations
 
+from enum import Enum
+
 import typer
 
-SCHEMAS = ("bundle", "inventory", "probe", "score")
+from ._help import command
+
+
+class Schema(str, Enum):
+    bundle = "bundle"
+    inventory = "inventory"
+    probe = "probe"
+    score = "score"
+
+
+SCHEMAS = tuple(s.value for s in Schema)
 
 
 def register(app: typer.Typer) -> None:
     """Add `schema` to the app."""
-    app.command("schema")(schema)
+    command(
+        app,
+        "schema",
+        summary="Print the JSON Schema of a bundle, inventory, probe spec or score.",
+        examples=("clustermax schema bundle", "clustermax schema inventory > inventory.schema.json"),
+    )(schema)
 
 
-def schema(
-    which: str = typer.Argument("bundle", metavar="[bundle|inventory|probe|score]", help="Which schema."),
-) -> None:
+_WHICH = typer.Argument(Schema.bundle, metavar="KIND", help="Which schema.")
+
+
+def schema(which: Schema = _WHICH) -> None:
     """Print the JSON Schema of the bundle, the inventory, a probe spec, or a score."""
     import json
 
-    from ..errors import UsageError
-
-    if which not in SCHEMAS:
-        raise UsageError(f"unknown schema {which!r}", hint=f"choose one of: {', '.join(SCHEMAS)}")
     from pydantic import BaseModel
 
     from ..models import Bundle, Inventory, ProbeSpec, ScoreResult
@@ -35,5 +49,5 @@ def schema(
         "probe": ProbeSpec,
         "score": ScoreResult,
     }
-    model = models[which]
+    model = models[which.value]
     typer.echo(json.dumps(model.model_json_schema(), indent=2, sort_keys=False))

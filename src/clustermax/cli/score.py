@@ -16,16 +16,37 @@ from pathlib import Path
 
 import typer
 
+from . import _github
+from ._help import command
+
+SCORE_EXAMPLES = (
+    "clustermax score audit1",
+    "clustermax score audit1 --advise",
+    "clustermax score audit1 --explain nccl-intra-busbw",
+    "clustermax score audit1 audit2 --format json --fail-under silver",
+    "clustermax score audit2 --baseline audit1",
+    "clustermax score audit1 --attestations attestations.yaml --history",
+    "clustermax score audit1 --format prometheus --out /var/lib/node_exporter/textfile/clustermax.prom",
+    "clustermax score audit1 --fail-under bronze --github-summary",
+)
+
 
 def register(app: typer.Typer) -> None:
     """Add `score` to the app."""
-    app.command("score")(score)
+    command(
+        app,
+        "score",
+        summary="Score saved bundles: tier, range, reasons, advice, every verdict.",
+        examples=SCORE_EXAMPLES,
+    )(score)
 
 
 class ScoreFormat(str, Enum):
-    table = "table"
+    terminal = "terminal"
+    table = "table"  # the old name of terminal, kept as an alias
     json = "json"
     markdown = "markdown"
+    prometheus = "prometheus"
 
 
 class TierName(str, Enum):
@@ -37,13 +58,21 @@ class TierName(str, Enum):
 
 
 _BUNDLES = typer.Argument(
-    ..., help="Bundle files (bundle.json) or the directories holding them.", show_default=False
+    ...,
+    metavar="BUNDLE",
+    help="Bundle files (bundle.json) or the directories holding them.",
+    show_default=False,
 )
-_RUBRIC = typer.Option(None, "--rubric", help="Rubric YAML (default: the built-in clustermax-v1 rubric).")
-_ATTEST = typer.Option(None, "--attestations", help="Attestations YAML for what no probe can measure.")
+_RUBRIC = typer.Option(
+    None, "--rubric", metavar="FILE", help="Rubric YAML (default: the built-in clustermax-v1 rubric)."
+)
+_ATTEST = typer.Option(
+    None, "--attestations", metavar="FILE", help="Attestations YAML for what no probe can measure."
+)
 _VERSIONS = typer.Option(
     None,
     "--versions",
+    metavar="FILE",
     help="Minimum-versions table to judge version floors with (default: the one the rubric names, else "
     "the shipped rubrics/minimum-versions.yaml). Never fetched: give a newer file.",
 )
@@ -53,6 +82,7 @@ _REPARSE = typer.Option(
 _FAIL_UNDER = typer.Option(
     None,
     "--fail-under",
+    metavar="TIER",
     help="Exit 1 unless every bundle is rated with its floor at or above this tier: the tier must be "
     "proven by the evidence (what was not measured counts as failed). A not-rated bundle fails any "
     "--fail-under, underperforming included.",
@@ -64,20 +94,34 @@ _ADVISE = typer.Option(
     "to the next tier.",
 )
 _FORMAT = typer.Option(
-    ScoreFormat.table, "--format", "-f", help="Output format (json: a list, one per bundle)."
+    ScoreFormat.terminal,
+    "--format",
+    "-f",
+    help="Output format (terminal: what `report --format terminal` prints; table: the same; json: a list, "
+    "one per bundle; prometheus: text exposition for node_exporter's textfile collector, every bundle's "
+    "samples).",
+)
+_OUT = typer.Option(
+    None, "--out", "-o", metavar="FILE", help="Write to this file (atomically) instead of standard output."
 )
 _HISTORY = typer.Option(
     False, "--history", help="Also store each bundle and its score in the history database."
 )
-_DB = typer.Option(None, "--db", envvar="CLUSTERMAX_DB", help="History database (see `clustermax history`).")
+_DB = typer.Option(
+    None, "--db", metavar="DB", envvar="CLUSTERMAX_DB", help="History database (see `clustermax history`)."
+)
 _BASELINE = typer.Option(
     None,
     "--baseline",
+    metavar="OLD|latest",
     help="Exit 1 when a criterion got worse, or a key metric regressed beyond its run-to-run spread, against "
     "this older bundle (or 'latest': the newest other audit of the cluster in the history database).",
 )
 _EXPLAIN = typer.Option(
-    None, "--explain", help="Show how one criterion's verdict was reached, and nothing else."
+    None,
+    "--explain",
+    metavar="CRITERION",
+    help="Show how one criterion's verdict was reached, and nothing else.",
 )
 
 
@@ -89,11 +133,18 @@ def score(
     reparse: bool = _REPARSE,
     fail_under: TierName | None = _FAIL_UNDER,
     fmt: ScoreFormat = _FORMAT,
+    out: Path | None = _OUT,
     explain: str | None = _EXPLAIN,
     advise: bool = _ADVISE,
     history: bool = _HISTORY,
     db: str | None = _DB,
     baseline: str | None = _BASELINE,
+    github_summary: bool = typer.Option(
+        False,
+        "--github-summary",
+        help="Also append each bundle's verdict and criteria (Markdown) to the GitHub Actions step summary "
+        "(the file $GITHUB_STEP_SUMMARY names).",
+    ),
 ) -> None:
     """Score saved bundles against a rubric: the tier the evidence decides (or not rated), its floor and
     ceiling, why, what would lift it, the score, the coverage and every verdict."""
@@ -112,6 +163,10 @@ def score(
             typer.echo(f"warning: the rubric reads no attestation named {term(', '.join(unused))}", err=True)
     if explain is not None and advise:
         raise UsageError("--explain and --advise print different things; give one of them")
+    if advise and fmt is ScoreFormat.prometheus:
+        raise UsageError(
+            "--advise prints text or JSON, not Prometheus samples", hint="drop --format prometheus"
+        )
     if explain is not None and rub.criterion(explain) is None:
         import difflib
 
@@ -142,14 +197,25 @@ def score(
             chunks.append(render.explain_text(trace, bundle.target.cluster))
         elif advise and fmt is not ScoreFormat.json:
             chunks.append(render.advice_text(result))
-        elif fmt is ScoreFormat.table:
-            chunks.append(render.score_table(result))
+        elif fmt in (ScoreFormat.terminal, ScoreFormat.table):
+            from ..reports import build_report, render_report
+
+            report = build_report([(bundle, result)])
+            chunks.append(render_report(report, "terminal", color=out is None and sys.stdout.isatty()))
         elif fmt is ScoreFormat.markdown:
             chunks.append(render.score_markdown(result))
     if explain is None and fmt is ScoreFormat.json:
         chunks = [render.advice_json(results) if advise else render.scores_json(results)]
-    sys.stdout.write("\n".join(chunks))
-    sys.stdout.flush()
+    if explain is None and not advise and fmt is ScoreFormat.prometheus:
+        from ..reports import build_report, render_report
+
+        exposition = build_report(list(zip(loaded, results, strict=True)))
+        chunks = [render_report(exposition, "prometheus")]
+    from .report import _emit
+
+    _emit("\n".join(chunks), out)
+    if github_summary:
+        _github.append_step_summary("\n".join(render.score_markdown(r) for r in results))
 
     if history:
         from .history import record

@@ -47,8 +47,9 @@ from ..probes.derive import CLUSTER_HOST, with_derived
 from ..safeio import write_error
 from ..transport.base import ConnectError, Transport, utcnow
 from .journal import Journal
+from .kube_pods import NodeOutcome, NodePods, NodeWork, PodOptions, PodProbe
 from .params import merge_params
-from .runner import Platform, ProbeContext, Role, run_probe
+from .runner import Platform, ProbeContext, Role, build_script, run_probe
 
 _T = TypeVar("_T")
 
@@ -59,6 +60,7 @@ RERUN_SUBSTATUSES = {
     SubStatus.HOST_KEY,
     SubStatus.TIMEOUT,
     SubStatus.INTERRUPTED,
+    SubStatus.NOT_RUN,
 }
 """A resumed audit re-runs results with these substatuses (and missing ones); it keeps the rest."""
 
@@ -142,6 +144,8 @@ class AuditRequest:
     options: dict[str, JSONValue] = field(default_factory=dict)
     origin: Origin | None = None
     probes_root: Path | None = None
+    pods: PodOptions | None = None
+    """On Kubernetes, run the compute nodes' probes in one pod per node (kube_pods.py), not over SSH."""
 
 
 def probe_order(specs: Mapping[str, ProbeSpec], ids: list[str]) -> list[str]:
@@ -512,11 +516,85 @@ class Audit:
                 self.host_order.append(h.name)
         self.events.phase("compute", len(self.compute_hosts))
         ids = self._ids("host", "node")
+        if self.req.pods is not None and self.platform() == "kubernetes":
+            self._phase_pods(self.req.pods, ids)
+            return
         workers = max(1, min(self.req.concurrency, len(self.compute_hosts)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cmx-host") as pool:
             futures = [pool.submit(self._compute_host, h, ids) for h in self.compute_hosts]
             for fut in futures:
                 fut.result()
+
+    def _phase_pods(self, options: PodOptions, ids: list[str]) -> None:
+        """The compute nodes' probes in one pod per node, through the login node's kubectl."""
+        work: list[NodeWork] = []
+        for host in self.compute_hosts:
+            probes: list[PodProbe] = []
+            for probe_id in ids:
+                self.planned.add((host.name, probe_id))
+                if (host.name, probe_id) in self.results:
+                    continue
+                spec = self.req.specs[probe_id]
+                params = self._params(spec, host)
+                unmet = self._unmet(spec, host)
+                if unmet is not None:
+                    self._record([], _error_result(spec, host.name, SubStatus.NOT_APPLICABLE, unmet, params))
+                    continue
+                script = build_script(spec, host.name, params, self._context(host, "compute"))
+                probes.append(PodProbe(spec, params, script))
+            if probes:
+                work.append(NodeWork(host.name, probes))
+        if not work or self.stop.is_set():
+            return
+        try:
+            transport = self.connect(self.req.login)
+        except ConnectError as err:
+            for w in work:
+                self._record_pod_host(w.node, None, "unreachable", f"login node: {err.message}")
+                for p in w.probes:
+                    self._record(
+                        [], _error_result(p.spec, w.node, _CONNECT_SUB[err.kind], err.message, p.params)
+                    )
+            return
+        runner = NodePods(
+            transport,
+            options,
+            stop=self.stop,
+            workers=min(self.req.concurrency, 16),
+            probes_root=self.req.probes_root,
+            note=self.events.note,
+        )
+
+        def done(out: NodeOutcome) -> None:
+            state = {"ok": "ok", "timeout": "timeout", "interrupted": "interrupted"}.get(
+                out.state, "not-attempted"
+            )
+            self._record_pod_host(out.node, out.pod, state, out.message or None)
+            by_probe = {c.probe_id: c for c in out.commands}
+            for res in out.results:
+                cmd = by_probe.get(res.probe_id)
+                self._record([cmd] if cmd is not None else [], res)
+
+        runner.run(work, done)
+        if runner.cleanup is not None:
+            with self._lock:
+                self.commands[runner.cleanup.id] = runner.cleanup
+            self._journal([("command", runner.cleanup)])
+
+    def _record_pod_host(self, node: str, pod: str | None, state: str, error: str | None) -> None:
+        self._record_host(
+            HostRecord.model_validate(
+                {
+                    "name": node,
+                    "role": "compute",
+                    "via": "kubectl (pod)",
+                    "state": state,
+                    "error": error,
+                    "reach": "scheduler",
+                    "reach_id": pod,
+                }
+            )
+        )
 
     # -- the bundle -------------------------------------------------------------------------------
     def _skeleton(self, complete: bool) -> Bundle:
@@ -542,7 +620,11 @@ class Audit:
             ),
             started_at=self.started_at,
             complete=complete,
-            options=self.req.options,
+            options=(
+                {**self.req.options, "node_pods": self.req.pods.record()}
+                if self.req.pods is not None
+                else self.req.options
+            ),
         )
 
     def is_complete(self) -> bool:

@@ -30,6 +30,14 @@ class HostRecord(FrozenModel):
     state: HostState = Field(default="not-attempted", description="Connection outcome.")
     error: str | None = Field(default=None, description="Why the host could not be audited, if it could not.")
     connect_time_s: float | None = Field(default=None, description="Seconds to connect and authenticate.")
+    reach: Literal["ssh", "scheduler", "local"] | None = Field(
+        default=None,
+        description="How the node probes reached it: ssh, the cluster's scheduler (a Slurm step or a "
+        "Kubernetes pod) or this machine; null in bundles made before it was recorded.",
+    )
+    reach_id: str | None = Field(
+        default=None, description="The scheduler's name for that run (the Slurm job id, the pod's name)."
+    )
 
 
 class Target(FrozenModel):

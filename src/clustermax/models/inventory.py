@@ -57,6 +57,29 @@ class HostDefaults(_Model):
     login_shell: bool = Field(default=False, description="Run probe scripts in a login shell (bash -l -s).")
 
 
+class KubernetesReach(_Model):
+    """How the compute nodes of a Kubernetes cluster are reached when they give no SSH."""
+
+    node_pods: bool = Field(
+        default=False,
+        description="Run the node probes in one pod per GPU node (through the login node's kubectl), "
+        "not over SSH (as `audit --node-pods`).",
+    )
+    pod_image: str | None = Field(
+        default=None,
+        description="Image of the node pods (default: nvcr.io/nvidia/cuda:12.4.1-base-ubuntu22.04); "
+        "it needs bash and coreutils, the NVIDIA container runtime adds the driver's tools.",
+    )
+    namespace: str | None = Field(default=None, description="Namespace of the node pods (default: default).")
+    kubeconfig: str | None = Field(
+        default=None, description="Path of the kubeconfig on the login node (default: kubectl's own)."
+    )
+    context: str | None = Field(default=None, description="kubectl context (default: the current one).")
+    gpu_resource: str | None = Field(
+        default=None, description="Extended resource of the GPUs (default: nvidia.com/gpu)."
+    )
+
+
 class ProfileOverride(_Model):
     """Hardware profile to score against, instead of the detected one."""
 
@@ -95,6 +118,9 @@ class Inventory(_Model):
         default=None, description="Hardware profile override (Bundle.target.profile_override)."
     )
     max_nodes: int | None = Field(default=None, ge=1, description="Audit at most this many compute nodes.")
+    kubernetes: KubernetesReach | None = Field(
+        default=None, description="Node pods on Kubernetes (see docs/kubernetes.md)."
+    )
 
     def login_host(self) -> InventoryHost:
         if self.login is not None:

@@ -71,6 +71,8 @@ class SubStatus(str, Enum):
     PARSE_ERROR = "parse-error"
     INTERRUPTED = "interrupted"
     COMMAND_FAILED = "command-failed"
+    NOT_RUN = "not-run"
+    """The scheduler could not place the run (node busy, not allocated): unknown, never a node failure."""
 
 
 class Severity(str, Enum):

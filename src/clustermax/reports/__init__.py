@@ -26,8 +26,8 @@ if TYPE_CHECKING:
     from ..models.score import ScoreResult
     from .model import Report
 
-Format = Literal["terminal", "markdown", "html", "json", "csv", "junit"]
-FORMATS: tuple[str, ...] = ("terminal", "markdown", "html", "json", "csv", "junit")
+Format = Literal["terminal", "markdown", "html", "json", "csv", "junit", "prometheus"]
+FORMATS: tuple[str, ...] = ("terminal", "markdown", "html", "json", "csv", "junit", "prometheus")
 EXTENSIONS = {
     "terminal": "txt",
     "markdown": "md",
@@ -35,6 +35,7 @@ EXTENSIONS = {
     "json": "json",
     "csv": "csv",
     "junit": "xml",
+    "prometheus": "prom",
 }
 
 __all__ = ["EXTENSIONS", "FORMATS", "build_report", "render", "render_report", "write_audit_reports"]
@@ -86,6 +87,10 @@ def render_report(
         from .html_report import render_html
 
         return render_html(report)
+    if fmt == "prometheus":
+        from .prometheus import render_prometheus
+
+        return render_prometheus(report)
     raise ValueError(f"unknown report format {fmt!r}; choose one of {', '.join(FORMATS)}")
 
 

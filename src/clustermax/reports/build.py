@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import __version__
+from ..hostnames import hostlist
 from ..models.bundle import Bundle, HostRecord
 from ..models.common import ScalarValue
 from ..models.results import NCCL_BAND_MAX_BYTES as BAND_MAX_BYTES
@@ -35,6 +36,7 @@ from .model import (
     HealthRow,
     HealthStatus,
     KeyMetric,
+    ProbeParams,
     ReferenceLine,
     Report,
     RunMeta,
@@ -374,7 +376,10 @@ def health_matrix(bundle: Bundle, score: ScoreResult) -> HealthMatrix:
             elif state == "ok":
                 cells.append(HealthCell(check="reach", status="pass", value="ok"))
             else:
-                cells.append(HealthCell(check="reach", status="unknown", value=state, reason=state))
+                why = (
+                    f"{state}: {record.error}" if record and record.error else state
+                )  # e.g. not run: node busy
+                cells.append(HealthCell(check="reach", status="unknown", value=state, reason=why))
         for spec in used:
             cells.append(
                 _health_cell(
@@ -387,7 +392,30 @@ def health_matrix(bundle: Bundle, score: ScoreResult) -> HealthMatrix:
                 )
             )
         rows.append(HealthRow(host=host, role=record.role if record else "node", state=state, cells=cells))
-    return HealthMatrix(checks=checks, rows=rows)
+    return summarised(HealthMatrix(checks=checks, rows=rows))
+
+
+HEALTH_ROWS_MAX = 32
+"""A matrix of more nodes than this shows the nodes with a failing, warning or unknown cell, one row
+each, and one line for all the healthy ones (every cell passed or did not apply)."""
+
+
+def summarised(matrix: HealthMatrix, limit: int = HEALTH_ROWS_MAX) -> HealthMatrix:
+    """``matrix`` with its healthy rows folded into one line when it has more than ``limit`` rows."""
+    if len(matrix.rows) <= limit:
+        return matrix
+    healthy = [r.host for r in matrix.rows if all(c.status in ("pass", "n/a") for c in r.cells)]
+    if not healthy:
+        return matrix
+    keep = set(healthy)
+    count = f"{len(healthy)} node{'s' if len(healthy) != 1 else ''}"
+    return matrix.model_copy(
+        update={
+            "rows": [r for r in matrix.rows if r.host not in keep],
+            "healthy": healthy,
+            "healthy_summary": f"{count} healthy: {hostlist(healthy)}",
+        }
+    )
 
 
 def _health_cell(
@@ -738,7 +766,31 @@ def run_meta(bundle: Bundle, score: ScoreResult) -> RunMeta:
         hosts_ok=sum(1 for r in bundle.hosts if r.state == "ok"),
         commands=len(bundle.commands),
         imported_files=len(bundle.imports),
+        probe_params=probe_params(bundle),
     )
+
+
+def probe_params(bundle: Bundle) -> list[ProbeParams]:
+    """Each probe's parameters as the bundle recorded them, hosts with the same parameters together
+    (probes that recorded none are left out)."""
+    grouped: dict[tuple[str, str], list[str]] = defaultdict(list)
+    values: dict[tuple[str, str], dict[str, Any]] = {}
+    for result in bundle.results:
+        if not result.params:
+            continue
+        key = (result.probe_id, json.dumps(result.params, sort_keys=True))
+        values[key] = dict(result.params)
+        grouped[key].append(result.host)
+    out = [
+        ProbeParams(
+            probe=probe,
+            hosts=sorted({h for h in grouped[(probe, text)] if h != "cluster"}, key=natural_key),
+            params=values[(probe, text)],
+        )
+        for probe, text in grouped
+    ]
+    out.sort(key=lambda p: (p.probe, natural_key(p.hosts[0]) if p.hosts else ()))
+    return out
 
 
 # ------------------------------------------------------------------------------------------------ misc

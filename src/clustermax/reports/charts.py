@@ -66,6 +66,13 @@ def _strip_scripts_and_comments(root: Any) -> Any:
     return root
 
 
+def _hollow_css(chart_id: str, hollow: Sequence[int]) -> list[str]:
+    """pygal's stylesheets, plus white dots ringed in the series colour for the series drawn over an
+    identical one (pygal numbers series from 0 in the order they were added)."""
+    rules = "".join(f"#chart-{chart_id} .serie-{k} .dot {{ fill: none; stroke-width: 2px; }}" for k in hollow)
+    return ["file://style.css", "file://graph.css", *(["inline:" + rules] if hollow else [])]
+
+
 def _finish(chart: Any, chart_id: str) -> str:
     chart.uuid = chart_id
     chart.add_xml_filter(_strip_scripts_and_comments)
@@ -82,7 +89,12 @@ def _size_label(log2_size: float) -> str:
 
 
 def _xy(
-    title: str, colors: Sequence[str], x_range: tuple[int, int], y_max: float, legend_columns: int
+    title: str,
+    colors: Sequence[str],
+    x_range: tuple[int, int],
+    y_max: float,
+    legend_columns: int,
+    css: list[str],
 ) -> Any:
     import pygal  # type: ignore[import-untyped]
 
@@ -92,6 +104,7 @@ def _xy(
     return pygal.XY(
         style=_style(colors),
         js=[],
+        css=css,
         title=title,
         x_title="message size (bytes, log scale)",
         y_title="busbw (GB/s)",
@@ -141,6 +154,53 @@ def _add_band_and_reference(
         )
 
 
+OVERLAP_TOLERANCE = 0.01
+"""Two series whose values differ by at most 1% at every size they share are drawn over each other."""
+
+
+def overlaps(series: Sequence[tuple[str, Sequence[CurvePoint]]]) -> dict[int, tuple[int, bool]]:
+    """For each series that lies on an earlier one: index -> (index of that earlier series, identical).
+
+    Identical: the same sizes with the same values. Otherwise within OVERLAP_TOLERANCE at every size of the
+    same set of sizes. Such a series would hide under the other one; the charts draw it dashed, with larger
+    hollow dots, and the reports say which series it matches.
+    """
+    out: dict[int, tuple[int, bool]] = {}
+    for i, (_, points) in enumerate(series):
+        mine = {p.size_bytes: p.busbw_gbps for p in points}
+        for j in range(i):
+            theirs = {p.size_bytes: p.busbw_gbps for p in series[j][1]}
+            if not mine or set(mine) != set(theirs):
+                continue
+            if mine == theirs:
+                out[i] = (j, True)
+                break
+            if all(
+                abs(v - theirs[k]) <= OVERLAP_TOLERANCE * max(abs(theirs[k]), 1e-9) for k, v in mine.items()
+            ):
+                out[i] = (j, False)
+                break
+    return out
+
+
+def overlap_notes(series: Sequence[tuple[str, Sequence[CurvePoint]]]) -> list[str]:
+    """One sentence per series drawn over another ('b is identical to a: drawn dashed over it')."""
+    notes = []
+    for i, (j, identical) in overlaps(series).items():
+        how = "identical to" if identical else "within 1% of"
+        notes.append(
+            f"{one_line(series[i][0], 80)} is {how} {one_line(series[j][0], 80)} at every size: drawn "
+            "dashed, with hollow dots, over it."
+        )
+    return notes
+
+
+def _overlap_style(overlapping: bool) -> dict[str, Any]:
+    if not overlapping:
+        return {}
+    return {"stroke_style": {"width": 3, "dasharray": "10, 7"}, "dots_size": 5, "fill": False}
+
+
 def _x_range(points: Sequence[CurvePoint]) -> tuple[int, int]:
     sizes = [p.size_bytes for p in points if p.size_bytes > 0]
     low = min(math.floor(math.log2(min(sizes))), 24) if sizes else 24
@@ -161,14 +221,23 @@ def busbw_chart(
         + [REFERENCE_COLOR] * len(references)
         + [PALETTE[i % len(PALETTE)] for i in range(len(curves))]
     )
-    chart = _xy(title, colors, x_range, y_max, legend_columns=3)
+    named = [(curve_label(curve), curve.points) for curve in curves]
+    lying_on = overlaps(named)
+    css = _hollow_css(chart_id, [1 + len(references) + i for i in lying_on])
+    chart = _xy(title, colors, x_range, y_max, legend_columns=3, css=css)
     _add_band_and_reference(chart, x_range, y_max, references)
-    for curve in curves:
+    for i, (name, pts) in enumerate(named):
+        label = name if i not in lying_on else f"{name} (= {named[lying_on[i][0]][0]})"
         chart.add(
-            f"run {curve.run}" if curve.run else curve.config,
-            [(math.log2(p.size_bytes), p.busbw_gbps) for p in curve.points if p.size_bytes > 0],
+            one_line(label, 60),
+            [(math.log2(p.size_bytes), p.busbw_gbps) for p in pts if p.size_bytes > 0],
+            **_overlap_style(i in lying_on),
         )
     return _finish(chart, chart_id)
+
+
+def curve_label(curve: BusbwCurve) -> str:
+    return f"run {curve.run}" if curve.run else curve.config
 
 
 def compare_busbw_chart(
@@ -181,14 +250,19 @@ def compare_busbw_chart(
     x_range = _x_range(points)
     y_max = math.ceil(max([p.busbw_gbps for p in points] + [1.0]) * 1.1 / 10) * 10
     colors = [BAND_COLOR] + [PALETTE[i % len(PALETTE)] for i in range(len(series))]
-    chart = _xy(title, colors, x_range, y_max, legend_columns=2)
+    lying_on = overlaps(series)
+    chart = _xy(
+        title, colors, x_range, y_max, legend_columns=2, css=_hollow_css(chart_id, [1 + i for i in lying_on])
+    )
     _add_band_and_reference(chart, x_range, y_max, [])
     dots = len(series) <= 8  # with many providers, lines only: dots (and their tooltips) would be clutter
-    for name, pts in series:
+    for i, (name, pts) in enumerate(series):
+        label = one_line(name, 60) if i not in lying_on else f"{one_line(name, 40)} (dashed: see note)"
         chart.add(
-            one_line(name, 60),
+            label,
             [(math.log2(p.size_bytes), p.busbw_gbps) for p in pts if p.size_bytes > 0],
-            show_dots=dots,
+            show_dots=dots or i in lying_on,
+            **_overlap_style(i in lying_on),
         )
     return _finish(chart, chart_id)
 

@@ -23,17 +23,22 @@ from .tables import (
     VERDICT_LABEL,
     category_matrix,
     comparison_long_frame,
+    criteria_groups,
     csv_safe,
     display_name,
     format_key_metric,
     key_metrics_frame,
     leaderboard_frame,
+    sweep_text,
     tier_key,
     tier_range,
     tier_word,
+    unmeasured_sentence,
 )
-from .text import fmt_duration, fmt_pct, fmt_size, fmt_value
+from .text import fmt_duration, fmt_param, fmt_pct, fmt_size, fmt_value
 
+ADVICE_SHOWN = 8
+"""Tier-gap actions shown in the headline; the rest fold under 'N more action(s)'."""
 _HTTP_URL = re.compile(r"https?://[^\s<>\"'`]+$")
 
 
@@ -57,6 +62,7 @@ def _environment() -> Any:
         tier=lambda t: TIER_LABEL[t.value if hasattr(t, "value") else t],
         verdict=lambda v: VERDICT_LABEL[Verdict(v)],
         safe_url=lambda u: u if isinstance(u, str) and _HTTP_URL.match(u) else None,
+        param=fmt_param,
     )
     return env
 
@@ -83,14 +89,23 @@ def _curve_groups(curves: list[BusbwCurve]) -> list[tuple[str, list[BusbwCurve]]
 
 
 def _single_context(cluster: ClusterReport, markup: Any) -> dict[str, Any]:
-    from .charts import busbw_chart, ttfj_chart
+    from .charts import busbw_chart, curve_label, overlap_notes, ttfj_chart
 
     charts = []
     for index, (config, curves) in enumerate(_curve_groups(cluster.curves)):
         refs = [r for r in cluster.references if r.scope == curves[0].scope]
         svg = busbw_chart(curves, refs, f"busbw: {config}", f"nccl-{index}")
         median = {p.size_bytes: p.busbw_gbps for p in median_curve(curves)}
-        charts.append({"config": config, "svg": markup(svg), "curves": curves, "median": median})
+        charts.append(
+            {
+                "config": config,
+                "svg": markup(svg),
+                "curves": curves,
+                "median": median,
+                "sweep": sweep_text(curves),
+                "notes": overlap_notes([(curve_label(c), c.points) for c in curves]),
+            }
+        )
     ttfj_svg = markup(ttfj_chart(cluster.ttfj, "ttfj")) if cluster.ttfj else None
     notes: dict[str, int] = {}
     health_rows = []
@@ -104,7 +119,26 @@ def _single_context(cluster: ClusterReport, markup: Any) -> dict[str, Any]:
             )
             cells.append({"cell": cell, "note": note})
         health_rows.append({"row": row, "cells": cells})
+    groups = criteria_groups(cluster)
+    coverage_rows = [i for i in cluster.coverage_items if i.kind != "criterion"]
+    toc = [
+        ("verdict", "Verdict"),
+        ("findings", f"Findings ({len(cluster.findings)})"),
+        ("categories", "Categories"),
+        ("criteria", "Criteria"),
+        ("evidence", "Evidence"),
+        ("nccl", "NCCL bus bandwidth"),
+        ("health", "Node health"),
+        ("ttfj", "Time to first job"),
+        ("coverage", "Coverage"),
+        ("run", "Run and parameters"),
+    ]
     return {
+        "advice_shown": ADVICE_SHOWN,
+        "toc": toc,
+        "groups": groups,
+        "coverage_rows": coverage_rows,
+        "unmeasured_criteria": unmeasured_sentence(cluster),
         "c": cluster,
         "verdict": {"word": tier_word(cluster), "key": tier_key(cluster), "range": tier_range(cluster)},
         "name": display_name(cluster),
@@ -132,7 +166,7 @@ def _compare_series(report: Report, scope: str) -> list[tuple[str, list[CurvePoi
 
 
 def _compare_context(report: Report, markup: Any) -> dict[str, Any]:
-    from .charts import compare_busbw_chart
+    from .charts import compare_busbw_chart, overlap_notes
 
     board = leaderboard_frame(report)
     matrix = category_matrix(report)
@@ -143,7 +177,7 @@ def _compare_context(report: Report, markup: Any) -> dict[str, Any]:
         series = _compare_series(report, scope)
         if series:
             svg = compare_busbw_chart(series, f"All-reduce busbw, {title} (median over runs)", f"cmp-{scope}")
-            charts.append({"title": title, "svg": markup(svg)})
+            charts.append({"title": title, "svg": markup(svg), "notes": overlap_notes(series)})
     csv_text = csv_safe(comparison_long_frame(report)).to_csv(index=False, lineterminator="\n")
     csv_uri = "data:text/csv;charset=utf-8;base64," + base64.b64encode(csv_text.encode("utf-8")).decode(
         "ascii"

@@ -5,23 +5,27 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from ..models.score import Verdict
+from ..models.score import CriterionResult, Verdict
 from ..sanitize import md
 from .build import BAND_HIGH, BAND_LOW, LEADERBOARD_ORDER, median_curve
+from .charts import curve_label, overlap_notes
 from .model import ClusterReport, HealthMatrix, Report
 from .tables import (
     KEY_METRIC_COLUMNS,
     TIER_LABEL,
     VERDICT_LABEL,
     category_matrix,
+    criteria_groups,
     display_name,
     format_key_metric,
     key_metrics_frame,
     leaderboard_frame,
+    sweep_text,
     tier_range,
     tier_word,
+    unmeasured_sentence,
 )
-from .text import fmt_duration, fmt_pct, fmt_size, fmt_value, one_line
+from .text import fmt_duration, fmt_param, fmt_pct, fmt_size, fmt_value, one_line
 
 VERDICT_ICON = {
     Verdict.PASS: "✅",
@@ -89,6 +93,87 @@ def verdict_block(cluster: ClusterReport) -> str:
     return "\n".join(out)
 
 
+MD_TOC = (
+    "**Contents:** [Findings](#findings) · [Categories](#categories) · [Criteria](#criteria) · "
+    "[Evidence](#evidence): [NCCL bus bandwidth](#nccl-bus-bandwidth), [Node health](#node-health), "
+    "[Time to first job](#time-to-first-job), [Coverage](#coverage), "
+    "[Run and parameters](#run-and-parameters)"
+)
+
+
+def _criterion_cell(c: CriterionResult) -> str:
+    return f"**{esc(c.id)}** {esc(c.title)}" + (" 🖊️ _attested_" if c.attested else "")
+
+
+def _criteria(cluster: ClusterReport) -> list[str]:
+    """Criteria by category: what has a verdict in a table (failing first); the rest folded."""
+    out = ["## Criteria\n"]
+    for group in criteria_groups(cluster):
+        out.append(f"### {esc(group.title)}\n")
+        if group.counts:
+            out.append(f"{group.counts}\n")
+        if group.shown:
+            out.append(
+                table(
+                    ["", "Criterion", "Verdict", "Observed", "Threshold", "Threshold source"],
+                    [
+                        [
+                            VERDICT_ICON[c.verdict],
+                            _criterion_cell(c),
+                            VERDICT_LABEL[c.verdict],
+                            esc(fmt_value(c.observed, c.unit), 120),
+                            esc(c.threshold or "—", 160),
+                            esc(c.reference_source or "—", 160),
+                        ]
+                        for c in group.shown
+                    ],
+                )
+            )
+        if group.hidden:
+            out.append(f"<details><summary>{group.hidden_label}</summary>\n")
+            out.append(
+                table(
+                    ["", "Criterion", "Verdict", "Why"],
+                    [
+                        [
+                            VERDICT_ICON[c.verdict],
+                            _criterion_cell(c),
+                            VERDICT_LABEL[c.verdict],
+                            esc(c.explanation, 240),
+                        ]
+                        for c in group.hidden
+                    ],
+                )
+            )
+            out.append("</details>\n")
+    attested = [c for c in cluster.criteria if c.attested]
+    if attested:
+        out.append("🖊️ _Attested_: the verdict comes from a signed-off attestation, not from a measurement.\n")
+        for c in attested:
+            links = ", ".join(f"<{e}>" if _is_http(e) else esc(e) for e in c.evidence) or "no evidence link"
+            out.append(f"- **{esc(c.id)}**: {links}")
+        out.append("")
+    return out
+
+
+def _findings(cluster: ClusterReport) -> list[str]:
+    out = ["## Findings\n"]
+    if not cluster.findings:
+        out.append("No findings: nothing measured failed or warned.\n")
+    for f in cluster.findings:
+        hosts = (
+            f" — {', '.join(esc(h) for h in f.hosts[:12])}"
+            + (f" and {len(f.hosts) - 12} more" if len(f.hosts) > 12 else "")
+            if f.hosts
+            else ""
+        )
+        out.append(f"- **{f.severity.value.upper()}** `{_code(f.code)}`{hosts}: {esc(f.message)}")
+        if f.remediation:
+            out.append(f"  - Fix: {esc(f.remediation)}")
+    out.append("")
+    return out
+
+
 def _single(cluster: ClusterReport, *, redacted: bool, generated_by: str) -> str:
     out: list[str] = [
         f"# clustermax report: {esc(display_name(cluster))}\n",
@@ -102,6 +187,8 @@ def _single(cluster: ClusterReport, *, redacted: bool, generated_by: str) -> str
         + (" · _redacted_" if redacted else "")
         + "\n"
     )
+    out.append(MD_TOC + "\n")
+    out += _findings(cluster)
     out.append("## Categories\n")
     out.append(
         table(
@@ -118,57 +205,29 @@ def _single(cluster: ClusterReport, *, redacted: bool, generated_by: str) -> str
             ["---", "---:", "---:", "---:"],
         )
     )
-    out.append("## Criteria\n")
-    out.append(
-        table(
-            ["", "Criterion", "Verdict", "Observed", "Threshold", "Threshold source"],
-            [
-                [
-                    VERDICT_ICON[c.verdict],
-                    f"**{esc(c.id)}** {esc(c.title)}" + (" 🖊️ _attested_" if c.attested else ""),
-                    VERDICT_LABEL[c.verdict],
-                    esc(fmt_value(c.observed, c.unit), 120),
-                    esc(c.threshold or "—", 160),
-                    esc(c.reference_source or "—", 160),
-                ]
-                for c in cluster.criteria
-            ],
-        )
-    )
-    attested = [c for c in cluster.criteria if c.attested]
-    if attested:
-        out.append("🖊️ _Attested_: the verdict comes from a signed-off attestation, not from a measurement.\n")
-        for c in attested:
-            links = ", ".join(f"<{e}>" if _is_http(e) else esc(e) for e in c.evidence) or "no evidence link"
-            out.append(f"- **{esc(c.id)}**: {links}")
-        out.append("")
-    out.append("## Findings\n")
-    if not cluster.findings:
-        out.append("No findings.\n")
-    for f in cluster.findings:
-        hosts = (
-            f" — {', '.join(esc(h) for h in f.hosts[:12])}"
-            + (f" and {len(f.hosts) - 12} more" if len(f.hosts) > 12 else "")
-            if f.hosts
-            else ""
-        )
-        out.append(f"- **{f.severity.value.upper()}** `{_code(f.code)}`{hosts}: {esc(f.message)}")
-        if f.remediation:
-            out.append(f"  - Remediation: {esc(f.remediation)}")
-    out.append("")
-    out.append(_health(cluster.health))
+    out += _criteria(cluster)
+    out.append("## Evidence\n")
     out.append(_nccl(cluster))
+    out.append(_health(cluster.health))
     out.append(_ttfj(cluster))
-    out.append("## Coverage\n")
+    out.append("### Coverage\n")
+    sentence = unmeasured_sentence(cluster)
     out.append(
-        table(
-            ["What", "Kind", "Reason", "Hosts", "Detail"],
-            [
-                [esc(i.subject), i.kind, i.reason, esc(", ".join(i.hosts), 200), esc(i.detail, 240)]
-                for i in cluster.coverage_items
-            ],
-        )
+        f"{fmt_pct(cluster.coverage)} of the rubric's weight was measured or attested."
+        + (f" {sentence} (folded under each category in [Criteria](#criteria))." if sentence else "")
+        + "\n"
     )
+    rows = [i for i in cluster.coverage_items if i.kind != "criterion"]
+    if rows:
+        out.append(
+            table(
+                ["What", "Kind", "Reason", "Hosts", "Detail"],
+                [
+                    [esc(i.subject), i.kind, i.reason, esc(", ".join(i.hosts), 200), esc(i.detail, 240)]
+                    for i in rows
+                ],
+            )
+        )
     out.append(_meta(cluster, generated_by))
     return "\n".join(out).rstrip() + "\n"
 
@@ -182,7 +241,12 @@ def _is_http(url: str) -> bool:
 
 
 def _health(health: HealthMatrix) -> str:
-    out = ["## Node health\n"]
+    out = ["### Node health\n"]
+    if health.healthy_summary:
+        out.append(f"{esc(health.healthy_summary, 100_000)}\n")
+        if not health.rows:
+            return "\n".join(out)
+        out.append("The others:\n")
     if not health.rows:
         return "\n".join([*out, "No node-level health data.\n"])
     notes: dict[str, int] = {}
@@ -206,7 +270,7 @@ def _health(health: HealthMatrix) -> str:
 
 
 def _nccl(cluster: ClusterReport) -> str:
-    out = ["## NCCL bus bandwidth\n"]
+    out = ["### NCCL bus bandwidth\n"]
     if not cluster.curves:
         return "\n".join([*out, "No NCCL measurements.\n"])
     for ref in cluster.references:
@@ -231,6 +295,9 @@ def _nccl(cluster: ClusterReport) -> str:
                 row.append("—" if value is None else f"{value:.1f}")
             row.append(f"{median[size]:.1f}")
             rows.append(row)
+        out.append(f"{esc(config)}: {sweep_text(curves)}.\n")
+        named = [(curve_label(c), c.points) for c in curves]
+        out += [esc(note, 400) + "\n" for note in overlap_notes(named)]
         out.append(f"<details><summary>{esc(config)}: busbw (GB/s) by message size</summary>\n")
         out.append(table(header, rows, ["---", *["---:"] * (len(header) - 1)]))
         out.append("◂ inside the 16-512 MiB band.\n\n</details>\n")
@@ -238,7 +305,7 @@ def _nccl(cluster: ClusterReport) -> str:
 
 
 def _ttfj(cluster: ClusterReport) -> str:
-    out = ["## Time to first job\n"]
+    out = ["### Time to first job\n"]
     if not cluster.ttfj:
         return "\n".join([*out, "Not measured.\n"])
     out.append(
@@ -273,7 +340,33 @@ def _meta(cluster: ClusterReport, generated_by: str) -> str:
     ]
     if m.command:
         rows.insert(2, ["Command", f"`{_code(m.command)}`"])
-    return "## Run\n\n" + table(["", ""], rows)
+    text = "### Run and parameters\n\n" + table(["", ""], rows)
+    if m.probe_params:
+        text += "\nProbe parameters, as recorded in the bundle:\n\n" + table(
+            ["Probe", "Hosts", "Parameters"],
+            [
+                [
+                    f"`{_code(p.probe)}`",
+                    esc(
+                        ", ".join(p.hosts[:12])
+                        + (f" and {len(p.hosts) - 12} more" if len(p.hosts) > 12 else ""),
+                        400,
+                    )
+                    if p.hosts
+                    else "cluster",
+                    " ".join(f"`{_code(f'{k}={fmt_param(v)}')}`" for k, v in p.params.items()),
+                ]
+                for p in m.probe_params
+            ],
+        )
+    return text
+
+
+def _hosts(hosts: list[str], shown: int = 12) -> str:
+    if not hosts:
+        return "cluster"
+    more = f" and {len(hosts) - shown} more" if len(hosts) > shown else ""
+    return esc(", ".join(hosts[:shown]) + more, 400)
 
 
 def _profile(cluster: ClusterReport) -> str:

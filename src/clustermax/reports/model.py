@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from ..models.common import FrozenModel
+from ..models.common import FrozenModel, JSONValue
 from ..models.results import Severity
 from ..models.score import (
     Advice,
@@ -66,6 +66,14 @@ class HealthRow(FrozenModel):
 class HealthMatrix(FrozenModel):
     checks: list[HealthCheck] = Field(default_factory=list)
     rows: list[HealthRow] = Field(default_factory=list)
+    healthy: list[str] = Field(
+        default_factory=list,
+        description="Nodes left out of rows because every check passed (or did not apply), in a matrix "
+        "of more than HEALTH_ROWS_MAX nodes; rows then hold the failing, warning and unknown ones.",
+    )
+    healthy_summary: str | None = Field(
+        default=None, description="One line for the healthy nodes: '987 nodes healthy: node[0001-0987]'."
+    )
 
 
 class CurvePoint(FrozenModel):
@@ -126,6 +134,14 @@ class KeyMetric(FrozenModel):
     detail: str | None = Field(default=None, description="Parameters that produced the value.")
 
 
+class ProbeParams(FrozenModel):
+    """The parameters one probe ran with (as recorded in the bundle), on the hosts that used them."""
+
+    probe: str
+    hosts: list[str] = Field(default_factory=list, description="Hosts that ran with them (empty: cluster).")
+    params: dict[str, JSONValue] = Field(default_factory=dict)
+
+
 class RunMeta(FrozenModel):
     kind: str
     tool_version: str
@@ -145,6 +161,9 @@ class RunMeta(FrozenModel):
     hosts_ok: int = 0
     commands: int = 0
     imported_files: int = 0
+    probe_params: list[ProbeParams] = Field(
+        default_factory=list, description="Parameters each probe ran with (NCCL sizes, iterations, ...)."
+    )
 
 
 class ClusterReport(FrozenModel):

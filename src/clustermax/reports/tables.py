@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
-from ..models.score import Verdict
+from ..models.score import CriterionResult, Verdict
 from ..sanitize import csv_cell as _csv_cell
-from .model import ClusterReport, Report
-from .text import fmt_value
+from .model import BusbwCurve, ClusterReport, Report
+from .text import fmt_size, fmt_value
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -58,6 +60,35 @@ def display_name(cluster: ClusterReport) -> str:
     if cluster.provider and cluster.provider != cluster.cluster:
         return f"{cluster.provider} / {cluster.cluster}"
     return cluster.cluster
+
+
+def distinct_names(names: Sequence[str], limit: int) -> tuple[list[str], str | None]:
+    """Names that fit ``limit`` characters and still tell the clusters apart, and a legend line.
+
+    What tells clusters apart is usually at the end ('example-h100 / h100-ndr' and 'example-h100-bad /
+    h100-sick'), so what gets shortened is the start they all share, replaced by '…', as little of it as
+    makes them fit (cut after a space if that is enough, else after any separator); the legend says what
+    '…' stands for. A name still too long loses its middle, never its end.
+    """
+    if not names or max(len(n) for n in names) <= limit:
+        return list(names), None
+    prefix = names[0] if len(names) > 1 else ""
+    for name in names[1:]:
+        while not name.startswith(prefix):
+            prefix = prefix[:-1]
+    cut = 0
+    for separators in (" ", " /-_.,:"):
+        cuts = [k + 1 for k, ch in enumerate(prefix) if ch in separators]
+        fitting = [k for k in cuts if max(len(n) - k + 1 for n in names) <= limit]
+        if fitting:
+            cut = fitting[0]
+            break
+    if not cut and len(prefix) >= 4:
+        cut = max((k + 1 for k, ch in enumerate(prefix) if ch in " /-_.,:"), default=len(prefix))
+    out = ["…" + n[cut:] for n in names] if cut else list(names)
+    legend = f'… stands for "{prefix[:cut]}"' if cut else None
+    head = max(1, limit // 3)
+    return [n if len(n) <= limit else n[:head] + "…" + n[len(n) - (limit - head - 1) :] for n in out], legend
 
 
 def criteria_frame(cluster: ClusterReport) -> pd.DataFrame:
@@ -266,3 +297,88 @@ def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
         if out[column].dtype == object or str(out[column].dtype).startswith("str"):
             out[column] = out[column].map(_csv_cell)
     return cast("pd.DataFrame", out)
+
+
+_SHOWN_RANK = {Verdict.FAIL: 0, Verdict.WARN: 1, Verdict.PASS: 2}
+
+
+@dataclass
+class CriteriaGroup:
+    """One category's criteria: those with a verdict (failing first), and those folded away."""
+
+    id: str
+    title: str
+    score: float | None
+    shown: list[CriterionResult] = field(default_factory=list)
+    hidden: list[CriterionResult] = field(default_factory=list)
+
+    @property
+    def not_measured(self) -> int:
+        return sum(1 for c in self.hidden if c.verdict is Verdict.NOT_MEASURED)
+
+    @property
+    def not_applicable(self) -> int:
+        return sum(1 for c in self.hidden if c.verdict is Verdict.NOT_APPLICABLE)
+
+    @property
+    def hidden_label(self) -> str:
+        """'7 not measured · 2 not applicable' (the parts that are not zero)."""
+        parts = [
+            f"{n} {label}"
+            for n, label in ((self.not_measured, "not measured"), (self.not_applicable, "not applicable"))
+            if n
+        ]
+        return " · ".join(parts)
+
+    @property
+    def counts(self) -> str:
+        """'1 fail · 3 pass': the verdicts shown, worst first ('' when nothing was judged)."""
+        return " · ".join(
+            f"{sum(1 for c in self.shown if c.verdict is v)} {VERDICT_LABEL[v]}"
+            for v in (Verdict.FAIL, Verdict.WARN, Verdict.PASS)
+            if any(c.verdict is v for c in self.shown)
+        )
+
+
+def criteria_groups(cluster: ClusterReport) -> list[CriteriaGroup]:
+    """The criteria by category (the rubric's category order), failing ones first in each."""
+    groups = {
+        cat.id: CriteriaGroup(id=cat.id, title=cat.title, score=cat.score) for cat in cluster.categories
+    }
+    for criterion in cluster.criteria:
+        group = groups.get(criterion.category)
+        if group is None:
+            group = groups[criterion.category] = CriteriaGroup(
+                id=criterion.category, title=criterion.category, score=None
+            )
+        (group.shown if criterion.verdict in _SHOWN_RANK else group.hidden).append(criterion)
+    for group in groups.values():
+        group.shown.sort(key=lambda c: _SHOWN_RANK[c.verdict])  # stable: rubric order within a verdict
+    return [g for g in groups.values() if g.shown or g.hidden]
+
+
+def unmeasured_sentence(cluster: ClusterReport) -> str:
+    """'129 criteria not measured and 3 not applicable', or '' when every criterion has a verdict."""
+    counts = cluster.verdict_counts()
+    nm, na = counts["not_measured"], counts["not_applicable"]
+    if not nm and not na:
+        return ""
+    parts = []
+    if nm:
+        parts.append(f"{nm} criteri{'on' if nm == 1 else 'a'} not measured")
+    if na:
+        parts.append(
+            f"{na} not applicable" if nm else f"{na} criteri{'on' if na == 1 else 'a'} not applicable"
+        )
+    return " and ".join(parts)
+
+
+def sweep_text(curves: Sequence[BusbwCurve]) -> str:
+    """What the curves measured: 'sizes 16 MiB to 8 GiB (10 sizes), 3 runs'."""
+    sizes = sorted({p.size_bytes for c in curves for p in c.points})
+    if not sizes:
+        return "no sizes measured"
+    runs = len(curves)
+    span = fmt_size(sizes[0]) if len(sizes) == 1 else f"{fmt_size(sizes[0])} to {fmt_size(sizes[-1])}"
+    counted = f"{len(sizes)} size{'s' if len(sizes) != 1 else ''}"
+    return f"sizes {span} ({counted}), {runs} run{'s' if runs != 1 else ''}"

@@ -21,14 +21,17 @@ from .tables import (
     KEY_METRIC_COLUMNS,
     TIER_LABEL,
     VERDICT_LABEL,
+    criteria_groups,
     display_name,
+    distinct_names,
     format_key_metric,
     key_metrics_frame,
     tier_key,
     tier_range,
     tier_word,
+    unmeasured_sentence,
 )
-from .text import fmt_pct, fmt_value, one_line
+from .text import fmt_param, fmt_pct, fmt_value, one_line
 
 TIER_STYLE = {
     "platinum": "bold bright_white on grey37",
@@ -55,6 +58,10 @@ _VERDICT_RANK = {
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 
 
+DEFAULT_WIDTH = 100
+"""Columns the plain-text report is laid out for (a TTY's own width when it is one)."""
+
+
 def render_terminal(report: Report, *, color: bool = False, width: int | None = None) -> str:
     buffer = io.StringIO()
     console = Console(
@@ -62,7 +69,7 @@ def render_terminal(report: Report, *, color: bool = False, width: int | None = 
         force_terminal=color,
         no_color=not color,
         color_system="truecolor" if color else None,
-        width=width or 110,
+        width=width or DEFAULT_WIDTH,
         highlight=False,
         emoji=False,
         markup=False,
@@ -74,11 +81,30 @@ def render_terminal(report: Report, *, color: bool = False, width: int | None = 
         _compare(console, report, table_box)
     else:
         _single(console, report.clusters[0], table_box)
-    return buffer.getvalue()
+    return "\n".join(line.rstrip() for line in buffer.getvalue().split("\n"))
 
 
-def _t(text: object, style: str = "") -> Text:
-    return Text(one_line(str(text), 300), style=style)
+def _t(text: object, style: str = "", limit: int = 300) -> Text:
+    return Text(one_line(str(text), limit), style=style)
+
+
+def _para(console: Console, body: Text | str, prefix: str = "", style: str = "") -> None:
+    """A paragraph wrapped to the console width, its continuation lines indented under its first word
+    (a two-column grid: the prefix, then the text)."""
+    text = body if isinstance(body, Text) else _t(body, style, limit=4000)
+    if not prefix:
+        console.print(text)
+        return
+    grid = Table.grid(padding=0)
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
+    grid.add_row(Text(prefix), text)
+    console.print(grid)
+
+
+def _heading(console: Console, title: str) -> None:
+    console.print()
+    console.print(Text(title, style="bold underline"))
 
 
 def _single(console: Console, cluster: ClusterReport, table_box: box.Box) -> None:
@@ -88,9 +114,11 @@ def _single(console: Console, cluster: ClusterReport, table_box: box.Box) -> Non
     header.append(f"  score {cluster.score:.1f}/100  coverage {fmt_pct(cluster.coverage)}")
     console.print(header)
     for text in verdict_lines(cluster, reasons=5):
-        indent = len(text) - len(text.lstrip())
-        style = "yellow" if text.startswith("  - ") else ""
-        console.print(Text(" " * indent) + _t(text.strip(), style))
+        stripped = text.lstrip()
+        prefix = text[: len(text) - len(stripped)]
+        if stripped.startswith(("- ", "* ")):
+            prefix, stripped = prefix + stripped[:2], stripped[2:]
+        _para(console, stripped, prefix, "yellow" if text.startswith("  - ") else "")
     counts = cluster.verdict_counts()
     console.print(
         _t(
@@ -98,82 +126,151 @@ def _single(console: Console, cluster: ClusterReport, table_box: box.Box) -> Non
             f"{counts['not_measured']} not measured, {counts['not_applicable']} not applicable"
         )
     )
-    categories = Table(title="Categories", box=table_box, title_justify="left")
+    _findings(console, cluster)
+    _heading(console, "Categories")
+    categories = Table(box=table_box, show_edge=False, pad_edge=False)
     for column, justify in (
         ("category", "left"),
         ("score", "right"),
         ("weight", "right"),
         ("coverage", "right"),
+        ("verdicts", "left"),
     ):
-        categories.add_column(column, justify=justify)  # type: ignore[arg-type]
+        categories.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    groups = {g.id: g for g in criteria_groups(cluster)}
     for cat in cluster.categories:
+        group = groups.get(cat.id)
         categories.add_row(
             _t(cat.title),
             _t("—" if cat.score is None else f"{cat.score:.1f}"),
             _t(f"{cat.weight:g}"),
             _t(fmt_pct(cat.coverage)),
+            _t(
+                " · ".join(x for x in (group.counts, group.hidden_label) if x) if group else "no criteria",
+                "dim",
+            ),
         )
     console.print(categories)
-    criteria = Table(title="Criteria measured or attested", box=table_box, title_justify="left")
-    criteria.add_column("verdict")
-    criteria.add_column("criterion")
-    criteria.add_column("observed", justify="right")
-    criteria.add_column("threshold")
-    shown = [c for c in cluster.criteria if c.verdict in (Verdict.PASS, Verdict.WARN, Verdict.FAIL)]
-    shown.sort(key=lambda c: (_VERDICT_RANK[c.verdict], c.category, c.id))
-    for c in shown:
-        title = _t(f"{c.id}  {c.title}")
-        if c.attested:
-            title.append(" [attested]", style="magenta")
-        criteria.add_row(
-            _t(VERDICT_LABEL[c.verdict], VERDICT_STYLE[c.verdict]),
-            title,
-            _t(fmt_value(c.observed, c.unit)),
-            _t(c.threshold or "—"),
-        )
-    console.print(criteria)
-    hidden = len(cluster.criteria) - len(shown)
-    if hidden:
-        console.print(
-            _t(
-                f"{hidden} criteria not measured or not applicable: see the full report (coverage section)",
-                "dim",
+    _heading(console, "Criteria measured or attested, by category")
+    criteria = Table(box=table_box, show_edge=False, pad_edge=False)
+    criteria.add_column("verdict", no_wrap=True)
+    criteria.add_column("criterion", overflow="fold", ratio=3)
+    criteria.add_column("observed", justify="right", overflow="fold", ratio=1)
+    criteria.add_column("threshold", overflow="fold", ratio=2)
+    for group in groups.values():
+        if group.shown:
+            criteria.add_row(Text(""), Text(group.title, style="bold"), Text(""), Text(""))
+        for c in group.shown:
+            title = _t(f"{c.id}  {c.title}")
+            if c.attested:
+                title.append(" [attested]", style="magenta")
+            criteria.add_row(
+                _t(VERDICT_LABEL[c.verdict], VERDICT_STYLE[c.verdict]),
+                title,
+                _t(fmt_value(c.observed, c.unit)),
+                _t(c.threshold or "—"),
             )
+    if criteria.row_count:
+        console.print(criteria)
+    else:
+        console.print(_t("none: nothing was measured or attested", "dim"))
+    sentence = unmeasured_sentence(cluster)
+    if sentence:
+        _para(console, f"{sentence}: the Markdown and HTML reports list them by category.", style="dim")
+    _evidence(console, cluster)
+
+
+def _findings(console: Console, cluster: ClusterReport) -> None:
+    _heading(console, f"Findings ({len(cluster.findings)})")
+    if not cluster.findings:
+        console.print(_t("none: nothing measured failed or warned"))
+        return
+    grid = Table.grid(padding=(0, 1, 0, 0))
+    grid.add_column(no_wrap=True, min_width=max(len(f.severity.value) for f in cluster.findings))
+    grid.add_column(overflow="fold")
+    for f in cluster.findings[:15]:
+        body = Text()
+        body.append(one_line(f.code, 80), style="bold")
+        if f.hosts:
+            more = f" +{len(f.hosts) - 5}" if len(f.hosts) > 5 else ""
+            body.append(" on " + ", ".join(one_line(h, 60) for h in f.hosts[:5]) + more)
+        body.append(": " + one_line(f.message, 1000))
+        if f.remediation:
+            body.append("\nfix: " + one_line(f.remediation, 1000), style="dim")
+        grid.add_row(Text(f.severity.value.upper(), style=SEVERITY_STYLE[f.severity.value]), body)
+    console.print(grid)
+    if len(cluster.findings) > 15:
+        console.print(Text(f"  ... and {len(cluster.findings) - 15} more in the full report"))
+
+
+def _evidence(console: Console, cluster: ClusterReport) -> None:
+    _heading(console, "Evidence")
+    for metric in cluster.key_metrics:
+        if not metric.id.startswith("nccl_") or metric.value is None:
+            continue
+        ref = (
+            f" = {fmt_pct(metric.fraction_of_reference)} of {fmt_value(metric.reference, metric.unit)}"
+            if metric.fraction_of_reference is not None and metric.reference is not None
+            else ""
         )
-    if cluster.findings:
-        console.print(Text("Findings", style="bold"))
-        for f in cluster.findings[:15]:
-            line = Text("  ")
-            line.append(f"{f.severity.value.upper():9}", style=SEVERITY_STYLE[f.severity.value])
-            line.append(one_line(f.code, 60) + "  ", style="bold")
-            if f.hosts:
-                more = f" +{len(f.hosts) - 5}" if len(f.hosts) > 5 else ""
-                line.append("[" + ", ".join(one_line(h, 60) for h in f.hosts[:5]) + more + "] ")
-            line.append(one_line(f.message, 300))
-            console.print(line)
-            if f.remediation:
-                console.print(Text("           fix: ") + _t(f.remediation, "dim"))
-        if len(cluster.findings) > 15:
-            console.print(Text(f"  ... and {len(cluster.findings) - 15} more in the full report"))
+        detail = f" ({metric.detail})" if metric.detail else ""
+        _para(console, f"{metric.title}: {fmt_value(metric.value, metric.unit)}{ref}{detail}", "  ")
+    ttfj = cluster.key_metric("ttfj_median")
+    if ttfj is not None and ttfj.value is not None:
+        _para(console, f"{ttfj.title}: {fmt_value(ttfj.value, ttfj.unit)} ({ttfj.detail})", "  ")
+    bad_nodes = [
+        (row.host, [cell.check for cell in row.cells if cell.status in ("fail", "warn")])
+        for row in cluster.health.rows
+    ]
+    bad_nodes = [(host, checks) for host, checks in bad_nodes if checks]
+    if cluster.health.rows:
+        titles = {check.id: check.title for check in cluster.health.checks}
+        healthy = len(cluster.health.rows) - len(bad_nodes)
+        total = len(cluster.health.rows)
+        _para(console, f"Node health: {healthy} of {total} node(s) without a fail or warn", "  ")
+        for host, checks in bad_nodes[:10]:
+            _para(console, f"{host}: {', '.join(titles[c] for c in checks)}", "    ", "yellow")
+        if len(bad_nodes) > 10:
+            _para(console, f"... and {len(bad_nodes) - 10} more in the full report", "    ")
     gaps = [i for i in cluster.coverage_items if i.kind != "criterion"]
     if gaps:
-        console.print(Text("Not measured", style="bold"))
+        _para(console, "Not measured:", "  ")
         for item in gaps[:10]:
             where = (
                 f" on {len(item.hosts)} host(s)"
                 if len(item.hosts) > 1
                 else (f" on {item.hosts[0]}" if item.hosts else "")
             )
-            console.print(Text("  ") + _t(f"{item.subject}{where}: {item.reason} ({item.detail})"))
+            _para(console, f"{item.subject}{where}: {item.reason} ({item.detail})", "    ")
         if len(gaps) > 10:
-            console.print(Text(f"  ... and {len(gaps) - 10} more in the full report"))
+            _para(console, f"... and {len(gaps) - 10} more in the full report", "    ")
     m = cluster.meta
-    console.print(
-        _t(
-            f"rubric {m.rubric_id} {m.rubric_version} (sha256 {m.rubric_sha256[:12]}), "
-            f"{len(m.hosts)} host(s), bundle {m.kind} by clustermax {m.tool_version}",
-            "dim",
+    prof = cluster.profile
+    hardware = [
+        prof.gpu_model or "GPU unknown",
+        f"{prof.gpus_per_node} GPUs/node" if prof.gpus_per_node else None,
+        prof.fabric,
+        f"{prof.nic_count} x {prof.nic_rate_gbps:g} Gb/s" if prof.nic_count and prof.nic_rate_gbps else None,
+    ]
+    _para(console, f"Hardware ({prof.source}): " + ", ".join(h for h in hardware if h), "  ")
+    nccl = next((p for p in m.probe_params if p.probe == "nccl_allreduce" and "iters" in p.params), None)
+    if nccl is not None:
+        shown = (
+            "min_bytes",
+            "max_bytes",
+            "step_factor",
+            "iters",
+            "warmup_iters",
+            "repetitions",
+            "node_counts",
         )
+        params = " ".join(f"{k}={fmt_param(nccl.params[k])}" for k in shown if k in nccl.params)
+        _para(console, f"nccl_allreduce ran with {params}", "  ")
+    _para(
+        console,
+        f"rubric {m.rubric_id} {m.rubric_version} (sha256 {m.rubric_sha256[:12]}), "
+        f"{len(m.hosts)} host(s), bundle {m.kind} by clustermax {m.tool_version}",
+        style="dim",
     )
 
 
@@ -203,35 +300,44 @@ def verdict_lines(cluster: ClusterReport, *, reasons: int = 3, actions: int = 6)
 
 
 def _compare(console: Console, report: Report, table_box: box.Box) -> None:
-    board = Table(title=f"Leaderboard ({len(report.clusters)} clusters)", box=table_box, title_justify="left")
+    width = console.width
+    # room left for the names once the other columns (and their " | " separators) are laid out
+    fixed = len(str(len(report.clusters))) + max(len(tier_word(c)) for c in report.clusters) + 5 + 8 + 4 * 3
+    names, legend = distinct_names([display_name(c) for c in report.clusters], max(18, width - fixed))
+    console.print(Text(f"Leaderboard ({len(report.clusters)} clusters)", style="bold underline"))
+    board = Table(box=table_box, show_edge=False, pad_edge=False)
     for column, justify in (
         ("#", "right"),
-        ("provider", "left"),
+        ("provider / cluster", "left"),
         ("tier", "left"),
-        ("range", "left"),
         ("score", "right"),
         ("coverage", "right"),
     ):
-        board.add_column(column, justify=justify)  # type: ignore[arg-type]
-    for rank, cluster in enumerate(report.clusters, start=1):
+        board.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    for rank, (cluster, name) in enumerate(zip(report.clusters, names, strict=True), start=1):
         board.add_row(
             _t(rank),
-            _t(display_name(cluster)),
+            _t(name),
             _t(tier_word(cluster), TIER_STYLE[tier_key(cluster)]),
-            _t(tier_range(cluster)),
             _t(f"{cluster.score:.1f}"),
             _t(fmt_pct(cluster.coverage)),
         )
     console.print(board)
-    console.print(_t(LEADERBOARD_ORDER, "dim"))
-    for rank, cluster in enumerate(report.clusters, start=1):
-        console.print(_t(f"{rank}. {display_name(cluster)}: {cluster.summary}"))
+    if legend:
+        _para(console, legend, style="dim")
+    _para(console, LEADERBOARD_ORDER, style="dim")
+    for rank, (cluster, name) in enumerate(zip(report.clusters, names, strict=True), start=1):
+        _para(console, f"{name}: {cluster.summary}", f"{rank}. ")
     frame = key_metrics_frame(report)
     columns = [c for c in KEY_METRIC_COLUMNS if c in frame.columns and not c.endswith("_ref_frac")]
-    metrics = Table(title="Key metrics", box=table_box, title_justify="left")
-    metrics.add_column("provider")
+    _heading(console, "Key metrics (one column per cluster, numbered as in the leaderboard)")
+    metrics = Table(box=table_box, show_edge=False, pad_edge=False)
+    metrics.add_column("metric", overflow="fold")
+    for rank in range(1, len(report.clusters) + 1):
+        metrics.add_column(f"#{rank}", justify="right", overflow="fold")
     for column in columns:
-        metrics.add_column(KEY_METRIC_COLUMNS[column][0], justify="right")
-    for provider, row in frame.iterrows():
-        metrics.add_row(_t(provider), *[_t(format_key_metric(c, row[c])) for c in columns])
+        metrics.add_row(
+            _t(KEY_METRIC_COLUMNS[column][0]),
+            *[_t(format_key_metric(column, frame.iloc[i][column])) for i in range(len(report.clusters))],
+        )
     console.print(metrics)

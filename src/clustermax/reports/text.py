@@ -11,6 +11,7 @@ __all__ = [
     "clean",
     "clean_tree",
     "fmt_duration",
+    "fmt_param",
     "fmt_pct",
     "fmt_size",
     "fmt_value",
@@ -75,3 +76,18 @@ def fmt_duration(seconds: float | None) -> str:
         return f"{minutes} min {sec:02d} s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes:02d} min"
+
+
+def fmt_param(value: Any) -> str:
+    """A probe parameter as recorded: lists joined by commas, empty text as '""', null as 'null'."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return ",".join(fmt_param(v) for v in value) or "[]"
+    if isinstance(value, dict):
+        return ",".join(f"{k}:{fmt_param(v)}" for k, v in value.items()) or "{}"
+    if value == "":
+        return '""'
+    return str(value)

@@ -106,41 +106,6 @@ def advice_lines(advice: Advice, *, bullet: str = "  - ", escape: Any = None) ->
     return lines
 
 
-def score_table(result: ScoreResult) -> str:
-    console, buf = _console()
-    buf.write("".join(line + "\n" for line in verdict_lines(result)))  # as they are: never wrapped
-    prof = result.profile
-    console.print(
-        term(
-            f"profile ({prof.source}): gpu {prof.gpu_model or '?'} x{prof.gpus_per_node or '?'}, "
-            f"fabric {prof.fabric or '?'} ({prof.nic_count or '?'} x {prof.nic_rate_gbps or '?'} Gb/s)"
-        )
-    )
-    cats = Table(title="Categories", title_justify="left")
-    for col in ("category", "weight", "score", "coverage"):
-        cats.add_column(col)
-    for c in result.categories:
-        cats.add_row(
-            term(c.title), f"{c.weight:g}", "-" if c.score is None else f"{c.score:.1f}", f"{c.coverage:.0%}"
-        )
-    console.print(cats)
-    crit = Table(title="Criteria", title_justify="left")
-    for col in ("criterion", "category", "verdict", "observed", "threshold"):
-        crit.add_column(col, overflow="fold")
-    for r in result.criteria:
-        verdict = _MARK[r.verdict] + (" (attested)" if r.attested else "")
-        crit.add_row(
-            term(r.id), term(r.category), verdict, term(_obs(r.observed, r.unit)), term(r.threshold or "")
-        )
-    console.print(crit)
-    lines = []  # written as they are: a long reason stays on one line
-    if result.held_down_by:
-        lines.append("Held down by:")
-        lines += [f"  - {term(s.text, 600)}" for s in result.held_down_by]
-    lines += advice_lines(result.advice)
-    return buf.getvalue() + "".join(line + "\n" for line in lines)
-
-
 def advice_text(result: ScoreResult) -> str:
     """`score --advise`: the verdict line and the advice, nothing else."""
     lines = [verdict_lines(result)[0]]
