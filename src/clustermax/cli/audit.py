@@ -32,6 +32,15 @@ class AuditFormat(str, Enum):
     json = "json"
 
 
+class ReachName(str, Enum):
+    auto = "auto"
+    ssh = "ssh"
+    scheduler = "scheduler"
+
+
+_SLURM = "Scheduler reach (Slurm)"
+
+
 def audit(
     destinations: Annotated[
         list[str] | None,
@@ -139,6 +148,71 @@ def audit(
             "--format json`) on stdout, the summary and progress on stderr.",
         ),
     ] = AuditFormat.text,
+    reach: Annotated[
+        ReachName | None,
+        typer.Option(
+            "--reach",
+            help="How node probes reach the compute nodes: auto (SSH where a node accepts it, the scheduler "
+            "where it does not), ssh, or scheduler (all node probes as one srun step, one task per node). "
+            "Default: the inventory's defaults.reach, else auto.",
+            rich_help_panel=_SLURM,
+        ),
+    ] = None,
+    partition: Annotated[
+        str | None, typer.Option("--partition", help="Slurm partition of the step.", rich_help_panel=_SLURM)
+    ] = None,
+    account: Annotated[
+        str | None, typer.Option("--account", help="Slurm account of the step.", rich_help_panel=_SLURM)
+    ] = None,
+    qos: Annotated[
+        str | None, typer.Option("--qos", help="Slurm QOS of the step.", rich_help_panel=_SLURM)
+    ] = None,
+    reservation: Annotated[
+        str | None, typer.Option("--reservation", help="Slurm reservation to run in.", rich_help_panel=_SLURM)
+    ] = None,
+    exclusive: Annotated[
+        bool,
+        typer.Option("--exclusive", help="Ask for whole nodes (srun --exclusive).", rich_help_panel=_SLURM),
+    ] = False,
+    time_min: Annotated[
+        int | None,
+        typer.Option(
+            "--time",
+            min=1,
+            metavar="MINUTES",
+            help="Time limit of the step (default: what the probes' timeouts need).",
+            rich_help_panel=_SLURM,
+        ),
+    ] = None,
+    gpus_per_node: Annotated[
+        int | None,
+        typer.Option(
+            "--gpus-per-node",
+            min=0,
+            help="GPUs to request on each node (default: all of the node's GPUs, so nvidia-smi sees them).",
+            rich_help_panel=_SLURM,
+        ),
+    ] = None,
+    immediate: Annotated[
+        int,
+        typer.Option(
+            "--immediate",
+            min=1,
+            metavar="SECONDS",
+            help="Wait at most this long for the allocation (srun --immediate); nodes not allocated are "
+            "recorded as not run, never as failed.",
+            rich_help_panel=_SLURM,
+        ),
+    ] = 60,
+    plan: Annotated[
+        bool,
+        typer.Option(
+            "--plan",
+            help="Discover the cluster (read-only login-node probes), then print every command, script "
+            "digest and srun spec the audit would run, where and through what, and stop: nothing runs on "
+            "the compute nodes. With --format json, the plan as JSON.",
+        ),
+    ] = False,
     history: Annotated[
         bool, typer.Option("--history", help="Store the finished audit in the history database.")
     ] = False,
@@ -191,6 +265,15 @@ def audit(
         "versions": str(versions.resolve()) if versions else None,
         "connect_timeout_s": connect_timeout,
         "login_shell": login_shell,
+        "reach": reach.value if reach is not None else None,
+        "partition": partition,
+        "account": account,
+        "qos": qos,
+        "reservation": reservation,
+        "exclusive": exclusive,
+        "time_min": time_min,
+        "gpus_per_node": gpus_per_node,
+        "immediate_s": immediate,
     }
     if resume is not None:
         if out is not None:
@@ -198,7 +281,9 @@ def audit(
         if force:
             raise UsageError("--resume finishes the audit in its directory; drop --force")
         fixed = {"--probes": probes, "--skip-probes": skip_probes, "--param": param, "--max-nodes": max_nodes,
-                 "--cluster": cluster, "--provider": provider}  # fmt: skip
+                 "--cluster": cluster, "--provider": provider, "--reach": reach, "--partition": partition,
+                 "--account": account, "--qos": qos, "--reservation": reservation, "--exclusive": exclusive,
+                 "--time": time_min, "--gpus-per-node": gpus_per_node, "--plan": plan}  # fmt: skip
         changed = [name for name, value in fixed.items() if value]
         if changed or login_shell:
             raise UsageError(
@@ -348,7 +433,7 @@ def _resume(
                        "is run again", err=True)  # fmt: skip
         previous = skeleton.model_copy(
             update={"hosts": state.hosts, "commands": state.commands, "results": state.results,
-                    "complete": False}
+                    "steps": state.steps, "complete": False}
         )  # fmt: skip
         _run_audit(
             options,
@@ -409,6 +494,22 @@ def _cli_params(specs: dict[str, ProbeSpec], raw: list[str]) -> dict[str, dict[s
     return out
 
 
+def _step_options(options: dict[str, typing.Any]) -> typing.Any:
+    """The srun options of the scheduler reach, from the audit's options."""
+    from ..engine.slurm_step import DEFAULT_IMMEDIATE_S, StepOptions
+
+    return StepOptions(
+        partition=options.get("partition"),
+        account=options.get("account"),
+        qos=options.get("qos"),
+        reservation=options.get("reservation"),
+        exclusive=bool(options.get("exclusive")),
+        time_min=options.get("time_min"),
+        gpus_per_node=options.get("gpus_per_node"),
+        immediate_s=int(options.get("immediate_s") or DEFAULT_IMMEDIATE_S),
+    )
+
+
 def _ssh_host(
     name: str, role: typing.Literal["login", "compute"], target: typing.Any, expected_gpus: int | None,
     login_shell: bool,
@@ -451,6 +552,8 @@ def _build_request(
         "max_nodes": options.get("max_nodes"),
         "options": options,
         "provider": options.get("provider"),
+        "reach": options.get("reach") or "auto",
+        "step_options": _step_options(options),
     }
     if mode == "local":
         import socket
@@ -573,6 +676,7 @@ def _build_request(
             **common,
             "max_nodes": options.get("max_nodes") or inv.max_nodes,
             "provider": options.get("provider") or inv.provider,
+            "reach": options.get("reach") or d.reach or "auto",
         },
     )
     return req, known

@@ -71,6 +71,7 @@ class SubStatus(str, Enum):
     PARSE_ERROR = "parse-error"
     INTERRUPTED = "interrupted"
     COMMAND_FAILED = "command-failed"
+    NOT_ALLOCATED = "not-allocated"  # the scheduler gave no slot on the node (drained, busy): not run
 
 
 class Severity(str, Enum):

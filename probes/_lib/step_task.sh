@@ -1,0 +1,89 @@
+# clustermax step task: what each task of the one srun step of an audit runs on its node (--reach
+# scheduler). The engine sends this, the probe scripts (as base64 chunks) and a `case` on the node's name
+# as one stream on srun's stdin, the same stream to every task; the task's launcher saved it under its
+# node-local scratch directory ($1) and runs it with bash. For its node, the task rebuilds each probe's
+# script from its chunks (byte for byte the text an SSH run sends), checks its SHA-256, runs it as
+# `bash -s` with the script on stdin under the same supervisor as over SSH, and prints one frame per
+# probe: its exit status, node clock start/end, and stdout/stderr, each capped and base64-encoded. srun
+# labels every line with the task, so frames of different nodes never mix. Nothing is written outside
+# the scratch directory, which the launcher removes.
+set -u
+export LC_ALL=C
+CMX_T=$1
+CMX_TASK_CAP=${CMX_TASK_CAP:-8388608}
+CMX_TASK_STOP=0
+CMX_TASK_NODE=${SLURMD_NODENAME:-$(hostname -s 2>/dev/null)}
+trap 'CMX_TASK_STOP=1' HUP INT TERM
+
+# cmx_chunk ID: a base64 chunk of script text from stdin (a here-document), kept for cmx_task_probe.
+cmx_chunk() { cat > "$CMX_T/c.$1"; }
+
+# cmx_task_frame PROBE STEP RC START END OUTFILE ERRFILE TIMEDOUT HTTP ERROR
+cmx_task_frame() {
+  local out=0 err=0
+  [ -f "$6" ] && out=$(wc -c < "$6")
+  [ -f "$7" ] && err=$(wc -c < "$7")
+  printf '@@CMXSTEP:BEGIN probe=%s step=%s rc=%s start=%s end=%s outbytes=%s errbytes=%s timedout=%s interrupted=%s http=%s error=%s@@\n' \
+    "$1" "$2" "$3" "$4" "$5" "$out" "$err" "$8" "$CMX_TASK_STOP" "$9" "$(printf '%s' "${10}" | base64 -w 0)"
+  [ -f "$6" ] && head -c "$CMX_TASK_CAP" "$6" | base64
+  printf '@@CMXSTEP:STDERR@@\n'
+  [ -f "$7" ] && head -c "$CMX_TASK_CAP" "$7" | base64
+  printf '@@CMXSTEP:END@@\n'
+}
+
+# cmx_task_probe PROBE SHA256 LIMIT CHUNK...: rebuild the script, run it as SSH would, print its frame.
+# LIMIT bounds the whole run (the supervisor's own timeout plus its kill grace and clean-up).
+cmx_task_probe() {
+  local id=$1 sha=$2 limit=$3 f="$CMX_T/script" got rc="" s0 s1 to=0 error=""
+  shift 3
+  : > "$f"
+  for c in "$@"; do base64 -d < "$CMX_T/c.$c" >> "$f"; done
+  got=$(sha256sum < "$f")
+  got=${got%% *}
+  rm -f "$CMX_T/o" "$CMX_T/e"
+  s0=$(date +%s.%N)
+  if [ "$CMX_TASK_STOP" = 1 ]; then
+    error="interrupted"
+  elif [ "$got" != "$sha" ]; then
+    error="the script rebuilt on the node has SHA-256 $got, not $sha"
+  else
+    timeout -k 5 "$limit" bash -s < "$f" > "$CMX_T/o" 2> "$CMX_T/e" &
+    wait $!
+    rc=$?
+    while kill -0 $! 2>/dev/null; do wait $!; rc=$?; done
+    case $rc in 124 | 137) [ "$(grep -c '@@CMX:TIMEOUT ' "$CMX_T/e")" = 0 ] && to=1 ;; esac
+    [ "$to" = 1 ] && rc=""
+    [ "$CMX_TASK_STOP" = 1 ] && error="interrupted"
+  fi
+  s1=$(date +%s.%N)
+  cmx_task_frame "$id" main "$rc" "$s0" "$s1" "$CMX_T/o" "$CMX_T/e" "$to" "" "$error"
+}
+
+# cmx_task_get PROBE STEP PORT PATH TIMEOUT: GET http://127.0.0.1:PORT/PATH on this node (what the SSH
+# reach does through its connection), framed like a probe's output; the HTTP status is the exit code.
+cmx_task_get() {
+  local code="" s0 s1 error=""
+  rm -f "$CMX_T/o" "$CMX_T/e"
+  s0=$(date +%s.%N)
+  if [ "$CMX_TASK_STOP" = 1 ]; then
+    error="interrupted"
+  elif ! command -v curl >/dev/null 2>&1; then
+    error="curl not found on the node (the scheduler reach fetches endpoints with curl)"
+  else
+    code=$(curl -sS -g -m "$5" -o "$CMX_T/o" -w '%{http_code}' "http://127.0.0.1:$3$4" 2> "$CMX_T/e")
+    if [ "$code" = 000 ] || [ -z "$code" ]; then
+      code=""
+      error=$(head -c 500 "$CMX_T/e" | tr '\n' ' ')
+      [ -n "$error" ] || error="no HTTP answer"
+    fi
+    : > "$CMX_T/e"
+  fi
+  s1=$(date +%s.%N)
+  cmx_task_frame "$1" "$2" "$code" "$s0" "$s1" "$CMX_T/o" "$CMX_T/e" 0 "$code" "$error"
+}
+
+cmx_task_begin() {
+  printf '@@CMXSTEP:TASK node=%s job=%s step=%s start=%s@@\n' "$CMX_TASK_NODE" "${SLURM_JOB_ID:-}" \
+    "${SLURM_STEP_ID:-}" "$(date +%s.%N)"
+}
+cmx_task_done() { printf '@@CMXSTEP:DONE node=%s interrupted=%s@@\n' "$CMX_TASK_NODE" "$CMX_TASK_STOP"; }
