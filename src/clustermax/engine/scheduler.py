@@ -12,10 +12,11 @@ import os
 import secrets
 import typing
 from collections import defaultdict
+from dataclasses import dataclass, field
 
 from ..models import JSONValue, ProbeResult, ProbeSpec, SubStatus
 from ..probes.result import result_from_commands
-from ..transport.base import ConnectError
+from ..transport.base import ConnectError, Transport
 from .slurm_step import (
     StepOutcome,
     StepRequest,
@@ -34,6 +35,22 @@ if typing.TYPE_CHECKING:
 def step_tag() -> str:
     """The job name of one step: what the exit hook cancels and the queue check looks for."""
     return f"clustermax-step-{os.getpid()}-{secrets.token_hex(4)}"
+
+
+@dataclass
+class Prepared:
+    """The scheduler phase worked out: what each step runs, and what is not run (and why)."""
+
+    by_name: dict[str, HostSpec]
+    todo: dict[str, list[str]] = field(default_factory=dict)
+    login: Transport | None = None
+    blocked: tuple[str, SubStatus, str] | None = None
+    """(host state, substatus, message) when no step can run at all (not Slurm, login unreachable)."""
+    skipped: list[tuple[HostSpec, ProbeSpec, str]] = field(default_factory=list)
+    not_run: dict[str, str] = field(default_factory=dict)
+    groups: dict[int, dict[str, list[TaskItem]]] = field(default_factory=lambda: defaultdict(dict))
+    params_of: dict[str, dict[str, dict[str, JSONValue]]] = field(default_factory=dict)
+    requests: list[StepRequest] = field(default_factory=list)
 
 
 class SchedulerPhase:
@@ -56,83 +73,94 @@ class SchedulerPhase:
             extra["note"] = f"SSH refused ({refused.kind}: {refused.message})"
         self.a._record_host(record.model_copy(update=extra))
 
-    def run(self) -> None:
+    def prepare(self, *, planned: bool = True) -> Prepared:
+        """What the step(s) would run: the nodes' probes, who is left out and why (nothing recorded).
+
+        Runs one read-only command on the login node (``scontrol show node``) to see which nodes can be
+        allocated now."""
         a = self.a
-        todo: dict[str, list[str]] = {}
-        by_name = {h.name: h for h in self.hosts}
+        prep = Prepared(by_name={h.name: h for h in self.hosts})
         for h in self.hosts:
-            for p in self.ids:
-                a.planned.add((h.name, p))
+            if planned:
+                for p in self.ids:
+                    a.planned.add((h.name, p))
             missing = [p for p in self.ids if (h.name, p) not in a.results]
             if missing:
-                todo[h.name] = missing
-        if not todo or a.stop.is_set():
-            return
+                prep.todo[h.name] = missing
+        if not prep.todo:
+            return prep
         platform = a.platform()
         if platform != "slurm":
             why = f"not run: the scheduler reach needs Slurm here; the platform is {platform}"
-            for name, probes in todo.items():
-                self._host(by_name[name], "not-attempted", why)
-                for p in probes:
-                    self._error(a.req.specs[p], by_name[name], SubStatus.UNSUPPORTED, why)
-            return
+            prep.blocked = ("not-attempted", SubStatus.UNSUPPORTED, why)
+            return prep
         try:
-            login = a.connect(a.req.login)
+            prep.login = a.connect(a.req.login)
         except ConnectError as err:
-            for name, probes in todo.items():
-                self._host(by_name[name], err.kind, f"the login node could not be reached: {err.message}")
-                for p in probes:
-                    self._error(a.req.specs[p], by_name[name], SubStatus.UNREACHABLE, err.message)
-            return
-        a.events.phase("scheduler", len(todo))
-        states = query_nodes(login, list(todo), a.stop)
+            prep.blocked = (
+                err.kind,
+                SubStatus.UNREACHABLE,
+                f"the login node could not be reached: {err.message}",
+            )
+            return prep
+        states = query_nodes(prep.login, list(prep.todo), a.stop)
         opts = a.req.step_options
-        groups: dict[int, dict[str, list[TaskItem]]] = defaultdict(dict)
-        not_run: dict[str, str] = {}
-        params_of: dict[str, dict[str, dict[str, JSONValue]]] = {}
-        for name, probes in todo.items():
-            host = by_name[name]
+        for name, probes in prep.todo.items():
+            host = prep.by_name[name]
             runnable: list[ProbeSpec] = []
             params: dict[str, dict[str, JSONValue]] = {}
             for p in probes:
                 spec = a.req.specs[p]
                 unmet = a._unmet(spec, host)
                 if unmet is not None:
-                    self._error(spec, host, SubStatus.NOT_APPLICABLE, unmet)
+                    prep.skipped.append((host, spec, unmet))
                     continue
                 runnable.append(spec)
                 params[p] = a._params(spec, host)
             if not runnable:
                 continue
-            params_of[name] = params
+            prep.params_of[name] = params
             node = states.get(name)
             gpus = gpu_request(node, opts)
             reason = unavailable_reason(node, opts, gpus)
             if reason is not None:
-                not_run[name] = reason
+                prep.not_run[name] = reason
                 continue
-            context = a._context(host, "compute")
-            groups[gpus][name] = task_items(runnable, name, params, context)
-        for name, reason in not_run.items():
-            self._not_allocated(by_name[name], todo[name], reason)
+            prep.groups[gpus][name] = task_items(runnable, name, params, a._context(host, "compute"))
         first = True
-        for gpus, plan in groups.items():
-            if a.stop.is_set():
-                break
-            host0 = by_name[next(iter(plan))]
-            req = StepRequest(
-                tag=step_tag(),
-                plan=plan,
-                gpus=gpus,
-                options=opts,
-                context=a._context(host0, "compute"),
-                not_run=not_run if first else {},
-            )
+        for gpus, plan in prep.groups.items():
+            host0 = prep.by_name[next(iter(plan))]
+            prep.requests.append(
+                StepRequest(tag=step_tag(), plan=plan, gpus=gpus, options=opts,
+                            context=a._context(host0, "compute"), not_run=prep.not_run if first else {})
+            )  # fmt: skip
             first = False
-            outcome = run_step(login, req, a.stop)
-            self._record_step(outcome, plan, by_name, params_of)
-        if not groups and not_run:
-            a.events.note(f"no node could be allocated for the node probes ({len(not_run)} not run)")
+        return prep
+
+    def run(self) -> None:
+        a = self.a
+        if a.stop.is_set():
+            return
+        a.events.phase("scheduler", len(self.hosts))
+        prep = self.prepare()
+        if prep.blocked is not None:
+            state, sub, why = prep.blocked
+            for name, probes in prep.todo.items():
+                self._host(prep.by_name[name], state, why)
+                for p in probes:
+                    self._error(a.req.specs[p], prep.by_name[name], sub, why)
+            return
+        for host, spec, unmet in prep.skipped:
+            self._error(spec, host, SubStatus.NOT_APPLICABLE, unmet)
+        for name, reason in prep.not_run.items():
+            self._not_allocated(prep.by_name[name], prep.todo[name], reason)
+        for req in prep.requests:
+            if a.stop.is_set() or prep.login is None:
+                break
+            outcome = run_step(prep.login, req, a.stop)
+            self._record_step(outcome, req.plan, prep.by_name, prep.params_of)
+        if not prep.requests and prep.not_run:
+            a.events.note(f"no node could be allocated for the node probes ({len(prep.not_run)} not run)")
 
     def _not_allocated(self, host: HostSpec, probes: list[str], reason: str) -> None:
         message = f"not run: {reason}"
