@@ -292,6 +292,11 @@ def audit(
             )
         _resume(resume, options, quiet=quiet, history=(db,) if history else None)
         return
+    if plan:
+        if out is not None or force:
+            raise UsageError("--plan writes nothing; drop --out / --force")
+        _plan(options, fmt)
+        return
     command_line = "clustermax " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     out_dir = out or _default_out_dir()
     _run_audit(
@@ -834,6 +839,48 @@ def _audit_into(
         from .score import raise_below
 
         raise_below([score], Tier(fail_under.value))
+
+
+def _plan(options: dict[str, typing.Any], fmt: AuditFormat) -> None:
+    """Discover (login node only), then print what the audit would run; nothing runs on the nodes."""
+    import sys
+    import tempfile
+
+    from ..engine.audit import Audit
+    from ..engine.plan import make_plan, plan_text
+    from ..engine.progress import PlainEvents
+    from ..transport.base import Transport
+    from ..transport.local import LocalTransport
+    from ..transport.ssh import SSHConnector
+
+    def warn(text: str) -> None:
+        from ..sanitize import term
+
+        typer.echo(term(text), err=True)
+
+    request, known = _build_request(options, _load_specs(), warn)
+    connector = SSHConnector(
+        known_hosts_files=list(known),
+        accept_new=bool(options.get("accept_new_host_keys")),
+        connect_timeout_s=float(options.get("connect_timeout_s") or 15.0),
+    )
+
+    def connect(host: HostSpec) -> Transport:
+        if host.target is None:
+            return LocalTransport(host.name)
+        return connector.connect(host.target, name=host.name)
+
+    try:
+        with tempfile.TemporaryDirectory(prefix="clustermax-plan-") as scratch:  # the engine writes nothing
+            engine = Audit(request, connect, Path(scratch), events=PlainEvents(quiet=True))
+            result = make_plan(engine)
+    finally:
+        connector.close_all()
+    if fmt is AuditFormat.json:
+        sys.stdout.write(result.model_dump_json(indent=2) + "\n")
+    else:
+        for line in plan_text(result):
+            typer.echo(line)
 
 
 def _resume_command(options: dict[str, typing.Any], out_dir: Path) -> str:

@@ -137,8 +137,8 @@ def probes_show(
         out.append(f"  {m.name:<{width}}  [{m.unit.value}]  {' '.join(m.description.split())}")
     for ep in spec.endpoints:
         out.append(
-            f"endpoint {ep.name}: GET http://127.0.0.1:<{ep.port_param}>{ep.path} on the host (over SSH: through "
-            "the connection; as an srun task: curl on the node)"
+            f"endpoint {ep.name}: GET http://127.0.0.1:<{ep.port_param}>{ep.path} on the host "
+            "(over SSH: through the connection; as an srun task: curl on the node)"
         )
     if spec.cost:
         out.append("cost: " + "; ".join(f"{k} {v}" for k, v in spec.cost.items()))
