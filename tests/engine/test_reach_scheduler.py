@@ -257,3 +257,44 @@ def test_interrupt_mid_step_leaves_a_partial_bundle_an_empty_queue_and_resume_ru
     assert squeue(cluster) == ""
     journal = [json.loads(line)["kind"] for line in (out / "journal.jsonl").read_text().splitlines()]
     assert journal.count("step") == 2
+
+
+def test_plan_runs_nothing_on_the_nodes_and_names_the_step_the_audit_runs(
+    cluster: TestCluster, standins: Standins, tmp_path: Path
+) -> None:
+    plan_args = [
+        "login1",
+        "--ssh-config",
+        str(cluster.ssh_config),
+        "--probes",
+        PROBES,
+        "--reach",
+        "scheduler",
+    ]
+    text = subprocess.run([CLI, "audit", *plan_args, "--plan"], capture_output=True, text=True, timeout=120,
+                          check=False)  # fmt: skip
+    assert text.returncode == 0, text.stderr
+    assert "nothing has run on them" in text.stdout and "srun step clustermax-step-" in text.stdout
+    proc = subprocess.run([CLI, "audit", *plan_args, "--plan", "--format", "json"], capture_output=True,
+                          text=True, timeout=120, check=False)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    plan = json.loads(proc.stdout)
+    assert standins.calls() == []  # no GPU tool ran anywhere
+    assert squeue(cluster) == ""
+    assert not list(tmp_path.iterdir())  # no bundle, no directory
+    assert plan["platform"] == "slurm" and plan["compute_nodes"] == ["node1", "node2", "node3", "node4"]
+    assert plan["discovery"] == ["scheduler_detect", "slurm"]
+    [step] = plan["steps"]
+    assert step["nodes"] == ["node1", "node2", "node3", "node4"] and "--ntasks-per-node=1" in step["srun"]
+    srun = {(r["host"], r["probe"]): r for r in plan["runs"] if r["through"] == "srun"}
+    assert set(srun) == {(f"node{i}", p) for i in range(1, 5) for p in NODE_PROBES}
+    # the audit then runs exactly those scripts (same digests) in one step of the same shape
+    done = audit(cluster, tmp_path / "o", "--reach", "scheduler")
+    assert done.returncode == 0, done.stderr
+    bundle = load(tmp_path / "o")
+    ran = {(c.host, c.probe_id): c.script_sha256 for c in bundle.commands if c.step == "main"}
+    assert {k: r["script_sha256"] for k, r in srun.items()} == {k: ran[k] for k in srun}
+    [real] = bundle.steps
+    assert [a for a in real.srun if not a.startswith("-J=")] == [
+        a for a in step["srun"] if not a.startswith("-J=")
+    ]
