@@ -15,20 +15,31 @@ CMX_TASK_STOP=0
 CMX_TASK_NODE=${SLURMD_NODENAME:-$(hostname -s 2>/dev/null)}
 trap 'CMX_TASK_STOP=1' HUP INT TERM
 
-# cmx_chunk ID: a base64 chunk of script text from stdin (a here-document), kept for cmx_task_probe.
-cmx_chunk() { cat > "$CMX_T/c.$1"; }
+# cmx_chunk ID: a base64 chunk of script text from stdin (a here-document), decoded for cmx_task_probe.
+cmx_chunk() { base64 -d > "$CMX_T/c.$1"; }
+
+# cmx_task_now: CMX_NOW = the node's clock, seconds with microseconds (bash's own: no process started).
+cmx_task_now() {
+  if [ -n "${EPOCHREALTIME:-}" ]; then CMX_NOW=${EPOCHREALTIME/,/.}; else CMX_NOW=$(date +%s.%N); fi
+}
 
 # cmx_task_frame PROBE STEP RC START END OUTFILE ERRFILE TIMEDOUT HTTP ERROR
 cmx_task_frame() {
-  local out=0 err=0
-  [ -f "$6" ] && out=$(wc -c < "$6")
-  [ -f "$7" ] && err=$(wc -c < "$7")
+  local out=0 err=0 sizes enc=""
+  sizes=$(stat -c %s "$6" "$7" 2>/dev/null) && { out=${sizes%%[!0-9]*}; err=${sizes##*[!0-9]}; }
+  [ -n "${10}" ] && enc=$(printf '%s' "${10}" | base64 -w 0)
   printf '@@CMXSTEP:BEGIN probe=%s step=%s rc=%s start=%s end=%s outbytes=%s errbytes=%s timedout=%s interrupted=%s http=%s error=%s@@\n' \
-    "$1" "$2" "$3" "$4" "$5" "$out" "$err" "$8" "$CMX_TASK_STOP" "$9" "$(printf '%s' "${10}" | base64 -w 0)"
-  [ -f "$6" ] && head -c "$CMX_TASK_CAP" "$6" | base64
+    "$1" "$2" "$3" "$4" "$5" "$out" "$err" "$8" "$CMX_TASK_STOP" "$9" "$enc"
+  cmx_task_b64 "$6" "$out"
   printf '@@CMXSTEP:STDERR@@\n'
-  [ -f "$7" ] && head -c "$CMX_TASK_CAP" "$7" | base64
+  cmx_task_b64 "$7" "$err"
   printf '@@CMXSTEP:END@@\n'
+}
+
+# cmx_task_b64 FILE SIZE: the file (at most CMX_TASK_CAP bytes of it) in base64 lines.
+cmx_task_b64() {
+  if [ "$2" = 0 ]; then return 0; fi
+  if [ "$2" -le "$CMX_TASK_CAP" ]; then base64 < "$1"; else head -c "$CMX_TASK_CAP" "$1" | base64; fi
 }
 
 # cmx_task_probe PROBE SHA256 LIMIT CHUNK...: rebuild the script, run it as SSH would, print its frame.
@@ -36,12 +47,15 @@ cmx_task_frame() {
 cmx_task_probe() {
   local id=$1 sha=$2 limit=$3 f="$CMX_T/script" got rc="" s0 s1 to=0 error=""
   shift 3
-  : > "$f"
-  for c in "$@"; do base64 -d < "$CMX_T/c.$c" >> "$f"; done
+  local parts=()
+  for c in "$@"; do parts+=("$CMX_T/c.$c"); done
+  cat "${parts[@]}" > "$f"
   got=$(sha256sum < "$f")
   got=${got%% *}
-  rm -f "$CMX_T/o" "$CMX_T/e"
-  s0=$(date +%s.%N)
+  : > "$CMX_T/o"
+  : > "$CMX_T/e"
+  cmx_task_now
+  s0=$CMX_NOW
   if [ "$CMX_TASK_STOP" = 1 ]; then
     error="interrupted"
   elif [ "$got" != "$sha" ]; then
@@ -55,7 +69,8 @@ cmx_task_probe() {
     [ "$to" = 1 ] && rc=""
     [ "$CMX_TASK_STOP" = 1 ] && error="interrupted"
   fi
-  s1=$(date +%s.%N)
+  cmx_task_now
+  s1=$CMX_NOW
   cmx_task_frame "$id" main "$rc" "$s0" "$s1" "$CMX_T/o" "$CMX_T/e" "$to" "" "$error"
 }
 
@@ -63,8 +78,10 @@ cmx_task_probe() {
 # reach does through its connection), framed like a probe's output; the HTTP status is the exit code.
 cmx_task_get() {
   local code="" s0 s1 error=""
-  rm -f "$CMX_T/o" "$CMX_T/e"
-  s0=$(date +%s.%N)
+  : > "$CMX_T/o"
+  : > "$CMX_T/e"
+  cmx_task_now
+  s0=$CMX_NOW
   if [ "$CMX_TASK_STOP" = 1 ]; then
     error="interrupted"
   elif ! command -v curl >/dev/null 2>&1; then
@@ -78,12 +95,14 @@ cmx_task_get() {
     fi
     : > "$CMX_T/e"
   fi
-  s1=$(date +%s.%N)
+  cmx_task_now
+  s1=$CMX_NOW
   cmx_task_frame "$1" "$2" "$code" "$s0" "$s1" "$CMX_T/o" "$CMX_T/e" 0 "$code" "$error"
 }
 
 cmx_task_begin() {
+  cmx_task_now
   printf '@@CMXSTEP:TASK node=%s job=%s step=%s start=%s@@\n' "$CMX_TASK_NODE" "${SLURM_JOB_ID:-}" \
-    "${SLURM_STEP_ID:-}" "$(date +%s.%N)"
+    "${SLURM_STEP_ID:-}" "$CMX_NOW"
 }
 cmx_task_done() { printf '@@CMXSTEP:DONE node=%s interrupted=%s@@\n' "$CMX_TASK_NODE" "$CMX_TASK_STOP"; }
