@@ -15,8 +15,10 @@ CMX_TASK_STOP=0
 CMX_TASK_NODE=${SLURMD_NODENAME:-$(hostname -s 2>/dev/null)}
 trap 'CMX_TASK_STOP=1' HUP INT TERM
 
-# cmx_chunk ID: a base64 chunk of script text from stdin (a here-document), decoded for cmx_task_probe.
-cmx_chunk() { base64 -d > "$CMX_T/c.$1"; }
+# cmx_chunk ID: a base64 chunk of script text from stdin (a here-document), kept for cmx_task_probe
+# (bash's own read: no process per chunk).
+declare -A CMX_C=()
+cmx_chunk() { IFS= read -r -d '' "CMX_C[$1]" || true; }
 
 # cmx_task_now: CMX_NOW = the node's clock, seconds with microseconds (bash's own: no process started).
 cmx_task_now() {
@@ -47,11 +49,15 @@ cmx_task_b64() {
 cmx_task_probe() {
   local id=$1 sha=$2 limit=$3 f="$CMX_T/script" got rc="" s0 s1 to=0 error=""
   shift 3
-  local parts=()
-  for c in "$@"; do parts+=("$CMX_T/c.$c"); done
-  cat "${parts[@]}" > "$f"
+  # one decode of the chunks' base64 back to back; chunk by chunk if this base64 stops at padding
+  for c in "$@"; do printf '%s' "${CMX_C[$c]-}"; done | base64 -d > "$f" 2>/dev/null
   got=$(sha256sum < "$f")
   got=${got%% *}
+  if [ "$got" != "$sha" ]; then
+    for c in "$@"; do printf '%s' "${CMX_C[$c]-}" | base64 -d; done > "$f" 2>/dev/null
+    got=$(sha256sum < "$f")
+    got=${got%% *}
+  fi
   : > "$CMX_T/o"
   : > "$CMX_T/e"
   cmx_task_now

@@ -47,6 +47,8 @@ from ..models.bundle import HostRole
 from ..probes.derive import CLUSTER_HOST, with_derived
 from ..safeio import write_error
 from ..transport.base import ConnectError, Transport, utcnow
+from .hosts import HostSpec as HostSpec
+from .hosts import _error_result
 from .journal import Journal
 from .params import merge_params
 from .runner import Platform, ProbeContext, Role, run_probe
@@ -74,22 +76,6 @@ _CONNECT_SUB = {
     "host-key": SubStatus.HOST_KEY,
     "timeout": SubStatus.TIMEOUT,
 }
-
-
-@dataclass
-class HostSpec:
-    """A host to audit and how to reach it (``connect`` turns it into a Transport)."""
-
-    name: str
-    role: Role
-    target: Any = None
-    """Transport-specific address (an SSHTarget for SSH; None for the local machine)."""
-    address: str | None = None
-    user: str | None = None
-    port: int | None = None
-    via: str | None = None
-    expected_gpus: int | None = None
-    login_shell: bool = False
 
 
 Connect = Callable[[HostSpec], Transport]
@@ -157,21 +143,6 @@ class AuditRequest:
 def probe_order(specs: Mapping[str, ProbeSpec], ids: list[str]) -> list[str]:
     """Stable order: scheduler_detect first (its facts gate the others), then by id."""
     return sorted(set(ids) & set(specs), key=lambda i: (i != "scheduler_detect", i))
-
-
-def _error_result(spec: ProbeSpec, host: str, sub: SubStatus, message: str,
-                  params: dict[str, JSONValue] | None = None) -> ProbeResult:  # fmt: skip
-    return ProbeResult(
-        probe_id=spec.id,
-        host=host,
-        status=ProbeStatus.SKIPPED if sub == SubStatus.NOT_APPLICABLE else ProbeStatus.ERROR,
-        substatus=sub,
-        message=message,
-        remediation=spec.remediation.get(sub.value),
-        started_at=utcnow(),
-        duration_s=0.0,
-        params=params or {},
-    )
 
 
 class Audit:

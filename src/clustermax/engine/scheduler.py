@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import os
 import secrets
+import threading
 import typing
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from ..models import JSONValue, ProbeResult, ProbeSpec, SubStatus
+from ..models import CommandResult, HostRecord, JSONValue, ProbeResult, ProbeSpec, SchedulerStep, SubStatus
 from ..probes.result import result_from_commands
 from ..transport.base import ConnectError, Transport
+from .hosts import HostSpec, _error_result
 from .slurm_step import (
     StepOutcome,
     StepRequest,
@@ -28,8 +30,30 @@ from .slurm_step import (
     unavailable_reason,
 )
 
-if typing.TYPE_CHECKING:
-    from .audit import Audit, HostSpec
+
+class AuditState(typing.Protocol):
+    """What the scheduler phase uses of :class:`clustermax.engine.audit.Audit` (its state and recorders)."""
+
+    req: typing.Any
+    results: dict[tuple[str, str], ProbeResult]
+    planned: set[tuple[str, str]]
+    stop: threading.Event
+    events: typing.Any
+    steps: list[SchedulerStep]
+    _lock: threading.Lock
+    _ssh_refused: dict[str, ConnectError]
+
+    def connect(self, host: HostSpec) -> Transport: ...
+    def platform(self) -> str: ...
+    def _unmet(self, spec: ProbeSpec, host: HostSpec) -> str | None: ...
+    def _params(self, spec: ProbeSpec, host: HostSpec) -> dict[str, JSONValue]: ...
+    def _context(self, host: HostSpec, role: typing.Any) -> typing.Any: ...
+    def _record(self, commands: list[CommandResult], result: ProbeResult) -> None: ...
+    def _record_host(self, record: HostRecord) -> None: ...
+    def _host_record(
+        self, host: HostSpec, state: str, error: str | None, connect_s: float | None
+    ) -> HostRecord: ...
+    def _journal(self, records: list[tuple[str, typing.Any]]) -> None: ...
 
 
 def step_tag() -> str:
@@ -56,14 +80,12 @@ class Prepared:
 class SchedulerPhase:
     """Run ``ids`` on ``hosts`` through the scheduler and record every outcome in ``audit``."""
 
-    def __init__(self, audit: Audit, hosts: list[HostSpec], ids: list[str]) -> None:
+    def __init__(self, audit: AuditState, hosts: list[HostSpec], ids: list[str]) -> None:
         self.a = audit
         self.hosts = hosts
         self.ids = ids
 
     def _error(self, spec: ProbeSpec, host: HostSpec, sub: SubStatus, message: str) -> None:
-        from .audit import _error_result
-
         self.a._record([], _error_result(spec, host.name, sub, message, self.a._params(spec, host)))
 
     def _host(self, host: HostSpec, state: str, error: str | None, **extra: typing.Any) -> None:

@@ -37,8 +37,8 @@ from datetime import datetime, timezone
 
 from ..hostnames import is_host_name
 from ..models import CommandResult, JSONValue, ProbeSpec, SchedulerStep
-from ..parsers.slurm.scontrol_node import SlurmNode, parse_scontrol_node
 from ..probes.base import split_sections
+from ..probes.slurm import NodeAvailability, node_availability
 from ..probes.specs import probe_script
 from ..transport.base import DEFAULT_MAX_OUTPUT, KILL_GRACE_S, RawRun, Transport, utcnow
 from .runner import (
@@ -138,13 +138,12 @@ def node_query_script(names: Sequence[str]) -> str:
 
 def query_nodes(
     transport: Transport, names: Sequence[str], stop: threading.Event | None
-) -> dict[str, SlurmNode]:
+) -> dict[str, NodeAvailability]:
     """The nodes as slurmctld sees them now (by name); a node it does not list is absent."""
     raw = transport.run(
         "bash -s", stdin=node_query_script(names).encode(), timeout_s=QUERY_TIMEOUT_S, stop=stop
     )
-    parsed = parse_scontrol_node(raw.stdout.decode("utf-8", errors="replace"))
-    return {n.name: n for n in parsed.nodes}
+    return node_availability(raw.stdout.decode("utf-8", errors="replace"))
 
 
 def _flags(state: str) -> tuple[str, set[str]]:
@@ -154,7 +153,7 @@ def _flags(state: str) -> tuple[str, set[str]]:
     )
 
 
-def unavailable_reason(node: SlurmNode | None, opts: StepOptions, gpus: int | None) -> str | None:
+def unavailable_reason(node: NodeAvailability | None, opts: StepOptions, gpus: int | None) -> str | None:
     """Why the step cannot get ``node`` now (None: it can); the text follows *not run:*."""
     if node is None:
         return "not allocated: slurmctld does not list this node"
@@ -178,7 +177,7 @@ def unavailable_reason(node: SlurmNode | None, opts: StepOptions, gpus: int | No
     return None
 
 
-def gpu_request(node: SlurmNode | None, opts: StepOptions) -> int:
+def gpu_request(node: NodeAvailability | None, opts: StepOptions) -> int:
     if opts.gpus_per_node is not None:
         return opts.gpus_per_node
     return (node.gpu_count or 0) if node is not None else 0
@@ -211,46 +210,60 @@ def task_items(
 
 
 def _chunks(item: TaskItem, context: ProbeContext) -> list[str]:
-    """The script cut where it is shared: the supervisor, the per-node header, the probe's text."""
+    """The script cut where it is shared: the supervisor, each line of the per-node header (the node
+    list is the same for every node), the probe's text."""
     body = probe_script(item.spec, context.probes_root)
     sup = supervisor_text(item.spec.timeout_s, context.login_shell, context.probes_root).rstrip("\n")
     text = item.script
     if text.endswith(body) and text.startswith(sup):
         middle = text[len(sup) : len(text) - len(body)]
-        return [part for part in (sup, middle, body) if part]
+        return [part for part in (sup, *middle.splitlines(keepends=True), body) if part]
     return [text]
 
 
+def _chunk_line(cid: str, chunk: str) -> str:
+    b64 = base64.encodebytes(chunk.encode("utf-8")).decode("ascii")
+    return f"cmx_chunk {cid} <<'CMX_CHUNK_END'\n{b64}CMX_CHUNK_END"
+
+
 def build_stream(plan: Mapping[str, list[TaskItem]], context: ProbeContext, cap: int) -> bytes:
-    """The text every task runs: step_task.sh, each distinct chunk once, then what each node runs."""
+    """The text every task runs: step_task.sh, the chunks several nodes share (once), then per node its
+    own chunks and what it runs (a task reads and decodes only its own node's part)."""
     from ..resources import probes_dir
 
     root = context.probes_root or probes_dir()
-    parts = [(root / TASK_LIB).read_text(encoding="utf-8"), f"CMX_TASK_CAP={int(cap)}"]
-    seen: set[str] = set()
-    cases: list[str] = []
+    per_node: dict[str, list[tuple[TaskItem, list[tuple[str, str]]]]] = {}
+    users: dict[str, set[str]] = {}
     for node, items in plan.items():
         if not is_host_name(node):  # the engine checked it already; never let one through here
             raise ValueError(f"refusing node name {node!r}")
-        lines = [f"{shlex.quote(node)})"]
+        per_node[node] = []
         for item in items:
-            ids = []
-            for chunk in _chunks(item, context):
-                cid = hashlib.sha256(chunk.encode()).hexdigest()[:24]
-                ids.append(cid)
-                if cid not in seen:
-                    seen.add(cid)
-                    b64 = base64.encodebytes(chunk.encode("utf-8")).decode("ascii")
-                    parts.append(f"cmx_chunk {cid} <<'CMX_CHUNK_END'\n{b64}CMX_CHUNK_END")
+            pairs = [(hashlib.sha256(c.encode()).hexdigest()[:24], c) for c in _chunks(item, context)]
+            per_node[node].append((item, pairs))
+            for cid, _ in pairs:
+                users.setdefault(cid, set()).add(node)
+    parts = [(root / TASK_LIB).read_text(encoding="utf-8"), f"CMX_TASK_CAP={int(cap)}"]
+    shared: set[str] = set()
+    cases: list[str] = []
+    for node, entries in per_node.items():
+        own: set[str] = set()
+        lines = [f"{shlex.quote(node)})"]
+        for item, pairs in entries:
+            for cid, chunk in pairs:
+                if len(users[cid]) > 1 and cid not in shared:
+                    shared.add(cid)
+                    parts.append(_chunk_line(cid, chunk))
+                elif len(users[cid]) == 1 and cid not in own:
+                    own.add(cid)
+                    lines.append(_chunk_line(cid, chunk))
             limit = math.ceil(item.spec.timeout_s) + KILL_GRACE_S + 10
-            lines.append(
-                "  cmx_task_probe "
-                + " ".join(shlex.quote(x) for x in (item.spec.id, item.digest, str(limit), *ids))
-            )
+            args = (item.spec.id, item.digest, str(limit), *(cid for cid, _ in pairs))
+            lines.append("  cmx_task_probe " + " ".join(shlex.quote(x) for x in args))
             for step, port, path, error in item.endpoints:
                 if port is not None and error is None:
-                    args = (item.spec.id, step, str(port), path, f"{HTTP_TIMEOUT_S:g}")
-                    lines.append("  cmx_task_get " + " ".join(shlex.quote(x) for x in args))
+                    get = (item.spec.id, step, str(port), path, f"{HTTP_TIMEOUT_S:g}")
+                    lines.append("  cmx_task_get " + " ".join(shlex.quote(x) for x in get))
         lines.append("  ;;")
         cases.extend(lines)
     parts += ["cmx_task_begin", 'case "$CMX_TASK_NODE" in', *cases, "esac", "cmx_task_done", ""]
