@@ -42,7 +42,7 @@ cmx_step_watchdog() {
 # Stop srun (TERM is passed on to the tasks, which report what they have), then cancel, check the queue.
 cmx_step_cleanup() {
   trap '' PIPE TERM INT HUP
-  local left="" rc=0 i jobs
+  local left="" rc=0 i jobs=""
   [ -n "$CMX_STEP_WATCHDOG" ] && kill "$CMX_STEP_WATCHDOG" 2>/dev/null
   if [ -n "$CMX_STEP_SRUN_PID" ] && kill -0 "$CMX_STEP_SRUN_PID" 2>/dev/null; then
     kill -TERM "$CMX_STEP_SRUN_PID" 2>/dev/null
@@ -52,13 +52,15 @@ cmx_step_cleanup() {
     done
     kill -KILL "$CMX_STEP_SRUN_PID" 2>/dev/null
   fi
-  jobs=$(squeue -h -n "$CMX_STEP_TAG" -u "$CMX_STEP_USER" -o '%i' 2>/dev/null | tr '\n' ' ')
-  scancel --name="$CMX_STEP_TAG" -u "$CMX_STEP_USER" 2>/dev/null
+  # one squeue when the step ended by itself; otherwise cancel (again at the 10th look) until it drains
   for i in $(seq 1 30); do
     left=$(squeue -h -n "$CMX_STEP_TAG" -u "$CMX_STEP_USER" -o '%i %T' 2>/dev/null)
     rc=$?
     [ "$rc" = 0 ] && [ -z "$left" ] && break
-    [ "$i" = 10 ] && scancel --name="$CMX_STEP_TAG" -u "$CMX_STEP_USER" 2>/dev/null
+    if [ "$i" = 1 ] || [ "$i" = 10 ]; then
+      [ -z "$jobs" ] && jobs=$(printf '%s\n' "$left" | cut -d' ' -f1 | tr '\n' ' ')
+      scancel --name="$CMX_STEP_TAG" -u "$CMX_STEP_USER" 2>/dev/null
+    fi
     sleep 0.1
   done
   {
