@@ -212,9 +212,13 @@ def test_interrupt_mid_step_leaves_a_partial_bundle_an_empty_queue_and_resume_ru
     cluster: TestCluster, tmp_path: Path
 ) -> None:
     out = tmp_path / "o"
+    marks = cluster.base / "lscpu-marks"  # where the wrapper says which node got how far
+    marks.mkdir(exist_ok=True)
+    marks.chmod(0o777)
     hang = cluster.bin_dir / "lscpu"  # node2 and node3 hang in system_info; node1 and node4 finish
     hang.write_text(
-        '#!/bin/sh\ncase "$(hostname)" in node2|node3) sleep 600 ;; esac\nexec /usr/bin/lscpu "$@"\n'
+        f'#!/bin/sh\nh=$(hostname)\ncase "$h" in node2|node3) touch {marks}/hang-$h; sleep 600 ;; esac\n'
+        f'/usr/bin/lscpu "$@"\nrc=$?\ntouch {marks}/done-$h\nexit $rc\n'
     )
     hang.chmod(0o755)
     try:
@@ -224,10 +228,20 @@ def test_interrupt_mid_step_leaves_a_partial_bundle_an_empty_queue_and_resume_ru
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and "RUNNING" not in squeue(cluster):
+
+        def step_running() -> bool:  # the step's job (the slurm probe runs a job of its own before it)
+            return any(
+                " clustermax-step-" in line and "RUNNING" in line for line in squeue(cluster).splitlines()
+            )
+
+        while time.monotonic() < deadline and not step_running():
             time.sleep(0.2)
-        assert "clustermax-step-" in squeue(cluster)
-        time.sleep(4)  # node1 and node4 are done; node2 and node3 hang in lscpu
+        assert step_running(), squeue(cluster)
+        expected = {"hang-node2", "hang-node3", "done-node1", "done-node4"}
+        while time.monotonic() < deadline and not expected <= {p.name for p in marks.iterdir()}:
+            time.sleep(0.2)
+        assert expected <= {p.name for p in marks.iterdir()}
+        time.sleep(2)  # node1 and node4 print their frames; node2 and node3 hang in lscpu
         proc.send_signal(signal.SIGINT)
         _, stderr = proc.communicate(timeout=60)
     finally:
