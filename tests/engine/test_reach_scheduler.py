@@ -166,6 +166,10 @@ def test_drained_node_is_not_run_the_rest_measured(cluster: TestCluster, tmp_pat
     assert proc.returncode == 0, proc.stderr
     bundle = load(tmp_path / "o")
     [step] = bundle.steps
+    assert (
+        f"Scheduler: job {step.job_id}, 3 of 4 node(s) ran in one srun step, 1 not run; queue clean"
+        in proc.stdout
+    )
     assert sorted(step.ran) == ["node1", "node2", "node4"]
     assert (
         "node3" in step.not_run

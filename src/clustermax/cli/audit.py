@@ -960,7 +960,9 @@ def _print_summary(
     down: dict[str, str | None] = {}
     for h in bundle.hosts:
         detail = term(h.address or "", 80)
-        if h.via:
+        if h.reach == "scheduler":
+            detail = f"through srun, job {term(h.job_id or '?', 40)}"
+        elif h.via:
             detail += f" via {term(h.via, 80)}"
         if h.state != "ok":
             down[h.name] = h.error
@@ -995,6 +997,13 @@ def _print_summary(
             echo(f"  ... and {len(problems) - 20} more (see the bundle)")
         if not_run:
             echo(f"  {not_run} probe run(s) not made on the {len(down)} host(s) that could not be reached")
+    for step in bundle.steps:
+        queue = {True: "queue clean", False: f"LEFT IN QUEUE: {term(step.left_in_queue, 200)}",
+                 None: "queue not checked"}[step.queue_clean]  # fmt: skip
+        echo(
+            f"Scheduler: job {term(step.job_id or '-', 40)}, {len(step.ran)} of {len(step.nodes)} node(s) "
+            f"ran in one srun step, {len(step.not_run)} not run; {queue}"
+        )
     echo(f"Bundle: {out_dir / 'bundle.json'}")
     if reports:
         echo("Reports: " + ", ".join(str(p) for p in reports))
