@@ -318,3 +318,30 @@ def test_plan_runs_nothing_on_the_nodes_and_names_the_step_the_audit_runs(
     assert [a for a in real.srun if not a.startswith("-J=")] == [
         a for a in step["srun"] if not a.startswith("-J=")
     ]
+
+
+def test_a_changed_host_key_is_never_worked_around_through_the_scheduler(
+    cluster: TestCluster, standins: Standins, tmp_path: Path
+) -> None:
+    """node1 answers with a key that is not the one known: auto records it host-key, no srun for it."""
+    lines = cluster.known_hosts.read_text().splitlines()
+    ip1 = next(h.ip for h in cluster.nodes if h.name == "node1")
+    ip2 = next(h.ip for h in cluster.nodes if h.name == "node2")
+    key2 = next(line.split(" ", 1)[1] for line in lines if line.startswith(f"{ip2} "))
+    known = tmp_path / "known_hosts"
+    known.write_text("".join(f"{ip1} {key2}\n" if ln.startswith(f"{ip1} ") else f"{ln}\n" for ln in lines))
+    config = tmp_path / "ssh_config"
+    config.write_text(cluster.ssh_config.read_text().replace(str(cluster.known_hosts), str(known)))
+    proc = subprocess.run(
+        [CLI, "audit", "login1", "--ssh-config", str(config), "--probes", PROBES,
+         "--out", str(tmp_path / "a"), "--quiet"],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    bundle = load(tmp_path / "a")
+    hosts = {h.name: h for h in bundle.hosts}
+    assert hosts["node1"].state == "host-key" and hosts["node1"].reach is None
+    assert all(hosts[f"node{i}"].reach == "ssh" for i in range(2, 5))
+    assert bundle.steps == []
+    results = node_results(bundle)
+    assert {results[("node1", p)].substatus for p in NODE_PROBES} == {SubStatus.HOST_KEY}

@@ -308,7 +308,7 @@ class Audit:
         """Run ``probe_ids`` on ``host``; False when the host could not be reached.
 
         ``fallback``: a host that refuses SSH is only noted (in ``_ssh_refused``), not recorded: the
-        scheduler reaches it next (``--reach auto``)."""
+        scheduler reaches it next (``--reach auto``); a host-key refusal is recorded as usual."""
         rname = result_host or host.name
         todo = [p for p in probe_ids if (rname, p) not in self.results]
         for p in probe_ids:
@@ -322,7 +322,9 @@ class Audit:
             pending = self._prewarmed.pop(host.name, None)
             transport = pending.result() if pending is not None else self.connect(host)
         except ConnectError as err:
-            if fallback:
+            # a changed or unknown host key is never worked around: the node stays unknown (host-key),
+            # so the auditor sees it and decides, instead of a note beside a scheduler run
+            if fallback and err.kind != "host-key":
                 with self._lock:
                     self._ssh_refused[host.name] = err
                 return False
