@@ -114,6 +114,11 @@ def test_usage_errors_exit_2_without_traceback(args: tuple[str, ...], fragment: 
             6,
             "used twice",
         ),
+        (
+            "cluster: c\nlogin: a\ndefaults:\n  user: x\n  reach: sometimes\n",
+            5,
+            "defaults.reach: Input should be 'auto', 'ssh' or 'scheduler'",
+        ),
     ],
 )
 def test_malformed_inventory_is_one_line_with_file_and_line(
@@ -146,6 +151,24 @@ def test_probes_list_shows_every_probe() -> None:
         assert f"measures: {', '.join(m.name for m in spec.metrics)}" in proc.stdout
     as_json = json.loads(run("probes", "list", "--json").stdout)
     assert [p["id"] for p in as_json] == list(specs)
+
+
+def test_probes_show_gives_parameters_units_where_and_cost() -> None:
+    spec = load_probe_specs()["monitoring"]
+    proc = run("probes", "show", "monitoring")
+    assert proc.returncode == 0, proc.stderr
+    text = proc.stdout
+    assert text.startswith(f"monitoring: {spec.title}\n")
+    assert "monitoring.dcgm_exporter_port (int, default 9400): Port of the DCGM exporter on the node" in text
+    for metric in spec.metrics:
+        assert f"  {metric.name}" in text and f"[{metric.unit.value}]" in text
+    assert "where: on every compute node: over SSH, or as a task of the audit's one srun step" in text
+    assert f"cost: wall_s {spec.cost['wall_s']}; gpu_s {spec.cost['gpu_s']}" in text
+    shown = json.loads(run("probes", "show", "ttfj", "--json").stdout)
+    assert shown["id"] == "ttfj" and shown["where"].startswith("once, from the login node")
+    assert len(shown["script_sha256"]) == 64 and "docs/probes.md" in shown["docs"]
+    bad = run("probes", "show", "nope")
+    assert bad.returncode == 2 and "unknown probe 'nope'" in bad.stderr and "gpu_health" in bad.stderr
 
 
 def test_schema_outputs() -> None:

@@ -305,7 +305,7 @@ def test_profile_option_sets_the_override_and_scoring_uses_it(tmp_path: Path) ->
     without = {c.id: c for c in score_bundle(load(bare), rubric).criteria}
     inter = without["nccl-inter-busbw"]
     assert inter.verdict.value == "not_measured"
-    assert "`clustermax import --profile fabric=... nic_count=...`" in inter.explanation
+    assert "`clustermax import --profile fabric=... --profile nic_count=...`" in inter.explanation
     scored = score_bundle(bundle, rubric)
     with_profile = {c.id: c for c in scored.criteria}
     assert with_profile["nccl-inter-busbw"].verdict.value == "pass"  # 338.82 >= 0.9 x 46 x 8

@@ -33,6 +33,15 @@ class StoredOptions(BaseModel):
     provider: str | None = None
     connect_timeout_s: float = Field(default=15.0, gt=0, le=3600)
     login_shell: bool = False
+    reach: Literal["auto", "ssh", "scheduler"] | None = None
+    partition: str | None = None
+    account: str | None = None
+    qos: str | None = None
+    reservation: str | None = None
+    exclusive: bool = False
+    time_min: int | None = Field(default=None, ge=1)
+    gpus_per_node: int | None = Field(default=None, ge=0)
+    immediate_s: int = Field(default=60, ge=1, le=86400)
 
 
 TRUST_OPTIONS = (

@@ -61,7 +61,7 @@ def test_add_list_show_export_diff(db_url: str, tmp_path: Path) -> None:
     assert listed.stdout.rstrip().endswith(f"{len(GOLDEN)} audit(s)")
     one = json.loads(cmx("history", "list", "--db", db_url, "--cluster", "h100-ndr", "-f", "json").stdout)
     assert [(r["cluster"], r["provider"], r["tier_floor"], r["tier_ceiling"], r["score"]) for r in one] == [
-        ("h100-ndr", "example-h100", "underperforming", "gold", 75.89)
+        ("h100-ndr", "example-h100", "underperforming", "gold", 75.34)
     ]
     by_provider = json.loads(
         cmx("history", "list", "--db", db_url, "--provider", "example-gh200", "-f", "json").stdout

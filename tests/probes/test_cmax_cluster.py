@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from clustermax.models import Bundle
+from clustermax.scoring import load_rubric, score_bundle
 from tests.infra.cluster import TestCluster
 
 CLI = str(Path(sys.executable).parent / "clustermax")
@@ -148,8 +150,22 @@ def test_new_criteria_on_the_test_cluster_agree_with_its_real_state(
             (r["host"], r["message"]) for r in results
         ]
         assert all(r["substatus"] in (None, "not-applicable") for r in results), probe
-    verdicts = {c["id"]: c["verdict"] for c in score["criteria"]}
     allowed = expected(truth())
+    verdicts = {c["id"]: c["verdict"] for c in score["criteria"]}
+    if not truth()["gpu"]:
+        # gpu_stack counted no GPU on any node: over zero subjects no criterion is judged at all
+        counts = [
+            m["value"] for r in bundle["results"] for m in r["measurements"] if m["metric"] == "gpu.node_gpus"
+        ]
+        assert counts and set(counts) == {0}, counts
+        judged = {cid: v for cid, v in verdicts.items() if v in ("pass", "warn", "fail")}
+        assert judged == {}, judged
+        # what each probe read is still checked against the cluster's real state: scored without the subject
+        # count, the values are judged as an import of the same outputs would be
+        for r in bundle["results"]:
+            r["measurements"] = [m for m in r["measurements"] if m["metric"] != "gpu.node_gpus"]
+        rescored = score_bundle(Bundle.model_validate(bundle), load_rubric(None))
+        verdicts = {c.id: c.verdict.value for c in rescored.criteria}
     wrong = {cid: (verdicts[cid], sorted(ok)) for cid, ok in allowed.items() if verdicts[cid] not in ok}
     assert not wrong, wrong
     # the commands ran for real: the node reported this VM's own nvcc, kernel and sysctls

@@ -182,7 +182,8 @@ def test_vmscape_is_read_on_bare_metal_only() -> None:
 def test_a_node_without_an_nvidia_gpu_is_not_applicable() -> None:
     out = parse("gpu_stack", read("probe_gpu_stack/testcluster-node1.stdout"))
     assert (out.status, out.substatus) == (ProbeStatus.SKIPPED, SubStatus.NOT_APPLICABLE)
-    assert out.measurements == []
+    # only the subject count that makes the GPU criteria not applicable on this node
+    assert [(m.metric, m.value) for m in out.measurements] == [("gpu.node_gpus", 0)]
 
 
 def test_gpu_node_software_from_real_tool_outputs() -> None:
@@ -208,6 +209,7 @@ def test_gpu_node_software_from_real_tool_outputs() -> None:
     )
     assert out.status is ProbeStatus.OK
     assert_declared("gpu_stack", out)
+    assert one(out, "gpu.node_gpus") == 1  # no PCI listing here: the GPU nvidia-smi names
     assert one(out, "gpu.dcgm_installed") is True and one(out, "gpu.dcgm_version") == "4.7.0"
     assert one(out, "gpu.gdrcopy_ready") is False  # gdrdrv is loaded, but no libgdrapi in the linker cache
     assert one(out, "gpu.gpudirect_path") == "dma-buf"  # the open kernel module on Linux >= 5.12

@@ -18,7 +18,7 @@ import pytest
 from clustermax.engine.runner import ProbeContext, run_probe
 from clustermax.models import CommandResult, ProbeStatus
 from clustermax.parsers.prometheus import exported_names
-from clustermax.probes.monitoring import GPU_HEALTH_METRICS
+from clustermax.probes.monitoring import GPU_HEALTH_METRICS, Exporters, measure
 from clustermax.probes.result import result_from_commands
 from tests.infra.cluster import Host, TestCluster
 from tests.probes.k8s_helpers import spec, ssh_transport, value
@@ -95,7 +95,18 @@ def test_dcgm_exporter_seen_through_ssh_and_node_without_exporters(sshd_hosts: T
     assert bare.status == ProbeStatus.OK  # absence is a finding, not an error
     assert value(bare, "monitoring.dcgm_exporter") is False
     assert value(bare, "monitoring.gpu_health_metrics") is None
-    assert {f.code for f in bare.findings} == {"monitoring.no-dcgm-exporter", "monitoring.no-node-exporter"}
+    # the test node has no NVIDIA GPU (its pci-gpus section is empty): no DCGM exporter to miss there
+    assert {f.code for f in bare.findings} == {"monitoring.no-node-exporter"}
+
+
+def test_missing_dcgm_exporter_is_a_finding_on_a_gpu_node_only() -> None:
+    gpu_node = measure(Exporters(False, True, set(), gpus=8, dcgm_port=9400), "node3")
+    assert [(f.code, f.message) for f in gpu_node.findings] == [
+        ("monitoring.no-dcgm-exporter", "no DCGM exporter answered on node3:9400 (this node has 8 GPUs)")
+    ]
+    unknown = measure(Exporters(False, True, set(), gpus=None, dcgm_port=9400), "node3")  # an older bundle
+    assert [f.message for f in unknown.findings] == ["no DCGM exporter answered on node3:9400"]
+    assert measure(Exporters(False, True, set(), gpus=0, dcgm_port=9400), "vm").findings == []
 
 
 @pytest.mark.sshd

@@ -69,7 +69,18 @@ CASES: list[tuple[str, str, list[Any], str, str, Any, Any, bool, Verdict, Any]] 
     ("gpu.count_ok", "bool", [True, False], "any", "true", None, None, False, Verdict.PASS, True),
     ("gpu.count_ok", "bool", [True, False], "all", "true", None, None, True, Verdict.WARN, False),
     ("gpu.fallen_off_bus", "bool", [False, False], "all", "false", None, None, False, Verdict.PASS, False),
-    ("gpu.fallen_off_bus", "bool", [False, True], "all", "false", None, None, False, Verdict.FAIL, False),
+    (
+        "gpu.fallen_off_bus",
+        "bool",
+        [False, True],
+        "all",
+        "false",
+        None,
+        None,
+        False,
+        Verdict.FAIL,
+        True,
+    ),  # observed: the value that fails
     (
         "gpu.count_ok",
         "bool",

@@ -25,7 +25,7 @@ GOLDEN: dict[str, tuple[str, str, float, dict[str, str]]] = {
     "h100-healthy-ndr": (
         "underperforming",
         "gold",  # the inter-node band only warns: Platinum's gate on it rules Platinum out
-        75.89,
+        75.34,
         {
             "gpu-driver-security-floor": "fail",  # driver 565.57.01 is below the 570.211.01 branch floor
             "gpu-persistence-mode": "pass",
@@ -37,7 +37,6 @@ GOLDEN: dict[str, tuple[str, str, float, dict[str, str]]] = {
             "slurm-gpu-defaults": "pass",
             "nccl-inter-busbw": "pass",  # 338.82 GB/s >= 0.9 x 46 GB/s x 8 NICs (from --profile)
             "nccl-inter-busbw-band": "warn",
-            "nccl-run-spread": "pass",
             "fabric-gpu-nic-affinity": "pass",
             "gpu-ecc-uncorrected": "pass",
             "gpu-idle-temperature": "pass",
@@ -50,14 +49,13 @@ GOLDEN: dict[str, tuple[str, str, float, dict[str, str]]] = {
     "h100-failing-health": (
         "underperforming",
         "silver",  # a GPU fell off the bus, hardware Xids, dcgmi diag failing: Gold's gates rule Gold out
-        58.2,
+        40.6,
         {
             "gpu-driver-security-floor": "fail",
             "gpu-persistence-mode": "warn",
             "gpu-versions-consistent": "pass",
             "gpu-memory-full": "pass",
             "gpu-power-limit": "fail",
-            "nccl-run-spread": "pass",
             "gpu-ecc-uncorrected": "pass",
             "gpu-ecc-aggregate": "pass",
             "gpu-remapped-rows-failed": "pass",
@@ -91,8 +89,8 @@ GOLDEN: dict[str, tuple[str, str, float, dict[str, str]]] = {
     "nccl-gh200-wrong": (
         "underperforming",
         "bronze",  # wrong results: Silver's gate on nccl-wrong rules Silver out
-        76.67,
-        {"nccl-run-spread": "pass", "nccl-wrong": "fail", "nccl-results-plausible": "pass"},
+        50.0,
+        {"nccl-wrong": "fail", "nccl-results-plausible": "pass"},  # nccl-run-spread: one run, not measured
     ),
 }
 
@@ -150,7 +148,7 @@ def test_healthy_bundle_is_held_down_only_by_what_an_import_cannot_show() -> Non
     assert ("floor", "bronze", "gate", ["gpu-count-ok"]) not in held
     assert held[0] == ("floor", "bronze", "coverage", [])
     assert result.summary == (
-        "Not rated: insufficient evidence (coverage 15%; Bronze needs 25%); between Underperforming and Gold "
+        "Not rated: insufficient evidence (coverage 14%; Bronze needs 25%); between Underperforming and Gold "
         "on this evidence"
     )
 

@@ -132,6 +132,63 @@ CASES = [
         "aggregate 'mean' needs numbers, but the metric is text",
         "use all, any",
     ),
+    (
+        "unknown subject metric",
+        "    subject: IB/RoCE port\n    metric: fabric.ports\n",
+        "    subject: IB/RoCE port\n    metric: fabric.portz\n",
+        "metric: fabric.portz",
+        "subject 'port': applies_when names an unknown metric 'fabric.portz'",
+        "did you mean 'fabric.ports'",
+    ),
+    (
+        "subject metric that cannot count",
+        "    subject: IB/RoCE port\n    metric: fabric.ports\n",
+        "    subject: IB/RoCE port\n    metric: fabric.nic_rate\n",
+        "metric: fabric.nic_rate",
+        "applies_when metric 'fabric.nic_rate' is in Gb/s; its value cannot count a subject",
+        "count: values",
+    ),
+    (
+        "subject amount not positive",
+        "    subject: Slurm node\n    metric: slurm.nodes_total\n",
+        "    subject: Slurm node\n    metric: slurm.nodes_total\n    at_least: 0\n",
+        "at_least: 0",
+        "subjects.slurm-node.at_least: Input should be greater than 0",
+        None,
+    ),
+    (
+        "unknown named subject",
+        '    applies_when: [port]\n    remediation: "IB/RoCE ports are down',
+        '    applies_when: [prot]\n    remediation: "IB/RoCE ports are down',
+        "applies_when: [prot]",
+        "criterion 'fabric-ports-down': applies_when names an unknown subject 'prot'",
+        "did you mean 'port'",
+    ),
+    (
+        "inline subject with an unknown label",
+        '    applies_when: [port]\n    remediation: "IB/RoCE ports are down',
+        "    applies_when: [{subject: port, metric: fabric.ports, labels: {device: mlx5_0}}]\n"
+        '    remediation: "IB/RoCE ports are down',
+        "labels: {device: mlx5_0}",
+        "applies_when metric 'fabric.ports' has no label 'device' (source)",
+        None,
+    ),
+    (
+        "min_samples below 2",
+        "    min_samples: {count: 2, label: runs, of: runs}",
+        "    min_samples: 1",
+        "min_samples: 1",
+        "min_samples.count: Input should be greater than or equal to 2",
+        None,
+    ),
+    (
+        "min_samples label the metric does not have",
+        "    min_samples: {count: 2, label: runs, of: runs}",
+        "    min_samples: {count: 2, label: run, of: runs}",
+        "label: run, of",
+        "min_samples label 'run' is no label of metric 'nccl.busbw_peak_spread'",
+        "sample count",
+    ),
 ]
 
 

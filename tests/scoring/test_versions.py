@@ -120,7 +120,9 @@ def test_a_floor_verdict_says_what_was_seen_and_the_advisory() -> None:
     crit = next(c for c in result.criteria if c.id == "cuda-toolkit-security-floor")
     assert crit.verdict is Verdict.FAIL
     assert crit.threshold == "pass >= 13.1 (cuda_toolkit in clustermax-minimum-versions of 2026-12-04)"
-    assert "misses its floor: below 13.1 (NVIDIA security bulletin a_id 5755" in crit.explanation
+    assert (
+        "it is below its security floor: below 13.1 (NVIDIA security bulletin a_id 5755" in crit.explanation
+    )
     assert "CVE-2025-33228" in crit.explanation
     assert crit.reference_source is not None and "a_id/5755" in crit.reference_source
     assert result.rubric.versions_sha256  # the table the verdict was judged with is recorded

@@ -45,6 +45,15 @@ class AuditFormat(str, Enum):
     json = "json"
 
 
+class ReachName(str, Enum):
+    auto = "auto"
+    ssh = "ssh"
+    scheduler = "scheduler"
+
+
+_SLURM = "Scheduler reach (Slurm)"
+
+
 def audit(
     destinations: Annotated[
         list[str] | None,
@@ -179,6 +188,71 @@ def audit(
             "--format json`) on stdout, the summary and progress on stderr.",
         ),
     ] = AuditFormat.text,
+    reach: Annotated[
+        ReachName | None,
+        typer.Option(
+            "--reach",
+            help="How node probes reach the compute nodes: auto (SSH where a node accepts it, the scheduler "
+            "where it does not), ssh, or scheduler (all node probes as one srun step, one task per node). "
+            "Default: the inventory's defaults.reach, else auto.",
+            rich_help_panel=_SLURM,
+        ),
+    ] = None,
+    partition: Annotated[
+        str | None, typer.Option("--partition", help="Slurm partition of the step.", rich_help_panel=_SLURM)
+    ] = None,
+    account: Annotated[
+        str | None, typer.Option("--account", help="Slurm account of the step.", rich_help_panel=_SLURM)
+    ] = None,
+    qos: Annotated[
+        str | None, typer.Option("--qos", help="Slurm QOS of the step.", rich_help_panel=_SLURM)
+    ] = None,
+    reservation: Annotated[
+        str | None, typer.Option("--reservation", help="Slurm reservation to run in.", rich_help_panel=_SLURM)
+    ] = None,
+    exclusive: Annotated[
+        bool,
+        typer.Option("--exclusive", help="Ask for whole nodes (srun --exclusive).", rich_help_panel=_SLURM),
+    ] = False,
+    time_min: Annotated[
+        int | None,
+        typer.Option(
+            "--time",
+            min=1,
+            metavar="MINUTES",
+            help="Time limit of the step (default: what the probes' timeouts need).",
+            rich_help_panel=_SLURM,
+        ),
+    ] = None,
+    gpus_per_node: Annotated[
+        int | None,
+        typer.Option(
+            "--gpus-per-node",
+            min=0,
+            help="GPUs to request on each node (default: all of the node's GPUs, so nvidia-smi sees them).",
+            rich_help_panel=_SLURM,
+        ),
+    ] = None,
+    immediate: Annotated[
+        int,
+        typer.Option(
+            "--immediate",
+            min=1,
+            metavar="SECONDS",
+            help="Wait at most this long for the allocation (srun --immediate); nodes not allocated are "
+            "recorded as not run, never as failed.",
+            rich_help_panel=_SLURM,
+        ),
+    ] = 60,
+    plan: Annotated[
+        bool,
+        typer.Option(
+            "--plan",
+            help="Discover the cluster (read-only login-node probes), then print every command, script "
+            "digest and srun spec the audit would run, where and through what, and stop: nothing runs on "
+            "the compute nodes. With --format json, the plan as JSON.",
+        ),
+    ] = False,
     history: Annotated[
         bool, typer.Option("--history", help="Store the finished audit in the history database.")
     ] = False,
@@ -260,6 +334,15 @@ def audit(
         "node_pods": node_pods,
         "pod_image": pod_image,
         "pod_namespace": pod_namespace,
+        "reach": reach.value if reach is not None else None,
+        "partition": partition,
+        "account": account,
+        "qos": qos,
+        "reservation": reservation,
+        "exclusive": exclusive,
+        "time_min": time_min,
+        "gpus_per_node": gpus_per_node,
+        "immediate_s": immediate,
     }
     if resume is not None:
         if out is not None:
@@ -267,7 +350,9 @@ def audit(
         if force:
             raise UsageError("--resume finishes the audit in its directory; drop --force")
         fixed = {"--probes": probes, "--skip-probes": skip_probes, "--param": param, "--max-nodes": max_nodes,
-                 "--cluster": cluster, "--provider": provider}  # fmt: skip
+                 "--cluster": cluster, "--provider": provider, "--reach": reach, "--partition": partition,
+                 "--account": account, "--qos": qos, "--reservation": reservation, "--exclusive": exclusive,
+                 "--time": time_min, "--gpus-per-node": gpus_per_node, "--plan": plan}  # fmt: skip
         changed = [name for name, value in fixed.items() if value]
         if changed or login_shell:
             raise UsageError(
@@ -277,6 +362,11 @@ def audit(
         _resume(
             resume, options, quiet=quiet, history=(db,) if history else None, github_summary=github_summary
         )
+        return
+    if plan:
+        if out is not None or force:
+            raise UsageError("--plan writes nothing; drop --out / --force")
+        _plan(options, fmt)
         return
     command_line = "clustermax " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     out_dir = out or _default_out_dir()
@@ -421,7 +511,7 @@ def _resume(
                        "is run again", err=True)  # fmt: skip
         previous = skeleton.model_copy(
             update={"hosts": state.hosts, "commands": state.commands, "results": state.results,
-                    "complete": False}
+                    "steps": state.steps, "complete": False}
         )  # fmt: skip
         _run_audit(
             options,
@@ -493,6 +583,22 @@ def _cli_params(specs: dict[str, ProbeSpec], raw: list[str]) -> dict[str, dict[s
     return out
 
 
+def _step_options(options: dict[str, typing.Any]) -> typing.Any:
+    """The srun options of the scheduler reach, from the audit's options."""
+    from ..engine.slurm_step import DEFAULT_IMMEDIATE_S, StepOptions
+
+    return StepOptions(
+        partition=options.get("partition"),
+        account=options.get("account"),
+        qos=options.get("qos"),
+        reservation=options.get("reservation"),
+        exclusive=bool(options.get("exclusive")),
+        time_min=options.get("time_min"),
+        gpus_per_node=options.get("gpus_per_node"),
+        immediate_s=int(options.get("immediate_s") or DEFAULT_IMMEDIATE_S),
+    )
+
+
 def _ssh_host(
     name: str, role: typing.Literal["login", "compute"], target: typing.Any, expected_gpus: int | None,
     login_shell: bool,
@@ -562,6 +668,8 @@ def _build_request(
         "max_nodes": options.get("max_nodes"),
         "options": options,
         "provider": options.get("provider"),
+        "reach": options.get("reach") or "auto",
+        "step_options": _step_options(options),
     }
     if mode != "inventory":
         common["pods"] = _pod_options(options, None)
@@ -687,6 +795,7 @@ def _build_request(
             **common,
             "max_nodes": options.get("max_nodes") or inv.max_nodes,
             "provider": options.get("provider") or inv.provider,
+            "reach": options.get("reach") or d.reach or "auto",
         },
     )
     return req, known
@@ -859,6 +968,48 @@ def _audit_into(
         raise_below([score], Tier(fail_under.value))
 
 
+def _plan(options: dict[str, typing.Any], fmt: AuditFormat) -> None:
+    """Discover (login node only), then print what the audit would run; nothing runs on the nodes."""
+    import sys
+    import tempfile
+
+    from ..engine.audit import Audit
+    from ..engine.plan import make_plan, plan_text
+    from ..engine.progress import PlainEvents
+    from ..transport.base import Transport
+    from ..transport.local import LocalTransport
+    from ..transport.ssh import SSHConnector
+
+    def warn(text: str) -> None:
+        from ..sanitize import term
+
+        typer.echo(term(text), err=True)
+
+    request, known = _build_request(options, _load_specs(), warn)
+    connector = SSHConnector(
+        known_hosts_files=list(known),
+        accept_new=bool(options.get("accept_new_host_keys")),
+        connect_timeout_s=float(options.get("connect_timeout_s") or 15.0),
+    )
+
+    def connect(host: HostSpec) -> Transport:
+        if host.target is None:
+            return LocalTransport(host.name)
+        return connector.connect(host.target, name=host.name)
+
+    try:
+        with tempfile.TemporaryDirectory(prefix="clustermax-plan-") as scratch:  # the engine writes nothing
+            engine = Audit(request, connect, Path(scratch), events=PlainEvents(quiet=True))
+            result = make_plan(engine)
+    finally:
+        connector.close_all()
+    if fmt is AuditFormat.json:
+        sys.stdout.write(result.model_dump_json(indent=2) + "\n")
+    else:
+        for line in plan_text(result):
+            typer.echo(line)
+
+
 def _resume_command(options: dict[str, typing.Any], out_dir: Path) -> str:
     """The command that finishes this audit: what it audits and the trust options, from this command line."""
     import shlex
@@ -942,7 +1093,9 @@ def _print_summary(
     down: dict[str, str | None] = {}
     for h in bundle.hosts:
         detail = term(h.address or "", 80)
-        if h.via:
+        if h.reach == "scheduler":
+            detail = f"through srun, job {term(h.reach_id or '?', 40)}"
+        elif h.via:
             detail += f" via {term(h.via, 80)}"
         if h.state != "ok":
             down[h.name] = h.error
@@ -977,6 +1130,13 @@ def _print_summary(
             echo(f"  ... and {len(problems) - 20} more (see the bundle)")
         if not_run:
             echo(f"  {not_run} probe run(s) not made on the {len(down)} host(s) that could not be reached")
+    for step in bundle.steps:
+        queue = {True: "queue clean", False: f"LEFT IN QUEUE: {term(step.left_in_queue, 200)}",
+                 None: "queue not checked"}[step.queue_clean]  # fmt: skip
+        echo(
+            f"Scheduler: job {term(step.job_id or '-', 40)}, {len(step.ran)} of {len(step.nodes)} node(s) "
+            f"ran in one srun step, {len(step.not_run)} not run; {queue}"
+        )
     echo(f"Bundle: {out_dir / 'bundle.json'}")
     if reports:
         echo("Reports: " + ", ".join(str(p) for p in reports))

@@ -25,7 +25,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 from ..bundle.io import write_bundle
 from ..errors import ClustermaxError, OutputError
@@ -39,6 +39,7 @@ from ..models import (
     ProbeResult,
     ProbeSpec,
     ProbeStatus,
+    SchedulerStep,
     SubStatus,
     Target,
 )
@@ -46,10 +47,16 @@ from ..models.bundle import HostRole
 from ..probes.derive import CLUSTER_HOST, with_derived
 from ..safeio import write_error
 from ..transport.base import ConnectError, Transport, utcnow
+from .hosts import HostSpec as HostSpec
+from .hosts import _error_result
 from .journal import Journal
 from .kube_pods import NodeOutcome, NodePods, NodeWork, PodOptions, PodProbe
 from .params import merge_params
 from .runner import Platform, ProbeContext, Role, build_script, run_probe
+from .slurm_step import StepOptions
+
+Reach = Literal["auto", "ssh", "scheduler"]
+REACHES: tuple[Reach, ...] = ("auto", "ssh", "scheduler")
 
 _T = TypeVar("_T")
 
@@ -61,6 +68,7 @@ RERUN_SUBSTATUSES = {
     SubStatus.TIMEOUT,
     SubStatus.INTERRUPTED,
     SubStatus.NOT_RUN,
+    SubStatus.NOT_ALLOCATED,
 }
 """A resumed audit re-runs results with these substatuses (and missing ones); it keeps the rest."""
 
@@ -70,22 +78,6 @@ _CONNECT_SUB = {
     "host-key": SubStatus.HOST_KEY,
     "timeout": SubStatus.TIMEOUT,
 }
-
-
-@dataclass
-class HostSpec:
-    """A host to audit and how to reach it (``connect`` turns it into a Transport)."""
-
-    name: str
-    role: Role
-    target: Any = None
-    """Transport-specific address (an SSHTarget for SSH; None for the local machine)."""
-    address: str | None = None
-    user: str | None = None
-    port: int | None = None
-    via: str | None = None
-    expected_gpus: int | None = None
-    login_shell: bool = False
 
 
 Connect = Callable[[HostSpec], Transport]
@@ -145,27 +137,17 @@ class AuditRequest:
     origin: Origin | None = None
     probes_root: Path | None = None
     pods: PodOptions | None = None
-    """On Kubernetes, run the compute nodes' probes in one pod per node (kube_pods.py), not over SSH."""
+    """On Kubernetes, run the compute nodes' probes in one pod per node (kube_pods.py), not over SSH;
+    ``reach: scheduler`` on Kubernetes means the same, with the default pod options."""
+    reach: Reach = "ssh"
+    """How node probes reach the compute nodes: ssh, scheduler (one srun step on Slurm, one pod per node
+    on Kubernetes), auto (SSH where a node accepts it, the scheduler where it does not: Slurm only)."""
+    step_options: StepOptions = field(default_factory=StepOptions)
 
 
 def probe_order(specs: Mapping[str, ProbeSpec], ids: list[str]) -> list[str]:
     """Stable order: scheduler_detect first (its facts gate the others), then by id."""
     return sorted(set(ids) & set(specs), key=lambda i: (i != "scheduler_detect", i))
-
-
-def _error_result(spec: ProbeSpec, host: str, sub: SubStatus, message: str,
-                  params: dict[str, JSONValue] | None = None) -> ProbeResult:  # fmt: skip
-    return ProbeResult(
-        probe_id=spec.id,
-        host=host,
-        status=ProbeStatus.SKIPPED if sub == SubStatus.NOT_APPLICABLE else ProbeStatus.ERROR,
-        substatus=sub,
-        message=message,
-        remediation=spec.remediation.get(sub.value),
-        started_at=utcnow(),
-        duration_s=0.0,
-        params=params or {},
-    )
 
 
 class Audit:
@@ -204,6 +186,8 @@ class Audit:
         self.rejected: list[str] = []
         """Node names the cluster reported that are not valid host names (never contacted)."""
         self._finished = False
+        self.steps: list[SchedulerStep] = list(previous.steps) if previous is not None else []
+        self._ssh_refused: dict[str, ConnectError] = {}
         if previous is not None:
             self._keep_previous(previous)
 
@@ -318,8 +302,13 @@ class Audit:
         )
 
     # -- running ----------------------------------------------------------------------------------
-    def _audit_host(self, host: HostSpec, probe_ids: list[str], result_host: str | None = None) -> bool:
-        """Run ``probe_ids`` on ``host``; False when the host could not be reached."""
+    def _audit_host(
+        self, host: HostSpec, probe_ids: list[str], result_host: str | None = None, *, fallback: bool = False
+    ) -> bool:
+        """Run ``probe_ids`` on ``host``; False when the host could not be reached.
+
+        ``fallback``: a host that refuses SSH is only noted (in ``_ssh_refused``), not recorded: the
+        scheduler reaches it next (``--reach auto``); a host-key refusal is recorded as usual."""
         rname = result_host or host.name
         todo = [p for p in probe_ids if (rname, p) not in self.results]
         for p in probe_ids:
@@ -333,6 +322,12 @@ class Audit:
             pending = self._prewarmed.pop(host.name, None)
             transport = pending.result() if pending is not None else self.connect(host)
         except ConnectError as err:
+            # a changed or unknown host key is never worked around: the node stays unknown (host-key),
+            # so the auditor sees it and decides, instead of a note beside a scheduler run
+            if fallback and err.kind != "host-key":
+                with self._lock:
+                    self._ssh_refused[host.name] = err
+                return False
             self._record_host(self._host_record(host, err.kind, err.message, None))
             sub = _CONNECT_SUB[err.kind]
             for probe_id in todo:
@@ -341,7 +336,9 @@ class Audit:
             return False
         connect_s = getattr(transport, "connect_time_s", None)
         if host.name not in self.hosts or self.hosts[host.name].state != "ok":
-            self._record_host(self._host_record(host, "ok", None, connect_s or (time.monotonic() - t0)))
+            record = self._host_record(host, "ok", None, connect_s or (time.monotonic() - t0))
+            reach = "local" if host.target is None else "ssh"
+            self._record_host(record.model_copy(update={"reach": reach}))
         for probe_id in todo:
             if self.stop.is_set():
                 break
@@ -469,7 +466,9 @@ class Audit:
         if pending is not None:
             wait([pending])  # its connect holds a slot of its own; waiting here must not hold one
         with self._slots:
-            return self._audit_host(host, ids)
+            return self._audit_host(
+                host, ids, fallback=self.req.reach == "auto" and self.platform() == "slurm"
+            )
 
     def _slotted(self, fn: Callable[[HostSpec], _T], host: HostSpec) -> _T:
         """Run ``fn(host)`` holding one of the ``concurrency`` slots (connects and host audits share them)."""
@@ -516,14 +515,27 @@ class Audit:
                 self.host_order.append(h.name)
         self.events.phase("compute", len(self.compute_hosts))
         ids = self._ids("host", "node")
-        if self.req.pods is not None and self.platform() == "kubernetes":
-            self._phase_pods(self.req.pods, ids)
+        if self.platform() == "kubernetes" and (self.req.pods is not None or self.req.reach == "scheduler"):
+            self._phase_pods(self.req.pods or PodOptions(), ids)
+            return
+        if self.req.reach == "scheduler":
+            self._scheduler_phase(list(self.compute_hosts), ids)
             return
         workers = max(1, min(self.req.concurrency, len(self.compute_hosts)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cmx-host") as pool:
             futures = [pool.submit(self._compute_host, h, ids) for h in self.compute_hosts]
             for fut in futures:
                 fut.result()
+        refused = [h for h in self.compute_hosts if h.name in self._ssh_refused]
+        if refused:
+            self._scheduler_phase(refused, ids)
+
+    # -- the scheduler reach -------------------------------------------------------------------------
+    def _scheduler_phase(self, hosts: list[HostSpec], ids: list[str]) -> None:
+        """Reach ``hosts`` through the scheduler: their node probes as one srun step (see slurm_step)."""
+        from .scheduler import SchedulerPhase
+
+        SchedulerPhase(self, hosts, ids).run()
 
     def _phase_pods(self, options: PodOptions, ids: list[str]) -> None:
         """The compute nodes' probes in one pod per node, through the login node's kubectl."""
@@ -652,11 +664,13 @@ class Audit:
             commands = sorted(
                 self.commands.values(), key=lambda c: (*key(c.host, c.probe_id), step_rank.get(c.id, 0))
             )
+            steps = list(self.steps)
         return bundle.model_copy(
             update={
                 "hosts": hosts,
                 "results": results,
                 "commands": commands,
+                "steps": steps,
                 "ended_at": utcnow(),
             }
         )

@@ -1,10 +1,10 @@
 """Crash-safe persistence of an audit: the journal is the truth, bundle.json a view of it.
 
 * ``DIR/journal.jsonl`` is append-only, one JSON record per line: a ``start`` record (the bundle skeleton:
-  origin, target, options), then ``host``, ``command`` and ``result`` records as they arrive, and an
-  ``end`` record. A probe's commands and its result go in one write followed by ``fdatasync``, so what was
-  journaled survives a SIGKILL, a crash or a power cut, and a failed write (a full disk) is cut back
-  so the file never ends in half a record (:class:`clustermax.safeio.AppendLog`).
+  origin, target, options), then ``host``, ``command``, ``result`` and ``step`` (a scheduler job) records
+  as they arrive, and an ``end`` record. A probe's commands and its result go in one write followed by
+  ``fdatasync``, so what was journaled survives a SIGKILL, a crash or a power cut, and a failed write (a
+  full disk) is cut back so the file never ends in half a record (:class:`clustermax.safeio.AppendLog`).
 * ``DIR/bundle.json`` is rewritten atomically (:func:`clustermax.bundle.io.write_bundle`) after the login
   phase and at the end. ``complete`` is true only in the last one, and only when every planned result is
   in; ``--resume`` never reads bundle.json, it rebuilds the audit from the journal.
@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from ..errors import ConfigError
-from ..models import CommandResult, HostRecord, ProbeResult
+from ..models import CommandResult, HostRecord, ProbeResult, SchedulerStep
 from ..safeio import AppendLog, max_bundle_bytes, parse_json, read_bytes
 
 JOURNAL = "journal.jsonl"
@@ -62,6 +62,8 @@ class JournalState:
     hosts: list[HostRecord] = field(default_factory=list)
     commands: list[CommandResult] = field(default_factory=list)
     results: list[ProbeResult] = field(default_factory=list)
+    steps: list[SchedulerStep] = field(default_factory=list)
+    """Scheduler jobs that ran node probes, in order."""
     skipped: int = 0
     """Lines that could not be read (a line cut by a crash, a damaged or forged record)."""
 
@@ -98,6 +100,8 @@ def read_journal(directory: Path) -> JournalState:
             elif kind == "result":
                 res = ProbeResult.model_validate(data)
                 results[(res.host, res.probe_id)] = res
+            elif kind == "step":
+                state.steps.append(SchedulerStep.model_validate(data))
         except (ConfigError, ValidationError, ValueError):
             state.skipped += 1
     state.hosts = list(hosts.values())

@@ -1,6 +1,15 @@
 """Pydantic v2 contracts between the pipeline stages."""
 
-from .bundle import SCHEMA_VERSION, Bundle, HostRecord, ImportedFile, Origin, RubricRef, Target
+from .bundle import (
+    SCHEMA_VERSION,
+    Bundle,
+    HostRecord,
+    ImportedFile,
+    Origin,
+    RubricRef,
+    SchedulerStep,
+    Target,
+)
 from .common import Category, FrozenModel, JSONValue, ScalarValue, Unit
 from .inventory import HostDefaults, Inventory, InventoryHost, ProfileOverride
 from .probe import EndpointSpec, MetricSpec, ParamSpec, ProbeScope, ProbeSpec
@@ -44,6 +53,7 @@ __all__ = [
     "ProfileOverride",
     "RubricRef",
     "ScalarValue",
+    "SchedulerStep",
     "ScoreResult",
     "Severity",
     "SubStatus",

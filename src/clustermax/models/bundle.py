@@ -15,7 +15,10 @@ SCHEMA_VERSION = 1
 """Bump when the bundle format changes incompatibly; loaders migrate or refuse older ones clearly."""
 
 HostRole = Literal["local", "login", "compute", "imported"]
-HostState = Literal["ok", "unreachable", "auth", "host-key", "timeout", "interrupted", "not-attempted"]
+HostState = Literal[
+    "ok", "unreachable", "auth", "host-key", "timeout", "interrupted", "not-attempted", "not-allocated"
+]
+HostReach = Literal["ssh", "scheduler", "local"]
 
 
 class HostRecord(FrozenModel):
@@ -30,14 +33,43 @@ class HostRecord(FrozenModel):
     state: HostState = Field(default="not-attempted", description="Connection outcome.")
     error: str | None = Field(default=None, description="Why the host could not be audited, if it could not.")
     connect_time_s: float | None = Field(default=None, description="Seconds to connect and authenticate.")
-    reach: Literal["ssh", "scheduler", "local"] | None = Field(
+    reach: HostReach | None = Field(
         default=None,
-        description="How the node probes reached it: ssh, the cluster's scheduler (a Slurm step or a "
-        "Kubernetes pod) or this machine; null in bundles made before it was recorded.",
+        description="How its probes reached it: ssh (a connection), scheduler (a task of the audit's srun "
+        "step, or a Kubernetes pod), local (this machine); null when nothing reached it.",
     )
     reach_id: str | None = Field(
-        default=None, description="The scheduler's name for that run (the Slurm job id, the pod's name)."
+        default=None,
+        description="The scheduler's name for the run that reached it (reach: scheduler): the Slurm job id "
+        "or the Kubernetes pod's name.",
     )
+    note: str | None = Field(
+        default=None, description="How it was reached when that is worth knowing (e.g. SSH refused, so srun)."
+    )
+
+
+class SchedulerStep(FrozenModel):
+    """One scheduler job that ran the node probes of an audit (one srun step, one task per node)."""
+
+    scheduler: Literal["slurm"] = "slurm"
+    job_id: str | None = Field(default=None, description="Slurm job id (null when nothing was allocated).")
+    tag: str = Field(description="Job name the step ran under (what the queue check looks for).")
+    nodes: list[str] = Field(description="Nodes the step asked for.")
+    ran: list[str] = Field(default_factory=list, description="Nodes whose task started.")
+    not_run: dict[str, str] = Field(
+        default_factory=dict, description="Nodes left out or not allocated, with why (unknown, not failed)."
+    )
+    srun: list[str] = Field(description="The srun command line (argv) run on the login node.")
+    script_sha256: str = Field(description="SHA-256 of the login-side script (stdin of bash -s).")
+    stream_sha256: str = Field(description="SHA-256 of the stream every task got on stdin.")
+    exit_code: int | None = Field(default=None, description="srun's exit status (null when it never ended).")
+    srun_stderr: str = Field(default="", description="srun's own messages (capped).")
+    queue_clean: bool | None = Field(
+        default=None, description="Nothing of the step was left in the queue afterwards (null: not checked)."
+    )
+    left_in_queue: str = Field(default="", description="What squeue still showed after the cancel.")
+    started_at: datetime
+    duration_s: float
 
 
 class Target(FrozenModel):
@@ -104,6 +136,9 @@ class Bundle(BaseModel):
     hosts: list[HostRecord] = Field(default_factory=list)
     commands: list[CommandResult] = Field(default_factory=list, description="Every raw command result.")
     results: list[ProbeResult] = Field(default_factory=list, description="Every probe result.")
+    steps: list[SchedulerStep] = Field(
+        default_factory=list, description="Scheduler jobs that ran node probes (--reach scheduler or auto)."
+    )
     imports: list[ImportedFile] = Field(
         default_factory=list, description="Files read by `clustermax import`."
     )

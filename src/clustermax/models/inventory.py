@@ -55,6 +55,11 @@ class HostDefaults(_Model):
     )
     expected_gpus: int | None = Field(default=None, ge=0, description="GPUs every compute node should have.")
     login_shell: bool = Field(default=False, description="Run probe scripts in a login shell (bash -l -s).")
+    reach: Literal["auto", "ssh", "scheduler"] | None = Field(
+        default=None,
+        description="How node probes reach the compute nodes: auto (SSH where a node accepts it, else the "
+        "scheduler), ssh, or scheduler (one srun step); --reach overrides it (default: auto).",
+    )
 
 
 class KubernetesReach(_Model):

@@ -72,7 +72,8 @@ class SubStatus(str, Enum):
     INTERRUPTED = "interrupted"
     COMMAND_FAILED = "command-failed"
     NOT_RUN = "not-run"
-    """The scheduler could not place the run (node busy, not allocated): unknown, never a node failure."""
+    """A Kubernetes pod could not run on the node (its GPUs are in use): unknown, never a node failure."""
+    NOT_ALLOCATED = "not-allocated"  # the scheduler gave no slot on the node (drained, busy): not run
 
 
 class Severity(str, Enum):

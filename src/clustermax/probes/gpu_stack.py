@@ -79,6 +79,14 @@ class GpuStackEvidence:
     def has_gpu(self) -> bool:
         return bool(self.gpus or self.driver_version_text or self.gpu_names)
 
+    @property
+    def gpu_count(self) -> int | None:
+        """NVIDIA GPUs on the node (PCI functions, else nvidia-smi's names); 0 without any; None when only a
+        loaded driver shows that there are some."""
+        if not self.has_gpu:
+            return 0
+        return max(len(self.gpus), len(self.gpu_names)) or None
+
 
 def _dcgm(s: Mapping[str, Section]) -> tuple[bool | None, str | None]:
     dcgmi, pkg, engine = s.get("dcgmi"), s.get("dcgm-package"), s.get("hostengine")
@@ -240,6 +248,7 @@ def measure(ev: GpuStackEvidence, host: str, remediation: Mapping[str, str] | No
     def finding(code: str, severity: Severity, message: str) -> None:
         findings.append(Finding(code=code, severity=severity, host=host, message=message))
 
+    m("gpu.node_gpus", ev.gpu_count, Unit.COUNT)
     if ev.dcgm_installed is not None:
         m("gpu.dcgm_installed", ev.dcgm_installed, Unit.BOOL)
         if ev.dcgm_installed:
@@ -304,11 +313,15 @@ def from_sections(inp: ProbeInput) -> ProbeOutput:
             substatus=SubStatus.COMMAND_FAILED,
             message="the script printed no section",
         )
-    if not ev.has_gpu:
+    if not ev.has_gpu:  # the subject count the GPU criteria's applicability reads (gpu.node_gpus 0)
+        pci = inp.sections["pci-gpus"]
         return ProbeOutput(
             status=ProbeStatus.SKIPPED,
             substatus=SubStatus.NOT_APPLICABLE,
             message="no NVIDIA GPU on this node (no NVIDIA display/3D PCI function, driver or nvidia-smi)",
+            measurements=[Measurement(metric="gpu.node_gpus", value=0, unit=Unit.COUNT, host=inp.host)]
+            if pci.ok
+            else [],
         )
     measurements, findings = measure(ev, inp.host, inp.spec.remediation)
     parts = [f"{len(ev.gpus) or len(ev.gpu_names)} NVIDIA GPU(s)"]

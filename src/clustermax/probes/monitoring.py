@@ -1,8 +1,9 @@
 """Parser of the ``monitoring`` probe: does a DCGM exporter / node exporter answer, and what does it export.
 
-Steps: ``main`` (sections ``ports`` and ``listening``: ``ss -Htln``) and one step per endpoint of the
-spec, ``dcgm-exporter`` and ``node-exporter``, whose stdout is the HTTP body and exit code the HTTP status
-(None when nothing answered).
+Steps: ``main`` (sections ``ports``, ``listening``: ``ss -Htln``, and ``pci-gpus``: the node's NVIDIA
+display/3D PCI functions, so that a node without a GPU is not said to miss a DCGM exporter) and one step
+per endpoint of the spec, ``dcgm-exporter`` and ``node-exporter``, whose stdout is the HTTP body and exit
+code the HTTP status (None when nothing answered).
 
 GPU health metrics looked for in the DCGM exporter's body (:data:`GPU_HEALTH_METRICS`); a metric counts
 as exported when the body has a sample or a ``# TYPE`` line for it.
@@ -87,6 +88,9 @@ class Exporters:
     node: bool | None
     dcgm_names: set[str]
     """Metric names of the DCGM exporter's body (empty unless it answered)."""
+    gpus: int | None = None
+    """NVIDIA display/3D PCI functions of the node (None: not listed, an older bundle)."""
+    dcgm_port: int | None = None
 
 
 def measure(ev: Exporters, host: str, remediation: Mapping[str, str] | None = None) -> Measured:
@@ -115,8 +119,10 @@ def measure(ev: Exporters, host: str, remediation: Mapping[str, str] | None = No
         },
         host,
     )
-    if dcgm is False:
-        find("no-dcgm-exporter", Severity.MEDIUM, "no DCGM exporter answers on this node")
+    if dcgm is False and ev.gpus != 0:  # a node without a GPU has no exporter to miss
+        port = f":{ev.dcgm_port}" if ev.dcgm_port is not None else ""
+        has = f" (this node has {ev.gpus} GPU{'s' if ev.gpus != 1 else ''})" if ev.gpus else ""
+        find("no-dcgm-exporter", Severity.MEDIUM, f"no DCGM exporter answered on {host}{port}{has}")
     if node is False:
         find("no-node-exporter", Severity.LOW, "no node exporter answers on this node")
     return Measured(measurements, with_remediation(findings, remediation or {}))
@@ -137,8 +143,13 @@ def from_sections(inp: ProbeInput) -> ProbeOutput:
     dcgm = _answers(dcgm_cmd, listening, _port(inp, "dcgm_exporter_port"))
     node = _answers(node_cmd, listening, _port(inp, "node_exporter_port"))
     names = exported_names(dcgm_cmd.stdout) if dcgm and dcgm_cmd is not None else set()
+    pci = inp.sections.get("pci-gpus")
+    gpus = (
+        len([line for line in pci.text.splitlines() if line.strip()]) if pci is not None and pci.ok else None
+    )
     out = ProbeOutput()
-    out.measurements, out.findings = measure(Exporters(dcgm, node, names), inp.host, inp.spec.remediation)
+    ev = Exporters(dcgm, node, names, gpus, _port(inp, "dcgm_exporter_port"))
+    out.measurements, out.findings = measure(ev, inp.host, inp.spec.remediation)
     present = len(_health_metrics(names)[0])
     parts = [
         f"DCGM exporter: {'yes' if dcgm else 'no' if dcgm is False else 'unknown'}"

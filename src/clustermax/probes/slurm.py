@@ -633,3 +633,25 @@ FILES = (
     FileKind("squeue", unmeasured),
     FileKind("slurm-messages", unmeasured),
 )
+
+
+@dataclass(frozen=True)
+class NodeAvailability:
+    """What the scheduler reach needs to know of a node before it asks for it (``scontrol show node``)."""
+
+    name: str
+    state: str | None
+    reason: str | None
+    gpu_count: int | None
+    gpus_allocated: int | None
+
+
+def node_availability(text: str) -> dict[str, NodeAvailability]:
+    """``scontrol -o show node`` output -> each node's state, drain reason and GPUs (by node name)."""
+    from ..parsers.slurm.scontrol_node import parse_scontrol_node
+
+    parsed = parse_scontrol_node(text)
+    return {
+        n.name: NodeAvailability(n.name, n.state, n.reason, n.gpu_count, n.gpus_allocated)
+        for n in parsed.nodes
+    }

@@ -2,8 +2,10 @@
 
 Per criterion: select the measurements (metric + label filter), convert them to the metric's unit,
 aggregate across hosts and runs, compare with the pass/warn thresholds (absolute, or relative to the
-hardware reference of the detected profile), and explain the verdict in one sentence. Missing data is
-*not measured* (never pass, never fail); a criterion for another platform is *not applicable*.
+hardware reference of the detected profile), and explain the verdict in one sentence: what was seen,
+where, against what. Missing data is *not measured* (never pass, never fail), and so is a statistic from
+fewer samples than its ``min_samples``; a criterion for another platform, or over zero subjects (its
+``applies_when``: no GPU on the node, no IB/RoCE port, no NCCL run), is *not applicable*.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from .bounds import decide, frame_of, stats, sums_of
 from .catalog import MetricInfo
 from .plausibility import TAINTED_METRICS, screen
 from .references import References, detect_profile, resolve_figure
-from .rubric import Criterion, Rubric, Threshold
+from .rubric import AppliesWhen, Criterion, Rubric, Threshold
 from .validate import catalog_of, load_rubric, references_of, versions_of
 from .versions import VersionRule
 
@@ -119,6 +121,8 @@ class _Context:
     implausible: dict[int, str] = field(default_factory=dict)
     """Measurements (by ``id()``) that cannot be real on this hardware, with why (plausibility.screen)."""
     """The rubric's evaluation cache, fetched once (private attributes are slow to reach)."""
+    subject_counts: dict[int, dict[str | None, tuple[float, str]]] = field(default_factory=dict)
+    """id of an applicability rule -> its subject count per host, in this bundle (rules are shared)."""
 
 
 def _platform(bundle: Bundle, by_metric: dict[str, list[Measurement]]) -> str | None:
@@ -218,14 +222,18 @@ class _NoReference(Exception):
         self.missing = missing or []
         """Profile keys whose absence is the cause (empty when the profile is known but has no figure)."""
 
-    def hint(self) -> str:
-        if not self.missing:
-            return ""
-        keys = " ".join(f"{k}=..." for k in self.missing)
-        return (
-            f"; give the hardware profile with `clustermax import --profile {keys}`"
-            " or the inventory's profile: section"
-        )
+
+def _profile_hint(missing: list[str], kind: str) -> str:
+    """How to give the missing profile keys, with the flags of the command that made the bundle."""
+    if not missing:
+        return ""
+    if kind == "import":
+        keys = " ".join(f"--profile {k}=..." for k in missing)
+        return f"; give the hardware profile when importing: `clustermax import {keys}`"
+    keys = ", ".join(f"{k}: ..." for k in missing)
+    return (
+        f"; give the hardware profile in the inventory's profile: section ({keys}) and audit with `-I FILE`"
+    )
 
 
 def _profile_prop(ctx: _Context, name: str) -> int | None:
@@ -447,27 +455,274 @@ def _forged_finding(ctx: _Context, crit: Criterion) -> str | None:
     return None
 
 
-def _phrase(how: str, crit: Criterion, p: _Resolved | None, w: _Resolved | None) -> str:
-    advisory = "; advisory, so warn" if crit.soft else ""
+def _hosts_text(hosts: list[str | None] | set[str | None], notes: dict[str | None, str] | None = None) -> str:
+    """'node1', 'node1 and node2', 'node1, node2, node3 and 5 more hosts' ('the cluster' for null); with
+    ``notes``, each host named with what it has ('node3 with 8 GPUs')."""
+    if notes:
+        named = {_host_name(h): h for h in hosts}
+        names = [f"{n} with {notes[named[n]]}" if named[n] in notes else n for n in sorted(named)]
+    else:
+        names = sorted({_host_name(h) for h in hosts})
+    if len(names) > 3:
+        return f"{', '.join(names[:3])} and {len(names) - 3} more host{'s' if len(names) > 4 else ''}"
+    if len(names) > 1:
+        return f"{', '.join(names[:-1])} and {names[-1]}"
+    return names[0] if names else "no host"
+
+
+def _values(n: int) -> str:
+    return f"{n} value" if n == 1 else f"{n} values"
+
+
+def _asks(crit: Criterion, r: _Resolved) -> str:
+    """What a threshold asks, in words: '>= 76 GiB', 'one of [pass]', 'within [20, 80] C', '0'."""
+    if crit.compare == "in":
+        return f"one of {r.text}"
+    if crit.compare == "between":
+        return f"within {r.text}"
+    if crit.compare == "==":
+        return r.text
+    return f"{crit.compare} {r.text}"
+
+
+def _against(how: str, crit: Criterion, p: _Resolved | None, w: _Resolved | None) -> str:
+    """How the observation stands against the thresholds: 'pass needs <= 0: missed (advisory, so warn)'."""
+    advisory = " (advisory, so warn)" if crit.soft else ""
     kind, _, why = how.partition(":")
     if kind == "vpass":
-        return f"meets its floor: {why}"
+        return f"its security floor is met: {why}"
     if kind == "vmiss":
-        return f"misses its floor: {why}{advisory}"
+        return f"it is below its security floor{advisory}: {why}"
     if kind == "vundecided":
-        return f"cannot be judged against the floor, so warn: {why}"
+        return f"the security floor cannot decide, so warn: {why}"
     if crit.compare in ("true", "false"):
-        return f"is {crit.compare} as required" if how == "pass" else f"is not {crit.compare}{advisory}"
+        return f"pass needs {crit.compare}: " + ("met" if how == "pass" else f"missed{advisory}")
     assert p is not None
-    op = "within" if crit.compare == "between" else crit.compare
-    if how == "pass":
-        return f"meets pass ({op} {p.text})"
-    if how == "warn" and w is not None:
-        return f"misses pass ({op} {p.text}) but meets warn ({op} {w.text})"
-    text = f"misses pass ({op} {p.text})"
-    if w is not None:
-        text += f" and warn ({op} {w.text})"
-    return text + advisory
+    text = f"pass needs {_asks(crit, p)}: " + ("met" if how == "pass" else "missed")
+    if how != "pass" and w is not None:
+        text += f"; warn needs {_asks(crit, w)}: " + ("met" if how == "warn" else "missed")
+    return text + ("" if how in ("pass", "warn") else advisory)
+
+
+_SEEN = {
+    "min": "the lowest",
+    "max": "the highest",
+    "median": "the median",
+    "mean": "the mean",
+    "sum": "the sum",
+}
+
+
+def _sentence(
+    crit: Criterion,
+    observed: Any,
+    unit: str | None,
+    how: str,
+    p: _Resolved | None,
+    w: _Resolved | None,
+    *,
+    counted: int,
+    hosts: list[str | None],
+    at_host: str | None,
+    bad_hosts: list[str | None],
+    bad_count: int,
+    trues: int,
+    notes: dict[str | None, str] | None = None,
+) -> str:
+    """The verdict in one sentence: what was seen, where, and against what."""
+    what = _describe_selection(crit)
+    agg, compare = crit.aggregate, crit.compare
+    where = _hosts_text(hosts)
+    shown = _fmt(_round(observed), unit)
+    against = _against(how, crit, p, w)
+    one_host = len({_host_name(h) for h in hosts}) <= 1
+    if agg in ("all", "any") and compare in ("true", "false"):
+        want = compare == "true"
+        other = "false" if want else "true"
+        good = trues if want else counted - trues
+        soft = "" if how == "pass" else _soft(crit)
+        if agg == "all":
+            if how == "pass":
+                seen = f"{what} is {compare} in {_all_of(counted)} from {where}"
+            else:
+                bad_at = _hosts_text(bad_hosts, notes)
+                seen = (
+                    f"{what} is {other} on {bad_at} (its only value)"
+                    if counted == 1
+                    else f"{what} is {other} in {bad_count} of {_values(counted)} (on {bad_at})"
+                )
+            return f"{seen}; {compare} is needed in every one{soft}."
+        if how == "pass":
+            seen = f"{what} is {compare} in {good} of {_values(counted)} from {where}"
+        else:
+            seen = f"{what} is {other} in {_all_of(counted)} from {where}"
+        return f"{seen}; {compare} is needed in at least one{soft}."
+    if counted == 1 and agg not in ("count", "fraction", "distinct"):
+        seen = f"{what} is {shown} on {where} (its only value)"
+    elif agg in ("min", "max", "all", "any"):
+        word = _SEEN.get(agg) or ("the worst" if agg == "all" else "the best")
+        on = "" if one_host else f", on {_host_name(at_host)},"
+        seen = f"{word} {what} is {shown}{on} of {_values(counted)} from {where}"
+    elif agg in _SEEN:
+        seen = f"{_SEEN[agg]} of {what} is {shown}, over {_values(counted)} from {where}"
+    elif agg == "count":
+        seen = f"{_values(counted)} of {what} were measured, from {where}"
+    elif agg == "fraction":
+        share = f"{float(observed):.0%}" if _is_number(observed) else shown
+        seen = f"{what} is true in {trues} of {_values(counted)} ({share}) from {where}"
+    else:  # distinct
+        kinds = f"{observed} distinct value{'s' if observed != 1 else ''}"
+        seen = f"{what} has {kinds} among {_values(counted)} from {where}"
+    if (
+        bad_count
+        and counted > 1
+        and how != "pass"
+        and agg not in ("count", "distinct", "sum", "median", "mean")
+    ):
+        label = "false" if agg == "fraction" else "missing pass"
+        seen += f" ({bad_count} {label}: {_hosts_text(bad_hosts, notes)})"
+    text = f"{seen}; {against}."
+    return "T" + text[1:] if text.startswith("the ") else text  # a metric name keeps its case
+
+
+def _all_of(n: int) -> str:
+    return "its only value" if n == 1 else "both values" if n == 2 else f"all {n} values"
+
+
+def _soft(crit: Criterion) -> str:
+    return " (advisory, so warn)" if crit.soft else ""
+
+
+# --------------------------------------------------------------------------- applicability
+
+
+@dataclass(slots=True)
+class _Applicability:
+    """Where a criterion applies: hosts without its subject (their values are set aside), or a whole-bundle
+    answer (``absent``: the sentence saying it does not apply anywhere)."""
+
+    lacking: dict[str | None, str] = field(default_factory=dict)
+    """host -> why its values are set aside ('vm has no GPU (gpu.node_gpus 0)')."""
+    lacking_what: dict[str | None, str] = field(default_factory=dict)
+    """host -> what it has of the subject ('no GPU (gpu.node_gpus 0)')."""
+    having: dict[str | None, str] = field(default_factory=dict)
+    """host -> how much of the subject it has ('8 GPUs'), where it has it."""
+    absent: str | None = None
+    whole: bool = False
+    """``absent`` holds for the bundle as a whole (a cluster-scope subject): no value is judged at all."""
+
+
+def _host_name(host: str | None) -> str:
+    return host if host is not None else "the cluster"
+
+
+def _subject_counts(ctx: _Context, rule: AppliesWhen) -> dict[str | None, tuple[float, str]]:
+    """host -> (how much of the subject it has, the metric that showed it); a copy the caller may extend."""
+    cached = ctx.subject_counts.get(id(rule))
+    if cached is None:
+        cached = ctx.subject_counts[id(rule)] = _count_subject(ctx, rule)
+    return dict(cached)
+
+
+def _count_subject(ctx: _Context, rule: AppliesWhen) -> dict[str | None, tuple[float, str]]:
+    found: dict[str | None, tuple[float, str]] = {}
+    for metric in rule.metric:
+        for m in ctx.by_metric.get(metric, ()):
+            if rule.labels and not _label_match(m.labels, rule.labels):
+                continue
+            value = m.value
+            if value is None:
+                continue
+            if rule.count == "values":
+                amount = found.get(m.host, (0.0, metric))[0] + 1.0
+            elif isinstance(value, bool):
+                amount = 1.0 if value else 0.0
+            elif _is_number(value):
+                amount = float(value)
+            else:
+                continue
+            if m.host not in found or amount > found[m.host][0]:
+                found[m.host] = (amount, metric)
+    return found
+
+
+def _amount(rule: AppliesWhen, amount: float) -> str:
+    """'0 GPUs', '1 GPU', 'no NCCL run'."""
+    if amount == 0:
+        return f"no {rule.subject}"
+    return f"{amount:g} {rule.subject if amount == 1 else rule.plural()}"
+
+
+def _applicability(ctx: _Context, crit: Criterion) -> _Applicability:
+    out = _Applicability()
+    hosts_of_values: set[str | None] | None = None
+    for rule in ctx.rubric.rules_of(crit):
+        counts = _subject_counts(ctx, rule)
+        if rule.count == "values":  # no value measured: none of the subject (never unknown)
+            if hosts_of_values is None:
+                hosts_of_values = {m.host for metric in crit.metric for m in ctx.by_metric.get(metric, ())}
+            for host in hosts_of_values:
+                counts.setdefault(host, (0.0, rule.metric[0]))
+            if not counts and rule.scope == "cluster":
+                counts[None] = (0.0, rule.metric[0])
+        if not counts:
+            continue  # the subject is unknown: judge the values as they are
+        names = (
+            ", ".join(rule.metric[:-1]) + " or " + rule.metric[-1] if len(rule.metric) > 1 else rule.metric[0]
+        )
+        if rule.scope == "cluster":
+            total = math.fsum(a for a, _ in counts.values())
+            if total < rule.at_least:
+                seen = ", ".join(
+                    f"{metric} {a:g} on {_host_name(h)}"
+                    for h, (a, metric) in sorted(counts.items(), key=lambda kv: _host_name(kv[0]))[:3]
+                )
+                if len(counts) > 3:
+                    seen += f" and {len(counts) - 3} more host(s)"
+                need = "" if rule.at_least == 1 else f"; it needs {_amount(rule, rule.at_least)}"
+                what = _describe_selection(crit)
+                out.absent = (
+                    f"Not applicable: the cluster has {_amount(rule, total)} ({seen}{need}), so there is "
+                    f"nothing for {what} to judge."
+                    if rule.count == "value"
+                    else f"Not applicable: {_amount(rule, total)} in this bundle (no value of {names}"
+                    f"{need}), so there is nothing for {what} to judge."
+                )
+                out.whole = True
+                return out
+            continue
+        for host, (amount, metric) in counts.items():
+            if amount < rule.at_least:
+                if host not in out.lacking:
+                    out.lacking_what[host] = f"{_amount(rule, amount)} ({metric} {amount:g})"
+                    out.lacking[host] = f"{_host_name(host)} has {out.lacking_what[host]}"
+            else:
+                if host not in out.having:
+                    out.having[host] = _amount(rule, amount)
+    for host in out.lacking:
+        out.having.pop(host, None)
+    if out.lacking and not out.having:
+        # no host known to have the subject: a value from a host that says nothing of it (the login node's
+        # view of a Kubernetes cluster) is about the same subject-less cluster, so none is judged
+        groups: dict[str, list[str | None]] = {}
+        for host, what in out.lacking_what.items():
+            groups.setdefault(what, []).append(host)
+        shown = "; ".join(
+            f"{_hosts_text(hosts)} {'has' if len(hosts) == 1 else 'have'} {what}"
+            for what, hosts in sorted(groups.items(), key=lambda kv: _hosts_text(kv[1]))
+        )
+        out.absent = f"Not applicable: {shown}, so there is nothing for {_describe_selection(crit)} to judge."
+    return out
+
+
+def _samples_of(m: Measurement, label: str) -> int | None:
+    text = m.labels.get(label)
+    if text is None:
+        return None
+    try:
+        return int(float(text))
+    except ValueError:
+        return None
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -551,6 +806,8 @@ class _Plan:
     references: list[str] = field(default_factory=list)
     error: str | None = None
     figure: dict[str, Any] | None = None
+    missing: list[str] = field(default_factory=list)
+    """Profile keys whose absence made the error (its hint names how to give them)."""
 
 
 def _threshold_plan(ctx: _Context, crit: Criterion) -> _Plan:
@@ -571,10 +828,13 @@ def _threshold_plan(ctx: _Context, crit: Criterion) -> _Plan:
         if configured and crit.warn:
             configured += f"; warn {crit.compare} {crit.warn.describe()}"
         plan = _Plan(
-            unit, threshold=configured, error=f"Not measured: {err}, so it cannot be judged{err.hint()}."
+            unit,
+            threshold=configured,
+            error=f"Not measured: {err}, so it cannot be judged",
+            missing=err.missing,
         )
     except UnitError as err:
-        plan = _Plan(unit, error=f"Not measured: {err}.")
+        plan = _Plan(unit, error=f"Not measured: {err}")
     else:
         threshold = None
         if p is not None:
@@ -617,6 +877,10 @@ def _evaluate(ctx: _Context, crit: Criterion) -> Trace:
             )
         return done(cached)
 
+    app = _applicability(ctx, crit) if crit.applies_when else None
+    if app is not None and app.absent is not None:
+        return done(_result(crit, Verdict.NOT_APPLICABLE, app.absent, rubric=rubric))
+
     plan = _threshold_plan(ctx, crit)
     trace.unit = plan.unit.value if plan.unit else crit.unit
     if plan.error is not None:
@@ -624,7 +888,8 @@ def _evaluate(ctx: _Context, crit: Criterion) -> Trace:
             verdict, why = _not_measured_reason(ctx, crit)
             if verdict is Verdict.NOT_APPLICABLE:
                 return done(_result(crit, verdict, why, rubric=rubric, threshold=plan.threshold))
-        return done(_result(crit, Verdict.NOT_MEASURED, plan.error, rubric=rubric, threshold=plan.threshold))
+        why = plan.error + _profile_hint(plan.missing, ctx.bundle.kind) + "."
+        return done(_result(crit, Verdict.NOT_MEASURED, why, rubric=rubric, threshold=plan.threshold))
     unit, p, w = plan.unit, plan.p, plan.w
     figure = plan.figure
     threshold, reference_source = plan.threshold, plan.reference_source
@@ -663,7 +928,7 @@ def _evaluate(ctx: _Context, crit: Criterion) -> Trace:
             _result(
                 crit,
                 verdict,
-                f"Attested {crit.attestation} = {_fmt(att.value, crit.unit)}: {_phrase(how, crit, p, w)}.",
+                f"Attested {crit.attestation} = {_fmt(att.value, crit.unit)}; {_against(how, crit, p, w)}.",
                 rubric=rubric,
                 observed=att.value,
                 unit=crit.unit,
@@ -685,10 +950,36 @@ def _evaluate(ctx: _Context, crit: Criterion) -> Trace:
     selected = 0
     labels = crit.labels
     implausible = ctx.implausible
+    lacking = app.lacking if app is not None else None
+    samples = crit.min_samples
+    sample_label = samples.label if samples is not None else None
+    set_aside: list[str] = []  # why values were left out by the applicability rule
+    too_few: list[str] = []  # values from too few samples
     for metric in crit.metric:
         for m in ctx.by_metric.get(metric, ()):
             if labels and not _label_match(m.labels, labels):
                 continue
+            if lacking and m.host in lacking:
+                if tracing:
+                    rows.append(
+                        Row(metric, m.host, m.labels, m.value, m.unit, None, None,
+                            f"not applicable: {lacking[m.host]}")
+                    )  # fmt: skip
+                set_aside.append(lacking[m.host])
+                continue
+            if sample_label is not None and samples is not None:
+                got = _samples_of(m, sample_label)
+                if got is not None and got < samples.count:
+                    why = (
+                        f"{got} {samples.of if got != 1 else samples.of.rstrip('s')} on {_host_name(m.host)}"
+                    )
+                    too_few.append(why)
+                    if tracing:
+                        rows.append(
+                            Row(metric, m.host, m.labels, m.value, m.unit, None, None,
+                                f"not measured: from {got} {samples.of} (needs {samples.count})")
+                        )  # fmt: skip
+                    continue
             selected += 1
             value = m.value
             excluded = None
@@ -727,6 +1018,27 @@ def _evaluate(ctx: _Context, crit: Criterion) -> Trace:
                 figure=figure,
             )
         )
+    if not vals and set_aside and not selected and not too_few:
+        assert app is not None
+        why = app.absent or (
+            f"Not applicable: {'; '.join(sorted(set(set_aside)))}, so there is nothing for "
+            f"{_describe_selection(crit)} to judge."
+        )
+        return done(_result(crit, Verdict.NOT_APPLICABLE, why, rubric=rubric, threshold=threshold))
+    if not vals and too_few and not selected:
+        assert samples is not None
+        shown = ", ".join(sorted(set(too_few))[:3])
+        return done(
+            _result(
+                crit,
+                Verdict.NOT_MEASURED,
+                f"Not measured: {_describe_selection(crit)} needs at least {samples.count} {samples.of} to "
+                f"mean something; it was measured from {shown}.",
+                rubric=rubric,
+                threshold=threshold,
+                reference_source=reference_source,
+            )
+        )
     if not vals:
         verdict, why = _not_measured_reason(ctx, crit)
         if selected:
@@ -745,6 +1057,20 @@ def _evaluate(ctx: _Context, crit: Criterion) -> Trace:
             )
         )
 
+    if samples is not None and sample_label is None and len(vals) < samples.count:
+        where = ", ".join(sorted({_host_name(h) for h in hosts}))
+        return done(
+            _result(
+                crit,
+                Verdict.NOT_MEASURED,
+                f"Not measured: the {crit.aggregate} of {_describe_selection(crit)} needs at least "
+                f"{samples.count} {samples.of}; {len(vals)} {'was' if len(vals) == 1 else 'were'} measured "
+                f"(on {where}).",
+                rubric=rubric,
+                threshold=threshold,
+                reference_source=reference_source,
+            )
+        )
     agg = crit.aggregate
     observed: Any
     bad: list[int] = []  # indexes into vals of values that did not pass
@@ -752,12 +1078,13 @@ def _evaluate(ctx: _Context, crit: Criterion) -> Trace:
     counted = len(vals)
     per_value: list[Verdict] | None = None  # verdict of each value, when it was worked out
     judged_hosts, judged_vals = hosts, vals
+    at: int | None = None  # index of the value the verdict names (min, max; the worst or best of all/any)
     if agg in ("all", "any") and crit.compare in ("true", "false"):
         want = crit.compare == "true"
         oks = [_truthy(v) is want for v in vals]
         ok = all(oks) if agg == "all" else any(oks)
         truths = [_truthy(v) for v in vals]
-        observed = all(truths) if agg == "all" else any(truths)
+        observed = want if ok else not want  # the value the verdict names (a failing one when it fails)
         miss = Verdict.WARN if crit.soft else Verdict.FAIL
         verdict = Verdict.PASS if ok else miss
         how = "pass" if ok else "miss"
@@ -774,6 +1101,7 @@ def _evaluate(ctx: _Context, crit: Criterion) -> Trace:
         pick = order[0] if agg == "all" else order[-1]
         verdict, how = judged[pick]
         observed = vals[pick]
+        at = pick
         if verdict is not Verdict.PASS:
             bad = [i for i, (v, _) in enumerate(judged) if v is not Verdict.PASS]
         per_value = [v for v, _ in judged]
@@ -800,9 +1128,11 @@ def _evaluate(ctx: _Context, crit: Criterion) -> Trace:
             )
         counted = len(idx)
         if agg == "min":
-            observed = vals[min(idx, key=lambda i: float(vals[i]))]
+            at = min(idx, key=lambda i: float(vals[i]))
+            observed = vals[at]
         elif agg == "max":
-            observed = vals[max(idx, key=lambda i: float(vals[i]))]
+            at = max(idx, key=lambda i: float(vals[i]))
+            observed = vals[at]
         else:
             numbers = [float(vals[i]) for i in idx]
             if agg == "median":
@@ -834,10 +1164,20 @@ def _evaluate(ctx: _Context, crit: Criterion) -> Trace:
         verdict, how = _judge_how(observed, crit, p, w, None)
         if verdict is Verdict.PASS:
             bad = []
-    explanation = (
-        f"{agg} over {counted} value(s) of {_describe_selection(crit)} is "
-        f"{_fmt(_round(observed), shown_unit)}: "
-        f"{_phrase(how, crit, p, w)}."
+    explanation = _sentence(
+        crit,
+        observed,
+        shown_unit,
+        how,
+        p,
+        w,
+        counted=counted,
+        hosts=judged_hosts,
+        at_host=hosts[at] if at is not None else None,
+        bad_hosts=[hosts[i] for i in bad],
+        notes=app.having if app is not None and bad else None,
+        bad_count=len(bad),
+        trues=sum(1 for v in vals if _truthy(v)) if agg in ("all", "any", "fraction") else 0,
     )
     return done(
         _result(

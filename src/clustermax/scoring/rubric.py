@@ -132,6 +132,73 @@ def _threshold_from_yaml(raw: Any, compare: str | None) -> Any:
     return raw
 
 
+SubjectCount = Literal["value", "values"]
+SubjectScope = Literal["host", "cluster"]
+
+
+class AppliesWhen(FrozenModel):
+    """What a criterion judges, and where there is some of it: the criterion applies only where a subject
+    metric shows at least ``at_least`` of its subject (GPUs on a node, IB/RoCE ports, NCCL runs).
+
+    Per host (``scope: host``) values read on a host whose subject metric is below ``at_least`` are set
+    aside; with ``scope: cluster`` the subject is summed over the bundle and the criterion applies or not as
+    a whole. Where no subject metric was measured at all the subject is unknown, and the criterion is
+    judged on its values as usual. Where none is left to judge, it is *not applicable*.
+    """
+
+    subject: str = Field(
+        min_length=1, description="What the subject is, singular, as a sentence names it: 'GPU', 'NCCL run'."
+    )
+    metric: list[str] = Field(
+        min_length=1, description="Subject metric(s); per host the largest value counts."
+    )
+    labels: dict[str, str | list[str]] = Field(
+        default_factory=dict, description="Label filter on the subject metric's measurements."
+    )
+    count: SubjectCount = Field(
+        default="value",
+        description="value: the subject metric's value is the subject count (booleans: 1 or 0); values: the "
+        "number of its measured values is (none measured: 0, never unknown).",
+    )
+    at_least: float = Field(default=1, gt=0, description="How much of the subject it takes to apply.")
+    scope: SubjectScope = Field(
+        default="host", description="host: decided per host; cluster: for the bundle."
+    )
+
+    @field_validator("metric", mode="before")
+    @classmethod
+    def _metric_list(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    def plural(self) -> str:
+        """The subject in the plural ('GPUs', 'IB/RoCE ports')."""
+        word = self.subject
+        return word if word.endswith("s") else word + "s"
+
+    def describe(self) -> str:
+        return f"{self.subject} ({'+'.join(self.metric)} >= {self.at_least:g}, per {self.scope})"
+
+
+class MinSamples(FrozenModel):
+    """How many samples a statistic needs before it means something: fewer is *not measured*.
+
+    Without ``label`` the samples are the criterion's values (a median of one value is not a median); with
+    ``label`` each value carries its own sample count in that label (``runs`` of a spread over runs), and a
+    value from fewer samples is set aside.
+    """
+
+    count: int = Field(ge=2, description="Samples needed (at least 2).")
+    label: str | None = Field(
+        default=None,
+        description="Label that holds each value's own sample count (e.g. runs); none: the values.",
+    )
+    of: str = Field(default="values", min_length=1, description="What a sample is, plural, for sentences.")
+
+
+def _samples_from_yaml(raw: Any) -> Any:
+    return {"count": raw} if isinstance(raw, int) and not isinstance(raw, bool) else raw
+
+
 class Criterion(FrozenModel):
     """One thing the rubric checks, with how to read, aggregate and judge it."""
 
@@ -167,6 +234,14 @@ class Criterion(FrozenModel):
         "nodes'.",
     )
     cmax: list[str] = Field(default_factory=list, description="Ids of the corresponding cmax criteria.")
+    applies_when: list[AppliesWhen | str] = Field(
+        default_factory=list,
+        description="Subjects it judges (all must be there), each a name of the rubric's subjects: or a "
+        "mapping; where there are none it is not applicable.",
+    )
+    min_samples: MinSamples | None = Field(
+        default=None, description="Samples its aggregate needs; fewer is not measured."
+    )
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
@@ -174,6 +249,16 @@ class Criterion(FrozenModel):
     @classmethod
     def _metric_list(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
+
+    @field_validator("applies_when", mode="before")
+    @classmethod
+    def _applies_list(cls, value: Any) -> Any:
+        return [value] if isinstance(value, (dict, str)) else value
+
+    @field_validator("min_samples", mode="before")
+    @classmethod
+    def _samples(cls, value: Any) -> Any:
+        return _samples_from_yaml(value)
 
     @field_validator("pass_", "warn", mode="before")
     @classmethod
@@ -196,6 +281,8 @@ class Criterion(FrozenModel):
                 raise ValueError(f"{name}: compare 'between' needs [low, high]")
             if self.compare == "in" and not isinstance(thr.value, list):
                 raise ValueError(f"{name}: compare 'in' needs a list of values")
+        if self.attestation is not None and (self.applies_when or self.min_samples is not None):
+            raise ValueError("an attestation criterion takes no applies_when or min_samples")
         return self
 
 
@@ -259,6 +346,11 @@ class Rubric(FrozenModel):
     informational: list[str] = Field(
         default_factory=list, description="Metrics the rubric reads no verdict from, on purpose."
     )
+    subjects: dict[str, AppliesWhen] = Field(
+        default_factory=dict,
+        description="Named applicability rules (what a criterion judges, e.g. gpu: GPUs on the node), which "
+        "criteria name in applies_when.",
+    )
 
     _sha256: str = PrivateAttr(default="")
     _references: Any = PrivateAttr(default=None)
@@ -281,6 +373,18 @@ class Rubric(FrozenModel):
         if scores != sorted(scores, reverse=True):
             raise ValueError("min_score must not increase from platinum down to bronze")
         return value
+
+    @model_validator(mode="after")
+    def _known_subjects(self) -> Rubric:
+        for crit in self.criteria:
+            for rule in crit.applies_when:
+                if isinstance(rule, str) and rule not in self.subjects:
+                    raise ValueError(f"criterion {crit.id!r}: applies_when names an unknown subject {rule!r}")
+        return self
+
+    def rules_of(self, crit: Criterion) -> list[AppliesWhen]:
+        """The applicability rules of a criterion, names resolved."""
+        return [self.subjects[r] if isinstance(r, str) else r for r in crit.applies_when]
 
     @property
     def sha256(self) -> str:

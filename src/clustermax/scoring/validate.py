@@ -10,6 +10,7 @@ import difflib
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -21,7 +22,7 @@ from ..units import NUMERIC_UNITS, convertible
 from ..yamlsrc import Loc, YamlDoc, parse_yaml
 from .catalog import CATALOG_FILE, MetricCatalog, MetricInfo, load_catalog
 from .references import References
-from .rubric import NUMERIC_AGGREGATES, NUMERIC_COMPARES, Criterion, Rubric, Threshold
+from .rubric import NUMERIC_AGGREGATES, NUMERIC_COMPARES, AppliesWhen, Criterion, Rubric, Threshold
 from .versions import VersionsTable
 
 DEFAULT_RUBRIC = "clustermax-v1.yaml"
@@ -248,6 +249,9 @@ def check_rubric(
 ) -> tuple[Rubric | None, References | None, list[Problem]]:
     """Validate a parsed rubric document: structure (pydantic), then cross-references."""
     problems = [Problem(doc.path, line, f"duplicate key {_loc_text(loc)}") for loc, line in doc.duplicates]
+    named = _subject_names(doc)
+    if named:
+        return None, None, problems + named
     try:
         rubric = Rubric.model_validate(doc.data)
     except ValidationError as err:
@@ -314,6 +318,10 @@ def check_rubric(
                 hint="adjust the weights so they sum to 100",
             )
         )
+
+    # named subjects (applies_when)
+    for name, subject in rubric.subjects.items():
+        problems += _check_rule(doc, ("subjects", name), f"subject {name!r}", subject, catalog, metric_names)
 
     # criteria
     ids: dict[str, int] = {}
@@ -395,6 +403,7 @@ def check_rubric(
                         f"{unit.value}",
                     )
                 )
+        problems += _check_applicability(doc, at, crit, catalog, metric_names)
         judged_unit = None if crit.aggregate in ("count", "fraction", "distinct") else unit
         for key, thr in (("pass", crit.pass_), ("warn", crit.warn)):
             problems += _check_threshold(
@@ -445,6 +454,128 @@ def check_rubric(
                 )
             )
     return rubric, refs, problems
+
+
+_SUBJECT_UNITS = frozenset({Unit.COUNT, Unit.BOOL})
+
+
+def _subject_names(doc: YamlDoc) -> list[Problem]:
+    """Names in applies_when that the rubric's subjects: does not define (with their lines)."""
+    data: dict[str, Any] = doc.data if isinstance(doc.data, dict) else {}
+    raw_subjects = data.get("subjects")
+    subjects: dict[str, Any] = raw_subjects if isinstance(raw_subjects, dict) else {}
+    names = sorted(str(k) for k in subjects)
+    problems: list[Problem] = []
+    raw_criteria = data.get("criteria")
+    criteria: list[Any] = raw_criteria if isinstance(raw_criteria, list) else []
+    for i, raw in enumerate(criteria):
+        if not isinstance(raw, dict):
+            continue
+        rules = raw.get("applies_when")
+        items = [rules] if isinstance(rules, str) else rules if isinstance(rules, list) else []
+        for j, rule in enumerate(items):
+            if isinstance(rule, str) and rule not in subjects:
+                loc: Loc = (
+                    ("criteria", i, "applies_when", j)
+                    if isinstance(rules, list)
+                    else ("criteria", i, "applies_when")
+                )
+                problems.append(
+                    Problem(
+                        doc.path,
+                        doc.line(loc),
+                        f"criterion {raw.get('id')!r}: applies_when names an unknown subject {rule!r}",
+                        hint=_suggest(rule, names) or (
+                            f"one of: {', '.join(names)}" if names else "define it under subjects:"),
+                    )
+                )  # fmt: skip
+    return problems
+
+
+def _check_rule(
+    doc: YamlDoc,
+    where: Loc,
+    who: str,
+    rule: AppliesWhen,
+    catalog: dict[str, MetricInfo],
+    metric_names: list[str],
+) -> list[Problem]:
+    """One applicability rule: known subject metrics (counts or booleans when their value is the subject),
+    known labels."""
+    problems: list[Problem] = []
+    for metric in rule.metric:
+        info = catalog.get(metric)
+        if info is None:
+            problems.append(
+                Problem(
+                    doc.path,
+                    doc.line((*where, "metric")),
+                    f"{who}: applies_when names an unknown metric {metric!r}",
+                    hint=_suggest(metric, metric_names)
+                    or "a subject metric is one of rubrics/metrics.yaml (e.g. gpu.count)",
+                )
+            )
+            continue
+        if rule.count == "value" and info.unit not in _SUBJECT_UNITS:
+            problems.append(
+                Problem(
+                    doc.path,
+                    doc.line((*where, "metric")),
+                    f"{who}: applies_when metric {metric!r} is in {info.unit.value}; its value cannot"
+                    " count a subject",
+                    hint="use a count or bool metric, or `count: values` to count its measured values",
+                )
+            )
+        for key in rule.labels:
+            if key not in info.labels:
+                known = ", ".join(sorted(info.labels)) or "none"
+                problems.append(
+                    Problem(
+                        doc.path,
+                        doc.line((*where, "labels", key)),
+                        f"{who}: applies_when metric {metric!r} has no label {key!r} ({known})",
+                    )
+                )
+    return problems
+
+
+def _check_applicability(
+    doc: YamlDoc, at: Loc, crit: Criterion, catalog: dict[str, MetricInfo], metric_names: list[str]
+) -> list[Problem]:
+    """Inline applies_when rules (named ones are checked once, under subjects:); min_samples' label is a
+    label of every metric the criterion reads."""
+    problems: list[Problem] = []
+    for a, rule in enumerate(crit.applies_when):
+        if not isinstance(rule, str):
+            problems += _check_rule(
+                doc, (*at, "applies_when", a), f"criterion {crit.id!r}", rule, catalog, metric_names
+            )
+    samples = crit.min_samples
+    if samples is not None and samples.label is not None:
+        for metric in crit.metric:
+            info = catalog.get(metric)
+            if info is not None and samples.label not in info.labels:
+                known = ", ".join(sorted(info.labels)) or "none"
+                problems.append(
+                    Problem(
+                        doc.path,
+                        doc.line((*at, "min_samples", "label")),
+                        f"criterion {crit.id!r}: min_samples label {samples.label!r} is no label of metric "
+                        f"{metric!r} ({known})",
+                        hint="the label must carry each value's sample count (e.g. runs)",
+                    )
+                )
+    if samples is not None and crit.aggregate in ("all", "any", "count") and samples.label is None:
+        problems.append(
+            Problem(
+                doc.path,
+                doc.line((*at, "min_samples")),
+                f"criterion {crit.id!r}: min_samples without a label means nothing for aggregate "
+                f"{crit.aggregate!r} (it judges every value on its own)",
+                hint="give a label that carries each value's sample count, or remove min_samples",
+            )
+        )
+    return problems
 
 
 def _versions_for(
