@@ -105,6 +105,16 @@ class ProbeOutput:
     facts: dict[str, JSONValue] = field(default_factory=dict)
 
 
+def script_error(sections: dict[str, Section]) -> ProbeOutput | None:
+    """The run's own ``error`` section (the script found it could not run here: no scheduler, no tool it
+    needs) as an unsupported result with that text; None when there is none."""
+    if "error" not in sections:
+        return None
+    return ProbeOutput(
+        status=ProbeStatus.ERROR, substatus=SubStatus.UNSUPPORTED, message=sections["error"].text.strip()
+    )
+
+
 class Measured(NamedTuple):
     """What ``measure()`` returns: the measurements and findings of some typed tool output."""
 

@@ -46,7 +46,16 @@ from ..models import Finding, JSONValue, Measurement, ProbeStatus, Severity, Sub
 from ..models.results import NCCL_BAND_MAX_BYTES, NCCL_BAND_MIN_BYTES
 from ..parsers.base import ParsedOutput, ParseError
 from ..parsers.nccl_tests import NcclRun, NcclTestsOutput, parse_nccl_tests
-from .base import FileKind, ImportContext, ImportedOutput, Measured, ProbeInput, ProbeOutput, Section
+from .base import (
+    FileKind,
+    ImportContext,
+    ImportedOutput,
+    Measured,
+    ProbeInput,
+    ProbeOutput,
+    Section,
+    script_error,
+)
 from .evidence import with_remediation
 from .plausibility import run_implausible
 
@@ -630,10 +639,8 @@ def _no_summary(usable: list[RunData]) -> str:
 def from_sections(inp: ProbeInput) -> ProbeOutput:
     s = inp.sections
     rem = inp.spec.remediation
-    if "error" in s:
-        return ProbeOutput(
-            status=ProbeStatus.ERROR, substatus=SubStatus.UNSUPPORTED, message=s["error"].text.strip()
-        )
+    if (unsupported := script_error(s)) is not None:
+        return unsupported
     plan = _kv(s["plan"].text) if "plan" in s else {}
     param = inp.params.get("collective")
     collective = plan.get("collective") or (str(param) if param else None)

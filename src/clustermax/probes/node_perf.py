@@ -32,7 +32,7 @@ from ..models import Finding, Measurement, ProbeStatus, Severity, SubStatus, Uni
 from ..parsers._text import to_float
 from ..parsers.base import ParseError
 from ..parsers.nvbandwidth import NvbandwidthOutput, parse_nvbandwidth
-from .base import FileKind, Measured, ProbeInput, ProbeOutput
+from .base import FileKind, Measured, ProbeInput, ProbeOutput, script_error
 from .evidence import NOT_COLLECTED, NotCollected, Slot, readable, with_remediation
 
 THROTTLE_BITS = {
@@ -231,10 +231,8 @@ def _bench_records(text: str) -> list[dict[str, Any]]:
 def from_sections(inp: ProbeInput) -> ProbeOutput:
     s = inp.sections
     rem = inp.spec.remediation
-    if "error" in s:
-        return ProbeOutput(
-            status=ProbeStatus.ERROR, substatus=SubStatus.UNSUPPORTED, message=s["error"].text.strip()
-        )
+    if (unsupported := script_error(s)) is not None:
+        return unsupported
     nvb: Slot[NvbandwidthOutput] = NOT_COLLECTED
     nvb_missing = "nvbandwidth" in s and s["nvbandwidth"].missing is not None
     if "nvbandwidth" in s and not nvb_missing:

@@ -32,7 +32,7 @@ from ..models import Finding, JSONValue, Measurement, ProbeStatus, Severity, Sub
 from ..parsers.base import ParseError
 from ..parsers.fio import FioJob, parse_fio, split_tasks
 from ..parsers.mounts import Mount, mount_for_path, parse_mounts
-from .base import FileKind, Measured, ProbeInput, ProbeOutput, Section
+from .base import FileKind, Measured, ProbeInput, ProbeOutput, Section, script_error
 from .evidence import with_remediation
 
 GIB = float(2**30)
@@ -349,10 +349,8 @@ def split_or_plain(text: str) -> list[str]:
 def from_sections(inp: ProbeInput) -> ProbeOutput:
     s = inp.sections
     rem = inp.spec.remediation
-    if "error" in s:
-        return ProbeOutput(
-            status=ProbeStatus.ERROR, substatus=SubStatus.UNSUPPORTED, message=s["error"].text.strip()
-        )
+    if (unsupported := script_error(s)) is not None:
+        return unsupported
     ev, plan = evidence_of(s)
     facts: dict[str, JSONValue] = {"plan": dict(plan)}
     if plan.get("skipped"):

@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 
 from ..models import Finding, JSONValue, Measurement, ProbeStatus, Severity, SubStatus, Unit
-from .base import FileKind, Measured, ProbeInput, ProbeOutput, Section
+from .base import FileKind, Measured, ProbeInput, ProbeOutput, Section, script_error
 from .evidence import with_remediation
 
 _TIMED = re.compile(r"^seconds=(?P<s>\d+(?:\.\d+)?) rc=(?P<rc>-?\d+)\s*$")
@@ -88,10 +88,8 @@ def measure(
 def from_sections(inp: ProbeInput) -> ProbeOutput:
     s = inp.sections
     rem = inp.spec.remediation
-    if "error" in s:
-        return ProbeOutput(
-            status=ProbeStatus.ERROR, substatus=SubStatus.UNSUPPORTED, message=s["error"].text.strip()
-        )
+    if (unsupported := script_error(s)) is not None:
+        return unsupported
     plan = _kv(s["plan"].text) if "plan" in s else {}
     facts: dict[str, JSONValue] = {"plan": dict(plan)}
     if plan.get("skipped"):

@@ -33,7 +33,7 @@ from ..models import Finding, JSONValue, Measurement, ProbeStatus, Severity, Sub
 from ..parsers.base import ParseError
 from ..parsers.fio import split_tasks
 from ..parsers.mounts import Mount, mount_for_path, parse_mounts
-from .base import FileKind, Measured, ProbeInput, ProbeOutput, Section
+from .base import FileKind, Measured, ProbeInput, ProbeOutput, Section, script_error
 from .evidence import with_remediation
 
 PHASES = ("create", "stat", "read", "delete")
@@ -288,10 +288,8 @@ def evidence_of(s: Mapping[str, Section], plan: Mapping[str, str]) -> SmallFiles
 def from_sections(inp: ProbeInput) -> ProbeOutput:
     s = inp.sections
     rem = inp.spec.remediation
-    if "error" in s:
-        return ProbeOutput(
-            status=ProbeStatus.ERROR, substatus=SubStatus.UNSUPPORTED, message=s["error"].text.strip()
-        )
+    if (unsupported := script_error(s)) is not None:
+        return unsupported
     plan = _kv(s["plan"].text) if "plan" in s else {}
     facts: dict[str, JSONValue] = {"plan": dict(plan)}
     if plan.get("skipped"):
