@@ -118,9 +118,9 @@ class _Context:
     tracing: bool = False
     plans: dict[Any, Any] = field(default_factory=dict)
     profile_key: tuple[Any, ...] = ()
+    """The rubric's evaluation cache, fetched once (private attributes are slow to reach)."""
     implausible: dict[int, str] = field(default_factory=dict)
     """Measurements (by ``id()``) that cannot be real on this hardware, with why (plausibility.screen)."""
-    """The rubric's evaluation cache, fetched once (private attributes are slow to reach)."""
     subject_counts: dict[int, dict[str | None, tuple[float, str]]] = field(default_factory=dict)
     """id of an applicability rule -> its subject count per host, in this bundle (rules are shared)."""
 
