@@ -67,3 +67,42 @@ cmx_kube_delete() {
 # cmx_kube_cleanup KINDS NAMESPACE SELECTOR: the exit-hook form, three tries within timeout(1)'s 10 s
 # kill grace (cmx_on_exit already ignores further signals while hooks run).
 cmx_kube_cleanup() { cmx_kube_delete "$1" "$2" "$3" 3 0.2; }
+# Without a terminal, a dropped SSH connection sends no signal: the shell would go on (and the jobs it
+# queued stay queued) until its next write fails. cmx_watch_parents starts a watchdog that notices that a
+# process that started this shell is gone (sshd's session, the engine) and sends HUP, so the exit hook
+# runs; its PID is in CMX_WATCHDOG (kill it in the exit hook).
+CMX_WATCHDOG=""
+cmx_watch_parents() {
+  local main=$$ p=$$ chain="" n=0
+  while [ "$n" -lt 16 ]; do
+    p=$(ps -o ppid= -p "$p" 2>/dev/null | tr -d ' ')
+    case $p in '' | 0 | 1 | *[!0-9]*) break ;; esac
+    chain="$chain $p"
+    n=$((n + 1))
+  done
+  [ -n "$chain" ] || return 0
+  (
+    trap - EXIT HUP INT TERM
+    while sleep 1; do
+      for p in $chain; do
+        if ! ps -p "$p" >/dev/null 2>&1; then
+          kill -HUP "$main" 2>/dev/null
+          exit 0
+        fi
+      done
+    done
+  ) </dev/null >/dev/null 2>&1 &
+  CMX_WATCHDOG=$!
+}
+# cmx_bg CMD...: run CMD in a session of its own and wait for it, interruptibly (a signal to this shell
+# runs its traps at once); the PID is in CMX_BG while it runs, for an exit hook to kill its session.
+CMX_BG=""
+cmx_bg() { # CMD...: run CMD in a session of its own, wait for it (interruptibly)
+  local rc
+  setsid "$@" </dev/null &
+  CMX_BG=$!
+  wait "$CMX_BG"
+  rc=$?
+  CMX_BG=""
+  return "$rc"
+}

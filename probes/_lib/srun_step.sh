@@ -10,40 +10,14 @@
 # timeout, Ctrl-C, dropped connection) stops srun, cancels every job named $CMX_STEP_TAG, waits for the
 # queue to drain and reports what is left (section `cleanup`), as the ttfj probe does.
 CMX_STEP_SRUN_PID=""
-CMX_STEP_WATCHDOG=""
 CMX_STEP_USER=""
 CMX_STEP_T0=""
-
-# Without a terminal a dropped SSH connection sends no signal: notice that a process that started us is
-# gone and send HUP, so the exit hook cancels the job.
-cmx_step_watchdog() {
-  local main=$$ p=$$ chain="" n=0
-  while [ "$n" -lt 16 ]; do
-    p=$(ps -o ppid= -p "$p" 2>/dev/null | tr -d ' ')
-    case $p in '' | 0 | 1 | *[!0-9]*) break ;; esac
-    chain="$chain $p"
-    n=$((n + 1))
-  done
-  [ -n "$chain" ] || return 0
-  (
-    trap - EXIT HUP INT TERM
-    while sleep 1; do
-      for p in $chain; do
-        if ! ps -p "$p" >/dev/null 2>&1; then
-          kill -HUP "$main" 2>/dev/null
-          exit 0
-        fi
-      done
-    done
-  ) </dev/null >/dev/null 2>&1 &
-  CMX_STEP_WATCHDOG=$!
-}
 
 # Stop srun (TERM is passed on to the tasks, which report what they have), then cancel, check the queue.
 cmx_step_cleanup() {
   trap '' PIPE TERM INT HUP
   local left="" rc=0 i jobs=""
-  [ -n "$CMX_STEP_WATCHDOG" ] && kill "$CMX_STEP_WATCHDOG" 2>/dev/null
+  [ -n "$CMX_WATCHDOG" ] && kill "$CMX_WATCHDOG" 2>/dev/null
   if [ -n "$CMX_STEP_SRUN_PID" ] && kill -0 "$CMX_STEP_SRUN_PID" 2>/dev/null; then
     kill -TERM "$CMX_STEP_SRUN_PID" 2>/dev/null
     for i in $(seq 1 40); do
@@ -85,7 +59,7 @@ cmx_step_main() {
   exec 3>&1
   trap 'exit 141' PIPE
   cmx_add_cleanup cmx_step_cleanup
-  cmx_step_watchdog
+  cmx_watch_parents  # prelude.sh: a dropped connection runs the exit hook
   # The task's launcher: save the stream under a node-local scratch directory, run it, remove it.
   local launcher='t=$(mktemp -d "${TMPDIR:-/tmp}/clustermax-task.XXXXXXXX") || exit 70
 trap "rm -rf \"\$t\"" EXIT

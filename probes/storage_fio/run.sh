@@ -50,16 +50,6 @@ tag=$TAG
 plan() { PLAN="$PLAN$1
 "; }
 elapsed() { echo $(($(date +%s) - T0)); }
-CMX_BG=""
-cmx_bg() { # CMD...: run CMD in a session of its own, wait for it (interruptibly)
-  local rc
-  setsid "$@" </dev/null &
-  CMX_BG=$!
-  wait "$CMX_BG"
-  rc=$?
-  CMX_BG=""
-  return "$rc"
-}
 cmx_stop_steps() {
   local i
   [ -n "$CMX_BG" ] || [ "$platform" = slurm ] || return 0

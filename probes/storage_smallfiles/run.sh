@@ -42,16 +42,6 @@ tag=$TAG
 plan() { PLAN="$PLAN$1
 "; }
 elapsed() { echo $(($(date +%s) - T0)); }
-CMX_BG=""
-cmx_bg() { # CMD...: run CMD in a session of its own, wait for it (interruptibly)
-  local rc
-  setsid "$@" </dev/null &
-  CMX_BG=$!
-  wait "$CMX_BG"
-  rc=$?
-  CMX_BG=""
-  return "$rc"
-}
 HELPER=$(cat "$CMX_FILES/smallfiles.py")
 ME=$(id -un)
 DIR=""

@@ -18,33 +18,6 @@ CMX_TTFJ_TAG=""
 CMX_TTFJ_USER=""
 CMX_TTFJ_SRUN_PID=""
 CMX_TTFJ_WORK=""
-CMX_TTFJ_WATCHDOG=""
-
-# Without a terminal, a dropped SSH connection sends no signal: the shell would go on (and its jobs
-# stay queued) until its next write fails. The watchdog notices that a process that started us is
-# gone (sshd's session, the engine) and sends HUP, so the exit hook cancels everything.
-cmx_ttfj_watchdog() {
-  local main=$$ p=$$ chain="" n=0
-  while [ "$n" -lt 16 ]; do
-    p=$(ps -o ppid= -p "$p" 2>/dev/null | tr -d ' ')
-    case $p in '' | 0 | 1 | *[!0-9]*) break ;; esac
-    chain="$chain $p"
-    n=$((n + 1))
-  done
-  [ -n "$chain" ] || return 0
-  (
-    trap - EXIT HUP INT TERM
-    while sleep 1; do
-      for p in $chain; do
-        if ! ps -p "$p" >/dev/null 2>&1; then
-          kill -HUP "$main" 2>/dev/null
-          exit 0
-        fi
-      done
-    done
-  ) </dev/null >/dev/null 2>&1 &
-  CMX_TTFJ_WATCHDOG=$!
-}
 
 # Exit hook: cancel, wait for the queue to drain (at most ~3 s), report on fd 3 (the probe's stdout).
 cmx_ttfj_cleanup() {
@@ -52,7 +25,7 @@ cmx_ttfj_cleanup() {
   # TERM arriving while this hook runs would otherwise end the shell half way through it.
   trap '' PIPE TERM INT HUP
   local left="" rc=0 i
-  if [ -n "$CMX_TTFJ_WATCHDOG" ]; then kill "$CMX_TTFJ_WATCHDOG" 2>/dev/null; fi
+  if [ -n "$CMX_WATCHDOG" ]; then kill "$CMX_WATCHDOG" 2>/dev/null; fi
   if [ -n "$CMX_TTFJ_SRUN_PID" ]; then kill -TERM "$CMX_TTFJ_SRUN_PID" 2>/dev/null; fi
   if [ "${#CMX_TTFJ_JOBS[@]}" -gt 0 ]; then scancel "${CMX_TTFJ_JOBS[@]}" 2>/dev/null; fi
   if [ -n "$CMX_TTFJ_TAG" ]; then
@@ -173,7 +146,7 @@ cmx_ttfj_main() {
   exec 3>&1
   trap 'exit 141' PIPE
   cmx_add_cleanup cmx_ttfj_cleanup
-  cmx_ttfj_watchdog
+  cmx_watch_parents  # prelude.sh: a dropped connection runs the exit hook
   # The job's output file must be readable from here: a folder under $HOME (shared on Slurm clusters).
   CMX_TTFJ_WORK=$(mktemp -d "${workdir:-$HOME}/.clustermax-ttfj.XXXXXXXX") || {
     cmx_text error "cannot create a work folder under ${workdir:-$HOME}"
