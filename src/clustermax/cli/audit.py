@@ -21,6 +21,8 @@ if typing.TYPE_CHECKING:
     from ..engine.audit import AuditRequest, HostSpec
     from ..models import Bundle, ProbeSpec
     from ..safeio import DirLock
+    from ..transport.base import Transport
+    from ..transport.ssh import SSHConnector
 
 
 def register(app: typer.Typer) -> None:
@@ -849,6 +851,28 @@ def _run_audit(
             lock.release()
 
 
+def _connector(
+    options: dict[str, typing.Any], known: typing.Iterable[str]
+) -> tuple[SSHConnector, typing.Callable[[HostSpec], Transport]]:
+    """How the engine reaches a host: this machine for a local target, else SSH with the known_hosts
+    files and the host-key policy of the command line (close the connector when done)."""
+    from ..transport.local import LocalTransport
+    from ..transport.ssh import SSHConnector
+
+    connector = SSHConnector(
+        known_hosts_files=list(known),
+        accept_new=bool(options.get("accept_new_host_keys")),
+        connect_timeout_s=float(options.get("connect_timeout_s") or 15.0),
+    )
+
+    def connect(host: HostSpec) -> Transport:
+        if host.target is None:
+            return LocalTransport(host.name)
+        return connector.connect(host.target, name=host.name)
+
+    return connector, connect
+
+
 def _audit_into(
     request: AuditRequest,
     known: list[str],
@@ -876,9 +900,6 @@ def _audit_into(
     from ..errors import EXIT_INTERRUPTED, EXIT_UNREACHABLE, OutputError
     from ..models import Origin
     from ..sanitize import term
-    from ..transport.base import Transport
-    from ..transport.local import LocalTransport
-    from ..transport.ssh import SSHConnector
 
     request.origin = Origin(
         tool_version=__version__,
@@ -887,16 +908,7 @@ def _audit_into(
         run_from=socket.gethostname(),
         command=command_line,
     )
-    connector = SSHConnector(
-        known_hosts_files=list(known),
-        accept_new=bool(options.get("accept_new_host_keys")),
-        connect_timeout_s=float(options.get("connect_timeout_s") or 15.0),
-    )
-
-    def connect(host: HostSpec) -> Transport:
-        if host.target is None:
-            return LocalTransport(host.name)
-        return connector.connect(host.target, name=host.name)
+    connector, connect = _connector(options, known)
 
     stop = threading.Event()
     interrupts = 0
@@ -976,9 +988,6 @@ def _plan(options: dict[str, typing.Any], fmt: AuditFormat) -> None:
     from ..engine.audit import Audit
     from ..engine.plan import make_plan, plan_text
     from ..engine.progress import PlainEvents
-    from ..transport.base import Transport
-    from ..transport.local import LocalTransport
-    from ..transport.ssh import SSHConnector
 
     def warn(text: str) -> None:
         from ..sanitize import term
@@ -986,16 +995,7 @@ def _plan(options: dict[str, typing.Any], fmt: AuditFormat) -> None:
         typer.echo(term(text), err=True)
 
     request, known = _build_request(options, _load_specs(), warn)
-    connector = SSHConnector(
-        known_hosts_files=list(known),
-        accept_new=bool(options.get("accept_new_host_keys")),
-        connect_timeout_s=float(options.get("connect_timeout_s") or 15.0),
-    )
-
-    def connect(host: HostSpec) -> Transport:
-        if host.target is None:
-            return LocalTransport(host.name)
-        return connector.connect(host.target, name=host.name)
+    connector, connect = _connector(options, known)
 
     try:
         with tempfile.TemporaryDirectory(prefix="clustermax-plan-") as scratch:  # the engine writes nothing
